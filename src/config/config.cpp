@@ -1,0 +1,364 @@
+// The configuration is validated strictly and all at once, at start-up: a misspelt key or an
+// out-of-range limit that were silently ignored would surface hours later as a quota or a body
+// limit that never applies, far from the line that caused it. So every table lists the keys it
+// knows, every value is checked for type and range here, and each error names the file, the key
+// path (as an operator would write it, `apps[1].admins[0]`), the rule and the line. toml++ stays
+// inside this file so that no other layer pays for its heavy header.
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+
+namespace liveroom::config {
+namespace {
+
+constexpr int64_t kMaxSdkAppId = std::numeric_limits<uint32_t>::max();
+constexpr size_t kMaxAccountBytes = 32;  // Tencent's limit on a UserID
+constexpr int64_t kMaxRateLimit = 1'000'000;
+
+// Builds the key paths used in messages; keys that are not TOML bare keys are quoted so the path
+// can be pasted back into the file.
+std::string key_path(std::string_view parent, std::string_view key) {
+  bool bare = !key.empty() && std::ranges::all_of(key, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+  std::string out(parent);
+  if (!out.empty()) out += '.';
+  if (bare) {
+    out += key;
+  } else {
+    out += '"';
+    for (char c : key) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out;
+}
+
+std::string index_path(std::string_view parent, size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+class ConfigReader {
+ public:
+  explicit ConfigReader(const std::string& origin) : origin_(origin) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& rule,
+                         const toml::node* at = nullptr) const {
+    std::string msg = origin_ + ": " + path + " " + rule;
+    if (at != nullptr && at->source().begin.line != 0) {
+      msg += " (line " + std::to_string(at->source().begin.line) + ")";
+    }
+    throw ConfigError(msg);
+  }
+
+  void reject_unknown_keys(const toml::table& table, std::string_view path,
+                           std::initializer_list<std::string_view> known) const {
+    for (auto&& [key, node] : table) {
+      if (std::ranges::find(known, key.str()) != known.end()) continue;
+      std::string list;
+      for (std::string_view k : known) {
+        if (!list.empty()) list += ", ";
+        list += k;
+      }
+      fail(key_path(path, key.str()), "is not a known key (known keys: " + list + ")", &node);
+    }
+  }
+
+  const toml::table& table(const toml::node& node, const std::string& path,
+                           std::string_view how_to_write) const {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) fail(path, "must be a table (" + std::string(how_to_write) + ")", &node);
+    return *t;
+  }
+
+  int64_t integer(const toml::node& node, const std::string& path, int64_t lo, int64_t hi) const {
+    const auto* v = node.as_integer();
+    if (v == nullptr || v->get() < lo || v->get() > hi) {
+      fail(path, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi),
+           &node);
+    }
+    return v->get();
+  }
+
+  std::string non_empty_string(const toml::node& node, const std::string& path) const {
+    const auto* v = node.as_string();
+    if (v == nullptr || v->get().empty()) fail(path, "must be a non-empty string", &node);
+    return v->get();
+  }
+
+  bool boolean(const toml::node& node, const std::string& path) const {
+    const auto* v = node.as_boolean();
+    if (v == nullptr) fail(path, "must be true or false", &node);
+    return v->get();
+  }
+
+  // A key that has no default: its absence is reported at the table that should hold it.
+  const toml::node& required(const toml::table& table, std::string_view key,
+                             const std::string& table_path, std::string_view rule) const {
+    const toml::node* node = table.get(key);
+    if (node == nullptr) {
+      fail(key_path(table_path, key), "is required: " + std::string(rule), &table);
+    }
+    return *node;
+  }
+
+ private:
+  const std::string& origin_;
+};
+
+bool is_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
+
+bool is_hostname_or_ipv4(std::string_view s) {
+  return !s.empty() && std::ranges::all_of(s, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-';
+  });
+}
+
+bool is_ipv6_literal(std::string_view s) {
+  return s.find(':') != std::string_view::npos && std::ranges::all_of(s, [](char c) {
+           return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') ||
+                  c == ':' || c == '.';
+         });
+}
+
+// HOST:PORT, HOST a name or IPv4 address, or [IPv6]:PORT. Port 0 asks the OS for a free port.
+bool is_listen_address(std::string_view s) {
+  if (s.starts_with('[')) {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return false;
+    }
+    return is_ipv6_literal(s.substr(1, close - 1)) && is_port(s.substr(close + 2));
+  }
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  return is_hostname_or_ipv4(s.substr(0, colon)) && is_port(s.substr(colon + 1));
+}
+
+bool is_command_name(std::string_view s) {
+  return !s.empty() &&
+         std::ranges::all_of(s, [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
+// The server opens these files later, after it has dropped into its event loop; a typo found
+// there would be a far less clear error than this one.
+void check_readable_file(const ConfigReader& r, const toml::node& node, const std::string& path,
+                         const std::string& file) {
+  std::error_code ec;
+  auto status = std::filesystem::status(file, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    r.fail(path, "names '" + file + "', which does not exist", &node);
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    r.fail(path, "names '" + file + "', which is not a regular file", &node);
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    r.fail(path, "names '" + file + "', which cannot be read: " + std::strerror(errno), &node);
+  }
+}
+
+void read_listen(const ConfigReader& r, const toml::node& node, Config& cfg) {
+  const auto* v = node.as_string();
+  if (v == nullptr || !is_listen_address(v->get())) {
+    r.fail("listen",
+           "must be a string \"HOST:PORT\" (IPv6 as \"[::1]:PORT\") with a port between 0 and "
+           "65535",
+           &node);
+  }
+  cfg.listen = v->get();
+}
+
+TlsConfig read_tls(const ConfigReader& r, const toml::node& node) {
+  const toml::table& t = r.table(node, "tls", "[tls]");
+  r.reject_unknown_keys(t, "tls", {"cert_file", "key_file"});
+  TlsConfig tls;
+  const auto& cert = r.required(t, "cert_file", "tls", "the PEM certificate chain file");
+  tls.cert_file = r.non_empty_string(cert, "tls.cert_file");
+  const auto& key = r.required(t, "key_file", "tls", "the PEM private key file");
+  tls.key_file = r.non_empty_string(key, "tls.key_file");
+  check_readable_file(r, cert, "tls.cert_file", tls.cert_file);
+  check_readable_file(r, key, "tls.key_file", tls.key_file);
+  return tls;
+}
+
+HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
+  const toml::table& t = r.table(node, "http", "[http]");
+  r.reject_unknown_keys(t, "http",
+                        {"io_threads", "max_header_bytes", "max_body_bytes", "read_timeout_ms",
+                         "idle_timeout_ms", "max_connections"});
+  HttpConfig http;
+  auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
+    if (const toml::node* n = t.get(key)) {
+      field = static_cast<std::remove_reference_t<decltype(field)>>(
+          r.integer(*n, key_path("http", key), lo, hi));
+    }
+  };
+  read_int("io_threads", http.io_threads, 0, 64);
+  read_int("max_header_bytes", http.max_header_bytes, 1024, 1024 * 1024);
+  read_int("max_body_bytes", http.max_body_bytes, 1024, 64 * 1024 * 1024);
+  read_int("read_timeout_ms", http.read_timeout_ms, 100, 3'600'000);
+  read_int("idle_timeout_ms", http.idle_timeout_ms, 100, 3'600'000);
+  read_int("max_connections", http.max_connections, 1, 1'000'000);
+  return http;
+}
+
+RateLimits read_rate_limits(const ConfigReader& r, const toml::node& node,
+                            const std::string& path) {
+  const toml::table& t = r.table(node, path, "[apps.rate_limits]");
+  RateLimits limits;
+  for (auto&& [key, value] : t) {
+    std::string name(key.str());
+    std::string value_path = key_path(path, name);
+    if (name != "default" && !is_command_name(name)) {
+      r.fail(value_path,
+             "is not a command name (`default` or a command such as get_room_list: lowercase "
+             "letters and '_')",
+             &value);
+    }
+    auto n = static_cast<uint32_t>(r.integer(value, value_path, 0, kMaxRateLimit));
+    if (name == "default") {
+      limits.default_per_second = n;
+    } else {
+      limits.per_command.emplace(std::move(name), n);
+    }
+  }
+  return limits;
+}
+
+AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::string& path) {
+  const toml::table& t = r.table(node, path, "[[apps]]");
+  r.reject_unknown_keys(
+      t, path, {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits"});
+  AppConfig app;
+
+  const std::string id_path = path + ".sdkappid";
+  const auto& id = r.required(t, "sdkappid", path, "the app's SDKAppID");
+  app.sdkappid = static_cast<uint32_t>(r.integer(id, id_path, 1, kMaxSdkAppId));
+
+  app.secret_key =
+      r.non_empty_string(r.required(t, "secret_key", path, "the key that signs the app's UserSigs"),
+                         path + ".secret_key");
+
+  const std::string admins_path = path + ".admins";
+  const auto& admins_node = r.required(t, "admins", path, "at least one App administrator UserID");
+  const toml::array* admins = admins_node.as_array();
+  if (admins == nullptr || admins->empty()) {
+    r.fail(admins_path, "must be a non-empty array of UserIDs", &admins_node);
+  }
+  for (size_t i = 0; i < admins->size(); ++i) {
+    const toml::node& a = *admins->get(i);
+    std::string a_path = index_path(admins_path, i);
+    const auto* s = a.as_string();
+    if (s == nullptr || s->get().empty() || s->get().size() > kMaxAccountBytes) {
+      r.fail(a_path, "must be a string of 1 to 32 bytes", &a);
+    }
+    auto dup = std::ranges::find(app.admins, s->get());
+    if (dup != app.admins.end()) {
+      r.fail(a_path,
+             "repeats " + index_path(admins_path, static_cast<size_t>(dup - app.admins.begin())),
+             &a);
+    }
+    app.admins.push_back(s->get());
+  }
+
+  if (const toml::node* n = t.get("auto_import_accounts")) {
+    app.auto_import_accounts = r.boolean(*n, path + ".auto_import_accounts");
+  }
+  if (const toml::node* n = t.get("rate_limits")) {
+    app.rate_limits = read_rate_limits(r, *n, path + ".rate_limits");
+  }
+  return app;
+}
+
+void read_apps(const ConfigReader& r, const toml::table& root, Config& cfg) {
+  const toml::node* node = root.get("apps");
+  if (node == nullptr) {
+    r.fail("apps", "must contain at least one app: add an [[apps]] table");
+  }
+  const toml::array* apps = node->as_array();
+  if (apps == nullptr) r.fail("apps", "must be an array of tables: write [[apps]]", node);
+  if (apps->empty()) {
+    r.fail("apps", "must contain at least one app: add an [[apps]] table", node);
+  }
+  for (size_t i = 0; i < apps->size(); ++i) {
+    std::string path = index_path("apps", i);
+    AppConfig app = read_app(r, *apps->get(i), path);
+    for (size_t j = 0; j < cfg.apps.size(); ++j) {
+      if (cfg.apps[j].sdkappid == app.sdkappid) {
+        r.fail(path + ".sdkappid",
+               "repeats apps[" + std::to_string(j) + "].sdkappid " + std::to_string(app.sdkappid) +
+                   "; each app needs its own",
+               apps->get(i)->as_table()->get("sdkappid"));
+      }
+    }
+    cfg.apps.push_back(std::move(app));
+  }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw ConfigError(origin + ": TOML syntax error at line " + std::to_string(where.line) +
+                      ", column " + std::to_string(where.column) + ": " +
+                      std::string(e.description()));
+  }
+
+  ConfigReader r(origin);
+  r.reject_unknown_keys(root, "", {"listen", "data_dir", "tls", "http", "apps"});
+  Config cfg;
+  if (const toml::node* n = root.get("listen")) read_listen(r, *n, cfg);
+  if (const toml::node* n = root.get("data_dir")) cfg.data_dir = r.non_empty_string(*n, "data_dir");
+  if (const toml::node* n = root.get("tls")) cfg.tls = read_tls(r, *n);
+  if (const toml::node* n = root.get("http")) cfg.http = read_http(r, *n);
+  read_apps(r, root, cfg);
+  return cfg;
+}
+
+Config load_config_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw ConfigError(path + ": is a directory, not a configuration file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError(path + ": cannot open the configuration file: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
+  }
+  return parse_config(text.str(), path);
+}
+
+}  // namespace liveroom::config
