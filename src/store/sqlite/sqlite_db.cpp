@@ -1,0 +1,274 @@
+#include "store/sqlite/sqlite_db.h"
+
+#include <array>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+namespace liveroom::store {
+
+namespace json = boost::json;
+
+namespace {
+[[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
+  throw StoreError(fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+}
+}  // namespace
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &stmt_, nullptr) != SQLITE_OK) {
+    throw_error(db, fmt::format("prepare '{}'", sql));
+  }
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
+
+void Statement::bind(int index, int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) throw_error(db_, "bind");
+}
+
+void Statement::bind(int index, std::string_view value) {
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                        SQLITE_TRANSIENT) != SQLITE_OK) {
+    throw_error(db_, "bind");
+  }
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string message = sqlite3_errmsg(db_);
+  sqlite3_reset(stmt_);
+  throw StoreError("step: " + message);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::column_int(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+std::string_view Statement::column_text(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+  return text ? std::string_view(text, sqlite3_column_bytes(stmt_, index)) : std::string_view();
+}
+
+Database::Database(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(fmt::format("cannot open {}: {}", path, message));
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  // WAL with synchronous=FULL: a COMMIT returns only after the WAL is fsynced, which is what
+  // lets us acknowledge a write once its transaction commits.
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec("PRAGMA foreign_keys=ON");
+}
+
+Database::~Database() {
+  close();
+}
+
+void Database::close() {
+  if (db_) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+}
+
+void Database::exec(std::string_view sql) {
+  char* error = nullptr;
+  std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw StoreError(fmt::format("'{}': {}", sql.substr(0, 80), message));
+  }
+}
+
+namespace {
+
+// Each entry moves the schema from version i to i+1. Never edit a released step: add one.
+constexpr std::array<std::string_view, 1> kMigrations{{
+    R"sql(
+    CREATE TABLE rooms(
+      sdkappid INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      owner TEXT NOT NULL,
+      name TEXT NOT NULL,
+      seat_template TEXT NOT NULL,
+      seat_count INTEGER NOT NULL,
+      take_seat_mode INTEGER NOT NULL,
+      max_member_count INTEGER NOT NULL,
+      is_message_disabled INTEGER NOT NULL,
+      is_public_visible INTEGER NOT NULL,
+      is_like_enabled INTEGER NOT NULL,
+      is_gift_enabled INTEGER NOT NULL,
+      is_unlimited_room_enabled INTEGER NOT NULL,
+      keep_owner_on_seat INTEGER NOT NULL,
+      cover_url TEXT NOT NULL,
+      background_url TEXT NOT NULL,
+      notice TEXT NOT NULL,
+      custom_info TEXT NOT NULL,
+      category TEXT NOT NULL,          -- JSON array of integers
+      activity_status INTEGER NOT NULL,
+      create_time INTEGER NOT NULL,    -- Unix seconds
+      view_count INTEGER NOT NULL,
+      PRIMARY KEY (sdkappid, room_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_metadata(
+      sdkappid INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      entries TEXT NOT NULL,           -- JSON array of [key, value], insertion order
+      PRIMARY KEY (sdkappid, room_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE accounts(
+      sdkappid INTEGER NOT NULL,
+      user_id TEXT NOT NULL,
+      profile TEXT NOT NULL,           -- JSON object: tag -> string or integer
+      PRIMARY KEY (sdkappid, user_id)
+    ) WITHOUT ROWID;
+    )sql",
+}};
+
+int64_t user_version(Database& db) {
+  Statement s = db.prepare("PRAGMA user_version");
+  s.step();
+  return s.column_int(0);
+}
+
+}  // namespace
+
+void migrate(Database& db) {
+  const int64_t current = user_version(db);
+  if (current > static_cast<int64_t>(kMigrations.size())) {
+    throw StoreError(
+        fmt::format("the data directory has schema version {}, newer than this binary knows ({}); "
+                    "run the newer liveroomd",
+                    current, kMigrations.size()));
+  }
+  for (size_t version = static_cast<size_t>(current); version < kMigrations.size(); ++version) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(kMigrations[version]);
+      db.exec(fmt::format("PRAGMA user_version={}", version + 1));
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+namespace {
+
+json::value parse_column(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) throw StoreError(fmt::format("corrupt {} column: {}", what, ec.message()));
+  return v;
+}
+
+}  // namespace
+
+Snapshot load_snapshot(Database& db) {
+  Snapshot snapshot;
+  std::map<std::pair<int64_t, std::string>, size_t, std::less<>> index;
+  Statement rooms = db.prepare(
+      "SELECT sdkappid, room_id, owner, name, seat_template, seat_count, take_seat_mode, "
+      "max_member_count, is_message_disabled, is_public_visible, is_like_enabled, "
+      "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
+      "background_url, notice, custom_info, category, activity_status, create_time, view_count "
+      "FROM rooms");
+  while (rooms.step()) {
+    domain::Room r;
+    auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
+    r.room_id = rooms.column_text(1);
+    r.owner = rooms.column_text(2);
+    r.name = rooms.column_text(3);
+    r.seat_template = rooms.column_text(4);
+    r.seat_count = static_cast<uint32_t>(rooms.column_int(5));
+    r.take_seat_mode = static_cast<domain::TakeSeatMode>(rooms.column_int(6));
+    r.max_member_count = rooms.column_int(7);
+    r.is_message_disabled = rooms.column_int(8) != 0;
+    r.is_public_visible = rooms.column_int(9) != 0;
+    r.is_like_enabled = rooms.column_int(10) != 0;
+    r.is_gift_enabled = rooms.column_int(11) != 0;
+    r.is_unlimited_room_enabled = rooms.column_int(12) != 0;
+    r.keep_owner_on_seat = rooms.column_int(13) != 0;
+    r.cover_url = rooms.column_text(14);
+    r.background_url = rooms.column_text(15);
+    r.notice = rooms.column_text(16);
+    r.custom_info = rooms.column_text(17);
+    const json::value category = parse_column(rooms.column_text(18), "rooms.category");
+    for (const auto& c : category.as_array()) r.category.push_back(c.as_int64());
+    r.activity_status = rooms.column_int(19);
+    r.create_time = rooms.column_int(20);
+    r.view_count = rooms.column_int(21);
+    index.emplace(std::pair<int64_t, std::string>(sdkappid, r.room_id), snapshot.rooms.size());
+    snapshot.rooms.push_back({sdkappid, std::move(r)});
+  }
+
+  Statement metadata = db.prepare("SELECT sdkappid, room_id, entries FROM room_metadata");
+  while (metadata.step()) {
+    auto it = index.find(std::pair<int64_t, std::string>(metadata.column_int(0),
+                                                         std::string(metadata.column_text(1))));
+    if (it == index.end()) continue;  // cannot happen: both rows go in one transaction
+    auto& entries = snapshot.rooms[it->second].room.metadata;
+    const json::value stored = parse_column(metadata.column_text(2), "room_metadata.entries");
+    for (const auto& e : stored.as_array()) {
+      const auto& pair = e.as_array();
+      entries.emplace_back(std::string(pair.at(0).as_string()),
+                           std::string(pair.at(1).as_string()));
+    }
+  }
+
+  Statement accounts = db.prepare("SELECT sdkappid, user_id, profile FROM accounts");
+  while (accounts.step()) {
+    PutAccount a{static_cast<uint32_t>(accounts.column_int(0)), {}};
+    a.account.user_id = accounts.column_text(1);
+    const json::value profile = parse_column(accounts.column_text(2), "accounts.profile");
+    for (const auto& [tag, value] : profile.as_object()) {
+      if (value.is_string()) {
+        a.account.profile.emplace(std::string(tag), std::string(value.get_string()));
+      } else {
+        a.account.profile.emplace(std::string(tag), value.to_number<int64_t>());
+      }
+    }
+    snapshot.accounts.push_back(std::move(a));
+  }
+  return snapshot;
+}
+
+}  // namespace liveroom::store

@@ -1,0 +1,252 @@
+// SQLite implementation of Store. One writer thread owns the write connection; each loop takes
+// every queued submission, writes them in one transaction and commits (WAL, synchronous=FULL:
+// the commit returns after fsync). Submissions that arrive during a commit form the next batch,
+// so concurrent requests share fsyncs without any timer.
+//
+// A failed commit leaves memory ahead of disk, which no reply may ever expose; the writer then
+// aborts the process. Restart recovers the last committed state, and no acknowledged write is
+// lost because acknowledgements only follow a successful commit.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace liveroom::store {
+namespace {
+
+namespace json = boost::json;
+
+std::string encode_category(const std::vector<int64_t>& category) {
+  json::array arr;
+  for (int64_t c : category) arr.emplace_back(c);
+  return json::serialize(arr);
+}
+
+std::string encode_metadata(const std::vector<domain::MetadataEntry>& metadata) {
+  json::array arr;
+  for (const auto& [k, v] : metadata)
+    arr.emplace_back(json::array{json::string(k), json::string(v)});
+  return json::serialize(arr);
+}
+
+std::string encode_profile(const domain::Account& account) {
+  json::object obj;
+  for (const auto& [tag, value] : account.profile) {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      obj[tag] = *s;
+    } else {
+      obj[tag] = std::get<int64_t>(value);
+    }
+  }
+  return json::serialize(obj);
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteOptions& options) : db_(options.path) {
+    migrate(db_);
+    prepare();
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  ~SqliteStore() override { close(); }
+
+  Snapshot load() override { return load_snapshot(db_); }
+
+  uint64_t submit(std::vector<Change> changes) override {
+    uint64_t seq;
+    {
+      std::lock_guard lock(queue_mu_);
+      seq = ++submitted_;
+      queue_.push_back(Pending{seq, std::move(changes)});
+    }
+    queue_cv_.notify_one();
+    return seq;
+  }
+
+  void when_durable(uint64_t seq, DurableCallback callback) override {
+    {
+      std::lock_guard lock(waiters_mu_);
+      if (seq > durable_.load(std::memory_order_relaxed)) {
+        waiters_.emplace(seq, std::move(callback));
+        return;
+      }
+    }
+    callback();
+  }
+
+  uint64_t durable_seq() const override { return durable_.load(std::memory_order_acquire); }
+  uint64_t submitted_seq() const override {
+    std::lock_guard lock(queue_mu_);
+    return submitted_;
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    if (writer_.joinable()) writer_.join();
+    statements_.clear();
+    db_.close();
+  }
+
+ private:
+  struct Pending {
+    uint64_t seq;
+    std::vector<Change> changes;
+  };
+
+  void prepare() {
+    put_room_ = db_.prepare(
+        "INSERT OR REPLACE INTO rooms(sdkappid, room_id, owner, name, seat_template, seat_count, "
+        "take_seat_mode, max_member_count, is_message_disabled, is_public_visible, "
+        "is_like_enabled, is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, "
+        "cover_url, background_url, notice, custom_info, category, activity_status, create_time, "
+        "view_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    put_metadata_ = db_.prepare(
+        "INSERT OR REPLACE INTO room_metadata(sdkappid, room_id, entries) VALUES (?,?,?)");
+    delete_metadata_ = db_.prepare("DELETE FROM room_metadata WHERE sdkappid=? AND room_id=?");
+    delete_room_ = db_.prepare("DELETE FROM rooms WHERE sdkappid=? AND room_id=?");
+    put_account_ =
+        db_.prepare("INSERT OR REPLACE INTO accounts(sdkappid, user_id, profile) VALUES (?,?,?)");
+    delete_account_ = db_.prepare("DELETE FROM accounts WHERE sdkappid=? AND user_id=?");
+    begin_ = db_.prepare("BEGIN IMMEDIATE");
+    commit_ = db_.prepare("COMMIT");
+    statements_ = {&put_room_,    &put_metadata_,   &delete_metadata_, &delete_room_,
+                   &put_account_, &delete_account_, &begin_,           &commit_};
+  }
+
+  void write(const PutRoom& c) {
+    const domain::Room& r = c.room;
+    Statement& s = put_room_;
+    s.bind(1, static_cast<int64_t>(c.sdkappid));
+    s.bind(2, r.room_id);
+    s.bind(3, r.owner);
+    s.bind(4, r.name);
+    s.bind(5, r.seat_template);
+    s.bind(6, static_cast<int64_t>(r.seat_count));
+    s.bind(7, static_cast<int64_t>(r.take_seat_mode));
+    s.bind(8, r.max_member_count);
+    s.bind(9, int64_t{r.is_message_disabled});
+    s.bind(10, int64_t{r.is_public_visible});
+    s.bind(11, int64_t{r.is_like_enabled});
+    s.bind(12, int64_t{r.is_gift_enabled});
+    s.bind(13, int64_t{r.is_unlimited_room_enabled});
+    s.bind(14, int64_t{r.keep_owner_on_seat});
+    s.bind(15, r.cover_url);
+    s.bind(16, r.background_url);
+    s.bind(17, r.notice);
+    s.bind(18, r.custom_info);
+    s.bind(19, encode_category(r.category));
+    s.bind(20, r.activity_status);
+    s.bind(21, r.create_time);
+    s.bind(22, r.view_count);
+    s.run();
+  }
+  void write(const PutRoomMetadata& c) {
+    put_metadata_.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_metadata_.bind(2, c.room_id);
+    put_metadata_.bind(3, encode_metadata(c.metadata));
+    put_metadata_.run();
+  }
+  void write(const DeleteRoom& c) {
+    for (Statement* s : {&delete_room_, &delete_metadata_}) {
+      s->bind(1, static_cast<int64_t>(c.sdkappid));
+      s->bind(2, c.room_id);
+      s->run();
+    }
+  }
+  void write(const PutAccount& c) {
+    put_account_.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_account_.bind(2, c.account.user_id);
+    put_account_.bind(3, encode_profile(c.account));
+    put_account_.run();
+  }
+  void write(const DeleteAccount& c) {
+    delete_account_.bind(1, static_cast<int64_t>(c.sdkappid));
+    delete_account_.bind(2, c.user_id);
+    delete_account_.run();
+  }
+
+  void write_loop() {
+    std::vector<Pending> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping with nothing left to write
+        batch.swap(queue_);
+      }
+      try {
+        begin_.run();
+        for (const Pending& p : batch) {
+          for (const Change& change : p.changes) {
+            std::visit([this](const auto& c) { write(c); }, change);
+          }
+        }
+        commit_.run();
+      } catch (const std::exception& e) {
+        spdlog::critical("store: commit failed, stopping to keep memory and disk consistent: {}",
+                         e.what());
+        std::abort();
+      }
+      publish(batch.back().seq, batch.size());
+      batch.clear();
+    }
+  }
+
+  // Marks everything up to `seq` durable and runs the callbacks waiting for it.
+  void publish(uint64_t seq, size_t batch_size) {
+    std::vector<DurableCallback> ready;
+    {
+      std::lock_guard lock(waiters_mu_);
+      durable_.store(seq, std::memory_order_release);
+      auto end = waiters_.upper_bound(seq);
+      for (auto it = waiters_.begin(); it != end; ++it) ready.push_back(std::move(it->second));
+      waiters_.erase(waiters_.begin(), end);
+    }
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    committed_changes_.fetch_add(batch_size, std::memory_order_relaxed);
+    for (auto& cb : ready) cb();
+  }
+
+  Database db_;
+  Statement put_room_, put_metadata_, delete_metadata_, delete_room_, put_account_, delete_account_,
+      begin_, commit_;
+  std::vector<Statement*> statements_;
+
+  mutable std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Pending> queue_;
+  uint64_t submitted_ = 0;
+  bool stopping_ = false;
+
+  std::mutex waiters_mu_;
+  std::multimap<uint64_t, DurableCallback> waiters_;
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> committed_changes_{0};
+
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options) {
+  return std::make_unique<SqliteStore>(options);
+}
+
+}  // namespace liveroom::store

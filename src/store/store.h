@@ -1,0 +1,86 @@
+// The durable store behind the RoomEngine. The engine keeps all state in memory and serves reads
+// from there; the store is written on every mutation and read only at start-up (recovery).
+//
+// A change is acknowledged to the client only once it is durable: submit() queues it, a writer
+// commits many queued changes in one transaction with one fsync (group commit), and then calls
+// the change's callback. Sequence numbers let a reader wait until everything it observed is
+// durable, so no reply ever shows state that a crash could take back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "domain/account.h"
+#include "domain/room.h"
+
+namespace liveroom::store {
+
+struct PutRoom {
+  uint32_t sdkappid;
+  domain::Room room;  // every column but metadata
+};
+struct PutRoomMetadata {
+  uint32_t sdkappid;
+  std::string room_id;
+  std::vector<domain::MetadataEntry> metadata;
+};
+struct DeleteRoom {  // also deletes its metadata
+  uint32_t sdkappid;
+  std::string room_id;
+};
+struct PutAccount {
+  uint32_t sdkappid;
+  domain::Account account;
+};
+struct DeleteAccount {
+  uint32_t sdkappid;
+  std::string user_id;
+};
+using Change = std::variant<PutRoom, PutRoomMetadata, DeleteRoom, PutAccount, DeleteAccount>;
+
+// Everything the store holds, as read at start-up.
+struct Snapshot {
+  struct AppRooms {
+    uint32_t sdkappid;
+    domain::Room room;  // metadata included
+  };
+  std::vector<AppRooms> rooms;
+  std::vector<PutAccount> accounts;
+};
+
+// Runs on the store's writer thread once the changes are durable. It must be short: post the
+// real work elsewhere.
+using DurableCallback = std::move_only_function<void()>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Snapshot load() = 0;
+
+  // Queues changes that one request made; they commit atomically, in submission order with
+  // respect to every other submit. Returns the sequence number of this submission.
+  virtual uint64_t submit(std::vector<Change> changes) = 0;
+
+  // Calls `callback` once every submission up to `seq` is durable (at once if it already is).
+  virtual void when_durable(uint64_t seq, DurableCallback callback) = 0;
+
+  virtual uint64_t durable_seq() const = 0;
+  virtual uint64_t submitted_seq() const = 0;
+
+  // Commits what is queued, stops the writer and closes the database.
+  virtual void close() = 0;
+};
+
+struct SqliteOptions {
+  std::string path;  // the database file
+};
+
+// The embedded default: SQLite in WAL mode with synchronous=FULL and one writer thread.
+std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options);
+
+}  // namespace liveroom::store
