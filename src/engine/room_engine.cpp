@@ -1,0 +1,471 @@
+#include "engine/room_engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace liveroom::engine {
+
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// get_room_list cursors: "<ViewCount>-<hex RoomId>" of the last room returned. Hex keeps any
+// printable RoomId (which may contain '-') unambiguous.
+std::string encode_cursor(int64_t view_count, std::string_view room_id) {
+  std::string out = fmt::format("{}-", view_count);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : room_id) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cursor) {
+  auto dash = cursor.find('-', 1);  // a ViewCount is never negative, but skip a leading sign
+  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+  int64_t view_count = 0;
+  for (char c : cursor.substr(0, dash)) {
+    if (c < '0' || c > '9' || view_count > (INT64_MAX - 9) / 10) return std::nullopt;
+    view_count = view_count * 10 + (c - '0');
+  }
+  std::string_view hex = cursor.substr(dash + 1);
+  if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 2 * domain::kMaxRoomIdBytes) {
+    return std::nullopt;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string room_id;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    room_id.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return std::pair{view_count, std::move(room_id)};
+}
+
+void set_profile_items(domain::Account& account, const std::vector<ProfileItem>& items) {
+  for (const auto& item : items) account.profile.insert_or_assign(item.tag, item.value);
+}
+
+}  // namespace
+
+RoomEngine::RoomEngine(store::Store& store, const Clock& clock, std::vector<AppOptions> apps)
+    : store_(store), clock_(clock) {
+  for (auto& options : apps) {
+    auto state = std::make_unique<AppState>();
+    state->admins.insert(options.admins.begin(), options.admins.end());
+    state->options = std::move(options);
+    apps_.emplace(state->options.sdkappid, std::move(state));
+  }
+}
+
+RoomEngine::~RoomEngine() = default;
+
+void RoomEngine::load(store::Snapshot snapshot) {
+  size_t skipped = 0;
+  for (auto& [sdkappid, room] : snapshot.rooms) {
+    AppState* a = app(sdkappid);
+    if (!a) {
+      ++skipped;
+      continue;
+    }
+    reindex(*a, nullptr, &room);
+    std::string id = room.room_id;
+    shard_of(*a, id).rooms.emplace(std::move(id), RoomEntry{std::move(room), 0});
+  }
+  for (auto& [sdkappid, account] : snapshot.accounts) {
+    AppState* a = app(sdkappid);
+    if (!a) {
+      ++skipped;
+      continue;
+    }
+    std::string id = account.user_id;
+    a->accounts.emplace(std::move(id), AccountEntry{std::move(account), 0});
+  }
+  if (skipped)
+    spdlog::warn("store holds {} rows of apps that are not configured; kept on disk", skipped);
+}
+
+RoomEngine::AppState* RoomEngine::app(uint32_t sdkappid) const {
+  auto it = apps_.find(sdkappid);
+  return it == apps_.end() ? nullptr : it->second.get();
+}
+
+bool RoomEngine::has_app(uint32_t sdkappid) const {
+  return app(sdkappid) != nullptr;
+}
+
+bool RoomEngine::is_app_admin(uint32_t sdkappid, std::string_view user_id) const {
+  AppState* a = app(sdkappid);
+  return a && a->admins.contains(user_id);
+}
+
+size_t RoomEngine::room_count() const {
+  size_t n = 0;
+  for (const auto& [id, a] : apps_) {
+    for (const auto& shard : a->shards) {
+      std::lock_guard lock(shard.mu);
+      n += shard.rooms.size();
+    }
+  }
+  return n;
+}
+
+RoomEngine::RoomShard& RoomEngine::shard_of(AppState& app, std::string_view room_id) {
+  return app.shards[StringHash{}(room_id) % kShards];
+}
+
+Error RoomEngine::room_not_found(std::string_view room_id) {
+  return Error{Code::kRoomNotFound, fmt::format("room '{}' does not exist", room_id)};
+}
+
+void RoomEngine::reindex(AppState& app, const domain::Room* before, const domain::Room* after) {
+  const bool was = before && before->is_public_visible;
+  const bool is = after && after->is_public_visible;
+  if (was && is && before->view_count == after->view_count) return;
+  if (!was && !is) return;
+  std::lock_guard lock(app.index_mu);
+  if (was) app.public_index.erase(ListKey{before->view_count, before->room_id});
+  if (is) app.public_index.insert(ListKey{after->view_count, after->room_id});
+}
+
+bool RoomEngine::account_known(const AppState& app, std::string_view user_id) {
+  return app.admins.contains(user_id) || app.accounts.contains(user_id);
+}
+
+Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std::string owner,
+                                     const domain::RoomPatch& fields, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+
+  if (auto it = shard.rooms.find(room_id); it != shard.rooms.end()) {
+    fence.observe(it->second.seq);
+    if (it->second.room.owner == owner) {
+      return fail(Code::kRoomExistsSameOwner,
+                  fmt::format("room '{}' already exists and is owned by '{}'", room_id, owner));
+    }
+    return fail(Code::kRoomIdTaken,
+                fmt::format("RoomId '{}' is already used by another owner", room_id));
+  }
+  const int64_t now_ms = steady_ms();
+  if (auto it = shard.recent_creates.find(room_id);
+      it != shard.recent_creates.end() && now_ms - it->second < 1000) {
+    return fail(Code::kCreateTooFrequent,
+                fmt::format("RoomId '{}' was created less than a second ago", room_id));
+  }
+
+  std::vector<store::Change> changes;
+  {
+    std::lock_guard accounts_lock(a->accounts_mu);
+    if (!account_known(*a, owner)) {
+      if (!a->options.auto_import_accounts) {
+        return fail(Code::kAccountNotImported,
+                    fmt::format("Owner_Account '{}' is not an imported account", owner));
+      }
+      if (auto ok = domain::check_user_id(owner, "RoomInfo.Owner_Account"); !ok) {
+        return std::unexpected(ok.error());
+      }
+      domain::Account account{owner, {}};
+      changes.push_back(store::PutAccount{sdkappid, account});
+      a->accounts.emplace(owner, AccountEntry{std::move(account), 0});
+    }
+  }
+
+  domain::Room room;
+  room.room_id = room_id;
+  room.name = room_id;
+  room.owner = std::move(owner);
+  room.create_time = clock_.unix_seconds();
+  domain::apply_patch(room, fields);
+
+  changes.push_back(store::PutRoom{sdkappid, room});
+  const uint64_t seq = store_.submit(std::move(changes));
+  fence.observe(seq);
+  {
+    std::lock_guard accounts_lock(a->accounts_mu);
+    if (auto it = a->accounts.find(room.owner); it != a->accounts.end() && it->second.seq == 0) {
+      it->second.seq = seq;
+    }
+  }
+  reindex(*a, nullptr, &room);
+  if (shard.recent_creates.size() > 1024) {
+    std::erase_if(shard.recent_creates,
+                  [now_ms](const auto& e) { return now_ms - e.second >= 1000; });
+  }
+  shard.recent_creates.insert_or_assign(room_id, now_ms);
+  shard.rooms.emplace(std::move(room_id), RoomEntry{std::move(room), seq});
+  return {};
+}
+
+Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::string_view room_id,
+                                                       ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.rooms.find(room_id);
+  if (it == shard.rooms.end()) {
+    fence.observe(shard.last_delete_seq);
+    return std::unexpected(room_not_found(room_id));
+  }
+  domain::RoomStatistic stats = domain::statistic_of(it->second.room);
+  const uint64_t seq = store_.submit({store::DeleteRoom{sdkappid, std::string(room_id)}});
+  fence.observe(seq);
+  shard.last_delete_seq = seq;
+  reindex(*a, &it->second.room, nullptr);
+  shard.rooms.erase(it);
+  return stats;
+}
+
+Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
+                                     const domain::RoomPatch& patch, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.rooms.find(room_id);
+  if (it == shard.rooms.end()) {
+    fence.observe(shard.last_delete_seq);
+    return std::unexpected(room_not_found(room_id));
+  }
+  domain::Room updated = it->second.room;
+  if (!domain::apply_patch(updated, patch)) {
+    fence.observe(it->second.seq);  // nothing changed: the reply still waits for what it saw
+    return {};
+  }
+  updated.metadata.clear();  // the rooms row carries no metadata; keep the copy small
+  const uint64_t seq = store_.submit({store::PutRoom{sdkappid, updated}});
+  fence.observe(seq);
+  updated.metadata = std::move(it->second.room.metadata);
+  reindex(*a, &it->second.room, &updated);
+  it->second.room = std::move(updated);
+  it->second.seq = seq;
+  return {};
+}
+
+Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view cursor,
+                                            size_t count, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::optional<ListKey> after;
+  if (!cursor.empty() && cursor != "0") {
+    auto decoded = decode_cursor(cursor);
+    if (!decoded) {
+      return fail(Code::kInvalidParameter,
+                  "Next is not a cursor returned by get_room_list (send \"\" to start)");
+    }
+    after = ListKey{decoded->first, std::move(decoded->second)};
+  }
+  // The page reflects every write submitted so far; wait for all of them to be durable.
+  fence.observe(store_.submitted_seq());
+
+  std::vector<ListKey> keys;
+  bool more = false;
+  {
+    std::lock_guard lock(a->index_mu);
+    auto it = after ? a->public_index.upper_bound(*after) : a->public_index.begin();
+    for (; it != a->public_index.end() && keys.size() < count; ++it) keys.push_back(*it);
+    more = it != a->public_index.end();
+  }
+  RoomListPage page;
+  page.rooms.reserve(keys.size());
+  for (const ListKey& key : keys) {
+    RoomShard& shard = shard_of(*a, key.room_id);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.rooms.find(key.room_id);
+    if (it == shard.rooms.end()) continue;  // destroyed since: it did not exist for the whole scan
+    const domain::Room& r = it->second.room;
+    page.rooms.push_back(RoomListEntry{r.room_id, r.name, r.owner, r.cover_url, r.category,
+                                       r.create_time, r.activity_status, r.view_count});
+  }
+  if (more && !keys.empty()) page.next = encode_cursor(keys.back().view_count, keys.back().room_id);
+  return page;
+}
+
+Result<void> RoomEngine::set_metadata(uint32_t sdkappid, std::string_view room_id,
+                                      const std::vector<domain::MetadataEntry>& entries,
+                                      ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.rooms.find(room_id);
+  if (it == shard.rooms.end()) {
+    fence.observe(shard.last_delete_seq);
+    return std::unexpected(room_not_found(room_id));
+  }
+  fence.observe(it->second.seq);
+  if (entries.empty()) return {};
+  std::vector<domain::MetadataEntry> next = it->second.room.metadata;
+  if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
+  const uint64_t seq =
+      store_.submit({store::PutRoomMetadata{sdkappid, std::string(room_id), next}});
+  fence.observe(seq);
+  it->second.room.metadata = std::move(next);
+  it->second.seq = seq;
+  return {};
+}
+
+Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view room_id,
+                                         const std::vector<std::string>& keys, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.rooms.find(room_id);
+  if (it == shard.rooms.end()) {
+    fence.observe(shard.last_delete_seq);
+    return std::unexpected(room_not_found(room_id));
+  }
+  fence.observe(it->second.seq);
+  std::vector<domain::MetadataEntry> next = it->second.room.metadata;
+  if (!domain::delete_metadata(next, keys)) return {};
+  const uint64_t seq =
+      store_.submit({store::PutRoomMetadata{sdkappid, std::string(room_id), next}});
+  fence.observe(seq);
+  it->second.room.metadata = std::move(next);
+  it->second.seq = seq;
+  return {};
+}
+
+Result<void> RoomEngine::import_account(uint32_t sdkappid, const std::string& user_id,
+                                        const std::vector<ProfileItem>& profile, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->accounts_mu);
+  auto it = a->accounts.find(user_id);
+  if (it != a->accounts.end()) {
+    fence.observe(it->second.seq);
+    if (profile.empty()) return {};  // importing twice is not an error
+  }
+  domain::Account account =
+      it != a->accounts.end() ? it->second.account : domain::Account{user_id, {}};
+  set_profile_items(account, profile);
+  const uint64_t seq = store_.submit({store::PutAccount{sdkappid, account}});
+  fence.observe(seq);
+  a->accounts.insert_or_assign(user_id, AccountEntry{std::move(account), seq});
+  return {};
+}
+
+std::vector<AccountResult> RoomEngine::import_accounts(uint32_t sdkappid,
+                                                       const std::vector<std::string>& user_ids,
+                                                       ReadFence& fence) {
+  std::vector<AccountResult> results;
+  AppState* a = app(sdkappid);
+  if (!a) return results;
+  std::vector<store::Change> changes;
+  std::lock_guard lock(a->accounts_mu);
+  for (const auto& id : user_ids) {
+    if (auto ok = domain::check_user_id(id, "Accounts[]"); !ok) {
+      results.push_back({id, ok.error().code, ok.error().info});
+      continue;
+    }
+    if (auto it = a->accounts.find(id); it != a->accounts.end()) {
+      fence.observe(it->second.seq);
+      results.push_back({id, Code::kOk, ""});
+      continue;
+    }
+    domain::Account account{id, {}};
+    changes.push_back(store::PutAccount{sdkappid, account});
+    a->accounts.emplace(id, AccountEntry{std::move(account), 0});
+    results.push_back({id, Code::kOk, ""});
+  }
+  if (!changes.empty()) {
+    std::vector<std::string> added;
+    for (const auto& c : changes) added.push_back(std::get<store::PutAccount>(c).account.user_id);
+    const uint64_t seq = store_.submit(std::move(changes));
+    fence.observe(seq);
+    for (const auto& id : added) a->accounts.find(id)->second.seq = seq;
+  }
+  return results;
+}
+
+std::vector<AccountResult> RoomEngine::delete_accounts(uint32_t sdkappid,
+                                                       const std::vector<std::string>& user_ids,
+                                                       ReadFence& fence) {
+  std::vector<AccountResult> results;
+  AppState* a = app(sdkappid);
+  if (!a) return results;
+  std::vector<store::Change> changes;
+  std::lock_guard lock(a->accounts_mu);
+  fence.observe(a->accounts_delete_seq);
+  for (const auto& id : user_ids) {
+    if (a->admins.contains(id)) {
+      results.push_back({id, Code::kNotPermitted,
+                         fmt::format("'{}' is an App administrator and cannot be deleted", id)});
+      continue;
+    }
+    auto it = a->accounts.find(id);
+    if (it == a->accounts.end()) {
+      results.push_back(
+          {id, Code::kAccountNotImported, fmt::format("account '{}' is not imported", id)});
+      continue;
+    }
+    changes.push_back(store::DeleteAccount{sdkappid, id});
+    a->accounts.erase(it);
+    results.push_back({id, Code::kOk, ""});
+  }
+  if (!changes.empty()) {
+    const uint64_t seq = store_.submit(std::move(changes));
+    fence.observe(seq);
+    a->accounts_delete_seq = seq;
+  }
+  return results;
+}
+
+bool RoomEngine::account_exists(uint32_t sdkappid, std::string_view user_id,
+                                ReadFence& fence) const {
+  return get_account(sdkappid, user_id, fence).has_value();
+}
+
+std::optional<domain::Account> RoomEngine::get_account(uint32_t sdkappid, std::string_view user_id,
+                                                       ReadFence& fence) const {
+  AppState* a = app(sdkappid);
+  if (!a) return std::nullopt;
+  std::lock_guard lock(a->accounts_mu);
+  if (auto it = a->accounts.find(user_id); it != a->accounts.end()) {
+    fence.observe(it->second.seq);
+    return it->second.account;
+  }
+  fence.observe(a->accounts_delete_seq);
+  if (a->admins.contains(user_id)) return domain::Account{std::string(user_id), {}};
+  return std::nullopt;
+}
+
+Result<void> RoomEngine::set_profile(uint32_t sdkappid, const std::string& user_id,
+                                     const std::vector<ProfileItem>& items, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->accounts_mu);
+  auto it = a->accounts.find(user_id);
+  domain::Account account;
+  if (it != a->accounts.end()) {
+    account = it->second.account;
+  } else if (a->admins.contains(user_id) || a->options.auto_import_accounts) {
+    account.user_id = user_id;  // admins always exist; auto-import creates on first use
+  } else {
+    fence.observe(a->accounts_delete_seq);
+    return fail(Code::kAccountNotImported,
+                fmt::format("From_Account '{}' is not an imported account", user_id));
+  }
+  set_profile_items(account, items);
+  const uint64_t seq = store_.submit({store::PutAccount{sdkappid, account}});
+  fence.observe(seq);
+  a->accounts.insert_or_assign(user_id, AccountEntry{std::move(account), seq});
+  return {};
+}
+
+}  // namespace liveroom::engine

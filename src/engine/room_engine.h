@@ -1,0 +1,203 @@
+// RoomEngine: the authoritative in-memory state of every app's rooms and accounts. Each call
+// validates against current state, applies the change in memory, and hands the change to the
+// store in the same critical section, so memory and the store's queue see changes in one order.
+//
+// Rooms are spread over shards by hash(RoomId), each with its own mutex, so unrelated rooms never
+// contend. Lock order, where more than one is held: room shard → accounts → list index.
+//
+// Every call takes a ReadFence: the store sequence number that the reply must wait for before it
+// is sent. A mutation raises it to its own submission; a read raises it to the last write of what
+// it looked at (a room, a deletion in that shard, an account). So no reply shows state that a
+// crash could still take back, and an acknowledged write is always durable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/string_hash.h"
+#include "domain/account.h"
+#include "domain/room.h"
+#include "store/store.h"
+
+namespace liveroom::engine {
+
+struct ReadFence {
+  uint64_t seq = 0;
+  void observe(uint64_t s) {
+    if (s > seq) seq = s;
+  }
+};
+
+struct AppOptions {
+  uint32_t sdkappid = 0;
+  std::vector<std::string> admins;
+  bool auto_import_accounts = false;
+};
+
+// One entry of a get_room_list page.
+struct RoomListEntry {
+  std::string room_id;
+  std::string name;
+  std::string owner;
+  std::string cover_url;
+  std::vector<int64_t> category;
+  int64_t create_time = 0;
+  int64_t activity_status = 0;
+  int64_t view_count = 0;
+};
+
+struct RoomListPage {
+  std::vector<RoomListEntry> rooms;
+  std::string next;  // "" when the scan is complete
+};
+
+// A profile item to set; the api layer has checked its type against the tag.
+struct ProfileItem {
+  std::string tag;
+  domain::ProfileValue value;
+};
+
+// The outcome of one account in a batch call (multiaccount_import, account_delete).
+struct AccountResult {
+  std::string user_id;
+  Code code = Code::kOk;
+  std::string info;
+};
+
+class RoomEngine {
+ public:
+  RoomEngine(store::Store& store, const Clock& clock, std::vector<AppOptions> apps);
+  ~RoomEngine();
+  RoomEngine(const RoomEngine&) = delete;
+  RoomEngine& operator=(const RoomEngine&) = delete;
+
+  // Fills memory from the store at start-up; rows of apps no longer configured are skipped.
+  void load(store::Snapshot snapshot);
+
+  bool has_app(uint32_t sdkappid) const;
+  bool is_app_admin(uint32_t sdkappid, std::string_view user_id) const;
+  size_t room_count() const;
+
+  // --- rooms ---------------------------------------------------------------------------------
+  // `caller` owns the room when the patch's request named no Owner_Account.
+  Result<void> create_room(uint32_t sdkappid, std::string room_id, std::string owner,
+                           const domain::RoomPatch& fields, ReadFence& fence);
+  Result<domain::RoomStatistic> destroy_room(uint32_t sdkappid, std::string_view room_id,
+                                             ReadFence& fence);
+  Result<void> update_room(uint32_t sdkappid, std::string_view room_id,
+                           const domain::RoomPatch& patch, ReadFence& fence);
+
+  // Calls `visit(const domain::Room&)` under the room's lock and returns what it returns. Keep
+  // the visitor short: it holds the shard.
+  template <typename Visitor>
+  auto read_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Visitor&& visit)
+      -> Result<decltype(visit(std::declval<const domain::Room&>()))>;
+
+  Result<RoomListPage> list_rooms(uint32_t sdkappid, std::string_view cursor, size_t count,
+                                  ReadFence& fence);
+
+  Result<void> set_metadata(uint32_t sdkappid, std::string_view room_id,
+                            const std::vector<domain::MetadataEntry>& entries, ReadFence& fence);
+  Result<void> delete_metadata(uint32_t sdkappid, std::string_view room_id,
+                               const std::vector<std::string>& keys, ReadFence& fence);
+
+  // --- accounts ------------------------------------------------------------------------------
+  // Imports (or re-imports, keeping the profile) one account; `profile` items are set on it.
+  Result<void> import_account(uint32_t sdkappid, const std::string& user_id,
+                              const std::vector<ProfileItem>& profile, ReadFence& fence);
+  std::vector<AccountResult> import_accounts(uint32_t sdkappid,
+                                             const std::vector<std::string>& user_ids,
+                                             ReadFence& fence);
+  std::vector<AccountResult> delete_accounts(uint32_t sdkappid,
+                                             const std::vector<std::string>& user_ids,
+                                             ReadFence& fence);
+  bool account_exists(uint32_t sdkappid, std::string_view user_id, ReadFence& fence) const;
+  // The account's profile; nullopt when the account does not exist. Admins have an empty one.
+  std::optional<domain::Account> get_account(uint32_t sdkappid, std::string_view user_id,
+                                             ReadFence& fence) const;
+  Result<void> set_profile(uint32_t sdkappid, const std::string& user_id,
+                           const std::vector<ProfileItem>& items, ReadFence& fence);
+
+ private:
+  struct RoomEntry {
+    domain::Room room;
+    uint64_t seq = 0;  // store sequence of the last write to this room
+  };
+
+  struct RoomShard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, RoomEntry, StringHash, std::equal_to<>> rooms;
+    uint64_t last_delete_seq = 0;  // a "not found" answer waits for this
+    // RoomId → steady-clock ms of its last creation, for 100012 (one creation per second).
+    std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> recent_creates;
+  };
+
+  // get_room_list order: ViewCount descending, then RoomId ascending.
+  struct ListKey {
+    int64_t view_count;
+    std::string room_id;
+    bool operator<(const ListKey& o) const {
+      if (view_count != o.view_count) return view_count > o.view_count;
+      return room_id < o.room_id;
+    }
+  };
+
+  struct AccountEntry {
+    domain::Account account;
+    uint64_t seq = 0;
+  };
+
+  static constexpr size_t kShards = 64;
+
+  struct AppState {
+    AppOptions options;
+    std::unordered_set<std::string, StringHash, std::equal_to<>> admins;
+    std::array<RoomShard, kShards> shards;
+    mutable std::mutex accounts_mu;
+    std::unordered_map<std::string, AccountEntry, StringHash, std::equal_to<>> accounts;
+    uint64_t accounts_delete_seq = 0;
+    mutable std::mutex index_mu;
+    std::set<ListKey> public_index;
+  };
+
+  AppState* app(uint32_t sdkappid) const;
+  static RoomShard& shard_of(AppState& app, std::string_view room_id);
+  static Error room_not_found(std::string_view room_id);
+  // Keeps the public list index in step with a room's visibility and ViewCount.
+  static void reindex(AppState& app, const domain::Room* before, const domain::Room* after);
+  // Requires accounts_mu. Admins always exist.
+  static bool account_known(const AppState& app, std::string_view user_id);
+
+  store::Store& store_;
+  const Clock& clock_;
+  std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
+};
+
+template <typename Visitor>
+auto RoomEngine::read_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                           Visitor&& visit)
+    -> Result<decltype(visit(std::declval<const domain::Room&>()))> {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  RoomShard& shard = shard_of(*a, room_id);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.rooms.find(room_id);
+  if (it == shard.rooms.end()) {
+    fence.observe(shard.last_delete_seq);
+    return std::unexpected(room_not_found(room_id));
+  }
+  fence.observe(it->second.seq);
+  return visit(it->second.room);
+}
+
+}  // namespace liveroom::engine
