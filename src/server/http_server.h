@@ -1,0 +1,66 @@
+// The HTTP transport of liveroomd: Boost.Beast over Asio with C++20 coroutines, plain TCP or
+// TLS on the same code path. It knows nothing of rooms: it reads a request within the configured
+// limits, hands it to the Handler, and writes back whatever the Handler answers, whenever it
+// answers (a durable write answers from the store's writer thread, after the fsync).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+
+namespace liveroom::server {
+
+struct HttpRequest {
+  std::string method;  // "POST", "GET", ...
+  std::string target;  // path and query, undecoded
+  std::string body;
+  std::string remote_address;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// Completes one request. May be called from any thread, exactly once.
+using Responder = std::move_only_function<void(HttpResponse)>;
+using Handler = std::function<void(HttpRequest&&, Responder)>;
+
+// Blocks SIGINT/SIGTERM in the calling thread and every thread it starts later, so that
+// HttpServer::wait_for_signal() receives them. Call first thing in main().
+void block_termination_signals();
+
+class HttpServer {
+ public:
+  HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
+             Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds HOST:PORT (port 0 = any free port); throws std::runtime_error on failure.
+  void listen(const std::string& host_port);
+  uint16_t port() const;
+  // Starts the I/O threads and returns.
+  void start();
+  // Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections,
+  // then stops the I/O threads. Safe to call from a signal-handling thread.
+  void drain_and_stop(std::chrono::milliseconds grace);
+  // Blocks until SIGINT or SIGTERM arrives.
+  void wait_for_signal();
+
+  size_t active_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace liveroom::server
