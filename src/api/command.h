@@ -1,0 +1,51 @@
+// What every command handler sees and returns. A handler is one short function:
+//   decode the body into typed values (Fields) → apply them through the engine → encode a Reply.
+// Authentication, quotas, body parsing and the envelope happen before and after, in the router.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <boost/json.hpp>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "engine/room_engine.h"
+
+namespace liveroom::api {
+
+struct Services {
+  engine::RoomEngine& engine;
+  const Clock& clock;
+};
+
+struct Call {
+  uint32_t sdkappid = 0;
+  std::string_view identifier;  // the App administrator making the call
+  const boost::json::object& body;
+  boost::json::storage_ptr storage;  // the request's arena; build replies in it
+  engine::ReadFence fence;           // the reply waits until this is durable
+};
+
+struct Reply {
+  boost::json::object fields;
+  // IM-style calls (accounts, profiles) put their results at the top level of the envelope
+  // instead of inside "Response".
+  bool top_level = false;
+};
+
+using CommandFn = Result<Reply> (*)(Services&, Call&);
+
+struct CommandSpec {
+  std::string_view path;  // "<service>/<command>"
+  CommandFn fn;
+};
+
+// One list per command family; the router indexes them all.
+std::span<const CommandSpec> room_commands();
+std::span<const CommandSpec> metadata_commands();
+std::span<const CommandSpec> account_commands();
+std::span<const CommandSpec> profile_commands();
+
+}  // namespace liveroom::api

@@ -1,0 +1,50 @@
+// The Tencent REST surface as one server::Handler. Each request goes through the same steps, in
+// the order docs/compatibility.md documents: path → sdkappid → UserSig → App admin → quota →
+// body → command handler → envelope. The reply is sent once the store has made durable every
+// write the command made or observed.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "api/command.h"
+#include "auth/verified_sig_cache.h"
+#include "base/string_hash.h"
+#include "config/config.h"
+#include "quota/quota_table.h"
+#include "server/http_server.h"
+#include "store/store.h"
+
+namespace liveroom::api {
+
+class ApiRouter {
+ public:
+  ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
+            const Clock& clock);
+
+  void handle(server::HttpRequest&& request, server::Responder respond);
+
+  // Every "<service>/<command>" this server answers (for docs and start-up checks).
+  std::vector<std::string_view> command_paths() const;
+
+ private:
+  struct App {
+    std::string secret_key;
+  };
+
+  // Runs the pipeline; fills `fence` with what the reply must wait for.
+  Result<Reply> dispatch(const server::HttpRequest& request, std::string_view path,
+                         std::string_view query, boost::json::storage_ptr storage,
+                         engine::ReadFence& fence);
+
+  Services services_;
+  store::Store& store_;
+  const Clock& clock_;
+  std::unordered_map<std::string, CommandFn, StringHash, std::equal_to<>> commands_;
+  std::unordered_map<uint32_t, App> apps_;
+  auth::UserSigVerifier verifier_;
+  quota::QuotaTable quotas_;
+};
+
+}  // namespace liveroom::api

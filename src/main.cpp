@@ -1,0 +1,134 @@
+// liveroomd: the command line. `serve` runs the server; `usersig gen|verify` help operators
+// answer "why is my sig rejected?" without a server.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "api/router.h"
+#include "auth/usersig.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "engine/room_engine.h"
+#include "server/http_server.h"
+#include "store/store.h"
+
+namespace {
+
+using namespace liveroom;
+
+// Rate-limit keys name commands; a misspelt one would silently never match, so refuse it.
+void check_rate_limit_names(const config::Config& cfg, const api::ApiRouter& router) {
+  auto paths = router.command_paths();
+  for (size_t i = 0; i < cfg.apps.size(); ++i) {
+    for (const auto& [command, limit] : cfg.apps[i].rate_limits.per_command) {
+      bool known = std::any_of(paths.begin(), paths.end(), [&](std::string_view p) {
+        return p.substr(p.find('/') + 1) == command;
+      });
+      if (!known) {
+        throw config::ConfigError(fmt::format(
+            "apps[{}].rate_limits.{} names no command this server answers", i, command));
+      }
+    }
+  }
+}
+
+int serve(const std::string& config_path, const std::string& listen_override,
+          const std::string& data_dir_override) {
+  server::block_termination_signals();
+  config::Config cfg = config::load_config_file(config_path);
+  if (!listen_override.empty()) cfg.listen = listen_override;
+  if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
+
+  std::filesystem::create_directories(cfg.data_dir);
+  const auto started = std::chrono::steady_clock::now();
+  auto store =
+      store::open_sqlite_store({(std::filesystem::path(cfg.data_dir) / "liveroom.db").string()});
+
+  SystemClock clock;
+  std::vector<engine::AppOptions> apps;
+  for (const auto& app : cfg.apps) {
+    apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts});
+  }
+  engine::RoomEngine engine(*store, clock, std::move(apps));
+  engine.load(store->load());
+  const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+
+  api::ApiRouter router(cfg, engine, *store, clock);
+  check_rate_limit_names(cfg, router);
+  server::HttpServer http(cfg.http, cfg.tls,
+                          [&router](server::HttpRequest&& req, server::Responder respond) {
+                            router.handle(std::move(req), std::move(respond));
+                          });
+  http.listen(cfg.listen);
+  http.start();
+  spdlog::info("liveroomd listening on {} (port {}), {} rooms loaded from {} in {} ms{}",
+               cfg.listen, http.port(), engine.room_count(), cfg.data_dir, loaded_ms,
+               cfg.tls ? ", TLS on" : "");
+
+  http.wait_for_signal();
+  http.drain_and_stop(std::chrono::seconds(10));
+  store->close();
+  spdlog::info("liveroomd stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"liveroomd: a self-hosted server for Tencent Cloud's Live room REST API"};
+  app.require_subcommand(1);
+
+  std::string config_path, listen, data_dir;
+  auto* serve_cmd = app.add_subcommand("serve", "run the server");
+  serve_cmd->add_option("--config", config_path, "TOML configuration file")->required();
+  serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config)");
+  serve_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
+
+  auto* usersig_cmd = app.add_subcommand("usersig", "generate or verify a UserSig");
+  usersig_cmd->require_subcommand(1);
+  uint32_t sdkappid = 0;
+  std::string key, identifier, sig;
+  int64_t expire = 180 * 86400;
+  std::optional<int64_t> now;
+  auto* gen = usersig_cmd->add_subcommand("gen", "print a UserSig");
+  gen->add_option("--sdkappid", sdkappid)->required();
+  gen->add_option("--key", key, "the app's secret key")->required();
+  gen->add_option("--identifier", identifier)->required();
+  gen->add_option("--expire", expire, "validity in seconds (default 180 days)");
+  auto* verify = usersig_cmd->add_subcommand("verify", "check a UserSig as the server would");
+  verify->add_option("--sdkappid", sdkappid)->required();
+  verify->add_option("--key", key, "the app's secret key")->required();
+  verify->add_option("--identifier", identifier)->required();
+  verify->add_option("--usersig", sig)->required();
+  verify->add_option("--now", now, "Unix time to check expiry against (default: now)");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*serve_cmd) return serve(config_path, listen, data_dir);
+    liveroom::SystemClock clock;
+    if (*gen) {
+      std::cout << liveroom::auth::generate_usersig(sdkappid, key, identifier, expire,
+                                                    clock.unix_seconds())
+                << "\n";
+      return 0;
+    }
+    auto result = liveroom::auth::verify_usersig(sig, sdkappid, identifier, key,
+                                                 now.value_or(clock.unix_seconds()));
+    if (result) {
+      std::cout << "valid\n";
+      return 0;
+    }
+    std::cout << "invalid " << liveroom::wire_code(result.error().code) << " "
+              << result.error().info << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  }
+}
