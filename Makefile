@@ -1,0 +1,103 @@
+# liveroom: build, test, benchmark and run liveroomd.
+#
+#   make deps          install Debian packages (scripts/install-deps; idempotent)
+#   make build         configure once (Ninja, Release) and build build/liveroomd + unit tests
+#   make run           build, then start a local demo server (scripts/run-demo)
+#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat
+#   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min)
+#   make bench-quick   same with short runs (~30 s); numbers are indicative only
+#   make format        clang-format -i on src/ and tests/unit/
+#   make format-check  fail if clang-format would change anything
+#   make clean         remove the build directory
+#
+# Knobs: BUILD_DIR=build  BUILD_TYPE=Release  SKIP_DEPS=1 (do not run install-deps)
+#        CTEST_FLAGS=...  PYTEST_FLAGS=...  BENCH_ARGS=... (see bench/run --help)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+# Debian's interpreter: it sees python3-pytest and python3-requests; another python3 may be
+# first on PATH.
+PYTHON := /usr/bin/python3
+CLANG_FORMAT ?= clang-format
+CTEST_FLAGS ?=
+PYTEST_FLAGS ?=
+BENCH_ARGS ?=
+LIVEROOMD ?= $(CURDIR)/$(BUILD_DIR)/liveroomd
+
+COMPAT_DIR := tests/compat
+# Written after a successful `npm ci`; newer than the lock file means node_modules is current.
+COMPAT_STAMP := $(COMPAT_DIR)/node_modules/.liveroom-npm-ci
+
+FORMAT_FILES = $(shell find src tests/unit -type f \
+                 \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
+
+.PHONY: all deps build run test unit-test e2e-test compat-deps bench bench-quick \
+        format format-check clean distclean
+
+all: build
+
+deps:
+ifneq ($(SKIP_DEPS),1)
+	bash scripts/install-deps
+endif
+
+build: deps
+	@if [ ! -f "$(BUILD_DIR)/build.ninja" ]; then \
+	  echo "cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)"; \
+	  cmake -S . -B "$(BUILD_DIR)" -G Ninja -DCMAKE_BUILD_TYPE="$(BUILD_TYPE)"; \
+	fi
+	ninja -C "$(BUILD_DIR)"
+
+run: build
+	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-demo
+
+UNIT_TEST_CMD = ctest --test-dir "$(BUILD_DIR)" --output-on-failure --no-tests=error $(CTEST_FLAGS)
+E2E_TEST_CMD = LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e tests/compat
+
+test: build compat-deps
+	$(UNIT_TEST_CMD)
+	$(E2E_TEST_CMD)
+
+# The steps of `make test` alone, without building first.
+unit-test:
+	$(UNIT_TEST_CMD)
+
+e2e-test: compat-deps
+	$(E2E_TEST_CMD)
+
+compat-deps: $(COMPAT_STAMP)
+
+# Tencent's own signer (npm tls-sig-api-v2) for the compatibility test. Skipped, so offline
+# re-runs work, when node_modules was installed from the current lock file.
+$(COMPAT_STAMP): $(COMPAT_DIR)/package.json $(COMPAT_DIR)/package-lock.json
+	npm ci --prefix $(COMPAT_DIR) --no-audit --no-fund
+	touch $@
+
+bench: build
+	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" $(BENCH_ARGS)
+
+bench-quick: build
+	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)
+
+format:
+	@files='$(FORMAT_FILES)'; \
+	if [ -n "$$files" ]; then $(CLANG_FORMAT) -i $$files; fi
+
+format-check:
+	@bad=0; \
+	for f in $(FORMAT_FILES); do \
+	  $(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || { echo "needs formatting: $$f" >&2; bad=1; }; \
+	done; \
+	if [ "$$bad" -ne 0 ]; then echo "format-check: run 'make format'" >&2; exit 1; fi
+
+clean:
+	rm -rf "$(BUILD_DIR)"
+
+# Also the npm install of the compat test (data/, which holds the demo secret, is kept).
+distclean: clean
+	rm -rf $(COMPAT_DIR)/node_modules
