@@ -33,6 +33,9 @@ struct Reply {
   // IM-style calls (accounts, profiles) put their results at the top level of the envelope
   // instead of inside "Response".
   bool top_level = false;
+  // Already-serialized members of the Response object (without braces), written by JsonWriter
+  // for hot replies; used instead of `fields` when not empty.
+  std::string raw_members;
 };
 
 using CommandFn = Result<Reply> (*)(Services&, Call&);

@@ -40,11 +40,15 @@ std::string next_request_id() {
 
 std::string encode_success(const std::string& request_id, const Reply& reply) {
   std::string out;
-  out.reserve(256);
+  out.reserve(256 + reply.raw_members.size());
   out += R"({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":")";
   out += request_id;
   out += '"';
-  if (reply.top_level) {
+  if (!reply.raw_members.empty()) {
+    out += reply.top_level ? "," : R"(,"Response":{)";
+    out += reply.raw_members;
+    if (!reply.top_level) out += '}';
+  } else if (reply.top_level) {
     for (const auto& field : reply.fields) {
       out += ',';
       append_escaped(out, field.key());

@@ -6,6 +6,7 @@
 
 #include "api/command.h"
 #include "api/fields.h"
+#include "api/json_writer.h"
 
 namespace liveroom::api {
 
@@ -114,35 +115,36 @@ json::array category_json(const std::vector<int64_t>& category, json::storage_pt
   return arr;
 }
 
-json::object room_info_json(const domain::Room& r, json::storage_ptr sp) {
-  json::object o(sp);
-  o.reserve(26);
-  o["RoomId"] = r.room_id;
-  o["RoomName"] = r.name;
-  o["RoomType"] = "Live";
-  o["Owner_Account"] = r.owner;
-  o["CreateTime"] = r.create_time;
-  o["IsSeatEnabled"] = r.seat_count > 0;
-  o["SeatTemplate"] = r.seat_template;
-  o["TakeSeatMode"] = domain::to_string(r.take_seat_mode);
-  o["MaxSeatCount"] = r.seat_count;
-  o["MaxMemberCount"] = r.max_member_count;
-  o["IsMessageDisabled"] = r.is_message_disabled;
-  o["IsPublicVisible"] = r.is_public_visible;
-  o["IsLikeEnabled"] = r.is_like_enabled;
-  o["IsGiftEnabled"] = r.is_gift_enabled;
-  o["IsUnlimitedRoomEnabled"] = r.is_unlimited_room_enabled;
-  o["KeepOwnerOnSeat"] = r.keep_owner_on_seat;
-  o["CoverURL"] = r.cover_url;
-  o["BackgroundURL"] = r.background_url;
-  o["Notice"] = r.notice;
-  o["CustomInfo"] = r.custom_info;
-  o["Category"] = category_json(r.category, sp);
-  o["ActivityStatus"] = r.activity_status;
-  o["ViewCount"] = r.view_count;
-  o["MemberCount"] = 0;  // online members: the realtime gateway is not part of this build yet
-  o["OnlineCount"] = 0;
-  return o;
+// Members of RoomInfo, in the order of Tencent's samples. `w` is inside the RoomInfo object.
+void write_room_info(JsonWriter& w, const domain::Room& r) {
+  w.field("RoomId", r.room_id)
+      .field("RoomName", r.name)
+      .field("RoomType", "Live")
+      .field("Owner_Account", r.owner)
+      .field("CreateTime", r.create_time)
+      .field("IsSeatEnabled", r.seat_count > 0)
+      .field("SeatTemplate", r.seat_template)
+      .field("TakeSeatMode", domain::to_string(r.take_seat_mode))
+      .field("MaxSeatCount", r.seat_count)
+      .field("MaxMemberCount", r.max_member_count)
+      .field("IsMessageDisabled", r.is_message_disabled)
+      .field("IsPublicVisible", r.is_public_visible)
+      .field("IsLikeEnabled", r.is_like_enabled)
+      .field("IsGiftEnabled", r.is_gift_enabled)
+      .field("IsUnlimitedRoomEnabled", r.is_unlimited_room_enabled)
+      .field("KeepOwnerOnSeat", r.keep_owner_on_seat)
+      .field("CoverURL", r.cover_url)
+      .field("BackgroundURL", r.background_url)
+      .field("Notice", r.notice)
+      .field("CustomInfo", r.custom_info);
+  w.key("Category").begin_array();
+  for (int64_t c : r.category) w.value(c);
+  w.end_array();
+  w.field("ActivityStatus", r.activity_status)
+      .field("ViewCount", r.view_count)
+      // Online members: the realtime gateway is not part of this build yet.
+      .field("MemberCount", 0)
+      .field("OnlineCount", 0);
 }
 
 json::object statistic_json(const domain::RoomStatistic& s, json::storage_ptr sp) {
@@ -206,12 +208,16 @@ Result<Reply> update_room_info(Services& s, Call& call) {
 Result<Reply> get_room_info(Services& s, Call& call) {
   auto room_id = room_id_field(Fields(call.body));
   if (!room_id) return error_of(room_id);
-  auto info = s.engine.read_room(call.sdkappid, *room_id, call.fence, [&](const domain::Room& r) {
-    return room_info_json(r, call.storage);
-  });
-  if (!info) return error_of(info);
   Reply reply{json::object(call.storage)};
-  reply.fields["RoomInfo"] = std::move(*info);
+  reply.raw_members.reserve(640);
+  auto read = s.engine.read_room(call.sdkappid, *room_id, call.fence, [&](const domain::Room& r) {
+    JsonWriter w(reply.raw_members);
+    w.key("RoomInfo").begin_object();
+    write_room_info(w, r);
+    w.end_object();
+    return true;
+  });
+  if (!read) return error_of(read);
   return reply;
 }
 

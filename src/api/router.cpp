@@ -23,18 +23,31 @@ struct Credentials {
   std::string usersig;
 };
 
+// Percent-decodes with Boost.URL, but only values that need it: real UserSigs use the
+// URL-safe * - _ alphabet and arrive unescaped, and this runs on every request.
+std::string decode_value(std::string_view raw) {
+  if (raw.find('%') == std::string_view::npos) return std::string(raw);
+  auto pct = urls::make_pct_string_view(raw);
+  if (!pct) return std::string(raw);  // a malformed escape: leave it for the checks to reject
+  return pct->decode();
+}
+
 Credentials read_query(std::string_view query) {
   Credentials c;
-  auto params = urls::parse_query(query);
-  if (!params) return c;
-  for (auto param : *params) {
-    // Parameter names are case-sensitive (spec §1.1). Values are percent-decoded.
-    if (param.key == "sdkappid") {
-      c.sdkappid = param.has_value ? std::string(param.value.decode()) : std::string();
-    } else if (param.key == "identifier") {
-      c.identifier = param.value.decode();
-    } else if (param.key == "usersig") {
-      c.usersig = param.value.decode();
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = param.find('=');
+    // Parameter names are case-sensitive (spec §1.1).
+    std::string_view key = param.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : param.substr(eq + 1);
+    if (key == "sdkappid") {
+      c.sdkappid = decode_value(value);
+    } else if (key == "identifier") {
+      c.identifier = decode_value(value);
+    } else if (key == "usersig") {
+      c.usersig = decode_value(value);
     }
   }
   return c;
@@ -48,7 +61,7 @@ std::optional<uint32_t> parse_sdkappid(std::string_view text) {
 }
 
 server::HttpResponse json_response(std::string body) {
-  return server::HttpResponse{200, "application/json", std::move(body)};
+  return server::HttpResponse{200, "application/json", std::move(body), {}};
 }
 
 }  // namespace
@@ -69,7 +82,7 @@ std::vector<std::string_view> ApiRouter::command_paths() const {
   return paths;
 }
 
-void ApiRouter::handle(server::HttpRequest&& request, server::Responder respond) {
+server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
   std::string_view target = request.target;
   const auto question = target.find('?');
   std::string_view path = target.substr(0, question);
@@ -77,25 +90,25 @@ void ApiRouter::handle(server::HttpRequest&& request, server::Responder respond)
 
   if (path == "/healthz" || path == "/readyz") {
     // The store is loaded before the listener opens, so answering at all means healthy.
-    respond(json_response(R"({"status":"ok"})"));
-    return;
+    return json_response(R"({"status":"ok"})");
   }
 
   // A per-request arena: the body's JSON tree and the reply are freed in one go.
   unsigned char initial[4096];
-  auto storage = json::make_shared_resource<json::monotonic_resource>(initial, sizeof(initial));
+  json::monotonic_resource arena(initial, sizeof(initial));
+  json::storage_ptr storage(&arena);
   engine::ReadFence fence;
   const std::string request_id = next_request_id();
   Result<Reply> reply = dispatch(request, path, query, storage, fence);
-  std::string body =
-      reply ? encode_success(request_id, *reply) : encode_failure(request_id, reply.error());
-  if (fence.seq == 0 || fence.seq <= store_.durable_seq()) {
-    respond(json_response(std::move(body)));
-    return;
+  server::HttpResponse response = json_response(reply ? encode_success(request_id, *reply)
+                                                      : encode_failure(request_id, reply.error()));
+  if (fence.seq > store_.durable_seq()) {
+    // The reply shows a write that is not durable yet: hold it until the store's fsync.
+    response.gate = [&store = store_, seq = fence.seq](std::move_only_function<void()> open) {
+      store.when_durable(seq, std::move(open));
+    };
   }
-  store_.when_durable(fence.seq, [respond = std::move(respond), body = std::move(body)]() mutable {
-    respond(json_response(std::move(body)));
-  });
+  return response;
 }
 
 Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::string_view path,

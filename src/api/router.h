@@ -23,7 +23,7 @@ class ApiRouter {
   ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
             const Clock& clock);
 
-  void handle(server::HttpRequest&& request, server::Responder respond);
+  server::HttpResponse handle(server::HttpRequest&& request);
 
   // Every "<service>/<command>" this server answers (for docs and start-up checks).
   std::vector<std::string_view> command_paths() const;

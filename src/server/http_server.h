@@ -23,15 +23,20 @@ struct HttpRequest {
   std::string remote_address;
 };
 
+// Holds a finished response back until something outside the transport allows it out (a durable
+// write waits for the store's fsync). It is called once with `open`, which it must call exactly
+// once, from any thread.
+using Gate = std::move_only_function<void(std::move_only_function<void()> open)>;
+
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
+  Gate gate;  // empty: send at once
 };
 
-// Completes one request. May be called from any thread, exactly once.
-using Responder = std::move_only_function<void(HttpResponse)>;
-using Handler = std::function<void(HttpRequest&&, Responder)>;
+// Answers one request. It runs on the connection's I/O thread and must not block.
+using Handler = std::function<HttpResponse(HttpRequest&&)>;
 
 // Blocks SIGINT/SIGTERM in the calling thread and every thread it starts later, so that
 // HttpServer::wait_for_signal() receives them. Call first thing in main().
