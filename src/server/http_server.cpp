@@ -46,17 +46,48 @@ template <typename T>
 using Task = asio::awaitable<T, Executor>;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
-// Suspends the coroutine until the gate opens, from whatever thread opens it.
+}  // namespace
+
+// An I/O thread and its io_context. Gates are opened from the store's writer thread, many at
+// once after a group commit; instead of one post (and possibly one wake-up) each, openings are
+// queued and the first one into an empty queue posts a single drain that resumes them all.
+struct Worker {
+  asio::io_context ioc{1};  // run by exactly one thread
+  std::thread thread;
+  std::mutex opened_mu;
+  std::vector<std::move_only_function<void()>> opened;
+
+  void resume_later(std::move_only_function<void()> resume) {
+    bool first;
+    {
+      std::lock_guard lock(opened_mu);
+      first = opened.empty();
+      opened.push_back(std::move(resume));
+    }
+    if (first) asio::post(ioc, [this] { drain_opened(); });
+  }
+
+  void drain_opened() {
+    std::vector<std::move_only_function<void()>> ready;
+    {
+      std::lock_guard lock(opened_mu);
+      ready.swap(opened);
+    }
+    for (auto& resume : ready) resume();
+  }
+};
+
+namespace {
+
+// Suspends the coroutine until the gate opens, from whatever thread opens it; it resumes on
+// `worker`'s thread.
 template <typename Token>
-auto async_pass_gate(Gate& gate, Token&& token) {
+auto async_pass_gate(Gate& gate, Worker& worker, Token&& token) {
   return asio::async_initiate<Token, void()>(
-      [&gate](auto completion) {
-        auto work = asio::make_work_guard(completion);
-        gate([completion = std::move(completion), work = std::move(work)]() mutable {
-          auto ex = work.get_executor();
-          asio::post(ex, [completion = std::move(completion), work = std::move(work)]() mutable {
-            std::move(completion)();
-          });
+      [&gate, &worker](auto completion) {
+        gate([&worker, completion = std::move(completion)]() mutable {
+          worker.resume_later(
+              [completion = std::move(completion)]() mutable { std::move(completion)(); });
         });
       },
       token);
@@ -98,17 +129,13 @@ std::pair<std::string, std::string> split_host_port(const std::string& host_port
 
 // A connection as the drain sees it. `idle` and `tcp` are touched only on its I/O thread.
 struct Connection {
+  Worker& worker;
   Executor executor;
   TcpStream* tcp = nullptr;
   bool idle = true;
 };
 
 struct HttpServer::Impl {
-  struct Worker {
-    asio::io_context ioc{1};  // run by exactly one thread
-    std::thread thread;
-  };
-
   config::HttpConfig cfg;
   Handler handler;
   std::optional<ssl::context> tls;
@@ -240,7 +267,7 @@ Task<void> HttpServer::Impl::accept_loop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(Connection{worker.ioc.get_executor()});
+    auto conn = std::make_shared<Connection>(Connection{worker, worker.ioc.get_executor()});
     if (tls) {
       asio::co_spawn(worker.ioc, serve(TlsStream(TcpStream(std::move(socket)), *tls), conn),
                      asio::detached);
@@ -367,7 +394,7 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
                             std::move(req.body()), remote});
     if (answer.gate) {
       tcp_stream.expires_never();
-      co_await async_pass_gate(answer.gate, asio::use_awaitable_t<Executor>{});
+      co_await async_pass_gate(answer.gate, conn.worker, asio::use_awaitable_t<Executor>{});
       tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
     }
     // Ungated, the read deadline set above (microseconds ago) still bounds the write.

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -99,6 +100,7 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_one();
     if (writer_.joinable()) writer_.join();
+    spdlog::info("store: {} commits, {} writes", commits_.load(), committed_changes_.load());
     statements_.clear();
     db_.close();
   }
@@ -192,11 +194,9 @@ class SqliteStore final : public Store {
       }
       try {
         begin_.run();
-        for (const Pending& p : batch) {
-          for (const Change& change : p.changes) {
-            std::visit([this](const auto& c) { write(c); }, change);
-          }
-        }
+        for_each_surviving_change(batch, [this](const Change& change) {
+          std::visit([this](const auto& c) { write(c); }, change);
+        });
         commit_.run();
       } catch (const std::exception& e) {
         spdlog::critical("store: commit failed, stopping to keep memory and disk consistent: {}",
@@ -206,6 +206,54 @@ class SqliteStore final : public Store {
       publish(batch.back().seq, batch.size());
       batch.clear();
     }
+  }
+
+  // A batch commits atomically, so a row that a later change of the same batch rewrites whole
+  // (PutRoom, PutRoomMetadata, PutAccount) or deletes needs only that later change: a hot room
+  // updated by many concurrent requests costs one row write per commit, not one per request.
+  template <typename Fn>
+  static void for_each_surviving_change(const std::vector<Pending>& batch, Fn&& fn) {
+    struct Key {
+      int kind;
+      uint32_t sdkappid;
+      std::string_view id;
+      bool operator==(const Key&) const = default;
+    };
+    struct KeyHash {
+      size_t operator()(const Key& k) const {
+        return std::hash<std::string_view>{}(k.id) ^ (size_t{k.sdkappid} << 8) ^ k.kind;
+      }
+    };
+    enum { kRoomRow, kMetadataRow, kAccountRow };
+    // Walk backwards: the first change seen for a row is the one that survives.
+    std::unordered_set<Key, KeyHash> written;
+    std::vector<const Change*> surviving;
+    for (auto p = batch.rbegin(); p != batch.rend(); ++p) {
+      for (auto c = p->changes.rbegin(); c != p->changes.rend(); ++c) {
+        bool keep = std::visit(
+            [&](const auto& ch) -> bool {
+              using T = std::decay_t<decltype(ch)>;
+              if constexpr (std::is_same_v<T, PutRoom>) {
+                return written.insert({kRoomRow, ch.sdkappid, ch.room.room_id}).second;
+              } else if constexpr (std::is_same_v<T, PutRoomMetadata>) {
+                return written.insert({kMetadataRow, ch.sdkappid, ch.room_id}).second;
+              } else if constexpr (std::is_same_v<T, DeleteRoom>) {
+                // Deletes both rows, so earlier puts of either are moot. The delete itself always
+                // runs: a later re-creation puts the room row but not the metadata row.
+                written.insert({kRoomRow, ch.sdkappid, ch.room_id});
+                written.insert({kMetadataRow, ch.sdkappid, ch.room_id});
+                return true;
+              } else if constexpr (std::is_same_v<T, PutAccount>) {
+                return written.insert({kAccountRow, ch.sdkappid, ch.account.user_id}).second;
+              } else {
+                return written.insert({kAccountRow, ch.sdkappid, ch.user_id}).second;
+              }
+            },
+            *c);
+        if (keep) surviving.push_back(&*c);
+      }
+    }
+    for (auto it = surviving.rbegin(); it != surviving.rend(); ++it) fn(**it);
   }
 
   // Marks everything up to `seq` durable and runs the callbacks waiting for it.
