@@ -38,27 +38,34 @@ Result<std::optional<domain::TakeSeatMode>> decode_take_seat_mode(const Fields& 
   return std::unexpected(f.invalid("TakeSeatMode", "must be \"FreeToTake\" or \"ApplyToTake\""));
 }
 
-// SeatTemplate (String id or the SDK's numeric id) or its older name SeatLayoutTemplate.
-Result<std::optional<domain::SeatTemplate>> decode_seat_template(const Fields& f) {
-  for (std::string_view key : {"SeatTemplate", "SeatLayoutTemplate"}) {
-    const json::value* v = f.find(key);
-    if (!v) continue;
-    if (v->is_string()) {
-      if (v->get_string().empty()) continue;
-      if (auto t = domain::find_seat_template(std::string_view(v->get_string()))) return *t;
-    } else if (v->is_int64()) {
-      if (auto t = domain::find_seat_template(v->get_int64())) return *t;
-    } else {
-      return std::unexpected(
-          f.invalid(key, fmt::format("must be a String template id, not {}", json_type_name(*v))));
-    }
+// One template key: a String id or the SDK's numeric id.
+Result<std::optional<domain::SeatTemplate>> decode_template_key(const Fields& f,
+                                                                std::string_view key) {
+  const json::value* v = f.find(key);
+  if (!v) return std::nullopt;
+  if (v->is_string()) {
+    if (v->get_string().empty()) return std::nullopt;  // an empty optional text: not sent
+    if (auto t = domain::find_seat_template(std::string_view(v->get_string()))) return *t;
+  } else if (v->is_int64()) {
+    if (auto t = domain::find_seat_template(v->get_int64())) return *t;
+  } else {
     return std::unexpected(
-        f.invalid(key,
-                  "is not a known seat template (VideoDynamicGrid9Seats, VideoDynamicFloat7Seats, "
-                  "VideoFixedGrid9Seats, VideoFixedFloat7Seats, VideoLandscape4Seats, "
-                  "VideoLeftFocus9Seats, VideoUniformGrid9Seats, AudioSalon, Karaoke)"));
+        f.invalid(key, fmt::format("must be a String template id, not {}", json_type_name(*v))));
   }
-  return std::nullopt;
+  return std::unexpected(
+      f.invalid(key,
+                "is not a known seat template (VideoDynamicGrid9Seats, VideoDynamicFloat7Seats, "
+                "VideoFixedGrid9Seats, VideoFixedFloat7Seats, VideoLandscape4Seats, "
+                "VideoLeftFocus9Seats, VideoUniformGrid9Seats, AudioSalon, Karaoke)"));
+}
+
+// SeatTemplate, or its older name SeatLayoutTemplate; both are checked, SeatTemplate wins.
+Result<std::optional<domain::SeatTemplate>> decode_seat_template(const Fields& f) {
+  auto current = decode_template_key(f, "SeatTemplate");
+  if (!current) return current;
+  auto legacy = decode_template_key(f, "SeatLayoutTemplate");
+  if (!legacy) return legacy;
+  return *current ? current : legacy;
 }
 
 // IsMessageDisabled is typed String in one doc table and Bool everywhere else: accept both.

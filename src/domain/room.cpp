@@ -48,6 +48,7 @@ std::optional<SeatTemplate> find_seat_template(std::string_view name) {
 }
 
 std::optional<SeatTemplate> find_seat_template(int64_t numeric_id) {
+  if (numeric_id < 0) return std::nullopt;  // -1 marks templates without an SDK id
   for (const auto& row : kTemplates) {
     if (row.numeric_id == numeric_id) return to_template(row);
   }
@@ -68,8 +69,11 @@ bool apply_seats(Room& room, const RoomPatch& patch) {
   const std::string old_template = room.seat_template;
   const uint32_t old_count = room.seat_count;
   if (patch.seat_template) {
+    auto current = find_seat_template(room.seat_template);
+    // A voice room keeps its count unless MaxSeatCount says otherwise: only sent keys change.
+    const uint32_t voice_default = current && current->voice ? room.seat_count : kDefaultVoiceSeats;
     room.seat_template = std::string(patch.seat_template->name);
-    room.seat_count = patch.seat_template->voice ? patch.max_seat_count.value_or(kDefaultVoiceSeats)
+    room.seat_count = patch.seat_template->voice ? patch.max_seat_count.value_or(voice_default)
                                                  : patch.seat_template->fixed_seats;
   } else if (!room.seat_template.empty()) {
     auto current = find_seat_template(room.seat_template);

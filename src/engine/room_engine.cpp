@@ -51,6 +51,7 @@ std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cu
     if (hi < 0 || lo < 0) return std::nullopt;
     room_id.push_back(static_cast<char>(hi << 4 | lo));
   }
+  if (!domain::check_room_id(room_id, "Next")) return std::nullopt;  // never issued by us
   return std::pair{view_count, std::move(room_id)};
 }
 
@@ -171,6 +172,7 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
   {
     std::lock_guard accounts_lock(a->accounts_mu);
     if (!account_known(*a, owner)) {
+      fence.observe(a->accounts_delete_seq);
       if (!a->options.auto_import_accounts) {
         return fail(Code::kAccountNotImported,
                     fmt::format("Owner_Account '{}' is not an imported account", owner));
@@ -454,8 +456,11 @@ Result<void> RoomEngine::set_profile(uint32_t sdkappid, const std::string& user_
   domain::Account account;
   if (it != a->accounts.end()) {
     account = it->second.account;
-  } else if (a->admins.contains(user_id) || a->options.auto_import_accounts) {
-    account.user_id = user_id;  // admins always exist; auto-import creates on first use
+  } else if (a->admins.contains(user_id)) {
+    account.user_id = user_id;  // admins always exist
+  } else if (a->options.auto_import_accounts) {
+    if (auto ok = domain::check_user_id(user_id, "From_Account"); !ok) return ok;
+    account.user_id = user_id;  // auto-import creates on first use
   } else {
     fence.observe(a->accounts_delete_seq);
     return fail(Code::kAccountNotImported,
