@@ -60,9 +60,10 @@ int serve(const std::string& config_path, const std::string& listen_override,
 
   api::ApiRouter router(cfg, engine, *store, clock);
   check_rate_limit_names(cfg, router);
-  server::HttpServer http(cfg.http, cfg.tls, [&router](server::HttpRequest&& req) {
-    return router.handle(std::move(req));
-  });
+  server::HttpServer http(
+      cfg.http, cfg.tls,
+      [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
+      &api::ApiRouter::refuse);
   http.listen(cfg.listen);
   http.start();
   spdlog::info("liveroomd listening on {} (port {}), {} rooms loaded from {} in {} ms{}",

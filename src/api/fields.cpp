@@ -107,8 +107,9 @@ Result<std::optional<int64_t>> Fields::integer(std::string_view key, int64_t min
   const json::value* v = find(key);
   if (!v) return std::nullopt;
   auto n = as_int64(*v);
-  if (!n) return wrong_type(*this, key, "an Integer", *v);
-  if (*n < min || *n > max) {
+  // An Integer beyond int64 is out of range, not of the wrong type.
+  if (!n && !v->is_uint64()) return wrong_type(*this, key, "an Integer", *v);
+  if (!n || *n < min || *n > max) {
     return std::unexpected(invalid(key, fmt::format("must be between {} and {}", min, max)));
   }
   return *n;

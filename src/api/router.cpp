@@ -111,6 +111,13 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
   return response;
 }
 
+server::HttpResponse ApiRouter::refuse(unsigned status, std::string_view reason) {
+  server::HttpResponse response = json_response(
+      encode_failure(next_request_id(), Error{Code::kMalformedRequest, std::string(reason)}));
+  response.status = status;
+  return response;
+}
+
 Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::string_view path,
                                   std::string_view query, json::storage_ptr storage,
                                   engine::ReadFence& fence) {

@@ -24,6 +24,8 @@ class ApiRouter {
             const Clock& clock);
 
   server::HttpResponse handle(server::HttpRequest&& request);
+  // The envelope for a request the transport refused (too large, malformed): 60008.
+  static server::HttpResponse refuse(unsigned status, std::string_view reason);
 
   // Every "<service>/<command>" this server answers (for docs and start-up checks).
   std::vector<std::string_view> command_paths() const;

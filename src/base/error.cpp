@@ -14,6 +14,8 @@ std::string_view default_info(Code code) {
       return "SDKAppID invalid";
     case Code::kRateLimited:
       return "REST API call rate exceeded";
+    case Code::kMalformedRequest:
+      return "malformed HTTP request";
     case Code::kBadPath:
       return "bad resource: check the request path";
     case Code::kNotAppAdmin:

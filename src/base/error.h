@@ -21,6 +21,7 @@ enum class Code : int {
   kJsonParse = 60003,
   kSdkAppIdInvalid = 60006,
   kRateLimited = 60007,
+  kMalformedRequest = 60008,
   kBadPath = 60009,
   kNotAppAdmin = 60010,
   kSdkAppIdMissing = 60012,

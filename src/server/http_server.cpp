@@ -18,7 +18,6 @@
 #include <stdexcept>
 #include <unordered_set>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -132,12 +131,15 @@ struct Connection {
   Worker& worker;
   Executor executor;
   TcpStream* tcp = nullptr;
+  // Waiting for the first byte of a request. A drain closes idle connections at once; one that
+  // has begun sending a request is in flight and is answered (bounded by read_timeout_ms).
   bool idle = true;
 };
 
 struct HttpServer::Impl {
   config::HttpConfig cfg;
   Handler handler;
+  RefusalRenderer refusal;
   std::optional<ssl::context> tls;
   std::vector<std::unique_ptr<Worker>> workers;
   std::optional<Acceptor> acceptor;
@@ -147,7 +149,8 @@ struct HttpServer::Impl {
   std::mutex registry_mu;
   std::unordered_set<std::shared_ptr<Connection>> registry;
 
-  Impl(const config::HttpConfig& http, Handler h) : cfg(http), handler(std::move(h)) {
+  Impl(const config::HttpConfig& http, Handler h, RefusalRenderer r)
+      : cfg(http), handler(std::move(h)), refusal(std::move(r)) {
     unsigned n =
         cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>());
@@ -162,8 +165,8 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
-                       Handler handler)
-    : impl_(std::make_unique<Impl>(http, std::move(handler))) {
+                       Handler handler, RefusalRenderer refusal)
+    : impl_(std::make_unique<Impl>(http, std::move(handler), std::move(refusal))) {
   if (tls) {
     impl_->tls.emplace(ssl::context::tls_server);
     auto& ctx = *impl_->tls;
@@ -359,26 +362,21 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
       }
       buffer.commit(n);
     }
-    std::optional<std::pair<unsigned, std::string_view>> refusal;
+    std::optional<std::pair<unsigned, std::string_view>> refusal_status;
     if (read_ec == http::error::body_limit) {
-      refusal = {413, "request body too large"};
+      refusal_status = {413, "request body exceeds the server's max_body_bytes"};
     } else if (read_ec == http::error::header_limit) {
-      refusal = {431, "request header too large"};
+      refusal_status = {431, "request header exceeds the server's max_header_bytes"};
     } else if (read_ec == beast::error::timeout || read_ec == http::error::end_of_stream ||
                read_ec == http::error::partial_message || read_ec == asio::error::eof ||
                read_ec == asio::error::connection_reset ||
                read_ec == asio::error::operation_aborted) {
       break;
     } else if (read_ec) {
-      refusal = {400, "malformed HTTP request"};
+      refusal_status = {400, "malformed HTTP request"};
     }
-    if (refusal) {
-      HttpResponse refuse{
-          refusal->first,
-          "application/json",
-          fmt::format(R"({{"ActionStatus":"FAIL","ErrorCode":60008,"ErrorInfo":"{}"}})",
-                      refusal->second),
-          {}};
+    if (refusal_status) {
+      HttpResponse refuse = refusal(refusal_status->first, refusal_status->second);
       std::string head = serialize_head(refuse, 11, false);
       std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(refuse.body)};
       tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));

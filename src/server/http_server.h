@@ -37,6 +37,9 @@ struct HttpResponse {
 
 // Answers one request. It runs on the connection's I/O thread and must not block.
 using Handler = std::function<HttpResponse(HttpRequest&&)>;
+// Renders the answer to a request the transport refuses before any Handler sees it (status 400,
+// 413 or 431, and why), so the body can take the application's envelope.
+using RefusalRenderer = std::function<HttpResponse(unsigned status, std::string_view reason)>;
 
 // Blocks SIGINT/SIGTERM in the calling thread and every thread it starts later, so that
 // HttpServer::wait_for_signal() receives them. Call first thing in main().
@@ -45,7 +48,7 @@ void block_termination_signals();
 class HttpServer {
  public:
   HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
-             Handler handler);
+             Handler handler, RefusalRenderer refusal);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -55,8 +58,9 @@ class HttpServer {
   uint16_t port() const;
   // Starts the I/O threads and returns.
   void start();
-  // Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections,
-  // then stops the I/O threads. Safe to call from a signal-handling thread.
+  // Stops accepting, closes idle keep-alive connections, lets requests in flight (begun to
+  // arrive or being handled) finish within `grace`, then stops the I/O threads. Safe to call
+  // from a signal-handling thread.
   void drain_and_stop(std::chrono::milliseconds grace);
   // Blocks until SIGINT or SIGTERM arrives.
   void wait_for_signal();
