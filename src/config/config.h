@@ -42,8 +42,8 @@ struct HttpConfig {
   unsigned io_threads = 1;                // threads running the I/O loop (0 = one per core)
   uint32_t max_header_bytes = 8 * 1024;   // request line + headers
   uint32_t max_body_bytes = 1024 * 1024;  // request body
-  uint32_t read_timeout_ms = 10'000;      // a request must arrive whole within this
-  uint32_t idle_timeout_ms = 60'000;      // keep-alive connection with no request
+  uint32_t read_timeout_ms = 10'000;      // rest of a request, once its first byte arrived
+  uint32_t idle_timeout_ms = 60'000;      // waiting for a request; writing a response
   uint32_t max_connections = 10'000;
 };
 

@@ -20,6 +20,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -33,14 +34,16 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
 using Executor = asio::io_context::executor_type;
-using TcpStream = beast::basic_stream<tcp, Executor>;
-using TlsStream = beast::ssl_stream<TcpStream>;
-using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
+using TlsStream = beast::ssl_stream<Socket>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
 template <typename T>
 using Task = asio::awaitable<T, Executor>;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable_t<Executor>{});
@@ -126,11 +129,52 @@ std::pair<std::string, std::string> split_host_port(const std::string& host_port
 
 }  // namespace
 
+// Bounds each phase of a connection with one lazily re-armed timer. Setting a deadline is a
+// clock read and a store; the timer is touched only when a deadline moves earlier than the one
+// it is armed for (or when it fires). Re-arming a timer for every read and write, as a timed
+// stream does, cost a mutex, an allocation and a clock read per operation on the request path.
+class Watchdog {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Watchdog(Executor executor, Socket& socket) : timer_(executor), socket_(socket) {}
+
+  // The current phase must end within `timeout` from now.
+  void limit(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    if (deadline_ < armed_) timer_.cancel();  // wake watch() to re-arm earlier
+  }
+  // The current phase may take as long as it takes (waiting for a durable commit).
+  void unlimited() { deadline_ = Clock::time_point::max(); }
+
+  // Runs beside the session; closes the socket when a deadline passes, which aborts the
+  // session's pending operation.
+  Task<void> watch() {
+    for (;;) {
+      armed_ = deadline_;
+      timer_.expires_at(armed_);
+      auto [ec] = co_await timer_.async_wait(kAwait);
+      if (ec && ec != asio::error::operation_aborted) co_return;
+      if (Clock::now() >= deadline_) {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+        co_return;
+      }
+    }
+  }
+
+ private:
+  Timer timer_;
+  Socket& socket_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_ = Clock::time_point::max();
+};
+
 // A connection as the drain sees it. `idle` and `tcp` are touched only on its I/O thread.
 struct Connection {
   Worker& worker;
   Executor executor;
-  TcpStream* tcp = nullptr;
+  Socket* socket = nullptr;
   // Waiting for the first byte of a request. A drain closes idle connections at once; one that
   // has begun sending a request is in flight and is answered (bounded by read_timeout_ms).
   bool idle = true;
@@ -161,7 +205,7 @@ struct HttpServer::Impl {
   template <typename Stream>
   Task<void> serve(Stream stream, std::shared_ptr<Connection> conn);
   template <typename Stream>
-  Task<void> run_session(Stream& stream, Connection& conn);
+  Task<void> run_session(Stream& stream, Connection& conn, Watchdog& watchdog);
 };
 
 HttpServer::HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
@@ -223,7 +267,8 @@ void HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl.registry_mu);
     for (const auto& conn : impl.registry) {
       asio::post(conn->executor, [conn] {
-        if (conn->idle && conn->tcp) conn->tcp->cancel();
+        boost::system::error_code ignored;
+        if (conn->idle && conn->socket) conn->socket->cancel(ignored);
       });
     }
   }
@@ -272,10 +317,9 @@ Task<void> HttpServer::Impl::accept_loop() {
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(Connection{worker, worker.ioc.get_executor()});
     if (tls) {
-      asio::co_spawn(worker.ioc, serve(TlsStream(TcpStream(std::move(socket)), *tls), conn),
-                     asio::detached);
+      asio::co_spawn(worker.ioc, serve(TlsStream(std::move(socket), *tls), conn), asio::detached);
     } else {
-      asio::co_spawn(worker.ioc, serve(TcpStream(std::move(socket)), conn), asio::detached);
+      asio::co_spawn(worker.ioc, serve(std::move(socket), conn), asio::detached);
     }
   }
 }
@@ -283,13 +327,17 @@ Task<void> HttpServer::Impl::accept_loop() {
 template <typename Stream>
 Task<void> HttpServer::Impl::serve(Stream stream, std::shared_ptr<Connection> conn) {
   connections.fetch_add(1);
-  conn->tcp = &beast::get_lowest_layer(stream);
+  Socket& socket = beast::get_lowest_layer(stream);
+  conn->socket = &socket;
   {
     std::lock_guard lock(registry_mu);
     registry.insert(conn);
   }
   try {
-    co_await run_session(stream, *conn);
+    // Whichever ends first cancels the other: the session when it is done, or the watchdog
+    // when it closed the socket on a timeout.
+    Watchdog watchdog(conn->executor, socket);
+    co_await (run_session(stream, *conn, watchdog) || watchdog.watch());
   } catch (const std::exception& e) {
     spdlog::debug("connection ended: {}", e.what());
   }
@@ -297,21 +345,21 @@ Task<void> HttpServer::Impl::serve(Stream stream, std::shared_ptr<Connection> co
     std::lock_guard lock(registry_mu);
     registry.erase(conn);
   }
-  conn->tcp = nullptr;
+  conn->socket = nullptr;
   connections.fetch_sub(1);
 }
 
 template <typename Stream>
-Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
-  TcpStream& tcp_stream = beast::get_lowest_layer(stream);
+Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watchdog& watchdog) {
+  Socket& socket = beast::get_lowest_layer(stream);
   const std::string remote = [&] {
     boost::system::error_code ec;
-    auto ep = tcp_stream.socket().remote_endpoint(ec);
+    auto ep = socket.remote_endpoint(ec);
     return ec ? std::string() : ep.address().to_string();
   }();
   constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   if constexpr (kTls) {
-    tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+    watchdog.limit(std::chrono::milliseconds(cfg.read_timeout_ms));
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kAwait);
     if (ec) co_return;
   }
@@ -321,18 +369,19 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
     // Idle: wait for the first byte of the next request.
     conn.idle = true;
     if (draining) break;
+    // idle_timeout_ms bounds waiting for a request and also writing the answer to it.
+    watchdog.limit(std::chrono::milliseconds(cfg.idle_timeout_ms));
     if (buffer.size() == 0) {
-      tcp_stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kAwait);
       if (ec) break;
       buffer.commit(n);
     }
     conn.idle = false;
 
-    // Reading: the whole request must arrive within the read timeout and the size limits.
-    // Usually it is already in the buffer after the first read, so the parser is fed
-    // synchronously and only asks the socket for more when it needs more.
-    tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+    // Reading: once a request has begun, the rest must arrive within read_timeout_ms and the
+    // size limits. Usually it is all in the buffer after the first read, so the parser is fed
+    // synchronously and only asks the socket (under the read deadline) when it needs more.
+    bool read_deadline_set = false;
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
@@ -349,6 +398,10 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
         } else if (used > 0) {
           continue;
         }
+      }
+      if (!read_deadline_set) {
+        watchdog.limit(std::chrono::milliseconds(cfg.read_timeout_ms));
+        read_deadline_set = true;
       }
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kAwait);
       if (ec == asio::error::eof && buffer.size() == 0) {
@@ -379,7 +432,6 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
       HttpResponse refuse = refusal(refusal_status->first, refusal_status->second);
       std::string head = serialize_head(refuse, 11, false);
       std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(refuse.body)};
-      tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
       co_await asio::async_write(stream, wire, kAwait);
       break;
     }
@@ -391,11 +443,10 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
         handler(HttpRequest{std::string(req.method_string()), std::string(req.target()),
                             std::move(req.body()), remote});
     if (answer.gate) {
-      tcp_stream.expires_never();
+      watchdog.unlimited();
       co_await async_pass_gate(answer.gate, conn.worker, asio::use_awaitable_t<Executor>{});
-      tcp_stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+      watchdog.limit(std::chrono::milliseconds(cfg.idle_timeout_ms));
     }
-    // Ungated, the read deadline set above (microseconds ago) still bounds the write.
 
     const bool stay = keep_alive && !draining;
     std::string head = serialize_head(answer, version, stay);
@@ -406,11 +457,11 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn) {
   }
 
   if constexpr (kTls) {
-    tcp_stream.expires_after(1s);
+    watchdog.limit(1s);
     co_await stream.async_shutdown(kAwait);
   } else {
     boost::system::error_code ec;
-    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
   }
 }
 
