@@ -115,94 +115,84 @@ Result<std::optional<int64_t>> Fields::integer(std::string_view key, int64_t min
   return *n;
 }
 
-Result<std::optional<std::vector<int64_t>>> Fields::integer_array(std::string_view key,
-                                                                  size_t max_items) const {
-  const json::value* v = find(key);
+namespace {
+
+// The shared part of the array readers: absent → nullopt; not an Array, or more than
+// `max_items`, → 100002; then `item(i, value)` decodes each element or fails.
+template <typename T, typename ItemFn>
+Result<std::optional<std::vector<T>>> read_array(const Fields& f, std::string_view key,
+                                                 std::string_view what, size_t max_items,
+                                                 ItemFn&& item) {
+  const json::value* v = f.find(key);
   if (!v) return std::nullopt;
-  if (!v->is_array()) return wrong_type(*this, key, "an Array of Integers", *v);
+  if (!v->is_array()) return wrong_type(f, key, what, *v);
   const auto& arr = v->get_array();
   if (arr.size() > max_items) {
-    return std::unexpected(invalid(key, fmt::format("has more than {} items", max_items)));
+    return std::unexpected(f.invalid(key, fmt::format("has more than {} items", max_items)));
   }
-  std::vector<int64_t> out;
+  std::vector<T> out;
   out.reserve(arr.size());
   for (size_t i = 0; i < arr.size(); ++i) {
-    auto n = as_int64(arr[i]);
-    if (!n) {
-      return std::unexpected(
-          invalid(key, fmt::format("[{}] must be an Integer, not {}", i, json_type_name(arr[i]))));
-    }
-    out.push_back(*n);
+    Result<T> decoded = item(i, arr[i]);
+    if (!decoded) return std::unexpected(decoded.error());
+    out.push_back(std::move(*decoded));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::vector<int64_t>>> Fields::integer_array(std::string_view key,
+                                                                  size_t max_items) const {
+  return read_array<int64_t>(
+      *this, key, "an Array of Integers", max_items,
+      [&](size_t i, const json::value& v) -> Result<int64_t> {
+        if (auto n = as_int64(v)) return *n;
+        return std::unexpected(
+            invalid(key, fmt::format("[{}] must be an Integer, not {}", i, json_type_name(v))));
+      });
 }
 
 Result<std::optional<std::vector<std::string>>> Fields::text_array(std::string_view key,
                                                                    size_t max_items,
                                                                    size_t max_bytes) const {
-  const json::value* v = find(key);
-  if (!v) return std::nullopt;
-  if (!v->is_array()) return wrong_type(*this, key, "an Array of Strings", *v);
-  const auto& arr = v->get_array();
-  if (arr.size() > max_items) {
-    return std::unexpected(invalid(key, fmt::format("has more than {} items", max_items)));
-  }
-  std::vector<std::string> out;
-  out.reserve(arr.size());
-  for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_string()) {
-      return std::unexpected(
-          invalid(key, fmt::format("[{}] must be a String, not {}", i, json_type_name(arr[i]))));
-    }
-    std::string_view s = arr[i].get_string();
-    if (s.size() > max_bytes) {
-      return std::unexpected(invalid(key, fmt::format("[{}] exceeds {} bytes", i, max_bytes)));
-    }
-    out.emplace_back(s);
-  }
-  return out;
+  return read_array<std::string>(
+      *this, key, "an Array of Strings", max_items,
+      [&](size_t i, const json::value& v) -> Result<std::string> {
+        if (!v.is_string()) {
+          return std::unexpected(
+              invalid(key, fmt::format("[{}] must be a String, not {}", i, json_type_name(v))));
+        }
+        if (v.get_string().size() > max_bytes) {
+          return std::unexpected(invalid(key, fmt::format("[{}] exceeds {} bytes", i, max_bytes)));
+        }
+        return std::string(v.get_string());
+      });
 }
 
 Result<std::optional<std::vector<std::string>>> Fields::account_array(std::string_view key,
                                                                       size_t max_items) const {
-  const json::value* v = find(key);
-  if (!v) return std::nullopt;
-  if (!v->is_array()) return wrong_type(*this, key, "an Array of account ids", *v);
-  const auto& arr = v->get_array();
-  if (arr.size() > max_items) {
-    return std::unexpected(invalid(key, fmt::format("has more than {} items", max_items)));
-  }
-  std::vector<std::string> out;
-  out.reserve(arr.size());
-  for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_string()) {
-      return fail(Code::kAccountNotString, fmt::format("{}[{}] must be a String account id, not {}",
-                                                       name(key), i, json_type_name(arr[i])));
-    }
-    out.emplace_back(arr[i].get_string());
-  }
-  return out;
+  return read_array<std::string>(*this, key, "an Array of account ids", max_items,
+                                 [&](size_t i, const json::value& v) -> Result<std::string> {
+                                   if (v.is_string()) return std::string(v.get_string());
+                                   return fail(
+                                       Code::kAccountNotString,
+                                       fmt::format("{}[{}] must be a String account id, not {}",
+                                                   name(key), i, json_type_name(v)));
+                                 });
 }
 
 Result<std::optional<std::vector<Fields>>> Fields::object_array(std::string_view key,
                                                                 size_t max_items) const {
-  const json::value* v = find(key);
-  if (!v) return std::nullopt;
-  if (!v->is_array()) return wrong_type(*this, key, "an Array of Objects", *v);
-  const auto& arr = v->get_array();
-  if (arr.size() > max_items) {
-    return std::unexpected(invalid(key, fmt::format("has more than {} items", max_items)));
-  }
-  std::vector<Fields> out;
-  out.reserve(arr.size());
-  for (size_t i = 0; i < arr.size(); ++i) {
-    if (!arr[i].is_object()) {
-      return std::unexpected(
-          invalid(key, fmt::format("[{}] must be an Object, not {}", i, json_type_name(arr[i]))));
-    }
-    out.emplace_back(arr[i].get_object(), fmt::format("{}[{}]", name(key), i));
-  }
-  return out;
+  return read_array<Fields>(
+      *this, key, "an Array of Objects", max_items,
+      [&](size_t i, const json::value& v) -> Result<Fields> {
+        if (!v.is_object()) {
+          return std::unexpected(
+              invalid(key, fmt::format("[{}] must be an Object, not {}", i, json_type_name(v))));
+        }
+        return Fields(v.get_object(), fmt::format("{}[{}]", name(key), i));
+      });
 }
 
 Result<Fields> Fields::required_object(std::string_view key) const {

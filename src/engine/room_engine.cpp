@@ -214,48 +214,34 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
 
 Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::string_view room_id,
                                                        ReadFence& fence) {
-  AppState* a = app(sdkappid);
-  if (!a) return fail(Code::kSdkAppIdInvalid);
-  RoomShard& shard = shard_of(*a, room_id);
-  std::lock_guard lock(shard.mu);
-  auto it = shard.rooms.find(room_id);
-  if (it == shard.rooms.end()) {
-    fence.observe(shard.last_delete_seq);
-    return std::unexpected(room_not_found(room_id));
-  }
-  domain::RoomStatistic stats = domain::statistic_of(it->second.room);
-  const uint64_t seq = store_.submit({store::DeleteRoom{sdkappid, std::string(room_id)}});
-  fence.observe(seq);
-  shard.last_delete_seq = seq;
-  reindex(*a, &it->second.room, nullptr);
-  shard.rooms.erase(it);
-  return stats;
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<domain::RoomStatistic> {
+        domain::RoomStatistic stats = domain::statistic_of(entry.room);
+        const uint64_t seq = store_.submit({store::DeleteRoom{sdkappid, std::string(room_id)}});
+        fence.observe(seq);
+        shard.last_delete_seq = seq;
+        reindex(a, &entry.room, nullptr);
+        shard.rooms.erase(shard.rooms.find(room_id));  // `entry` dies here
+        return stats;
+      });
 }
 
 Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
                                      const domain::RoomPatch& patch, ReadFence& fence) {
-  AppState* a = app(sdkappid);
-  if (!a) return fail(Code::kSdkAppIdInvalid);
-  RoomShard& shard = shard_of(*a, room_id);
-  std::lock_guard lock(shard.mu);
-  auto it = shard.rooms.find(room_id);
-  if (it == shard.rooms.end()) {
-    fence.observe(shard.last_delete_seq);
-    return std::unexpected(room_not_found(room_id));
-  }
-  domain::Room updated = it->second.room;
-  if (!domain::apply_patch(updated, patch)) {
-    fence.observe(it->second.seq);  // nothing changed: the reply still waits for what it saw
-    return {};
-  }
-  updated.metadata.clear();  // the rooms row carries no metadata; keep the copy small
-  const uint64_t seq = store_.submit({store::PutRoom{sdkappid, updated}});
-  fence.observe(seq);
-  updated.metadata = std::move(it->second.room.metadata);
-  reindex(*a, &it->second.room, &updated);
-  it->second.room = std::move(updated);
-  it->second.seq = seq;
-  return {};
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard&, RoomEntry& entry) -> Result<void> {
+                     domain::Room updated = entry.room;
+                     if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
+                     updated.metadata.clear();  // the rooms row carries no metadata
+                     const uint64_t seq = store_.submit({store::PutRoom{sdkappid, updated}});
+                     fence.observe(seq);
+                     updated.metadata = std::move(entry.room.metadata);
+                     reindex(a, &entry.room, &updated);
+                     entry.room = std::move(updated);
+                     entry.seq = seq;
+                     return {};
+                   });
 }
 
 Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view cursor,
@@ -297,50 +283,38 @@ Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view 
   return page;
 }
 
+void RoomEngine::put_metadata(uint32_t sdkappid, RoomEntry& entry,
+                              std::vector<domain::MetadataEntry> metadata, ReadFence& fence) {
+  const uint64_t seq =
+      store_.submit({store::PutRoomMetadata{sdkappid, entry.room.room_id, metadata}});
+  fence.observe(seq);
+  entry.room.metadata = std::move(metadata);
+  entry.seq = seq;
+}
+
 Result<void> RoomEngine::set_metadata(uint32_t sdkappid, std::string_view room_id,
                                       const std::vector<domain::MetadataEntry>& entries,
                                       ReadFence& fence) {
-  AppState* a = app(sdkappid);
-  if (!a) return fail(Code::kSdkAppIdInvalid);
-  RoomShard& shard = shard_of(*a, room_id);
-  std::lock_guard lock(shard.mu);
-  auto it = shard.rooms.find(room_id);
-  if (it == shard.rooms.end()) {
-    fence.observe(shard.last_delete_seq);
-    return std::unexpected(room_not_found(room_id));
-  }
-  fence.observe(it->second.seq);
-  if (entries.empty()) return {};
-  std::vector<domain::MetadataEntry> next = it->second.room.metadata;
-  if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
-  const uint64_t seq =
-      store_.submit({store::PutRoomMetadata{sdkappid, std::string(room_id), next}});
-  fence.observe(seq);
-  it->second.room.metadata = std::move(next);
-  it->second.seq = seq;
-  return {};
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
+                     if (entries.empty()) return {};
+                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
+                     if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
+                     put_metadata(sdkappid, entry, std::move(next), fence);
+                     return {};
+                   });
 }
 
 Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view room_id,
                                          const std::vector<std::string>& keys, ReadFence& fence) {
-  AppState* a = app(sdkappid);
-  if (!a) return fail(Code::kSdkAppIdInvalid);
-  RoomShard& shard = shard_of(*a, room_id);
-  std::lock_guard lock(shard.mu);
-  auto it = shard.rooms.find(room_id);
-  if (it == shard.rooms.end()) {
-    fence.observe(shard.last_delete_seq);
-    return std::unexpected(room_not_found(room_id));
-  }
-  fence.observe(it->second.seq);
-  std::vector<domain::MetadataEntry> next = it->second.room.metadata;
-  if (!domain::delete_metadata(next, keys)) return {};
-  const uint64_t seq =
-      store_.submit({store::PutRoomMetadata{sdkappid, std::string(room_id), next}});
-  fence.observe(seq);
-  it->second.room.metadata = std::move(next);
-  it->second.seq = seq;
-  return {};
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
+                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
+                     if (domain::delete_metadata(next, keys)) {
+                       put_metadata(sdkappid, entry, std::move(next), fence);
+                     }
+                     return {};
+                   });
 }
 
 Result<void> RoomEngine::import_account(uint32_t sdkappid, const std::string& user_id,

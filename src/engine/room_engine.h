@@ -18,8 +18,10 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -171,6 +173,14 @@ class RoomEngine {
   };
 
   AppState* app(uint32_t sdkappid) const;
+  // Runs `fn(AppState&, RoomShard&, RoomEntry&)` under the room's shard lock after raising the
+  // fence to the room's last write, or answers 100004. Every single-room call goes through here.
+  template <typename Fn>
+  auto with_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Fn&& fn)
+      -> std::invoke_result_t<Fn, AppState&, RoomShard&, RoomEntry&>;
+  // Replaces a room's metadata in memory and in the store.
+  void put_metadata(uint32_t sdkappid, RoomEntry& entry,
+                    std::vector<domain::MetadataEntry> metadata, ReadFence& fence);
   static RoomShard& shard_of(AppState& app, std::string_view room_id);
   static Error room_not_found(std::string_view room_id);
   // Keeps the public list index in step with a room's visibility and ViewCount.
@@ -183,21 +193,31 @@ class RoomEngine {
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
 };
 
-template <typename Visitor>
-auto RoomEngine::read_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
-                           Visitor&& visit)
-    -> Result<decltype(visit(std::declval<const domain::Room&>()))> {
+template <typename Fn>
+auto RoomEngine::with_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Fn&& fn)
+    -> std::invoke_result_t<Fn, AppState&, RoomShard&, RoomEntry&> {
   AppState* a = app(sdkappid);
   if (!a) return fail(Code::kSdkAppIdInvalid);
   RoomShard& shard = shard_of(*a, room_id);
   std::lock_guard lock(shard.mu);
   auto it = shard.rooms.find(room_id);
   if (it == shard.rooms.end()) {
-    fence.observe(shard.last_delete_seq);
+    fence.observe(shard.last_delete_seq);  // "not found" may rest on a deletion not yet durable
     return std::unexpected(room_not_found(room_id));
   }
   fence.observe(it->second.seq);
-  return visit(it->second.room);
+  return fn(*a, shard, it->second);
+}
+
+template <typename Visitor>
+auto RoomEngine::read_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                           Visitor&& visit)
+    -> Result<decltype(visit(std::declval<const domain::Room&>()))> {
+  using Value = decltype(visit(std::declval<const domain::Room&>()));
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<Value> {
+                     return visit(std::as_const(entry.room));
+                   });
 }
 
 }  // namespace liveroom::engine
