@@ -13,6 +13,8 @@ class Clock {
   virtual int64_t unix_seconds() const = 0;
   // Unix time in milliseconds (webhook EventTime).
   virtual int64_t unix_millis() const = 0;
+  // A monotonic clock in milliseconds, for intervals (it never jumps with wall-clock changes).
+  virtual int64_t steady_millis() const = 0;
 };
 
 class SystemClock final : public Clock {
@@ -27,17 +29,25 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
+  int64_t steady_millis() const override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
+// A clock that moves only when told to; both scales move together.
 class FixedClock final : public Clock {
  public:
-  explicit FixedClock(int64_t unix_seconds) : seconds_(unix_seconds) {}
-  int64_t unix_seconds() const override { return seconds_; }
-  int64_t unix_millis() const override { return seconds_ * 1000; }
-  void set(int64_t unix_seconds) { seconds_ = unix_seconds; }
+  explicit FixedClock(int64_t unix_seconds) : millis_(unix_seconds * 1000) {}
+  int64_t unix_seconds() const override { return millis_ / 1000; }
+  int64_t unix_millis() const override { return millis_; }
+  int64_t steady_millis() const override { return millis_; }
+  void set(int64_t unix_seconds) { millis_ = unix_seconds * 1000; }
+  void advance_millis(int64_t ms) { millis_ += ms; }
 
  private:
-  int64_t seconds_;
+  int64_t millis_;
 };
 
 }  // namespace liveroom

@@ -39,7 +39,7 @@ struct AppConfig {
 
 // [http]: transport limits.
 struct HttpConfig {
-  unsigned io_threads = 1;                // threads running the I/O loop (0 = one per core)
+  unsigned io_threads = 0;                // threads running the I/O loop; 0 = one per core
   uint32_t max_header_bytes = 8 * 1024;   // request line + headers
   uint32_t max_body_bytes = 1024 * 1024;  // request body
   uint32_t read_timeout_ms = 10'000;      // rest of a request, once its first byte arrived

@@ -10,12 +10,6 @@ namespace liveroom::engine {
 
 namespace {
 
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // get_room_list cursors: "<ViewCount>-<hex RoomId>" of the last room returned. Hex keeps any
 // printable RoomId (which may contain '-') unambiguous.
 std::string encode_cursor(int64_t view_count, std::string_view room_id) {
@@ -161,7 +155,7 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
     return fail(Code::kRoomIdTaken,
                 fmt::format("RoomId '{}' is already used by another owner", room_id));
   }
-  const int64_t now_ms = steady_ms();
+  const int64_t now_ms = clock_.steady_millis();
   if (auto it = shard.recent_creates.find(room_id);
       it != shard.recent_creates.end() && now_ms - it->second < 1000) {
     return fail(Code::kCreateTooFrequent,

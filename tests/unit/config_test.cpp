@@ -73,7 +73,7 @@ TEST(Config, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(cfg.listen, "127.0.0.1:8080");
   EXPECT_EQ(cfg.data_dir, "./data");
   EXPECT_FALSE(cfg.tls.has_value());
-  EXPECT_EQ(cfg.http.io_threads, 1u);
+  EXPECT_EQ(cfg.http.io_threads, 0u);
   EXPECT_EQ(cfg.http.max_header_bytes, 8192u);
   EXPECT_EQ(cfg.http.max_body_bytes, 1048576u);
   EXPECT_EQ(cfg.http.read_timeout_ms, 10000u);
