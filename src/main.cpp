@@ -14,6 +14,7 @@
 #include "engine/room_engine.h"
 #include "server/http_server.h"
 #include "store/store.h"
+#include "webhook/dispatcher.h"
 
 namespace {
 
@@ -49,16 +50,34 @@ int serve(const std::string& config_path, const std::string& listen_override,
 
   SystemClock clock;
   std::vector<engine::AppOptions> apps;
+  std::unordered_map<uint32_t, int64_t> max_age_ms;
   for (const auto& app : cfg.apps) {
-    apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts});
+    std::vector<domain::Subscription> callbacks;
+    for (const auto& c : app.callbacks) callbacks.push_back({c.url, c.commands});
+    apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts, std::move(callbacks),
+                    app.callback_token, app.callback_token_enabled});
+    max_age_ms[app.sdkappid] = int64_t{app.webhook_max_age_seconds} * 1000;
   }
   engine::RoomEngine engine(*store, clock, std::move(apps));
-  engine.load(store->load());
+  store::Snapshot snapshot = store->load();
+  std::vector<domain::OutboxEntry> outbox = snapshot.outbox;
+  engine.load(std::move(snapshot));
+
+  webhook::Dispatcher dispatcher(
+      *store, clock, [&engine](uint32_t sdkappid) { return engine.signing_token(sdkappid); },
+      [max_age_ms](uint32_t sdkappid) {
+        auto it = max_age_ms.find(sdkappid);
+        return it == max_age_ms.end() ? int64_t{86'400'000} : it->second;
+      });
+  const size_t undelivered = outbox.size();
+  dispatcher.load(std::move(outbox));
+  engine.set_outbox_listener(&dispatcher);
+  dispatcher.start();
   const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
 
-  api::ApiRouter router(cfg, engine, *store, clock);
+  api::ApiRouter router(cfg, engine, *store, clock, &dispatcher);
   check_rate_limit_names(cfg, router);
   server::HttpServer http(
       cfg.http, cfg.tls,
@@ -66,12 +85,15 @@ int serve(const std::string& config_path, const std::string& listen_override,
       &api::ApiRouter::refuse);
   http.listen(cfg.listen);
   http.start();
-  spdlog::info("liveroomd listening on {} (port {}), {} rooms loaded from {} in {} ms{}",
-               cfg.listen, http.port(), engine.room_count(), cfg.data_dir, loaded_ms,
-               cfg.tls ? ", TLS on" : "");
+  spdlog::info(
+      "liveroomd listening on {} (port {}), {} rooms and {} queued webhook deliveries loaded from "
+      "{} in {} ms{}",
+      cfg.listen, http.port(), engine.room_count(), undelivered, cfg.data_dir, loaded_ms,
+      cfg.tls ? ", TLS on" : "");
 
   http.wait_for_signal();
   http.drain_and_stop(std::chrono::seconds(10));
+  dispatcher.stop();  // undelivered events stay in the store for the next start
   store->close();
   spdlog::info("liveroomd stopped cleanly");
   return 0;

@@ -13,19 +13,28 @@
 #include "base/error.h"
 #include "engine/room_engine.h"
 
+namespace liveroom::webhook {
+class Dispatcher;
+}
+
 namespace liveroom::api {
 
 struct Services {
   engine::RoomEngine& engine;
   const Clock& clock;
+  webhook::Dispatcher* dispatcher = nullptr;  // dead letters; null where webhooks are off
 };
 
 struct Call {
   uint32_t sdkappid = 0;
   std::string_view identifier;  // the App administrator making the call
+  std::string_view client_ip;   // of the HTTP peer, for callbacks' ClientIP
   const boost::json::object& body;
   boost::json::storage_ptr storage;  // the request's arena; build replies in it
   engine::ReadFence fence;           // the reply waits until this is durable
+
+  // Who a change's callbacks name as its cause.
+  engine::Actor actor() const { return {std::string(identifier), std::string(client_ip)}; }
 };
 
 struct Reply {
@@ -50,5 +59,6 @@ std::span<const CommandSpec> room_commands();
 std::span<const CommandSpec> metadata_commands();
 std::span<const CommandSpec> account_commands();
 std::span<const CommandSpec> profile_commands();
+std::span<const CommandSpec> callback_commands();
 
 }  // namespace liveroom::api

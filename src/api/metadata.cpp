@@ -33,7 +33,7 @@ Result<Reply> set_room_metadata(Services& s, Call& call) {
     if (!value) return std::unexpected(value.error());
     entries.emplace_back(std::string(*key), std::string(*value));
   }
-  auto ok = s.engine.set_metadata(call.sdkappid, *room_id, entries, call.fence);
+  auto ok = s.engine.set_metadata(call.sdkappid, *room_id, entries, call.fence, call.actor());
   if (!ok) return std::unexpected(ok.error());
   return Reply{json::object(call.storage)};
 }
@@ -71,7 +71,7 @@ Result<Reply> del_room_metadata(Services& s, Call& call) {
   auto keys = f.text_array("Keys", kMaxEntriesPerCall, SIZE_MAX);
   if (!keys) return std::unexpected(keys.error());
   if (!*keys) return std::unexpected(f.invalid("Keys", "is required"));
-  auto ok = s.engine.delete_metadata(call.sdkappid, *room_id, **keys, call.fence);
+  auto ok = s.engine.delete_metadata(call.sdkappid, *room_id, **keys, call.fence, call.actor());
   if (!ok) return std::unexpected(ok.error());
   return Reply{json::object(call.storage)};
 }

@@ -183,7 +183,7 @@ Result<Reply> create_room(Services& s, Call& call) {
   if (!patch) return error_of(patch);
   std::string owner_id(*owner && !(*owner)->empty() ? **owner : call.identifier);
   auto created = s.engine.create_room(call.sdkappid, std::string(*room_id), std::move(owner_id),
-                                      *patch, call.fence);
+                                      *patch, call.fence, call.actor());
   if (!created) return error_of(created);
   Reply reply{json::object(call.storage)};
   reply.fields["RoomId"] = *room_id;
@@ -193,7 +193,7 @@ Result<Reply> create_room(Services& s, Call& call) {
 Result<Reply> destroy_room(Services& s, Call& call) {
   auto room_id = room_id_field(Fields(call.body));
   if (!room_id) return error_of(room_id);
-  auto stats = s.engine.destroy_room(call.sdkappid, *room_id, call.fence);
+  auto stats = s.engine.destroy_room(call.sdkappid, *room_id, call.fence, call.actor());
   if (!stats) return error_of(stats);
   Reply reply{json::object(call.storage)};
   reply.fields["Statistic"] = statistic_json(*stats, call.storage);
@@ -207,7 +207,7 @@ Result<Reply> update_room_info(Services& s, Call& call) {
   if (!room_id) return error_of(room_id);
   auto patch = decode_patch(*info);
   if (!patch) return error_of(patch);
-  auto updated = s.engine.update_room(call.sdkappid, *room_id, *patch, call.fence);
+  auto updated = s.engine.update_room(call.sdkappid, *room_id, *patch, call.fence, call.actor());
   if (!updated) return error_of(updated);
   return Reply{json::object(call.storage)};
 }

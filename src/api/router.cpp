@@ -67,10 +67,10 @@ server::HttpResponse json_response(std::string body) {
 }  // namespace
 
 ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-                     const Clock& clock)
-    : services_{engine, clock}, store_(store), clock_(clock), quotas_(config.apps) {
-  for (auto family :
-       {room_commands(), metadata_commands(), account_commands(), profile_commands()}) {
+                     const Clock& clock, webhook::Dispatcher* dispatcher)
+    : services_{engine, clock, dispatcher}, store_(store), clock_(clock), quotas_(config.apps) {
+  for (auto family : {room_commands(), metadata_commands(), account_commands(), profile_commands(),
+                      callback_commands()}) {
     for (const CommandSpec& spec : family) commands_.emplace(std::string(spec.path), spec.fn);
   }
   for (const auto& app : config.apps) apps_.emplace(app.sdkappid, App{app.secret_key});
@@ -178,7 +178,7 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::strin
                 fmt::format("request body must be a JSON object, not {}", json_type_name(body)));
   }
 
-  Call call{*sdkappid, cred.identifier, body.get_object(), storage, {}};
+  Call call{*sdkappid, cred.identifier, request.remote_address, body.get_object(), storage, {}};
   Result<Reply> reply = command->second(services_, call);
   fence = call.fence;
   return reply;

@@ -21,7 +21,7 @@ namespace liveroom::api {
 class ApiRouter {
  public:
   ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-            const Clock& clock);
+            const Clock& clock, webhook::Dispatcher* dispatcher = nullptr);
 
   server::HttpResponse handle(server::HttpRequest&& request);
   // The envelope for a request the transport refused (too large, malformed): 60008.

@@ -6,6 +6,8 @@
 // inside this file so that no other layer pays for its heavy header.
 #include "config/config.h"
 
+#include "domain/callbacks.h"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -250,10 +252,46 @@ RateLimits read_rate_limits(const ConfigReader& r, const toml::node& node,
   return limits;
 }
 
+// [[apps.callbacks]] url = "...", commands = [...]
+std::vector<CallbackSubscription> read_callbacks(const ConfigReader& r, const toml::node& node,
+                                                 const std::string& path) {
+  const toml::array* list = node.as_array();
+  if (list == nullptr) r.fail(path, "must be an array of tables ([[apps.callbacks]])", &node);
+  std::vector<CallbackSubscription> out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string item_path = index_path(path, i);
+    const toml::table& t = r.table(*list->get(i), item_path, "[[apps.callbacks]]");
+    r.reject_unknown_keys(t, item_path, {"url", "commands"});
+    CallbackSubscription sub;
+    const toml::node& url = r.required(t, "url", item_path, "where to POST the callbacks");
+    sub.url = r.non_empty_string(url, item_path + ".url");
+    if (auto ok = domain::check_callback_url(sub.url, item_path + ".url"); !ok) {
+      r.fail(item_path + ".url", "is not a callback URL: " + ok.error().info, &url);
+    }
+    if (const toml::node* c = t.get("commands")) {
+      const toml::array* commands = c->as_array();
+      if (commands == nullptr) r.fail(item_path + ".commands", "must be an array of strings", c);
+      for (size_t j = 0; j < commands->size(); ++j) {
+        const auto* s = commands->get(j)->as_string();
+        if (s == nullptr || !domain::is_callback_command(s->get())) {
+          r.fail(index_path(item_path + ".commands", j),
+                 "must be a CallbackCommand such as Live.CallbackAfterCreateRoom",
+                 commands->get(j));
+        }
+        sub.commands.push_back(s->get());
+      }
+    }
+    out.push_back(std::move(sub));
+  }
+  return out;
+}
+
 AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::string& path) {
   const toml::table& t = r.table(node, path, "[[apps]]");
-  r.reject_unknown_keys(
-      t, path, {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits"});
+  r.reject_unknown_keys(t, path,
+                        {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits",
+                         "callbacks", "callback_token", "callback_token_enabled",
+                         "webhook_max_age_seconds", "veto_timeout_ms", "veto_fail_open"});
   AppConfig app;
 
   const std::string id_path = path + ".sdkappid";
@@ -291,6 +329,33 @@ AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::str
   }
   if (const toml::node* n = t.get("rate_limits")) {
     app.rate_limits = read_rate_limits(r, *n, path + ".rate_limits");
+  }
+  if (const toml::node* n = t.get("callbacks")) {
+    app.callbacks = read_callbacks(r, *n, path + ".callbacks");
+  }
+  if (const toml::node* n = t.get("callback_token")) {
+    const std::string token_path = path + ".callback_token";
+    app.callback_token = r.non_empty_string(*n, token_path);
+    if (app.callback_token->size() > domain::kMaxCallbackTokenChars) {
+      r.fail(token_path, "must be 1 to 128 characters", n);
+    }
+  }
+  if (const toml::node* n = t.get("callback_token_enabled")) {
+    app.callback_token_enabled = r.boolean(*n, path + ".callback_token_enabled");
+    if (app.callback_token_enabled && !app.callback_token) {
+      r.fail(path + ".callback_token_enabled", "needs callback_token", n);
+    }
+  }
+  if (const toml::node* n = t.get("webhook_max_age_seconds")) {
+    app.webhook_max_age_seconds =
+        static_cast<uint32_t>(r.integer(*n, path + ".webhook_max_age_seconds", 1, 30 * 86'400));
+  }
+  if (const toml::node* n = t.get("veto_timeout_ms")) {
+    app.veto_timeout_ms =
+        static_cast<uint32_t>(r.integer(*n, path + ".veto_timeout_ms", 10, 60'000));
+  }
+  if (const toml::node* n = t.get("veto_fail_open")) {
+    app.veto_fail_open = r.boolean(*n, path + ".veto_fail_open");
   }
   return app;
 }

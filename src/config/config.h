@@ -29,12 +29,25 @@ struct RateLimits {
   std::map<std::string, uint32_t> per_command;
 };
 
+// [[apps.callbacks]]: a webhook subscription fixed in the file (beside the one the live_config
+// API manages).
+struct CallbackSubscription {
+  std::string url;
+  std::vector<std::string> commands;  // empty: every command
+};
+
 struct AppConfig {
   uint32_t sdkappid = 0;
   std::string secret_key;
   std::vector<std::string> admins;
   bool auto_import_accounts = false;
   RateLimits rate_limits;
+  std::vector<CallbackSubscription> callbacks;
+  std::optional<std::string> callback_token;  // used until the live_config API sets one
+  bool callback_token_enabled = false;
+  uint32_t webhook_max_age_seconds = 86'400;  // then a failing delivery becomes a dead letter
+  uint32_t veto_timeout_ms = 2'000;           // "before" callbacks
+  bool veto_fail_open = true;                 // allow when the backend fails or is late
 };
 
 // [http]: transport limits.

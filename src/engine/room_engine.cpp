@@ -1,10 +1,14 @@
 #include "engine/room_engine.h"
 
+#include <random>
+
 #include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "engine/room_events.h"
 
 namespace liveroom::engine {
 
@@ -88,6 +92,15 @@ void RoomEngine::load(store::Snapshot snapshot) {
     std::string id = account.user_id;
     a->accounts.emplace(std::move(id), AccountEntry{std::move(account), 0});
   }
+  for (auto& [sdkappid, room_id, last_seq] : snapshot.room_event_seqs) {
+    if (AppState* a = app(sdkappid)) shard_of(*a, room_id).event_seq[room_id] = last_seq;
+  }
+  for (auto& [sdkappid, config] : snapshot.callback_configs) {
+    if (AppState* a = app(sdkappid)) a->api_callbacks = std::move(config);
+  }
+  uint64_t max_outbox_id = 0;
+  for (const auto& entry : snapshot.outbox) max_outbox_id = std::max(max_outbox_id, entry.id);
+  next_outbox_id_ = max_outbox_id + 1;
   if (skipped)
     spdlog::warn("store holds {} rows of apps that are not configured; kept on disk", skipped);
 }
@@ -140,7 +153,8 @@ bool RoomEngine::account_known(const AppState& app, std::string_view user_id) {
 }
 
 Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std::string owner,
-                                     const domain::RoomPatch& fields, ReadFence& fence) {
+                                     const domain::RoomPatch& fields, ReadFence& fence,
+                                     const Actor& actor) {
   AppState* a = app(sdkappid);
   if (!a) return fail(Code::kSdkAppIdInvalid);
   RoomShard& shard = shard_of(*a, room_id);
@@ -188,7 +202,11 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
   domain::apply_patch(room, fields);
 
   changes.push_back(store::PutRoom{sdkappid, room});
-  const uint64_t seq = store_.submit(std::move(changes));
+  PendingEvents events;
+  emit(*a, shard, room_id, domain::kAfterCreateRoom,
+       created_room_payload(room, actor.operator_account, clock_.unix_millis()), actor, changes,
+       events);
+  const uint64_t seq = submit(std::move(changes), std::move(events));
   fence.observe(seq);
   {
     std::lock_guard accounts_lock(a->accounts_mu);
@@ -207,12 +225,18 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
 }
 
 Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::string_view room_id,
-                                                       ReadFence& fence) {
+                                                       ReadFence& fence, const Actor& actor) {
   return with_room(
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<domain::RoomStatistic> {
         domain::RoomStatistic stats = domain::statistic_of(entry.room);
-        const uint64_t seq = store_.submit({store::DeleteRoom{sdkappid, std::string(room_id)}});
+        std::vector<store::Change> changes{store::DeleteRoom{sdkappid, std::string(room_id)}};
+        PendingEvents events;
+        emit(a, shard, room_id, domain::kAfterDestroyRoom,
+             destroyed_room_payload(entry.room, stats, "DestroyByUser", actor.operator_account,
+                                    clock_.unix_millis()),
+             actor, changes, events);
+        const uint64_t seq = submit(std::move(changes), std::move(events));
         fence.observe(seq);
         shard.last_delete_seq = seq;
         reindex(a, &entry.room, nullptr);
@@ -222,20 +246,28 @@ Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::s
 }
 
 Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
-                                     const domain::RoomPatch& patch, ReadFence& fence) {
-  return with_room(sdkappid, room_id, fence,
-                   [&](AppState& a, RoomShard&, RoomEntry& entry) -> Result<void> {
-                     domain::Room updated = entry.room;
-                     if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
-                     updated.metadata.clear();  // the rooms row carries no metadata
-                     const uint64_t seq = store_.submit({store::PutRoom{sdkappid, updated}});
-                     fence.observe(seq);
-                     updated.metadata = std::move(entry.room.metadata);
-                     reindex(a, &entry.room, &updated);
-                     entry.room = std::move(updated);
-                     entry.seq = seq;
-                     return {};
-                   });
+                                     const domain::RoomPatch& patch, ReadFence& fence,
+                                     const Actor& actor) {
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+        domain::Room updated = entry.room;
+        if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
+        updated.metadata.clear();                             // the rooms row carries no metadata
+        std::vector<store::Change> changes;
+        PendingEvents events;
+        emit(a, shard, room_id, domain::kAfterUpdateRoomInfo,
+             updated_room_payload(updated, actor.operator_account, clock_.unix_millis()), actor,
+             changes, events);
+        changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+        const uint64_t seq = submit(std::move(changes), std::move(events));
+        fence.observe(seq);
+        updated.metadata = std::move(entry.room.metadata);
+        reindex(a, &entry.room, &updated);
+        entry.room = std::move(updated);
+        entry.seq = seq;
+        return {};
+      });
 }
 
 Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view cursor,
@@ -278,9 +310,10 @@ Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view 
 }
 
 void RoomEngine::put_metadata(uint32_t sdkappid, RoomEntry& entry,
-                              std::vector<domain::MetadataEntry> metadata, ReadFence& fence) {
-  const uint64_t seq =
-      store_.submit({store::PutRoomMetadata{sdkappid, entry.room.room_id, metadata}});
+                              std::vector<domain::MetadataEntry> metadata, ReadFence& fence,
+                              std::vector<store::Change> changes, PendingEvents events) {
+  changes.insert(changes.begin(), store::PutRoomMetadata{sdkappid, entry.room.room_id, metadata});
+  const uint64_t seq = submit(std::move(changes), std::move(events));
   fence.observe(seq);
   entry.room.metadata = std::move(metadata);
   entry.seq = seq;
@@ -288,27 +321,209 @@ void RoomEngine::put_metadata(uint32_t sdkappid, RoomEntry& entry,
 
 Result<void> RoomEngine::set_metadata(uint32_t sdkappid, std::string_view room_id,
                                       const std::vector<domain::MetadataEntry>& entries,
-                                      ReadFence& fence) {
-  return with_room(sdkappid, room_id, fence,
-                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
-                     if (entries.empty()) return {};
-                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
-                     if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
-                     put_metadata(sdkappid, entry, std::move(next), fence);
-                     return {};
-                   });
+                                      ReadFence& fence, const Actor& actor) {
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+        std::vector<domain::MetadataEntry> next = entry.room.metadata;
+        if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
+        if (next == entry.room.metadata) return {};  // nothing changed: no write, no event
+        std::vector<store::Change> changes;
+        PendingEvents events;
+        emit(a, shard, room_id, domain::kAfterSetMetadata,
+             metadata_set_payload(room_id, entries, actor.operator_account, clock_.unix_millis()),
+             actor, changes, events);
+        put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
+                     std::move(events));
+        return {};
+      });
 }
 
 Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view room_id,
-                                         const std::vector<std::string>& keys, ReadFence& fence) {
-  return with_room(sdkappid, room_id, fence,
-                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
-                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
-                     if (domain::delete_metadata(next, keys)) {
-                       put_metadata(sdkappid, entry, std::move(next), fence);
-                     }
-                     return {};
-                   });
+                                         const std::vector<std::string>& keys, ReadFence& fence,
+                                         const Actor& actor) {
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+        std::vector<domain::MetadataEntry> next = entry.room.metadata;
+        if (!domain::delete_metadata(next, keys)) return {};
+        std::vector<store::Change> changes;
+        PendingEvents events;
+        emit(a, shard, room_id, domain::kAfterDelMetadata,
+             metadata_deleted_payload(room_id, keys, actor.operator_account, clock_.unix_millis()),
+             actor, changes, events);
+        put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
+                     std::move(events));
+        return {};
+      });
+}
+
+// --- events ------------------------------------------------------------------------------------
+
+namespace {
+
+std::string random_event_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}", random(), random());
+}
+
+}  // namespace
+
+void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
+                      std::string_view command, std::string payload, const Actor& actor,
+                      std::vector<store::Change>& changes, PendingEvents& events) {
+  std::vector<std::string> urls;
+  {
+    std::lock_guard lock(a.callbacks_mu);
+    if (a.api_callbacks.subscription && a.api_callbacks.subscription->wants(command)) {
+      urls.push_back(a.api_callbacks.subscription->url);
+    }
+  }
+  for (const auto& sub : a.options.file_callbacks) {
+    if (sub.wants(command) && std::find(urls.begin(), urls.end(), sub.url) == urls.end()) {
+      urls.push_back(sub.url);
+    }
+  }
+  if (urls.empty()) return;  // nobody listens: no event, no sequence number
+
+  auto seq_it = shard.event_seq.find(room_id);
+  if (seq_it == shard.event_seq.end()) seq_it = shard.event_seq.emplace(room_id, 0).first;
+  const uint64_t room_seq = ++seq_it->second;
+  changes.push_back(store::PutRoomEventSeq{a.options.sdkappid, std::string(room_id), room_seq});
+
+  const std::string event_id = random_event_id();
+  const int64_t now_ms = clock_.unix_millis();
+  std::vector<domain::OutboxEntry> entries;
+  for (auto& url : urls) {
+    domain::OutboxEntry e;
+    e.id = next_outbox_id_.fetch_add(1);
+    e.sdkappid = a.options.sdkappid;
+    e.url = std::move(url);
+    e.room_id = room_id;
+    e.room_seq = room_seq;
+    e.event_id = event_id;
+    e.command = command;
+    e.payload = payload;
+    e.client_ip = actor.client_ip;
+    e.created_ms = now_ms;
+    e.next_attempt_ms = now_ms;
+    entries.push_back(std::move(e));
+  }
+  events.entries.insert(events.entries.end(), entries.begin(), entries.end());
+  changes.push_back(store::PutOutbox{std::move(entries)});
+}
+
+uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents events) {
+  const uint64_t seq = store_.submit(std::move(changes));
+  if (!events.entries.empty() && outbox_listener_) {
+    // Delivery starts only once the event is durable with its change.
+    store_.when_durable(
+        seq, [listener = outbox_listener_, entries = std::move(events.entries)]() mutable {
+          listener->on_committed(std::move(entries));
+        });
+  }
+  return seq;
+}
+
+// --- callback configuration --------------------------------------------------------------------
+
+Result<void> RoomEngine::store_callbacks(AppState& a, domain::CallbackConfig next,
+                                         ReadFence& fence) {
+  // Requires callbacks_mu.
+  const uint64_t seq = store_.submit({store::PutCallbackConfig{a.options.sdkappid, next}});
+  fence.observe(seq);
+  a.api_callbacks = std::move(next);
+  a.callbacks_seq = seq;
+  return {};
+}
+
+Result<void> RoomEngine::set_callback(uint32_t sdkappid, domain::Subscription subscription,
+                                      ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  domain::CallbackConfig next = a->api_callbacks;
+  next.subscription = std::move(subscription);
+  return store_callbacks(*a, std::move(next), fence);
+}
+
+Result<void> RoomEngine::update_callback(uint32_t sdkappid, const CallbackPatch& patch,
+                                         ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  fence.observe(a->callbacks_seq);
+  if (!a->api_callbacks.subscription) {
+    return fail(Code::kCallbackTokenMissing, "no callback is configured: call set_callback first");
+  }
+  domain::CallbackConfig next = a->api_callbacks;
+  if (patch.url) next.subscription->url = *patch.url;
+  if (patch.commands) next.subscription->commands = *patch.commands;
+  return store_callbacks(*a, std::move(next), fence);
+}
+
+Result<void> RoomEngine::delete_callback(uint32_t sdkappid, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  fence.observe(a->callbacks_seq);
+  if (!a->api_callbacks.subscription) {
+    return fail(Code::kCallbackTokenMissing, "no callback is configured");
+  }
+  domain::CallbackConfig next{std::nullopt, a->api_callbacks.token, a->api_callbacks.token_enabled};
+  return store_callbacks(*a, std::move(next), fence);
+}
+
+Result<domain::Subscription> RoomEngine::get_callback(uint32_t sdkappid, ReadFence& fence) const {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  fence.observe(a->callbacks_seq);
+  if (!a->api_callbacks.subscription) {
+    return fail(Code::kCallbackTokenMissing, "no callback is configured: call set_callback first");
+  }
+  return *a->api_callbacks.subscription;
+}
+
+Result<void> RoomEngine::set_callback_token(uint32_t sdkappid, std::optional<std::string> token,
+                                            std::optional<bool> enabled, ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  fence.observe(a->callbacks_seq);
+  if (!a->api_callbacks.token && (!token || !enabled)) {
+    return fail(Code::kInvalidParameter,
+                "Token and IsTokenEnable are both required the first time");
+  }
+  domain::CallbackConfig next = a->api_callbacks;
+  if (token) next.token = std::move(token);
+  if (enabled) next.token_enabled = *enabled;
+  return store_callbacks(*a, std::move(next), fence);
+}
+
+Result<std::pair<std::string, bool>> RoomEngine::get_callback_token(uint32_t sdkappid,
+                                                                    ReadFence& fence) const {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->callbacks_mu);
+  fence.observe(a->callbacks_seq);
+  if (!a->api_callbacks.token) {
+    return fail(Code::kCallbackTokenMissing,
+                "callback token is not configured: call set_callback_token first");
+  }
+  return std::pair{*a->api_callbacks.token, a->api_callbacks.token_enabled};
+}
+
+std::optional<std::string> RoomEngine::signing_token(uint32_t sdkappid) const {
+  AppState* a = app(sdkappid);
+  if (!a) return std::nullopt;
+  std::lock_guard lock(a->callbacks_mu);
+  if (a->api_callbacks.token) {
+    if (a->api_callbacks.token_enabled) return a->api_callbacks.token;
+    return std::nullopt;
+  }
+  if (a->options.file_callback_token_enabled) return a->options.file_callback_token;
+  return std::nullopt;
 }
 
 Result<void> RoomEngine::import_account(uint32_t sdkappid, const std::string& user_id,

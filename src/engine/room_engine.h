@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,7 @@
 #include "base/error.h"
 #include "base/string_hash.h"
 #include "domain/account.h"
+#include "domain/callbacks.h"
 #include "domain/room.h"
 #include "store/store.h"
 
@@ -44,6 +46,29 @@ struct AppOptions {
   uint32_t sdkappid = 0;
   std::vector<std::string> admins;
   bool auto_import_accounts = false;
+  std::vector<domain::Subscription> file_callbacks;  // [[apps.callbacks]]
+  std::optional<std::string> file_callback_token;    // until the API sets one
+  bool file_callback_token_enabled = false;
+};
+
+// Who caused a change: named in its callbacks.
+struct Actor {
+  std::string operator_account;
+  std::string client_ip;
+};
+
+// Receives the outbox entries of each commit once it is durable (on the store's writer thread;
+// it must only queue them). The webhook dispatcher implements it.
+class OutboxListener {
+ public:
+  virtual ~OutboxListener() = default;
+  virtual void on_committed(std::vector<domain::OutboxEntry> entries) = 0;
+};
+
+// A live_config update: the fields sent.
+struct CallbackPatch {
+  std::optional<std::string> url;
+  std::optional<std::vector<std::string>> commands;
 };
 
 // One entry of a get_room_list page.
@@ -84,7 +109,10 @@ class RoomEngine {
   RoomEngine& operator=(const RoomEngine&) = delete;
 
   // Fills memory from the store at start-up; rows of apps no longer configured are skipped.
+  // (The outbox rows of the snapshot are the dispatcher's; only their ids are looked at.)
   void load(store::Snapshot snapshot);
+  // Where committed events go; set before serving.
+  void set_outbox_listener(OutboxListener* listener) { outbox_listener_ = listener; }
 
   bool has_app(uint32_t sdkappid) const;
   bool is_app_admin(uint32_t sdkappid, std::string_view user_id) const;
@@ -93,11 +121,13 @@ class RoomEngine {
   // --- rooms ---------------------------------------------------------------------------------
   // `caller` owns the room when the patch's request named no Owner_Account.
   Result<void> create_room(uint32_t sdkappid, std::string room_id, std::string owner,
-                           const domain::RoomPatch& fields, ReadFence& fence);
+                           const domain::RoomPatch& fields, ReadFence& fence,
+                           const Actor& actor = {});
   Result<domain::RoomStatistic> destroy_room(uint32_t sdkappid, std::string_view room_id,
-                                             ReadFence& fence);
+                                             ReadFence& fence, const Actor& actor = {});
   Result<void> update_room(uint32_t sdkappid, std::string_view room_id,
-                           const domain::RoomPatch& patch, ReadFence& fence);
+                           const domain::RoomPatch& patch, ReadFence& fence,
+                           const Actor& actor = {});
 
   // Calls `visit(const domain::Room&)` under the room's lock and returns what it returns. Keep
   // the visitor short: it holds the shard.
@@ -109,9 +139,25 @@ class RoomEngine {
                                   ReadFence& fence);
 
   Result<void> set_metadata(uint32_t sdkappid, std::string_view room_id,
-                            const std::vector<domain::MetadataEntry>& entries, ReadFence& fence);
+                            const std::vector<domain::MetadataEntry>& entries, ReadFence& fence,
+                            const Actor& actor = {});
   Result<void> delete_metadata(uint32_t sdkappid, std::string_view room_id,
-                               const std::vector<std::string>& keys, ReadFence& fence);
+                               const std::vector<std::string>& keys, ReadFence& fence,
+                               const Actor& actor = {});
+
+  // --- callback configuration (live_config) --------------------------------------------------
+  Result<void> set_callback(uint32_t sdkappid, domain::Subscription subscription, ReadFence& fence);
+  Result<void> update_callback(uint32_t sdkappid, const CallbackPatch& patch, ReadFence& fence);
+  Result<void> delete_callback(uint32_t sdkappid, ReadFence& fence);
+  Result<domain::Subscription> get_callback(uint32_t sdkappid, ReadFence& fence) const;
+  // Token and IsTokenEnable are both required the first time, afterwards either.
+  Result<void> set_callback_token(uint32_t sdkappid, std::optional<std::string> token,
+                                  std::optional<bool> enabled, ReadFence& fence);
+  Result<std::pair<std::string, bool>> get_callback_token(uint32_t sdkappid,
+                                                          ReadFence& fence) const;
+  // The token deliveries are signed with right now: the API's if set, else the file's; nullopt
+  // when none is set or it is disabled.
+  std::optional<std::string> signing_token(uint32_t sdkappid) const;
 
   // --- accounts ------------------------------------------------------------------------------
   // Imports (or re-imports, keeping the profile) one account; `profile` items are set on it.
@@ -142,6 +188,8 @@ class RoomEngine {
     uint64_t last_delete_seq = 0;  // a "not found" answer waits for this
     // RoomId → steady-clock ms of its last creation, for 100012 (one creation per second).
     std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> recent_creates;
+    // RoomId → the last event sequence number; kept after the room is destroyed.
+    std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> event_seq;
   };
 
   // get_room_list order: ViewCount descending, then RoomId ascending.
@@ -170,6 +218,14 @@ class RoomEngine {
     uint64_t accounts_delete_seq = 0;
     mutable std::mutex index_mu;
     std::set<ListKey> public_index;
+    mutable std::mutex callbacks_mu;
+    domain::CallbackConfig api_callbacks;
+    uint64_t callbacks_seq = 0;
+  };
+
+  // The outbox entries of one event being built inside a mutation.
+  struct PendingEvents {
+    std::vector<domain::OutboxEntry> entries;
   };
 
   AppState* app(uint32_t sdkappid) const;
@@ -178,9 +234,18 @@ class RoomEngine {
   template <typename Fn>
   auto with_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Fn&& fn)
       -> std::invoke_result_t<Fn, AppState&, RoomShard&, RoomEntry&>;
+  // Adds one event to `changes` (one outbox entry per subscription that wants `command`, and the
+  // room's new sequence number). Requires the room's shard lock.
+  void emit(AppState& app, RoomShard& shard, std::string_view room_id, std::string_view command,
+            std::string payload, const Actor& actor, std::vector<store::Change>& changes,
+            PendingEvents& events);
+  // Submits `changes`; once durable, hands the events to the outbox listener.
+  uint64_t submit(std::vector<store::Change> changes, PendingEvents events);
   // Replaces a room's metadata in memory and in the store.
   void put_metadata(uint32_t sdkappid, RoomEntry& entry,
-                    std::vector<domain::MetadataEntry> metadata, ReadFence& fence);
+                    std::vector<domain::MetadataEntry> metadata, ReadFence& fence,
+                    std::vector<store::Change> changes, PendingEvents events);
+  Result<void> store_callbacks(AppState& app, domain::CallbackConfig next, ReadFence& fence);
   static RoomShard& shard_of(AppState& app, std::string_view room_id);
   static Error room_not_found(std::string_view room_id);
   // Keeps the public list index in step with a room's visibility and ViewCount.
@@ -190,6 +255,8 @@ class RoomEngine {
 
   store::Store& store_;
   const Clock& clock_;
+  OutboxListener* outbox_listener_ = nullptr;
+  std::atomic<uint64_t> next_outbox_id_{1};
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "domain/account.h"
+#include "domain/callbacks.h"
 #include "domain/room.h"
 
 namespace liveroom::store {
@@ -40,7 +41,33 @@ struct DeleteAccount {
   uint32_t sdkappid;
   std::string user_id;
 };
-using Change = std::variant<PutRoom, PutRoomMetadata, DeleteRoom, PutAccount, DeleteAccount>;
+// The transactional outbox: events go in with the change that caused them.
+struct PutOutbox {
+  std::vector<domain::OutboxEntry> entries;
+};
+struct PutRoomEventSeq {  // kept after the room is destroyed, so sequence numbers never repeat
+  uint32_t sdkappid;
+  std::string room_id;
+  uint64_t last_seq;
+};
+struct UpdateOutbox {  // a failed attempt, a dead letter, or a replay
+  uint64_t id;
+  uint32_t attempts;
+  int64_t next_attempt_ms;
+  int64_t created_ms;
+  bool dead;
+  std::string last_error;
+};
+struct DeleteOutbox {  // delivered
+  uint64_t id;
+};
+struct PutCallbackConfig {
+  uint32_t sdkappid;
+  domain::CallbackConfig config;
+};
+using Change =
+    std::variant<PutRoom, PutRoomMetadata, DeleteRoom, PutAccount, DeleteAccount, PutOutbox,
+                 PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig>;
 
 // Everything the store holds, as read at start-up.
 struct Snapshot {
@@ -50,6 +77,9 @@ struct Snapshot {
   };
   std::vector<AppRooms> rooms;
   std::vector<PutAccount> accounts;
+  std::vector<domain::OutboxEntry> outbox;  // by id: pending and dead deliveries
+  std::vector<PutRoomEventSeq> room_event_seqs;
+  std::vector<PutCallbackConfig> callback_configs;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the

@@ -332,10 +332,10 @@ TEST_F(StoreTest, ChangesOfOneSubmissionAreAppliedInOrder) {
 
 // ----- migrations --------------------------------------------------------------------------
 
-TEST_F(StoreTest, FreshDatabaseGetsUserVersion1) {
+TEST_F(StoreTest, FreshDatabaseGetsTheLatestSchemaVersion) {
   open_store(db_path())->close();
   RawDb raw(db_path());
-  EXPECT_EQ(raw.scalar("PRAGMA user_version"), 1);
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), latest_schema_version());
   EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                        "('rooms','room_metadata','accounts')"),
             3);
@@ -353,7 +353,7 @@ TEST_F(StoreTest, ReopeningIsIdempotent) {
     store->close();
   }
   RawDb raw(db_path());
-  EXPECT_EQ(raw.scalar("PRAGMA user_version"), 1);
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), latest_schema_version());
 }
 
 TEST_F(StoreTest, NewerSchemaIsRefused) {

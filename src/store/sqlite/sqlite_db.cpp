@@ -51,6 +51,14 @@ void Statement::bind(int index, std::string_view value) {
   }
 }
 
+void Statement::bind_null(int index) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) throw_error(db_, "bind");
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
 bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -120,7 +128,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 1> kMigrations{{
+constexpr std::array<std::string_view, 2> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -160,6 +168,39 @@ constexpr std::array<std::string_view, 1> kMigrations{{
       PRIMARY KEY (sdkappid, user_id)
     ) WITHOUT ROWID;
     )sql",
+    // 2: webhooks. The outbox holds one row per (event, URL) until it is delivered; dead letters
+    // stay with dead = 1 until replayed.
+    R"sql(
+    CREATE TABLE callback_config(
+      sdkappid INTEGER PRIMARY KEY,
+      url TEXT,                        -- NULL: no subscription through the live_config API
+      commands TEXT,                   -- JSON array; [] = every command
+      token TEXT,                      -- NULL: no token set
+      token_enabled INTEGER NOT NULL
+    );
+    CREATE TABLE room_event_seq(
+      sdkappid INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      last_seq INTEGER NOT NULL,
+      PRIMARY KEY (sdkappid, room_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE webhook_outbox(
+      id INTEGER PRIMARY KEY,
+      sdkappid INTEGER NOT NULL,
+      url TEXT NOT NULL,
+      room_id TEXT NOT NULL,
+      room_seq INTEGER NOT NULL,
+      event_id TEXT NOT NULL,
+      command TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      client_ip TEXT NOT NULL,
+      created_ms INTEGER NOT NULL,
+      attempts INTEGER NOT NULL,
+      next_attempt_ms INTEGER NOT NULL,
+      dead INTEGER NOT NULL,
+      last_error TEXT NOT NULL
+    );
+    )sql",
 }};
 
 int64_t user_version(Database& db) {
@@ -169,6 +210,8 @@ int64_t user_version(Database& db) {
 }
 
 }  // namespace
+
+int64_t latest_schema_version() { return static_cast<int64_t>(kMigrations.size()); }
 
 void migrate(Database& db) {
   const int64_t current = user_version(db);
@@ -267,6 +310,49 @@ Snapshot load_snapshot(Database& db) {
       }
     }
     snapshot.accounts.push_back(std::move(a));
+  }
+  Statement outbox = db.prepare(
+      "SELECT id, sdkappid, url, room_id, room_seq, event_id, command, payload, client_ip, "
+      "created_ms, attempts, next_attempt_ms, dead, last_error FROM webhook_outbox ORDER BY id");
+  while (outbox.step()) {
+    domain::OutboxEntry e;
+    e.id = static_cast<uint64_t>(outbox.column_int(0));
+    e.sdkappid = static_cast<uint32_t>(outbox.column_int(1));
+    e.url = outbox.column_text(2);
+    e.room_id = outbox.column_text(3);
+    e.room_seq = static_cast<uint64_t>(outbox.column_int(4));
+    e.event_id = outbox.column_text(5);
+    e.command = outbox.column_text(6);
+    e.payload = outbox.column_text(7);
+    e.client_ip = outbox.column_text(8);
+    e.created_ms = outbox.column_int(9);
+    e.attempts = static_cast<uint32_t>(outbox.column_int(10));
+    e.next_attempt_ms = outbox.column_int(11);
+    e.dead = outbox.column_int(12) != 0;
+    e.last_error = outbox.column_text(13);
+    snapshot.outbox.push_back(std::move(e));
+  }
+
+  Statement seqs = db.prepare("SELECT sdkappid, room_id, last_seq FROM room_event_seq");
+  while (seqs.step()) {
+    snapshot.room_event_seqs.push_back({static_cast<uint32_t>(seqs.column_int(0)),
+                                        std::string(seqs.column_text(1)),
+                                        static_cast<uint64_t>(seqs.column_int(2))});
+  }
+
+  Statement configs =
+      db.prepare("SELECT sdkappid, url, commands, token, token_enabled FROM callback_config");
+  while (configs.step()) {
+    PutCallbackConfig c{static_cast<uint32_t>(configs.column_int(0)), {}};
+    if (!configs.column_is_null(1)) {
+      domain::Subscription sub{std::string(configs.column_text(1)), {}};
+      const json::value commands = parse_column(configs.column_text(2), "callback_config.commands");
+      for (const auto& cmd : commands.as_array()) sub.commands.emplace_back(cmd.as_string());
+      c.config.subscription = std::move(sub);
+    }
+    if (!configs.column_is_null(3)) c.config.token = std::string(configs.column_text(3));
+    c.config.token_enabled = configs.column_int(4) != 0;
+    snapshot.callback_configs.push_back(std::move(c));
   }
   return snapshot;
 }

@@ -28,6 +28,7 @@ class Statement {
 
   void bind(int index, int64_t value);
   void bind(int index, std::string_view value);
+  void bind_null(int index);
   // Steps once; returns true while a row is available.
   bool step();
   // Runs to completion and resets, ready for the next bind.
@@ -36,6 +37,7 @@ class Statement {
 
   int64_t column_int(int index) const;
   std::string_view column_text(int index) const;
+  bool column_is_null(int index) const;
 
  private:
   sqlite3* db_ = nullptr;
@@ -57,6 +59,9 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
 };
+
+// The schema version this binary writes (PRAGMA user_version after migrate()).
+int64_t latest_schema_version();
 
 // Brings the schema to the latest version (PRAGMA user_version), one transaction per step.
 void migrate(Database& db);

@@ -100,7 +100,7 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_one();
     if (writer_.joinable()) writer_.join();
-    spdlog::info("store: {} commits, {} writes", commits_.load(), committed_changes_.load());
+    spdlog::debug("store: {} commits, {} writes", commits_.load(), committed_changes_.load());
     statements_.clear();
     db_.close();
   }
@@ -125,10 +125,25 @@ class SqliteStore final : public Store {
     put_account_ =
         db_.prepare("INSERT OR REPLACE INTO accounts(sdkappid, user_id, profile) VALUES (?,?,?)");
     delete_account_ = db_.prepare("DELETE FROM accounts WHERE sdkappid=? AND user_id=?");
+    put_outbox_ = db_.prepare(
+        "INSERT INTO webhook_outbox(id, sdkappid, url, room_id, room_seq, event_id, command, "
+        "payload, client_ip, created_ms, attempts, next_attempt_ms, dead, last_error) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    put_event_seq_ = db_.prepare(
+        "INSERT OR REPLACE INTO room_event_seq(sdkappid, room_id, last_seq) VALUES (?,?,?)");
+    update_outbox_ = db_.prepare(
+        "UPDATE webhook_outbox SET attempts=?, next_attempt_ms=?, created_ms=?, dead=?, "
+        "last_error=? WHERE id=?");
+    delete_outbox_ = db_.prepare("DELETE FROM webhook_outbox WHERE id=?");
+    put_callback_config_ = db_.prepare(
+        "INSERT OR REPLACE INTO callback_config(sdkappid, url, commands, token, token_enabled) "
+        "VALUES (?,?,?,?,?)");
     begin_ = db_.prepare("BEGIN IMMEDIATE");
     commit_ = db_.prepare("COMMIT");
-    statements_ = {&put_room_,    &put_metadata_,   &delete_metadata_, &delete_room_,
-                   &put_account_, &delete_account_, &begin_,           &commit_};
+    statements_ = {&put_room_,      &put_metadata_,   &delete_metadata_,     &delete_room_,
+                   &put_account_,   &delete_account_, &put_outbox_,          &put_event_seq_,
+                   &update_outbox_, &delete_outbox_,  &put_callback_config_, &begin_,
+                   &commit_};
   }
 
   void write(const PutRoom& c) {
@@ -181,6 +196,67 @@ class SqliteStore final : public Store {
     delete_account_.bind(1, static_cast<int64_t>(c.sdkappid));
     delete_account_.bind(2, c.user_id);
     delete_account_.run();
+  }
+
+  void write(const PutOutbox& c) {
+    for (const domain::OutboxEntry& e : c.entries) {
+      Statement& s = put_outbox_;
+      s.bind(1, static_cast<int64_t>(e.id));
+      s.bind(2, static_cast<int64_t>(e.sdkappid));
+      s.bind(3, e.url);
+      s.bind(4, e.room_id);
+      s.bind(5, static_cast<int64_t>(e.room_seq));
+      s.bind(6, e.event_id);
+      s.bind(7, e.command);
+      s.bind(8, e.payload);
+      s.bind(9, e.client_ip);
+      s.bind(10, e.created_ms);
+      s.bind(11, static_cast<int64_t>(e.attempts));
+      s.bind(12, e.next_attempt_ms);
+      s.bind(13, int64_t{e.dead});
+      s.bind(14, e.last_error);
+      s.run();
+    }
+  }
+  void write(const PutRoomEventSeq& c) {
+    put_event_seq_.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_event_seq_.bind(2, c.room_id);
+    put_event_seq_.bind(3, static_cast<int64_t>(c.last_seq));
+    put_event_seq_.run();
+  }
+  void write(const UpdateOutbox& c) {
+    Statement& s = update_outbox_;
+    s.bind(1, static_cast<int64_t>(c.attempts));
+    s.bind(2, c.next_attempt_ms);
+    s.bind(3, c.created_ms);
+    s.bind(4, int64_t{c.dead});
+    s.bind(5, c.last_error);
+    s.bind(6, static_cast<int64_t>(c.id));
+    s.run();
+  }
+  void write(const DeleteOutbox& c) {
+    delete_outbox_.bind(1, static_cast<int64_t>(c.id));
+    delete_outbox_.run();
+  }
+  void write(const PutCallbackConfig& c) {
+    Statement& s = put_callback_config_;
+    s.bind(1, static_cast<int64_t>(c.sdkappid));
+    if (c.config.subscription) {
+      s.bind(2, c.config.subscription->url);
+      json::array commands;
+      for (const auto& cmd : c.config.subscription->commands) commands.emplace_back(cmd);
+      s.bind(3, json::serialize(commands));
+    } else {
+      s.bind_null(2);
+      s.bind_null(3);
+    }
+    if (c.config.token) {
+      s.bind(4, *c.config.token);
+    } else {
+      s.bind_null(4);
+    }
+    s.bind(5, int64_t{c.config.token_enabled});
+    s.run();
   }
 
   void write_loop() {
@@ -245,8 +321,10 @@ class SqliteStore final : public Store {
                 return true;
               } else if constexpr (std::is_same_v<T, PutAccount>) {
                 return written.insert({kAccountRow, ch.sdkappid, ch.account.user_id}).second;
-              } else {
+              } else if constexpr (std::is_same_v<T, DeleteAccount>) {
                 return written.insert({kAccountRow, ch.sdkappid, ch.user_id}).second;
+              } else {
+                return true;  // outbox and configuration changes are never superseded here
               }
             },
             *c);
@@ -273,7 +351,8 @@ class SqliteStore final : public Store {
 
   Database db_;
   Statement put_room_, put_metadata_, delete_metadata_, delete_room_, put_account_, delete_account_,
-      begin_, commit_;
+      put_outbox_, put_event_seq_, update_outbox_, delete_outbox_, put_callback_config_, begin_,
+      commit_;
   std::vector<Statement*> statements_;
 
   mutable std::mutex queue_mu_;

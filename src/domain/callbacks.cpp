@@ -1,0 +1,73 @@
+#include "domain/callbacks.h"
+
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+namespace liveroom::domain {
+
+namespace {
+constexpr std::array<std::string_view, 19> kCommands{
+    kAfterCreateRoom,
+    kAfterDestroyRoom,
+    kAfterUpdateRoomInfo,
+    kAfterSetMetadata,
+    kAfterDelMetadata,
+    "Live.CallbackAfterCreateRoomReachingThreshold",
+    "Live.CallbackAfterMemberStateChanged",
+    "Live.CallbackMemberStateChanged",
+    "Live.CallbackAfterChangeOwner",
+    "Live.CallbackAfterModifyAdmin",
+    "Mic.CallbackAfterSeatInfoChanged",
+    "Live.CallbackAfterCreateBattle",
+    "Live.CallbackAfterStartBattle",
+    "Live.CallbackAfterEndBattle",
+    "Live.CallbackBeforeSendGift",
+    "Group.CallbackBeforeSendMsg",
+    "Group.CallbackAfterSendMsg",
+    "Follow.CallbackAfterFollowAdd",
+    "Follow.CallbackAfterFollowDelete",
+};
+}  // namespace
+
+std::span<const std::string_view> known_callback_commands() {
+  return kCommands;
+}
+
+bool is_callback_command(std::string_view command) {
+  return std::find(kCommands.begin(), kCommands.end(), command) != kCommands.end();
+}
+
+Result<void> check_callback_url(std::string_view url, std::string_view field) {
+  if (url.size() > kMaxCallbackUrlBytes) {
+    return fail(Code::kInvalidParameter,
+                fmt::format("{} exceeds {} bytes", field, kMaxCallbackUrlBytes));
+  }
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return fail(Code::kInvalidParameter,
+                fmt::format("{} must start with http:// or https://", field));
+  }
+  const std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.empty() || host.front() == ':') {
+    return fail(Code::kInvalidParameter, fmt::format("{} has no host", field));
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return fail(Code::kInvalidParameter,
+                  fmt::format("{} must not contain spaces or control characters", field));
+    }
+  }
+  return {};
+}
+
+bool Subscription::wants(std::string_view command) const {
+  return commands.empty() || std::find(commands.begin(), commands.end(), command) != commands.end();
+}
+
+}  // namespace liveroom::domain

@@ -1,0 +1,28 @@
+// The JSON bodies of the room callbacks (spec §5.2, docs/webhooks.md). Built by the engine at
+// the moment of the change, from the state it changed, so an event always describes exactly
+// what was committed with it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/room.h"
+
+namespace liveroom::engine {
+
+std::string created_room_payload(const domain::Room& room, std::string_view operator_account,
+                                 int64_t event_time_ms);
+std::string destroyed_room_payload(const domain::Room& room, const domain::RoomStatistic& stats,
+                                   std::string_view event_type, std::string_view operator_account,
+                                   int64_t event_time_ms);
+std::string updated_room_payload(const domain::Room& room, std::string_view operator_account,
+                                 int64_t event_time_ms);
+std::string metadata_set_payload(std::string_view room_id,
+                                 const std::vector<domain::MetadataEntry>& entries,
+                                 std::string_view operator_account, int64_t event_time_ms);
+std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,
+                                     std::string_view operator_account, int64_t event_time_ms);
+
+}  // namespace liveroom::engine
