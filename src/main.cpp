@@ -10,6 +10,7 @@
 #include "api/router.h"
 #include "auth/usersig.h"
 #include "base/clock.h"
+#include "cli/admin_client.h"
 #include "config/config.h"
 #include "engine/room_engine.h"
 #include "server/http_server.h"
@@ -129,7 +130,22 @@ int main(int argc, char** argv) {
   verify->add_option("--usersig", sig)->required();
   verify->add_option("--now", now, "Unix time to check expiry against (default: now)");
 
+  auto* webhooks_cmd = app.add_subcommand("webhooks", "inspect and replay webhook dead letters");
+  webhooks_cmd->require_subcommand(1);
+  std::optional<uint32_t> hook_app;
+  std::vector<uint64_t> replay_ids;
+  auto* dead_cmd =
+      webhooks_cmd->add_subcommand("dead-letters", "list the dead letters of the running server");
+  dead_cmd->add_option("--config", config_path, "the server's TOML configuration")->required();
+  dead_cmd->add_option("--sdkappid", hook_app, "the app (default: the first in the config)");
+  auto* replay_cmd = webhooks_cmd->add_subcommand("replay", "queue dead letters again");
+  replay_cmd->add_option("--config", config_path, "the server's TOML configuration")->required();
+  replay_cmd->add_option("--sdkappid", hook_app, "the app (default: the first in the config)");
+  replay_cmd->add_option("--id", replay_ids, "dead-letter Ids (default: all)");
+
   CLI11_PARSE(app, argc, argv);
+  if (*dead_cmd) return liveroom::cli::print_dead_letters(config_path, hook_app);
+  if (*replay_cmd) return liveroom::cli::replay_dead_letters(config_path, hook_app, replay_ids);
 
   try {
     if (*serve_cmd) return serve(config_path, listen, data_dir);
