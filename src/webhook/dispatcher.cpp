@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
 #include <boost/url.hpp>
 
 namespace liveroom::webhook {
@@ -21,6 +22,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -217,35 +219,43 @@ struct Dispatcher::Impl {
     }
   }
 
-  // Sends one delivery; nullopt on a 2xx, else why it failed.
-  Task<std::optional<std::string>> send(const domain::OutboxEntry& e) {
-    auto target = parse_target(e.url);
-    if (!target) co_return "the URL cannot be parsed";
+  struct Reply {
+    unsigned status = 0;
+    std::string body;
+  };
+
+  // One signed POST of a callback to `url`, over a pooled keep-alive connection.
+  Task<Result<Reply>> post(const std::string& url, uint32_t sdkappid, std::string_view command,
+                           std::string_view client_ip, const std::string& payload,
+                           std::string_view event_id, uint64_t room_seq,
+                           std::chrono::milliseconds timeout) {
+    auto target = parse_target(url);
+    if (!target) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
 
     const std::string now_s = std::to_string(clock.unix_seconds());
-    const std::optional<std::string> token = token_of(e.sdkappid);
+    const std::optional<std::string> token = token_of(sdkappid);
     std::string path = target->path_and_query;
     path += path.find('?') == std::string::npos ? '?' : '&';
     path += fmt::format(
-        "SdkAppid={}&CallbackCommand={}&contenttype=json&ClientIP={}&OptPlatform=RESTAPI",
-        e.sdkappid, e.command, e.client_ip);
+        "SdkAppid={}&CallbackCommand={}&contenttype=json&ClientIP={}&OptPlatform=RESTAPI", sdkappid,
+        command, client_ip);
     if (token) path += fmt::format("&Sign={}&RequestTime={}", tencent_sign(*token, now_s), now_s);
 
     http::request<http::string_body> req{http::verb::post, path, 11};
     req.set(http::field::host, target->host);
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "liveroomd");
-    req.set("X-Liveroom-Event-Id", e.event_id);
-    req.set("X-Liveroom-Room-Seq", std::to_string(e.room_seq));
+    if (!event_id.empty()) req.set("X-Liveroom-Event-Id", event_id);
+    if (room_seq) req.set("X-Liveroom-Room-Seq", std::to_string(room_seq));
     req.set("X-Liveroom-Timestamp", now_s);
-    if (token) req.set("X-Liveroom-Signature", "v1=" + body_signature(*token, now_s, e.payload));
+    if (token) req.set("X-Liveroom-Signature", "v1=" + body_signature(*token, now_s, payload));
     req.keep_alive(true);
-    req.body() = e.payload;
+    req.body() = payload;
     req.prepare_payload();
 
     Endpoint& endpoint = endpoints[target->endpoint_key()];
     co_await acquire(endpoint);
-    std::optional<std::string> error;
+    Result<Reply> result = fail(Code::kInternal, "not sent");
     // A pooled connection may have been closed by the peer meanwhile: one retry on a new one.
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = !endpoint.idle.empty();
@@ -254,28 +264,70 @@ struct Dispatcher::Impl {
         conn = std::move(endpoint.idle.back());
         endpoint.idle.pop_back();
       } else {
-        auto connected = co_await connect(*target);
+        auto connected = co_await connect(*target, timeout);
         if (!connected) {
-          error = connected.error().info;
+          result = std::unexpected(connected.error());
           break;
         }
         conn = std::move(*connected);
       }
-      auto status = co_await exchange(*conn, req);
-      if (status) {
-        if (*status / 100 == 2) {
-          error.reset();
-          endpoint.idle.push_back(std::move(conn));
-        } else {
-          error = fmt::format("HTTP {}", *status);
-        }
+      result = co_await exchange(*conn, req, timeout);
+      if (result) {
+        if (conn->tcp().socket().is_open()) endpoint.idle.push_back(std::move(conn));
         break;
       }
-      error = status.error().info;
       if (!reused) break;
     }
     release(endpoint);
-    co_return error;
+    co_return result;
+  }
+
+  // Sends one delivery; nullopt on a 2xx, else why it failed.
+  Task<std::optional<std::string>> send(const domain::OutboxEntry& e) {
+    auto reply = co_await post(e.url, e.sdkappid, e.command, e.client_ip, e.payload, e.event_id,
+                               e.room_seq, options.request_timeout);
+    if (!reply) co_return reply.error().info;
+    if (reply->status / 100 != 2) co_return fmt::format("HTTP {}", reply->status);
+    co_return std::nullopt;
+  }
+
+  Task<void> veto(uint32_t sdkappid, std::vector<std::string> urls, std::string command,
+                  std::string payload, std::string client_ip, std::chrono::milliseconds timeout,
+                  bool fail_open, std::move_only_function<void(VetoAnswer)> done) {
+    VetoAnswer answer;
+    for (const auto& url : urls) {
+      auto reply = co_await post(url, sdkappid, command, client_ip, payload, {}, 0, timeout);
+      std::optional<int64_t> code;
+      std::string info;
+      if (reply && reply->status / 100 == 2) {
+        boost::system::error_code ec;
+        json::value body = json::parse(reply->body, ec);
+        if (!ec && body.is_object()) {
+          if (const auto* c = body.as_object().if_contains("ErrorCode"); c && c->is_number()) {
+            code = c->to_number<int64_t>(ec);
+            if (ec) code.reset();
+          }
+          if (const auto* i = body.as_object().if_contains("ErrorInfo"); i && i->is_string()) {
+            info = std::string(i->get_string());
+          }
+        }
+      }
+      if (!code) {  // no usable answer: the fail-open switch decides for this backend
+        answer.answered = false;
+        if (!fail_open) {
+          answer.allowed = false;
+          break;
+        }
+        continue;
+      }
+      if (*code != 0) {
+        answer.allowed = false;
+        answer.error_code = *code;
+        answer.error_info = std::move(info);
+        break;
+      }
+    }
+    done(std::move(answer));
   }
 
   Task<void> acquire(Endpoint& endpoint) {
@@ -296,14 +348,15 @@ struct Dispatcher::Impl {
     }
   }
 
-  Task<Result<std::unique_ptr<Connection>>> connect(const Target& t) {
+  Task<Result<std::unique_ptr<Connection>>> connect(const Target& t,
+                                                    std::chrono::milliseconds timeout) {
     tcp::resolver resolver(ioc);
     auto [rec, endpoints_found] = co_await resolver.async_resolve(t.host, t.port, kAwait);
     if (rec)
       co_return fail(Code::kInternal, fmt::format("cannot resolve {}: {}", t.host, rec.message()));
     auto conn = std::make_unique<Connection>();
     TcpStream stream(ioc.get_executor());
-    stream.expires_after(options.request_timeout);
+    stream.expires_after(timeout);
     auto [cec, ep] = co_await stream.async_connect(endpoints_found, kAwait);
     if (cec)
       co_return fail(Code::kInternal,
@@ -324,9 +377,10 @@ struct Dispatcher::Impl {
   }
 
   template <typename Stream>
-  Task<Result<unsigned>> exchange_on(Stream& stream, TcpStream& tcp,
-                                     http::request<http::string_body>& req) {
-    tcp.expires_after(options.request_timeout);
+  Task<Result<Reply>> exchange_on(Stream& stream, TcpStream& tcp,
+                                  http::request<http::string_body>& req,
+                                  std::chrono::milliseconds timeout) {
+    tcp.expires_after(timeout);
     auto [wec, wn] = co_await http::async_write(stream, req, kAwait);
     if (wec) co_return fail(Code::kInternal, "send failed: " + wec.message());
     beast::flat_buffer buffer;
@@ -334,13 +388,14 @@ struct Dispatcher::Impl {
     parser.body_limit(64 * 1024);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kAwait);
     if (rec) co_return fail(Code::kInternal, "no reply: " + rec.message());
-    if (!parser.get().keep_alive()) co_return fail(Code::kInternal, "closed");  // never pooled
-    co_return parser.get().result_int();
+    if (!parser.get().keep_alive()) tcp.close();  // answered, but not reusable: never pooled
+    co_return Reply{parser.get().result_int(), std::move(parser.get().body())};
   }
 
-  Task<Result<unsigned>> exchange(Connection& c, http::request<http::string_body>& req) {
-    if (c.secure) co_return co_await exchange_on(*c.secure, c.tcp(), req);
-    co_return co_await exchange_on(*c.plain, c.tcp(), req);
+  Task<Result<Reply>> exchange(Connection& c, http::request<http::string_body>& req,
+                               std::chrono::milliseconds timeout) {
+    if (c.secure) co_return co_await exchange_on(*c.secure, c.tcp(), req, timeout);
+    co_return co_await exchange_on(*c.plain, c.tcp(), req, timeout);
   }
 };
 
@@ -425,6 +480,21 @@ std::pair<size_t, uint64_t> Dispatcher::replay(uint32_t sdkappid,
     for (auto& e : again) impl->enqueue(std::move(e));
   });
   return {n, seq};
+}
+
+void Dispatcher::ask_veto(uint32_t sdkappid, std::vector<std::string> urls, std::string command,
+                          std::string payload, std::string client_ip,
+                          std::chrono::milliseconds timeout, bool fail_open,
+                          std::move_only_function<void(VetoAnswer)> done) {
+  asio::post(impl_->ioc, [impl = impl_.get(), sdkappid, urls = std::move(urls),
+                          command = std::move(command), payload = std::move(payload),
+                          client_ip = std::move(client_ip), timeout, fail_open,
+                          done = std::move(done)]() mutable {
+    asio::co_spawn(impl->ioc,
+                   impl->veto(sdkappid, std::move(urls), std::move(command), std::move(payload),
+                              std::move(client_ip), timeout, fail_open, std::move(done)),
+                   asio::detached);
+  });
 }
 
 DispatcherStats Dispatcher::stats() const {

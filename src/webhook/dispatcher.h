@@ -37,6 +37,14 @@ struct DispatcherOptions {
   std::chrono::milliseconds max_retry{300'000};
 };
 
+// The answer of a "before" callback (spec §5.3).
+struct VetoAnswer {
+  bool allowed = true;
+  int64_t error_code = 0;  // the backend's ErrorCode when it blocked
+  std::string error_info;
+  bool answered = true;  // false: no valid answer in time; `allowed` is then the fail-open switch
+};
+
 // Counters for /metrics.
 struct DispatcherStats {
   uint64_t queued = 0;         // pending deliveries (not dead)
@@ -70,6 +78,13 @@ class Dispatcher final : public engine::OutboxListener {
   // Queues the app's dead letters with these ids (all when empty) again, with a fresh max age.
   // Returns how many, and the store sequence the reply must wait for.
   std::pair<size_t, uint64_t> replay(uint32_t sdkappid, const std::vector<uint64_t>& ids);
+
+  // A "before" callback: POSTs `payload` to each URL (signed like deliveries, not queued, not
+  // retried) and calls `done` on the dispatcher thread: allowed iff every backend answered
+  // ErrorCode 0 within `timeout`; a backend that fails or is late counts as `fail_open`.
+  void ask_veto(uint32_t sdkappid, std::vector<std::string> urls, std::string command,
+                std::string payload, std::string client_ip, std::chrono::milliseconds timeout,
+                bool fail_open, std::move_only_function<void(VetoAnswer)> done);
 
   DispatcherStats stats() const;
 
