@@ -2,6 +2,7 @@
 // answer "why is my sig rejected?" without a server.
 #include <CLI/CLI.hpp>
 
+#include <array>
 #include <filesystem>
 #include <iostream>
 
@@ -10,9 +11,11 @@
 #include "api/router.h"
 #include "auth/usersig.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "cli/admin_client.h"
 #include "config/config.h"
 #include "engine/room_engine.h"
+#include "metrics/registry.h"
 #include "server/http_server.h"
 #include "store/store.h"
 #include "webhook/dispatcher.h"
@@ -35,6 +38,44 @@ void check_rate_limit_names(const config::Config& cfg, const api::ApiRouter& rou
       }
     }
   }
+}
+
+// Registers the families that are sampled rather than counted on the request path.
+void register_gauges(metrics::Registry& registry, store::Store& store,
+                     const engine::RoomEngine& engine, const webhook::Dispatcher& dispatcher,
+                     const server::HttpServer& http) {
+  auto& commit_latency =
+      registry.histogram("liveroom_store_commit_duration_seconds",
+                         "Store group commit latency, BEGIN to the end of the fsynced COMMIT",
+                         metrics::kLatencyBounds);
+  static constexpr std::array<double, 10> kBatchBounds{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  auto& batch_size =
+      registry.histogram("liveroom_store_commit_batch_size", "Requests sharing one group commit",
+                         kBatchBounds, {}, metrics::HistogramUnit::kCount);
+  store.set_commit_observer(
+      [&commit_latency, &batch_size](std::chrono::nanoseconds took, size_t batch) {
+        commit_latency.observe_ns(took.count());
+        batch_size.observe(static_cast<double>(batch));
+      });
+  registry.gauge("liveroom_connections", "Open client connections",
+                 [&http] { return static_cast<double>(http.active_connections()); });
+  registry.gauge("liveroom_rooms", "Rooms in memory",
+                 [&engine] { return static_cast<double>(engine.room_count()); });
+  registry.gauge("liveroom_webhook_queue_depth", "Webhook deliveries waiting or in flight",
+                 [&dispatcher] { return static_cast<double>(dispatcher.stats().queued); });
+  registry.gauge("liveroom_webhook_oldest_age_seconds", "Age of the oldest queued delivery",
+                 [&dispatcher] { return dispatcher.stats().oldest_age_ms / 1000.0; });
+  registry.gauge("liveroom_webhook_dead_letters", "Dead letters kept for replay",
+                 [&dispatcher] { return static_cast<double>(dispatcher.stats().dead_letters); });
+  const std::string deliveries = "liveroom_webhook_deliveries_total";
+  const std::string help = "Webhook delivery attempts by result";
+  registry.sampled_counter(deliveries, help, [&dispatcher] { return dispatcher.stats().delivered; },
+                           {{"result", "ok"}});
+  registry.sampled_counter(deliveries, help, [&dispatcher] { return dispatcher.stats().retries; },
+                           {{"result", "retry"}});
+  registry.sampled_counter(deliveries, help,
+                           [&dispatcher] { return dispatcher.stats().dead_lettered; },
+                           {{"result", "dead"}});
 }
 
 int serve(const std::string& config_path, const std::string& listen_override,
@@ -78,13 +119,15 @@ int serve(const std::string& config_path, const std::string& listen_override,
                              std::chrono::steady_clock::now() - started)
                              .count();
 
-  api::ApiRouter router(cfg, engine, *store, clock, &dispatcher);
+  metrics::Registry registry;
+  api::ApiRouter router(cfg, engine, *store, clock, &dispatcher, &registry);
   check_rate_limit_names(cfg, router);
   server::HttpServer http(
       cfg.http, cfg.tls,
       [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
       &api::ApiRouter::refuse);
   http.listen(cfg.listen);
+  register_gauges(registry, *store, engine, dispatcher, http);
   http.start();
   spdlog::info(
       "liveroomd listening on {} (port {}), {} rooms and {} queued webhook deliveries loaded from "
@@ -93,6 +136,7 @@ int serve(const std::string& config_path, const std::string& listen_override,
       cfg.tls ? ", TLS on" : "");
 
   http.wait_for_signal();
+  router.set_draining();
   http.drain_and_stop(std::chrono::seconds(10));
   dispatcher.stop();  // undelivered events stay in the store for the next start
   store->close();
@@ -107,7 +151,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string config_path, listen, data_dir;
+  std::string log_format = "text", log_level = "info";
   auto* serve_cmd = app.add_subcommand("serve", "run the server");
+  serve_cmd->add_option("--log-format", log_format, "text or json (one JSON object a line)");
+  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or critical");
   serve_cmd->add_option("--config", config_path, "TOML configuration file")->required();
   serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (overrides the config)");
   serve_cmd->add_option("--data-dir", data_dir, "data directory (overrides the config)");
@@ -148,7 +195,16 @@ int main(int argc, char** argv) {
   if (*replay_cmd) return liveroom::cli::replay_dead_letters(config_path, hook_app, replay_ids);
 
   try {
-    if (*serve_cmd) return serve(config_path, listen, data_dir);
+    if (*serve_cmd) {
+      auto format = liveroom::parse_log_format(log_format);
+      auto level = liveroom::parse_log_level(log_level);
+      if (!format || !level) {
+        std::cerr << "liveroomd: --log-format must be text or json, --log-level a spdlog level\n";
+        return 2;
+      }
+      liveroom::init_logging(*format, *level);
+      return serve(config_path, listen, data_dir);
+    }
     liveroom::SystemClock clock;
     if (*gen) {
       std::cout << liveroom::auth::generate_usersig(sdkappid, key, identifier, expire,

@@ -3,10 +3,12 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/url.hpp>
 
 #include "api/envelope.h"
 #include "api/fields.h"
+#include "base/log.h"
 
 namespace liveroom::api {
 
@@ -67,30 +69,91 @@ server::HttpResponse json_response(std::string body) {
 }  // namespace
 
 ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-                     const Clock& clock, webhook::Dispatcher* dispatcher)
-    : services_{engine, clock, dispatcher}, store_(store), clock_(clock), quotas_(config.apps) {
+                     const Clock& clock, webhook::Dispatcher* dispatcher,
+                     metrics::Registry* metrics)
+    : services_{engine, clock, dispatcher},
+      store_(store),
+      clock_(clock),
+      metrics_(metrics),
+      quotas_(config.apps) {
   for (auto family : {room_commands(), metadata_commands(), account_commands(), profile_commands(),
                       callback_commands()}) {
-    for (const CommandSpec& spec : family) commands_.emplace(std::string(spec.path), spec.fn);
+    for (const CommandSpec& spec : family) {
+      const auto slash = spec.path.find('/');
+      Command c{spec.fn, std::string(spec.path.substr(0, slash)),
+                std::string(spec.path.substr(slash + 1))};
+      if (metrics_) {
+        metrics::Labels labels{{"service", c.service}, {"command", c.name}};
+        c.duration = &metrics_->histogram(
+            "liveroom_request_duration_seconds",
+            "REST request latency, from the request to the reply's release (after the fsync "
+            "for writes)",
+            metrics::kLatencyBounds, labels);
+        labels.emplace_back("code", "0");
+        c.ok = &metrics_->counter("liveroom_requests_total",
+                                  "REST requests by service, command and ErrorCode", labels);
+      }
+      commands_.emplace(std::string(spec.path), std::move(c));
+    }
   }
   for (const auto& app : config.apps) apps_.emplace(app.sdkappid, App{app.secret_key});
 }
 
 std::vector<std::string_view> ApiRouter::command_paths() const {
   std::vector<std::string_view> paths;
-  for (const auto& [path, fn] : commands_) paths.push_back(path);
+  for (const auto& [path, command] : commands_) paths.push_back(path);
   return paths;
 }
 
+void ApiRouter::count(const Command* command, Code code,
+                      std::chrono::steady_clock::time_point started) {
+  if (!metrics_) return;
+  if (command && command->duration) {
+    command->duration->observe_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::steady_clock::now() - started)
+                                      .count());
+  }
+  if (command && code == Code::kOk) {
+    command->ok->inc();
+    return;
+  }
+  // Failures are rarer: their children are found (or made) under the registry's lock. Unknown
+  // paths share one label value so a scanner cannot create series without bound.
+  metrics_
+      ->counter("liveroom_requests_total", "REST requests by service, command and ErrorCode",
+                {{"service", command ? command->service : "unknown"},
+                 {"command", command ? command->name : "unknown"},
+                 {"code", std::to_string(wire_code(code))}})
+      .inc();
+}
+
 server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
+  const auto started = std::chrono::steady_clock::now();
   std::string_view target = request.target;
   const auto question = target.find('?');
   std::string_view path = target.substr(0, question);
   std::string_view query = question == std::string_view::npos ? "" : target.substr(question + 1);
 
-  if (path == "/healthz" || path == "/readyz") {
+  if (path == "/healthz") {
     // The store is loaded before the listener opens, so answering at all means healthy.
     return json_response(R"({"status":"ok"})");
+  }
+  if (path == "/readyz") {
+    if (draining_) {
+      server::HttpResponse r = json_response(R"({"status":"draining"})");
+      r.status = 503;
+      return r;
+    }
+    return json_response(R"({"status":"ready"})");
+  }
+  if (path == "/metrics" && metrics_) {
+    return server::HttpResponse{200, std::string(metrics::kContentType), metrics_->render(), {}};
+  }
+
+  const Command* command = nullptr;
+  if (path.starts_with(kApiPrefix)) {
+    auto it = commands_.find(path.substr(kApiPrefix.size()));
+    if (it != commands_.end()) command = &it->second;
   }
 
   // A per-request arena: the body's JSON tree and the reply are freed in one go.
@@ -99,14 +162,25 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
   json::storage_ptr storage(&arena);
   engine::ReadFence fence;
   const std::string request_id = next_request_id();
-  Result<Reply> reply = dispatch(request, path, query, storage, fence);
+  ScopedRequestId log_scope(request_id);
+  Result<Reply> reply = dispatch(request, command, path, query, storage, fence);
+  const Code code = reply ? Code::kOk : reply.error().code;
+  if (!reply && reply.error().code == Code::kInternal) {
+    spdlog::error("{} failed: {}", path, reply.error().info);
+  }
   server::HttpResponse response = json_response(reply ? encode_success(request_id, *reply)
                                                       : encode_failure(request_id, reply.error()));
   if (fence.seq > store_.durable_seq()) {
     // The reply shows a write that is not durable yet: hold it until the store's fsync.
-    response.gate = [&store = store_, seq = fence.seq](std::move_only_function<void()> open) {
-      store.when_durable(seq, std::move(open));
+    response.gate = [this, command, code, started,
+                     seq = fence.seq](std::move_only_function<void()> open) {
+      store_.when_durable(seq, [this, command, code, started, open = std::move(open)]() mutable {
+        count(command, code, started);
+        open();
+      });
     };
+  } else {
+    count(command, code, started);
   }
   return response;
 }
@@ -118,9 +192,9 @@ server::HttpResponse ApiRouter::refuse(unsigned status, std::string_view reason)
   return response;
 }
 
-Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::string_view path,
-                                  std::string_view query, json::storage_ptr storage,
-                                  engine::ReadFence& fence) {
+Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Command* command,
+                                  std::string_view path, std::string_view query,
+                                  json::storage_ptr storage, engine::ReadFence& fence) {
   if (!path.starts_with(kApiPrefix)) {
     return fail(Code::kBadPath,
                 fmt::format("no API at '{}': paths are /v4/<service>/<command>", path));
@@ -129,10 +203,8 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::strin
     return fail(Code::kHttpParse,
                 fmt::format("only POST is supported on the REST API, not {}", request.method));
   }
-  const std::string_view command_path = path.substr(kApiPrefix.size());
-  auto command = commands_.find(command_path);
-  if (command == commands_.end()) {
-    return fail(Code::kBadPath, fmt::format("unknown API '{}'", command_path));
+  if (!command) {
+    return fail(Code::kBadPath, fmt::format("unknown API '{}'", path.substr(kApiPrefix.size())));
   }
 
   Credentials cred = read_query(query);
@@ -156,8 +228,7 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::strin
                             "REST API must be called as an App administrator",
                             cred.identifier, *sdkappid));
   }
-  const std::string_view command_name = command_path.substr(command_path.find('/') + 1);
-  if (auto ok = quotas_.try_acquire(*sdkappid, command_name, std::chrono::steady_clock::now());
+  if (auto ok = quotas_.try_acquire(*sdkappid, command->name, std::chrono::steady_clock::now());
       !ok) {
     return std::unexpected(ok.error());
   }
@@ -179,7 +250,7 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, std::strin
   }
 
   Call call{*sdkappid, cred.identifier, request.remote_address, body.get_object(), storage, {}};
-  Result<Reply> reply = command->second(services_, call);
+  Result<Reply> reply = command->fn(services_, call);
   fence = call.fence;
   return reply;
 }

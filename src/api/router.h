@@ -4,6 +4,8 @@
 // write the command made or observed.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 #include "auth/verified_sig_cache.h"
 #include "base/string_hash.h"
 #include "config/config.h"
+#include "metrics/registry.h"
 #include "quota/quota_table.h"
 #include "server/http_server.h"
 #include "store/store.h"
@@ -21,7 +24,11 @@ namespace liveroom::api {
 class ApiRouter {
  public:
   ApiRouter(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-            const Clock& clock, webhook::Dispatcher* dispatcher = nullptr);
+            const Clock& clock, webhook::Dispatcher* dispatcher = nullptr,
+            metrics::Registry* metrics = nullptr);
+
+  // After SIGTERM: /readyz answers 503 so load balancers stop sending new work.
+  void set_draining() { draining_ = true; }
 
   server::HttpResponse handle(server::HttpRequest&& request);
   // The envelope for a request the transport refused (too large, malformed): 60008.
@@ -35,15 +42,27 @@ class ApiRouter {
     std::string secret_key;
   };
 
+  // What the router knows of one command; the metrics children are created once, up front.
+  struct Command {
+    CommandFn fn = nullptr;
+    std::string service;
+    std::string name;
+    metrics::Counter* ok = nullptr;
+    metrics::Histogram* duration = nullptr;
+  };
+  void count(const Command* command, Code code, std::chrono::steady_clock::time_point started);
+
   // Runs the pipeline; fills `fence` with what the reply must wait for.
-  Result<Reply> dispatch(const server::HttpRequest& request, std::string_view path,
-                         std::string_view query, boost::json::storage_ptr storage,
-                         engine::ReadFence& fence);
+  Result<Reply> dispatch(const server::HttpRequest& request, const Command* command,
+                         std::string_view path, std::string_view query,
+                         boost::json::storage_ptr storage, engine::ReadFence& fence);
 
   Services services_;
   store::Store& store_;
   const Clock& clock_;
-  std::unordered_map<std::string, CommandFn, StringHash, std::equal_to<>> commands_;
+  metrics::Registry* metrics_;
+  std::atomic<bool> draining_{false};
+  std::unordered_map<std::string, Command, StringHash, std::equal_to<>> commands_;
   std::unordered_map<uint32_t, App> apps_;
   auth::UserSigVerifier verifier_;
   quota::QuotaTable quotas_;

@@ -7,6 +7,7 @@
 // durable, so no reply ever shows state that a crash could take back.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +102,11 @@ class Store {
 
   virtual uint64_t durable_seq() const = 0;
   virtual uint64_t submitted_seq() const = 0;
+
+  // Called on the writer thread after each commit: how long it took (BEGIN to the end of the
+  // fsynced COMMIT) and how many submissions it carried. For metrics; must be cheap.
+  using CommitObserver = std::function<void(std::chrono::nanoseconds, size_t)>;
+  virtual void set_commit_observer(CommitObserver observer) = 0;
 
   // Commits what is queued, stops the writer and closes the database.
   virtual void close() = 0;

@@ -410,11 +410,19 @@ TEST_F(RouterTest, CommentsAndTrailingCommasAreAccepted) {
 }
 
 TEST_F(RouterTest, HealthEndpoints) {
-  for (std::string path : {"/healthz", "/readyz"}) {
-    server::HttpResponse r = send("GET", path, "");
-    EXPECT_EQ(r.status, 200u);
-    EXPECT_EQ(r.body, R"({"status":"ok"})");
-  }
+  server::HttpResponse health = send("GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  server::HttpResponse ready = send("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200u);
+  EXPECT_EQ(ready.body, R"({"status":"ready"})");
+}
+
+// After SIGTERM the server is still healthy but no longer ready for new work.
+TEST_F(RouterTest, ReadinessGoesAwayWhileDraining) {
+  router_->set_draining();
+  EXPECT_EQ(send("GET", "/readyz", "").status, 503u);
+  EXPECT_EQ(send("GET", "/healthz", "").status, 200u);
 }
 
 // =============================================================================================

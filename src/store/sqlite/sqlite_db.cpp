@@ -211,7 +211,9 @@ int64_t user_version(Database& db) {
 
 }  // namespace
 
-int64_t latest_schema_version() { return static_cast<int64_t>(kMigrations.size()); }
+int64_t latest_schema_version() {
+  return static_cast<int64_t>(kMigrations.size());
+}
 
 void migrate(Database& db) {
   const int64_t current = user_version(db);

@@ -86,6 +86,11 @@ class SqliteStore final : public Store {
     callback();
   }
 
+  void set_commit_observer(CommitObserver observer) override {
+    std::lock_guard lock(queue_mu_);
+    observer_ = std::move(observer);
+  }
+
   uint64_t durable_seq() const override { return durable_.load(std::memory_order_acquire); }
   uint64_t submitted_seq() const override {
     std::lock_guard lock(queue_mu_);
@@ -261,13 +266,16 @@ class SqliteStore final : public Store {
 
   void write_loop() {
     std::vector<Pending> batch;
+    CommitObserver observer;
     for (;;) {
       {
         std::unique_lock lock(queue_mu_);
         queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;  // stopping with nothing left to write
         batch.swap(queue_);
+        observer = observer_;
       }
+      const auto started = std::chrono::steady_clock::now();
       try {
         begin_.run();
         for_each_surviving_change(batch, [this](const Change& change) {
@@ -279,6 +287,7 @@ class SqliteStore final : public Store {
                          e.what());
         std::abort();
       }
+      if (observer) observer(std::chrono::steady_clock::now() - started, batch.size());
       publish(batch.back().seq, batch.size());
       batch.clear();
     }
@@ -360,6 +369,7 @@ class SqliteStore final : public Store {
   std::vector<Pending> queue_;
   uint64_t submitted_ = 0;
   bool stopping_ = false;
+  CommitObserver observer_;
 
   std::mutex waiters_mu_;
   std::multimap<uint64_t, DurableCallback> waiters_;
