@@ -1,0 +1,92 @@
+"""Operations endpoints of a running server: /metrics, /healthz, /readyz, and JSON logs."""
+
+import json
+import re
+import subprocess
+import time
+
+import requests
+
+from conftest import BINARY, free_port, default_apps, render_config, require_binary
+
+
+def metric(text, name, **labels):
+    """The value of one sample of the Prometheus text, or None."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name) + (r"\{" + re.escape(want) + r"\}" if labels else "") + r" (\S+)$"
+    for line in text.splitlines():
+        m = re.match(pattern, line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def test_metrics_count_requests_by_command_and_code(server):
+    c = server.client()
+    before = requests.get(server.base_url + "/metrics").text
+    c.must_create("ops-room")
+    c.call("get_room_info", {"RoomId": "ops-room"})
+    c.call("get_room_info", {"RoomId": "no-such-room"})
+    c.raw("/v4/nope/nothing", {})
+    r = requests.get(server.base_url + "/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.text
+    ok = dict(service="live_engine_http_srv", command="get_room_info", code="0")
+    assert metric(text, "liveroom_requests_total", **ok) == (metric(before, "liveroom_requests_total", **ok) or 0) + 1
+    assert metric(text, "liveroom_requests_total", service="live_engine_http_srv",
+                  command="get_room_info", code="100004") >= 1
+    assert metric(text, "liveroom_requests_total", service="unknown", command="unknown",
+                  code="60009") >= 1
+    assert metric(text, "liveroom_request_duration_seconds_count",
+                  service="live_engine_http_srv", command="create_room") >= 1
+    assert metric(text, "liveroom_store_commit_duration_seconds_count") >= 1
+    assert metric(text, "liveroom_store_commit_batch_size_count") >= 1
+    assert metric(text, "liveroom_rooms") >= 1
+    assert metric(text, "liveroom_connections") >= 1
+    for family in ("liveroom_webhook_queue_depth", "liveroom_webhook_oldest_age_seconds",
+                   "liveroom_webhook_dead_letters"):
+        assert metric(text, family) is not None, family
+    for result in ("ok", "retry", "dead"):
+        assert metric(text, "liveroom_webhook_deliveries_total", result=result) is not None
+
+
+def test_health_and_readiness(server):
+    assert requests.get(server.base_url + "/healthz").status_code == 200
+    r = requests.get(server.base_url + "/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+
+
+def test_json_logs_are_one_object_a_line(tmp_path):
+    require_binary()
+    port = free_port()
+    config = tmp_path / "liveroom.toml"
+    config.write_text(render_config(f"127.0.0.1:{port}", tmp_path / "data", default_apps()))
+    proc = subprocess.Popen([str(BINARY), "serve", "--config", str(config), "--log-format", "json"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.05)
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) >= 2  # listening ..., stopped cleanly
+    for line in lines:
+        entry = json.loads(line)
+        assert {"ts", "level", "msg"} <= entry.keys()
+    assert any("listening" in json.loads(l)["msg"] for l in lines)
+
+
+def test_bad_log_flags_stop_start_up(tmp_path):
+    require_binary()
+    config = tmp_path / "liveroom.toml"
+    config.write_text(render_config("127.0.0.1:0", tmp_path / "data", default_apps()))
+    r = subprocess.run([str(BINARY), "serve", "--config", str(config), "--log-format", "xml"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert "--log-format" in r.stderr
