@@ -6,7 +6,7 @@
 
 #include "api/command.h"
 #include "api/fields.h"
-#include "api/json_writer.h"
+#include "base/json_writer.h"
 
 namespace liveroom::api {
 

@@ -92,9 +92,18 @@ void RoomEngine::load(store::Snapshot snapshot) {
     std::string id = account.user_id;
     a->accounts.emplace(std::move(id), AccountEntry{std::move(account), 0});
   }
+  // A room's last event number: the recorded one, or a higher one still in the outbox.
+  auto raise_seq = [this](uint32_t sdkappid, const std::string& room_id, uint64_t seq) {
+    if (AppState* a = app(sdkappid)) {
+      uint64_t& last = shard_of(*a, room_id).event_seq[room_id];
+      last = std::max(last, seq);
+    }
+  };
   for (auto& [sdkappid, room_id, last_seq] : snapshot.room_event_seqs) {
-    if (AppState* a = app(sdkappid)) shard_of(*a, room_id).event_seq[room_id] = last_seq;
+    raise_seq(sdkappid, room_id, last_seq);
   }
+  for (const auto& entry : snapshot.outbox)
+    raise_seq(entry.sdkappid, entry.room_id, entry.room_seq);
   for (auto& [sdkappid, config] : snapshot.callback_configs) {
     if (AppState* a = app(sdkappid)) a->api_callbacks = std::move(config);
   }
@@ -388,8 +397,7 @@ void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
 
   auto seq_it = shard.event_seq.find(room_id);
   if (seq_it == shard.event_seq.end()) seq_it = shard.event_seq.emplace(room_id, 0).first;
-  const uint64_t room_seq = ++seq_it->second;
-  changes.push_back(store::PutRoomEventSeq{a.options.sdkappid, std::string(room_id), room_seq});
+  const uint64_t room_seq = ++seq_it->second;  // recorded by the outbox rows themselves
 
   const std::string event_id = random_event_id();
   const int64_t now_ms = clock_.unix_millis();
@@ -409,8 +417,9 @@ void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
     e.next_attempt_ms = now_ms;
     entries.push_back(std::move(e));
   }
-  events.entries.insert(events.entries.end(), entries.begin(), entries.end());
-  changes.push_back(store::PutOutbox{std::move(entries)});
+  auto shared = std::make_shared<const std::vector<domain::OutboxEntry>>(std::move(entries));
+  events.entries.push_back(shared);
+  changes.push_back(store::PutOutbox{std::move(shared)});
 }
 
 uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents events) {
@@ -419,7 +428,7 @@ uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents ev
     // Delivery starts only once the event is durable with its change.
     store_.when_durable(
         seq, [listener = outbox_listener_, entries = std::move(events.entries)]() mutable {
-          listener->on_committed(std::move(entries));
+          for (auto& e : entries) listener->on_committed(std::move(e));
         });
   }
   return seq;

@@ -62,7 +62,7 @@ struct Actor {
 class OutboxListener {
  public:
   virtual ~OutboxListener() = default;
-  virtual void on_committed(std::vector<domain::OutboxEntry> entries) = 0;
+  virtual void on_committed(store::OutboxEntries entries) = 0;
 };
 
 // A live_config update: the fields sent.
@@ -223,9 +223,9 @@ class RoomEngine {
     uint64_t callbacks_seq = 0;
   };
 
-  // The outbox entries of one event being built inside a mutation.
+  // The outbox entries of the events built inside one mutation.
   struct PendingEvents {
-    std::vector<domain::OutboxEntry> entries;
+    std::vector<store::OutboxEntries> entries;
   };
 
   AppState* app(uint32_t sdkappid) const;

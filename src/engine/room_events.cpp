@@ -1,120 +1,143 @@
 #include "engine/room_events.h"
 
-#include <boost/json.hpp>
-
+#include "base/json_writer.h"
 #include "domain/callbacks.h"
 
 namespace liveroom::engine {
 
-namespace json = boost::json;
-
 namespace {
 
-json::array category_of(const domain::Room& room) {
-  json::array a;
-  for (int64_t c : room.category) a.emplace_back(c);
-  return a;
+// Opens the payload object with the members every callback has.
+JsonWriter& begin_event(JsonWriter& w, std::string_view command, std::string_view operator_account,
+                        int64_t event_time_ms) {
+  return w.begin_object()
+      .field("CallbackCommand", command)
+      .field("Operator_Account", operator_account)
+      .field("EventTime", event_time_ms);
 }
 
-// RoomInfo as the create/destroy callbacks document it. TakeSeatMode is "None" for a room
-// without seats, as Tencent's callbacks show.
-json::object callback_room_info(const domain::Room& r) {
-  return json::object{
-      {"RoomId", r.room_id},
-      {"RoomName", r.name},
-      {"RoomType", "Live"},
-      {"Owner_Account", r.owner},
-      {"MaxMemberCount", r.max_member_count},
-      {"IsMessageDisabled", r.is_message_disabled},
-      {"CustomInfo", r.custom_info},
-      {"IsSeatEnabled", r.seat_count > 0},
-      {"TakeSeatMode",
-       r.seat_count > 0 ? json::string(domain::to_string(r.take_seat_mode)) : json::string("None")},
-      {"MaxSeatCount", r.seat_count},
-      {"CreateTime", r.create_time},
-      {"IsPublicVisible", r.is_public_visible},
-      {"CoverURL", r.cover_url},
-      {"Category", category_of(r)},
-  };
-}
-
-json::object event(std::string_view command, std::string_view operator_account,
-                   int64_t event_time_ms) {
-  return json::object{{"CallbackCommand", command},
-                      {"Operator_Account", operator_account},
-                      {"EventTime", event_time_ms}};
+// RoomInfo members as the create/destroy callbacks document them; the caller closes the object.
+// TakeSeatMode is "None" for a room without seats, as Tencent's callbacks show.
+void callback_room_info(JsonWriter& w, const domain::Room& r) {
+  w.field("RoomId", r.room_id)
+      .field("RoomName", r.name)
+      .field("RoomType", "Live")
+      .field("Owner_Account", r.owner)
+      .field("MaxMemberCount", r.max_member_count)
+      .field("IsMessageDisabled", r.is_message_disabled)
+      .field("CustomInfo", r.custom_info)
+      .field("IsSeatEnabled", r.seat_count > 0)
+      .field("TakeSeatMode", r.seat_count > 0 ? domain::to_string(r.take_seat_mode) : "None")
+      .field("MaxSeatCount", r.seat_count)
+      .field("CreateTime", r.create_time)
+      .field("IsPublicVisible", r.is_public_visible)
+      .field("CoverURL", r.cover_url);
+  w.key("Category").begin_array();
+  for (int64_t c : r.category) w.value(c);
+  w.end_array();
 }
 
 }  // namespace
 
 std::string created_room_payload(const domain::Room& room, std::string_view operator_account,
                                  int64_t event_time_ms) {
-  json::object o = event(domain::kAfterCreateRoom, operator_account, event_time_ms);
-  o["RoomInfo"] = callback_room_info(room);
-  return json::serialize(o);
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kAfterCreateRoom, operator_account, event_time_ms);
+  w.key("RoomInfo").begin_object();
+  callback_room_info(w, room);
+  w.end_object().end_object();
+  return out;
 }
 
 std::string destroyed_room_payload(const domain::Room& room, const domain::RoomStatistic& stats,
                                    std::string_view event_type, std::string_view operator_account,
                                    int64_t event_time_ms) {
-  json::object o = event(domain::kAfterDestroyRoom, operator_account, event_time_ms);
-  o["RoomId"] = room.room_id;
-  o["EventType"] = event_type;
-  json::object info = callback_room_info(room);
-  info["ActivityStatus"] = room.activity_status;
-  info["ViewCount"] = room.view_count;
-  info["BackgroundURL"] = room.background_url;
-  info["IsUnlimitedRoomEnabled"] = room.is_unlimited_room_enabled;
-  o["RoomInfo"] = std::move(info);
-  o["Statistic"] = json::object{{"TotalViewers", stats.total_viewers},
-                                {"TotalGiftsSent", stats.total_gifts_sent},
-                                {"TotalGiftCoins", stats.total_gift_coins},
-                                {"TotalUniqueGiftSenders", stats.total_unique_gift_senders},
-                                {"TotalLikesReceived", stats.total_likes_received}};
-  return json::serialize(o);
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kAfterDestroyRoom, operator_account, event_time_ms)
+      .field("RoomId", room.room_id)
+      .field("EventType", event_type);
+  w.key("RoomInfo").begin_object();
+  callback_room_info(w, room);
+  w.field("ActivityStatus", room.activity_status)
+      .field("ViewCount", room.view_count)
+      .field("BackgroundURL", room.background_url)
+      .field("IsUnlimitedRoomEnabled", room.is_unlimited_room_enabled)
+      .end_object();
+  w.key("Statistic")
+      .begin_object()
+      .field("TotalViewers", stats.total_viewers)
+      .field("TotalGiftsSent", stats.total_gifts_sent)
+      .field("TotalGiftCoins", stats.total_gift_coins)
+      .field("TotalUniqueGiftSenders", stats.total_unique_gift_senders)
+      .field("TotalLikesReceived", stats.total_likes_received)
+      .end_object()
+      .end_object();
+  return out;
 }
 
 std::string updated_room_payload(const domain::Room& r, std::string_view operator_account,
                                  int64_t event_time_ms) {
-  json::object o = event(domain::kAfterUpdateRoomInfo, operator_account, event_time_ms);
-  o["RoomId"] = r.room_id;
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kAfterUpdateRoomInfo, operator_account, event_time_ms)
+      .field("RoomId", r.room_id);
   // The whole room after the change, with get_room_info's field names.
-  json::object info = callback_room_info(r);
-  info["TakeSeatMode"] = domain::to_string(r.take_seat_mode);
-  info["SeatTemplate"] = r.seat_template;
-  info["IsLikeEnabled"] = r.is_like_enabled;
-  info["IsGiftEnabled"] = r.is_gift_enabled;
-  info["IsUnlimitedRoomEnabled"] = r.is_unlimited_room_enabled;
-  info["KeepOwnerOnSeat"] = r.keep_owner_on_seat;
-  info["BackgroundURL"] = r.background_url;
-  info["Notice"] = r.notice;
-  info["ActivityStatus"] = r.activity_status;
-  info["ViewCount"] = r.view_count;
-  o["RoomInfo"] = std::move(info);
-  return json::serialize(o);
+  w.key("RoomInfo").begin_object();
+  w.field("RoomId", r.room_id)
+      .field("RoomName", r.name)
+      .field("RoomType", "Live")
+      .field("Owner_Account", r.owner)
+      .field("CreateTime", r.create_time)
+      .field("IsSeatEnabled", r.seat_count > 0)
+      .field("SeatTemplate", r.seat_template)
+      .field("TakeSeatMode", domain::to_string(r.take_seat_mode))
+      .field("MaxSeatCount", r.seat_count)
+      .field("MaxMemberCount", r.max_member_count)
+      .field("IsMessageDisabled", r.is_message_disabled)
+      .field("IsPublicVisible", r.is_public_visible)
+      .field("IsLikeEnabled", r.is_like_enabled)
+      .field("IsGiftEnabled", r.is_gift_enabled)
+      .field("IsUnlimitedRoomEnabled", r.is_unlimited_room_enabled)
+      .field("KeepOwnerOnSeat", r.keep_owner_on_seat)
+      .field("CoverURL", r.cover_url)
+      .field("BackgroundURL", r.background_url)
+      .field("Notice", r.notice)
+      .field("CustomInfo", r.custom_info);
+  w.key("Category").begin_array();
+  for (int64_t c : r.category) w.value(c);
+  w.end_array();
+  w.field("ActivityStatus", r.activity_status).field("ViewCount", r.view_count);
+  w.end_object().end_object();
+  return out;
 }
 
 std::string metadata_set_payload(std::string_view room_id,
                                  const std::vector<domain::MetadataEntry>& entries,
                                  std::string_view operator_account, int64_t event_time_ms) {
-  json::object o = event(domain::kAfterSetMetadata, operator_account, event_time_ms);
-  o["RoomId"] = room_id;
-  json::array metadata;
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kAfterSetMetadata, operator_account, event_time_ms)
+      .field("RoomId", room_id);
+  w.key("Metadata").begin_array();
   for (const auto& [key, value] : entries) {
-    metadata.emplace_back(json::object{{"Key", key}, {"Value", value}});
+    w.begin_object().field("Key", key).field("Value", value).end_object();
   }
-  o["Metadata"] = std::move(metadata);
-  return json::serialize(o);
+  w.end_array().end_object();
+  return out;
 }
 
 std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,
                                      std::string_view operator_account, int64_t event_time_ms) {
-  json::object o = event(domain::kAfterDelMetadata, operator_account, event_time_ms);
-  o["RoomId"] = room_id;
-  json::array list;
-  for (const auto& k : keys) list.emplace_back(json::string(k));
-  o["Keys"] = std::move(list);
-  return json::serialize(o);
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kAfterDelMetadata, operator_account, event_time_ms)
+      .field("RoomId", room_id);
+  w.key("Keys").begin_array();
+  for (const auto& k : keys) w.value(k);
+  w.end_array().end_object();
+  return out;
 }
 
 }  // namespace liveroom::engine

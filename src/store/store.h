@@ -42,11 +42,17 @@ struct DeleteAccount {
   uint32_t sdkappid;
   std::string user_id;
 };
-// The transactional outbox: events go in with the change that caused them.
+// The transactional outbox: events go in with the change that caused them. The entries are shared
+// with the dispatcher, which receives the same ones once they are durable.
+using OutboxEntries = std::shared_ptr<const std::vector<domain::OutboxEntry>>;
 struct PutOutbox {
-  std::vector<domain::OutboxEntry> entries;
+  OutboxEntries entries;
 };
-struct PutRoomEventSeq {  // kept after the room is destroyed, so sequence numbers never repeat
+// Raises a room's recorded last event sequence number (never lowers it). Written when delivered
+// outbox rows are deleted: a room's highest issued number is always max(this, the room_seq of
+// its rows still in the outbox), and it is kept after the room is destroyed, so numbers never
+// repeat.
+struct PutRoomEventSeq {
   uint32_t sdkappid;
   std::string room_id;
   uint64_t last_seq;
@@ -60,7 +66,7 @@ struct UpdateOutbox {  // a failed attempt, a dead letter, or a replay
   std::string last_error;
 };
 struct DeleteOutbox {  // delivered
-  uint64_t id;
+  std::vector<uint64_t> ids;
 };
 struct PutCallbackConfig {
   uint32_t sdkappid;

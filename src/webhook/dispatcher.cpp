@@ -161,6 +161,44 @@ struct Dispatcher::Impl {
     pending.erase({e.created_ms, e.id});
   }
 
+  // Delivered rows are deleted in batches: one store submission per burst of deliveries instead
+  // of one per delivery. A crash before the batch commits only means those events are sent
+  // again, which at-least-once delivery allows.
+  std::vector<uint64_t> delivered_ids;
+  // (sdkappid, RoomId) → the highest room_seq delivered in this batch.
+  std::map<std::pair<uint32_t, std::string>, uint64_t> delivered_seqs;
+  Timer flush_timer{ioc.get_executor()};
+  bool flush_scheduled = false;
+
+  void mark_delivered(const domain::OutboxEntry& e) {
+    delivered_ids.push_back(e.id);
+    uint64_t& seq = delivered_seqs[{e.sdkappid, e.room_id}];
+    seq = std::max(seq, e.room_seq);
+    if (delivered_ids.size() >= 512) {
+      flush_delivered();
+    } else if (!flush_scheduled) {
+      flush_scheduled = true;
+      flush_timer.expires_after(std::chrono::milliseconds(5));
+      flush_timer.async_wait([this](boost::system::error_code) {
+        flush_scheduled = false;
+        flush_delivered();
+      });
+    }
+  }
+
+  // Deleting delivered rows records their rooms' sequence numbers first, in the same commit.
+  void flush_delivered() {
+    if (delivered_ids.empty()) return;
+    std::vector<store::Change> changes;
+    for (auto& [room, seq] : delivered_seqs) {
+      changes.push_back(store::PutRoomEventSeq{room.first, room.second, seq});
+    }
+    changes.push_back(store::DeleteOutbox{std::move(delivered_ids)});
+    store.submit(std::move(changes));
+    delivered_ids = {};
+    delivered_seqs.clear();
+  }
+
   std::chrono::milliseconds backoff(uint32_t attempts) {
     // Exponential, capped, with jitter: a random time between half and all of the step, so
     // receivers coming back up are not hit by every lane at once.
@@ -192,7 +230,7 @@ struct Dispatcher::Impl {
       if (!error) {
         delivered.fetch_add(1, std::memory_order_relaxed);
         forget_pending(entry);
-        store.submit({store::DeleteOutbox{entry.id}});
+        mark_delivered(entry);
         continue;
       }
       entry.attempts += 1;
@@ -428,13 +466,19 @@ void Dispatcher::start() {
 }
 
 void Dispatcher::stop() {
-  impl_->ioc.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (!impl_->thread.joinable()) return;
+  // On the dispatcher's own thread: record what was delivered (so a clean restart does not send
+  // it again), then stop.
+  asio::post(impl_->ioc, [impl = impl_.get()] {
+    impl->flush_delivered();
+    impl->ioc.stop();
+  });
+  impl_->thread.join();
 }
 
-void Dispatcher::on_committed(std::vector<domain::OutboxEntry> entries) {
-  asio::post(impl_->ioc, [impl = impl_.get(), entries = std::move(entries)]() mutable {
-    for (auto& e : entries) impl->enqueue(std::move(e));
+void Dispatcher::on_committed(store::OutboxEntries entries) {
+  asio::post(impl_->ioc, [impl = impl_.get(), entries = std::move(entries)] {
+    for (const auto& e : *entries) impl->enqueue(e);
   });
 }
 

@@ -72,7 +72,7 @@ class Dispatcher final : public engine::OutboxListener {
   // Stops sending; undelivered events stay in the store for the next start.
   void stop();
 
-  void on_committed(std::vector<domain::OutboxEntry> entries) override;
+  void on_committed(store::OutboxEntries entries) override;
 
   std::vector<domain::OutboxEntry> dead_letters(uint32_t sdkappid) const;
   // Queues the app's dead letters with these ids (all when empty) again, with a fresh max age.

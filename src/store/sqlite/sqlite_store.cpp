@@ -135,7 +135,8 @@ class SqliteStore final : public Store {
         "payload, client_ip, created_ms, attempts, next_attempt_ms, dead, last_error) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     put_event_seq_ = db_.prepare(
-        "INSERT OR REPLACE INTO room_event_seq(sdkappid, room_id, last_seq) VALUES (?,?,?)");
+        "INSERT INTO room_event_seq(sdkappid, room_id, last_seq) VALUES (?,?,?) "
+        "ON CONFLICT(sdkappid, room_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)");
     update_outbox_ = db_.prepare(
         "UPDATE webhook_outbox SET attempts=?, next_attempt_ms=?, created_ms=?, dead=?, "
         "last_error=? WHERE id=?");
@@ -204,7 +205,7 @@ class SqliteStore final : public Store {
   }
 
   void write(const PutOutbox& c) {
-    for (const domain::OutboxEntry& e : c.entries) {
+    for (const domain::OutboxEntry& e : *c.entries) {
       Statement& s = put_outbox_;
       s.bind(1, static_cast<int64_t>(e.id));
       s.bind(2, static_cast<int64_t>(e.sdkappid));
@@ -240,8 +241,10 @@ class SqliteStore final : public Store {
     s.run();
   }
   void write(const DeleteOutbox& c) {
-    delete_outbox_.bind(1, static_cast<int64_t>(c.id));
-    delete_outbox_.run();
+    for (uint64_t id : c.ids) {
+      delete_outbox_.bind(1, static_cast<int64_t>(id));
+      delete_outbox_.run();
+    }
   }
   void write(const PutCallbackConfig& c) {
     Statement& s = put_callback_config_;

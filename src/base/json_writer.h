@@ -1,6 +1,6 @@
-// Appends JSON text to a string. The hot replies (get_room_info) are written with it directly:
-// building a boost::json::object first costs a search per inserted key and an allocation per
-// node, which profiles showed to be a large part of a read request.
+// Appends JSON text to a string. Hot output (get_room_info replies, callback payloads) is written
+// with it directly: building a boost::json::object first costs a search per inserted key and an
+// allocation per node, which profiles showed to be a large part of a request.
 #pragma once
 
 #include <charconv>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace liveroom::api {
+namespace liveroom {
 
 class JsonWriter {
  public:
@@ -80,4 +80,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace liveroom::api
+}  // namespace liveroom

@@ -1,6 +1,6 @@
-#include "api/json_writer.h"
+#include "base/json_writer.h"
 
-namespace liveroom::api {
+namespace liveroom {
 
 // RFC 8259 escaping: quote, backslash and control characters; everything else (valid UTF-8 from
 // a parsed request) is copied as is.
@@ -45,4 +45,4 @@ void JsonWriter::quote(std::string_view s) {
   out_ += '"';
 }
 
-}  // namespace liveroom::api
+}  // namespace liveroom
