@@ -53,9 +53,28 @@ Result<void> check_callback_url(std::string_view url, std::string_view field) {
     return fail(Code::kInvalidParameter,
                 fmt::format("{} must start with http:// or https://", field));
   }
-  const std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
-  if (host.empty() || host.front() == ':') {
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority.front() == ':') {
     return fail(Code::kInvalidParameter, fmt::format("{} has no host", field));
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    return fail(Code::kInvalidParameter,
+                fmt::format("{} must not carry credentials (user@host); sign with a token", field));
+  }
+  // A port, if any, is 1-65535 (an IPv6 literal's colons are inside its brackets).
+  const auto bracket = authority.rfind(']');
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    const std::string_view port = authority.substr(colon + 1);
+    unsigned value = 0;
+    bool digits = !port.empty() && port.size() <= 5;
+    for (char c : port) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (!digits || value == 0 || value > 65535) {
+      return fail(Code::kInvalidParameter, fmt::format("{} has an invalid port", field));
+    }
   }
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
