@@ -28,17 +28,17 @@ Result<std::optional<std::string>> url_field(const Fields& f) {
 
 Result<std::optional<std::vector<std::string>>> commands_field(const Fields& f) {
   auto commands = f.text_array("CallbackCommandList", kMaxCommandsPerList, 128);
-  if (!commands) return commands;
-  if (*commands) {
-    for (size_t i = 0; i < (*commands)->size(); ++i) {
-      if (!domain::is_callback_command((**commands)[i])) {
-        return std::unexpected(
-            f.invalid("CallbackCommandList",
-                      fmt::format("[{}] '{}' is not a CallbackCommand", i, (**commands)[i])));
-      }
+  if (!commands || !*commands) return commands;
+  std::vector<std::string> unique;  // a command listed twice is subscribed once
+  for (size_t i = 0; i < (*commands)->size(); ++i) {
+    const std::string& c = (**commands)[i];
+    if (!domain::is_callback_command(c)) {
+      return std::unexpected(f.invalid("CallbackCommandList",
+                                       fmt::format("[{}] '{}' is not a CallbackCommand", i, c)));
     }
+    if (std::find(unique.begin(), unique.end(), c) == unique.end()) unique.push_back(c);
   }
-  return commands;
+  return unique;
 }
 
 Result<Reply> set_callback(Services& s, Call& call) {
