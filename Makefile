@@ -5,7 +5,8 @@
 #   make run           build, then start a local demo server (scripts/run-demo)
 #   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
-#                      bench/scale (100,000 rooms: memory and restart time, ~15 s)
+#                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
+#                      bench/webhooks (callbacks/s and what webhooks cost the API, ~1 min)
 #   make bench-quick   same with short runs (~30 s); numbers are indicative only
 #   make format        clang-format -i on src/ and tests/unit/
 #   make format-check  fail if clang-format would change anything
@@ -82,6 +83,7 @@ $(COMPAT_STAMP): $(COMPAT_DIR)/package.json $(COMPAT_DIR)/package-lock.json
 bench: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" $(BENCH_ARGS)
 	$(PYTHON) bench/scale --liveroomd "$(LIVEROOMD)"
+	$(PYTHON) bench/webhooks --liveroomd "$(LIVEROOMD)"
 
 bench-quick: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)

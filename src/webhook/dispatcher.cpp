@@ -124,6 +124,20 @@ struct Dispatcher::Impl {
   std::unordered_map<std::string, Endpoint> endpoints;
   std::mt19937_64 random{std::random_device{}()};
 
+  std::mutex handoff_mu;
+  std::vector<store::OutboxEntries> handoff;  // committed, not yet taken by the dispatcher
+
+  void drain_handoff() {
+    std::vector<store::OutboxEntries> taken;
+    {
+      std::lock_guard lock(handoff_mu);
+      taken.swap(handoff);
+    }
+    for (const auto& batch : taken) {
+      for (const auto& e : *batch) enqueue(e);
+    }
+  }
+
   mutable std::mutex dead_mu;
   std::map<uint64_t, domain::OutboxEntry> dead;
   mutable std::mutex pending_mu;
@@ -477,9 +491,15 @@ void Dispatcher::stop() {
 }
 
 void Dispatcher::on_committed(store::OutboxEntries entries) {
-  asio::post(impl_->ioc, [impl = impl_.get(), entries = std::move(entries)] {
-    for (const auto& e : *entries) impl->enqueue(e);
-  });
+  // Many commits hand over events in a burst: only the first one into an empty hand-off posts
+  // (and possibly wakes the dispatcher thread); the drain takes them all.
+  bool first;
+  {
+    std::lock_guard lock(impl_->handoff_mu);
+    first = impl_->handoff.empty();
+    impl_->handoff.push_back(std::move(entries));
+  }
+  if (first) asio::post(impl_->ioc, [impl = impl_.get()] { impl->drain_handoff(); });
 }
 
 std::vector<domain::OutboxEntry> Dispatcher::dead_letters(uint32_t sdkappid) const {
