@@ -60,5 +60,6 @@ std::span<const CommandSpec> metadata_commands();
 std::span<const CommandSpec> account_commands();
 std::span<const CommandSpec> profile_commands();
 std::span<const CommandSpec> callback_commands();
+std::span<const CommandSpec> moderation_commands();
 
 }  // namespace liveroom::api

@@ -115,6 +115,20 @@ bool apply_patch(Room& room, const RoomPatch& patch) {
   return changed;
 }
 
+void restrict_user(std::vector<Restriction>& list, const std::string& user_id, int64_t until,
+                   std::string reason, int64_t now) {
+  std::erase_if(list, [&](const Restriction& r) { return r.user_id == user_id || r.until <= now; });
+  if (until > now) list.push_back({user_id, until, std::move(reason)});
+}
+
+std::vector<Restriction> active(const std::vector<Restriction>& list, int64_t now) {
+  std::vector<Restriction> out;
+  for (const auto& r : list) {
+    if (r.until > now) out.push_back(r);
+  }
+  return out;
+}
+
 Result<void> check_room_id(std::string_view room_id, std::string_view field) {
   if (room_id.empty()) return fail(Code::kInvalidParameter, fmt::format("{} is empty", field));
   if (room_id.size() > kMaxRoomIdBytes) {

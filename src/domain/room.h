@@ -50,6 +50,35 @@ std::optional<SeatTemplate> find_seat_template(int64_t numeric_id);
 
 using MetadataEntry = std::pair<std::string, std::string>;
 
+// Limits of spec §2.2 / §2.5.
+inline constexpr size_t kMaxAdmins = 5;
+inline constexpr size_t kMaxRobots = 3;
+inline constexpr size_t kMaxMembersPerModerationCall = 20;
+
+// A ban or a mute of one user until a Unix time (seconds).
+struct Restriction {
+  std::string user_id;
+  int64_t until = 0;
+  std::string reason;
+  bool operator==(const Restriction&) const = default;
+};
+
+// Who moderates a room and who is kept out or quiet: durable, unlike online presence.
+struct RoomModeration {
+  std::vector<std::string> admins;
+  std::vector<Restriction> bans;
+  std::vector<Restriction> mutes;
+  std::vector<std::string> robots;
+  bool operator==(const RoomModeration&) const = default;
+  bool empty() const { return admins.empty() && bans.empty() && mutes.empty() && robots.empty(); }
+};
+
+// Sets (until > now) or lifts (until <= now, or 0) a restriction; drops expired ones on the way.
+void restrict_user(std::vector<Restriction>& list, const std::string& user_id, int64_t until,
+                   std::string reason, int64_t now);
+// The restrictions still in force at `now`.
+std::vector<Restriction> active(const std::vector<Restriction>& list, int64_t now);
+
 struct Room {
   std::string room_id;
   std::string owner;
@@ -73,6 +102,7 @@ struct Room {
   int64_t create_time = 0;  // Unix seconds
   int64_t view_count = 0;
   std::vector<MetadataEntry> metadata;  // insertion order
+  RoomModeration moderation;
 };
 
 // The room-level totals of spec §2.1 get_room_stats / destroy_room.

@@ -367,6 +367,150 @@ Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view roo
       });
 }
 
+// --- moderation ----------------------------------------------------------------------------------
+
+template <typename Change, typename Emit>
+Result<void> RoomEngine::moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                                  Change&& change, Emit&& emit_events) {
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+                     domain::RoomModeration next = entry.room.moderation;
+                     if (auto ok = change(next, a, entry.room); !ok) return ok;
+                     if (next == entry.room.moderation) return {};  // nothing changed
+                     std::vector<store::Change> changes{
+                         store::PutRoomModeration{sdkappid, std::string(room_id), next}};
+                     PendingEvents events;
+                     emit_events(a, shard, changes, events);
+                     const uint64_t seq = submit(std::move(changes), std::move(events));
+                     fence.observe(seq);
+                     entry.room.moderation = std::move(next);
+                     entry.seq = seq;
+                     return {};
+                   });
+}
+
+namespace {
+auto no_events = [](auto&, auto&, auto&, auto&) {};
+}  // namespace
+
+Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_id,
+                                       const std::vector<std::string>& users, AdminOp op,
+                                       ReadFence& fence, const Actor& actor) {
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState& a, const domain::Room&) -> Result<void> {
+        for (const auto& user : users) {
+          auto it = std::find(m.admins.begin(), m.admins.end(), user);
+          if (op == AdminOp::kDelete) {
+            if (it != m.admins.end()) m.admins.erase(it);
+            continue;
+          }
+          if (it != m.admins.end()) continue;
+          {
+            std::lock_guard lock(a.accounts_mu);
+            if (!account_known(a, user)) {
+              fence.observe(a.accounts_delete_seq);
+              return fail(Code::kAccountNotImported,
+                          fmt::format("Admin_Account '{}' is not an imported account", user));
+            }
+          }
+          m.admins.push_back(user);
+        }
+        if (m.admins.size() > domain::kMaxAdmins) {
+          return fail(Code::kTooManyAdmins,
+                      fmt::format("room '{}' would have {} admins; at most {}", room_id,
+                                  m.admins.size(), domain::kMaxAdmins));
+        }
+        return {};
+      },
+      [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
+          PendingEvents& events) {
+        emit(a, shard, room_id, "Live.CallbackAfterModifyAdmin",
+             modify_admin_payload(room_id, users, op == AdminOp::kAdd ? "add" : "delete",
+                                  actor.operator_account, clock_.unix_millis()),
+             actor, changes, events);
+      });
+}
+
+Result<void> RoomEngine::ban_members(uint32_t sdkappid, std::string_view room_id,
+                                     const std::vector<std::string>& users,
+                                     int64_t duration_seconds, const std::string& reason,
+                                     ReadFence& fence) {
+  const int64_t now = clock_.unix_seconds();
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState&, const domain::Room& room) -> Result<void> {
+        for (const auto& user : users) {
+          if (user == room.owner && duration_seconds > 0) {
+            return fail(Code::kNotPermitted,
+                        fmt::format("'{}' owns room '{}' and cannot be banned", user, room_id));
+          }
+          domain::restrict_user(m.bans, user, duration_seconds > 0 ? now + duration_seconds : 0,
+                                reason, now);
+        }
+        return {};
+      },
+      no_events);
+}
+
+Result<void> RoomEngine::mute_members(uint32_t sdkappid, std::string_view room_id,
+                                      const std::vector<std::string>& users,
+                                      int64_t duration_seconds, ReadFence& fence) {
+  const int64_t now = clock_.unix_seconds();
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState&, const domain::Room&) -> Result<void> {
+        for (const auto& user : users) {
+          domain::restrict_user(m.mutes, user, duration_seconds > 0 ? now + duration_seconds : 0,
+                                "", now);
+        }
+        return {};
+      },
+      no_events);
+}
+
+Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
+                                    const std::vector<std::string>& robots, ReadFence& fence) {
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState& a, const domain::Room&) -> Result<void> {
+        for (const auto& robot : robots) {
+          if (std::find(m.robots.begin(), m.robots.end(), robot) != m.robots.end()) continue;
+          {
+            std::lock_guard lock(a.accounts_mu);
+            if (!account_known(a, robot)) {
+              fence.observe(a.accounts_delete_seq);
+              return fail(Code::kAccountNotImported,
+                          fmt::format("RobotList_Account '{}' is not an imported account "
+                                      "(import robots with account_import first)",
+                                      robot));
+            }
+          }
+          m.robots.push_back(robot);
+        }
+        if (m.robots.size() > domain::kMaxRobots) {
+          return fail(Code::kInvalidParameter,
+                      fmt::format("room '{}' would have {} robots; at most {}", room_id,
+                                  m.robots.size(), domain::kMaxRobots));
+        }
+        return {};
+      },
+      no_events);
+}
+
+Result<void> RoomEngine::delete_robots(uint32_t sdkappid, std::string_view room_id,
+                                       const std::vector<std::string>& robots, ReadFence& fence) {
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState&, const domain::Room&) -> Result<void> {
+        std::erase_if(m.robots, [&](const std::string& r) {
+          return std::find(robots.begin(), robots.end(), r) != robots.end();
+        });
+        return {};
+      },
+      no_events);
+}
+
 // --- events ------------------------------------------------------------------------------------
 
 namespace {

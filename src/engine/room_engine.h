@@ -145,6 +145,24 @@ class RoomEngine {
                                const std::vector<std::string>& keys, ReadFence& fence,
                                const Actor& actor = {});
 
+  // --- moderation (spec §2.2, §2.5): admins, bans, mutes, robots -------------------------------
+  enum class AdminOp { kAdd, kDelete };
+  // Admins and robots must be imported accounts (70107); at most 5 admins (100020), 3 robots.
+  Result<void> modify_admins(uint32_t sdkappid, std::string_view room_id,
+                             const std::vector<std::string>& users, AdminOp op, ReadFence& fence,
+                             const Actor& actor = {});
+  // until_seconds = now + duration; a duration of 0 lifts the restriction.
+  Result<void> ban_members(uint32_t sdkappid, std::string_view room_id,
+                           const std::vector<std::string>& users, int64_t duration_seconds,
+                           const std::string& reason, ReadFence& fence);
+  Result<void> mute_members(uint32_t sdkappid, std::string_view room_id,
+                            const std::vector<std::string>& users, int64_t duration_seconds,
+                            ReadFence& fence);
+  Result<void> add_robots(uint32_t sdkappid, std::string_view room_id,
+                          const std::vector<std::string>& robots, ReadFence& fence);
+  Result<void> delete_robots(uint32_t sdkappid, std::string_view room_id,
+                             const std::vector<std::string>& robots, ReadFence& fence);
+
   // --- callback configuration (live_config) --------------------------------------------------
   Result<void> set_callback(uint32_t sdkappid, domain::Subscription subscription, ReadFence& fence);
   Result<void> update_callback(uint32_t sdkappid, const CallbackPatch& patch, ReadFence& fence);
@@ -241,6 +259,11 @@ class RoomEngine {
             PendingEvents& events);
   // Submits `changes`; once durable, hands the events to the outbox listener.
   uint64_t submit(std::vector<store::Change> changes, PendingEvents events);
+  // Applies `change(moderation, app)` to a copy of the room's moderation; if it succeeds and
+  // changed something, stores it (with the events `emit_events` adds) and publishes it.
+  template <typename Change, typename Emit>
+  Result<void> moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                        Change&& change, Emit&& emit_events);
   // Replaces a room's metadata in memory and in the store.
   void put_metadata(uint32_t sdkappid, RoomEntry& entry,
                     std::vector<domain::MetadataEntry> metadata, ReadFence& fence,

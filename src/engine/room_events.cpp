@@ -128,6 +128,20 @@ std::string metadata_set_payload(std::string_view room_id,
   return out;
 }
 
+// spec §5.2: the webhook spells it opType (the request says OpType).
+std::string modify_admin_payload(std::string_view room_id, const std::vector<std::string>& admins,
+                                 std::string_view op_type, std::string_view operator_account,
+                                 int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, "Live.CallbackAfterModifyAdmin", operator_account, event_time_ms)
+      .field("RoomId", room_id);
+  w.key("Admin_Account").begin_array();
+  for (const auto& a : admins) w.value(a);
+  w.end_array().field("opType", op_type).end_object();
+  return out;
+}
+
 std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,
                                      std::string_view operator_account, int64_t event_time_ms) {
   std::string out;

@@ -22,6 +22,9 @@ std::string updated_room_payload(const domain::Room& room, std::string_view oper
 std::string metadata_set_payload(std::string_view room_id,
                                  const std::vector<domain::MetadataEntry>& entries,
                                  std::string_view operator_account, int64_t event_time_ms);
+std::string modify_admin_payload(std::string_view room_id, const std::vector<std::string>& admins,
+                                 std::string_view op_type, std::string_view operator_account,
+                                 int64_t event_time_ms);
 std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,
                                      std::string_view operator_account, int64_t event_time_ms);
 

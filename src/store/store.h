@@ -30,7 +30,12 @@ struct PutRoomMetadata {
   std::string room_id;
   std::vector<domain::MetadataEntry> metadata;
 };
-struct DeleteRoom {  // also deletes its metadata
+struct PutRoomModeration {
+  uint32_t sdkappid;
+  std::string room_id;
+  domain::RoomModeration moderation;
+};
+struct DeleteRoom {  // also deletes its metadata and moderation
   uint32_t sdkappid;
   std::string room_id;
 };
@@ -73,14 +78,14 @@ struct PutCallbackConfig {
   domain::CallbackConfig config;
 };
 using Change =
-    std::variant<PutRoom, PutRoomMetadata, DeleteRoom, PutAccount, DeleteAccount, PutOutbox,
-                 PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig>;
+    std::variant<PutRoom, PutRoomMetadata, PutRoomModeration, DeleteRoom, PutAccount, DeleteAccount,
+                 PutOutbox, PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig>;
 
 // Everything the store holds, as read at start-up.
 struct Snapshot {
   struct AppRooms {
     uint32_t sdkappid;
-    domain::Room room;  // metadata included
+    domain::Room room;  // metadata and moderation included
   };
   std::vector<AppRooms> rooms;
   std::vector<PutAccount> accounts;

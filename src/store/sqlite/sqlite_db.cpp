@@ -128,7 +128,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 2> kMigrations{{
+constexpr std::array<std::string_view, 3> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -201,6 +201,15 @@ constexpr std::array<std::string_view, 2> kMigrations{{
       last_error TEXT NOT NULL
     );
     )sql",
+    // 3: moderation (admins, bans, mutes, robots): one JSON document per room.
+    R"sql(
+    CREATE TABLE room_moderation(
+      sdkappid INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      state TEXT NOT NULL,
+      PRIMARY KEY (sdkappid, room_id)
+    ) WITHOUT ROWID;
+    )sql",
 }};
 
 int64_t user_version(Database& db) {
@@ -243,6 +252,46 @@ json::value parse_column(std::string_view text, std::string_view what) {
   json::value v = json::parse(text, ec);
   if (ec) throw StoreError(fmt::format("corrupt {} column: {}", what, ec.message()));
   return v;
+}
+
+}  // namespace
+
+std::string encode_moderation(const domain::RoomModeration& m) {
+  auto users = [](const std::vector<std::string>& list) {
+    json::array a;
+    for (const auto& u : list) a.emplace_back(json::string(u));
+    return a;
+  };
+  auto restrictions = [](const std::vector<domain::Restriction>& list) {
+    json::array a;
+    for (const auto& r : list) {
+      a.emplace_back(json::object{{"user", r.user_id}, {"until", r.until}, {"reason", r.reason}});
+    }
+    return a;
+  };
+  return json::serialize(json::object{{"admins", users(m.admins)},
+                                      {"bans", restrictions(m.bans)},
+                                      {"mutes", restrictions(m.mutes)},
+                                      {"robots", users(m.robots)}});
+}
+
+namespace {
+
+domain::RoomModeration decode_moderation(const json::value& state) {
+  domain::RoomModeration m;
+  const auto& o = state.as_object();
+  for (const auto& u : o.at("admins").as_array()) m.admins.emplace_back(u.as_string());
+  for (const auto& u : o.at("robots").as_array()) m.robots.emplace_back(u.as_string());
+  auto restrictions = [&](std::string_view key, std::vector<domain::Restriction>& out) {
+    for (const auto& v : o.at(key).as_array()) {
+      const auto& r = v.as_object();
+      out.push_back({std::string(r.at("user").as_string()), r.at("until").to_number<int64_t>(),
+                     std::string(r.at("reason").as_string())});
+    }
+  };
+  restrictions("bans", m.bans);
+  restrictions("mutes", m.mutes);
+  return m;
 }
 
 }  // namespace
@@ -297,6 +346,15 @@ Snapshot load_snapshot(Database& db) {
       entries.emplace_back(std::string(pair.at(0).as_string()),
                            std::string(pair.at(1).as_string()));
     }
+  }
+
+  Statement moderation = db.prepare("SELECT sdkappid, room_id, state FROM room_moderation");
+  while (moderation.step()) {
+    auto it = index.find(std::pair<int64_t, std::string>(moderation.column_int(0),
+                                                         std::string(moderation.column_text(1))));
+    if (it == index.end()) continue;
+    const json::value state = parse_column(moderation.column_text(2), "room_moderation.state");
+    snapshot.rooms[it->second].room.moderation = decode_moderation(state);
   }
 
   Statement accounts = db.prepare("SELECT sdkappid, user_id, profile FROM accounts");

@@ -66,5 +66,7 @@ int64_t latest_schema_version();
 // Brings the schema to the latest version (PRAGMA user_version), one transaction per step.
 void migrate(Database& db);
 Snapshot load_snapshot(Database& db);
+// The room_moderation.state document.
+std::string encode_moderation(const domain::RoomModeration& moderation);
 
 }  // namespace liveroom::store

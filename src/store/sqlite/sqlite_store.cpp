@@ -126,6 +126,9 @@ class SqliteStore final : public Store {
     put_metadata_ = db_.prepare(
         "INSERT OR REPLACE INTO room_metadata(sdkappid, room_id, entries) VALUES (?,?,?)");
     delete_metadata_ = db_.prepare("DELETE FROM room_metadata WHERE sdkappid=? AND room_id=?");
+    put_moderation_ = db_.prepare(
+        "INSERT OR REPLACE INTO room_moderation(sdkappid, room_id, state) VALUES (?,?,?)");
+    delete_moderation_ = db_.prepare("DELETE FROM room_moderation WHERE sdkappid=? AND room_id=?");
     delete_room_ = db_.prepare("DELETE FROM rooms WHERE sdkappid=? AND room_id=?");
     put_account_ =
         db_.prepare("INSERT OR REPLACE INTO accounts(sdkappid, user_id, profile) VALUES (?,?,?)");
@@ -186,11 +189,23 @@ class SqliteStore final : public Store {
     put_metadata_.run();
   }
   void write(const DeleteRoom& c) {
-    for (Statement* s : {&delete_room_, &delete_metadata_}) {
+    for (Statement* s : {&delete_room_, &delete_metadata_, &delete_moderation_}) {
       s->bind(1, static_cast<int64_t>(c.sdkappid));
       s->bind(2, c.room_id);
       s->run();
     }
+  }
+  void write(const PutRoomModeration& c) {
+    if (c.moderation.empty()) {
+      delete_moderation_.bind(1, static_cast<int64_t>(c.sdkappid));
+      delete_moderation_.bind(2, c.room_id);
+      delete_moderation_.run();
+      return;
+    }
+    put_moderation_.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_moderation_.bind(2, c.room_id);
+    put_moderation_.bind(3, encode_moderation(c.moderation));
+    put_moderation_.run();
   }
   void write(const PutAccount& c) {
     put_account_.bind(1, static_cast<int64_t>(c.sdkappid));
@@ -312,7 +327,7 @@ class SqliteStore final : public Store {
         return std::hash<std::string_view>{}(k.id) ^ (size_t{k.sdkappid} << 8) ^ k.kind;
       }
     };
-    enum { kRoomRow, kMetadataRow, kAccountRow };
+    enum { kRoomRow, kMetadataRow, kModerationRow, kAccountRow };
     // Walk backwards: the first change seen for a row is the one that survives.
     std::unordered_set<Key, KeyHash> written;
     std::vector<const Change*> surviving;
@@ -325,11 +340,14 @@ class SqliteStore final : public Store {
                 return written.insert({kRoomRow, ch.sdkappid, ch.room.room_id}).second;
               } else if constexpr (std::is_same_v<T, PutRoomMetadata>) {
                 return written.insert({kMetadataRow, ch.sdkappid, ch.room_id}).second;
+              } else if constexpr (std::is_same_v<T, PutRoomModeration>) {
+                return written.insert({kModerationRow, ch.sdkappid, ch.room_id}).second;
               } else if constexpr (std::is_same_v<T, DeleteRoom>) {
-                // Deletes both rows, so earlier puts of either are moot. The delete itself always
-                // runs: a later re-creation puts the room row but not the metadata row.
+                // Deletes all the room's rows, so earlier puts of any are moot. The delete itself
+                // always runs: a later re-creation puts the room row but not the others.
                 written.insert({kRoomRow, ch.sdkappid, ch.room_id});
                 written.insert({kMetadataRow, ch.sdkappid, ch.room_id});
+                written.insert({kModerationRow, ch.sdkappid, ch.room_id});
                 return true;
               } else if constexpr (std::is_same_v<T, PutAccount>) {
                 return written.insert({kAccountRow, ch.sdkappid, ch.account.user_id}).second;
@@ -363,8 +381,8 @@ class SqliteStore final : public Store {
 
   Database db_;
   Statement put_room_, put_metadata_, delete_metadata_, delete_room_, put_account_, delete_account_,
-      put_outbox_, put_event_seq_, update_outbox_, delete_outbox_, put_callback_config_, begin_,
-      commit_;
+      put_moderation_, delete_moderation_, put_outbox_, put_event_seq_, update_outbox_,
+      delete_outbox_, put_callback_config_, begin_, commit_;
   std::vector<Statement*> statements_;
 
   mutable std::mutex queue_mu_;
