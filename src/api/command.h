@@ -61,5 +61,6 @@ std::span<const CommandSpec> account_commands();
 std::span<const CommandSpec> profile_commands();
 std::span<const CommandSpec> callback_commands();
 std::span<const CommandSpec> moderation_commands();
+std::span<const CommandSpec> seat_commands();
 
 }  // namespace liveroom::api

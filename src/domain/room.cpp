@@ -115,6 +115,19 @@ bool apply_patch(Room& room, const RoomPatch& patch) {
   return changed;
 }
 
+std::vector<Seat> seats_of(const Room& room) {
+  std::vector<Seat> seats = room.moderation.seats;
+  seats.resize(room.seat_count);  // a layout change drops the seats past the new count
+  return seats;
+}
+
+std::optional<uint32_t> seat_of(const std::vector<Seat>& seats, std::string_view member) {
+  for (uint32_t i = 0; i < seats.size(); ++i) {
+    if (seats[i].member == member) return i;
+  }
+  return std::nullopt;
+}
+
 void restrict_user(std::vector<Restriction>& list, const std::string& user_id, int64_t until,
                    std::string reason, int64_t now) {
   std::erase_if(list, [&](const Restriction& r) { return r.user_id == user_id || r.until <= now; });

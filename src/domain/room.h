@@ -63,15 +63,38 @@ struct Restriction {
   bool operator==(const Restriction&) const = default;
 };
 
-// Who moderates a room and who is kept out or quiet: durable, unlike online presence.
+// One seat of a room's layout (spec §6.3): its occupant and its locks.
+struct Seat {
+  std::string member;  // "" when free
+  bool taken_disabled = false;
+  bool video_disabled = false;
+  bool audio_disabled = false;
+  bool operator==(const Seat&) const = default;
+  bool pristine() const {
+    return member.empty() && !taken_disabled && !video_disabled && !audio_disabled;
+  }
+};
+
+// Who moderates a room, who is kept out or quiet, its robots and its seats: durable, unlike
+// online presence.
 struct RoomModeration {
   std::vector<std::string> admins;
   std::vector<Restriction> bans;
   std::vector<Restriction> mutes;
   std::vector<std::string> robots;
+  // One entry per seat once any seat was touched; empty means every seat is free and unlocked.
+  std::vector<Seat> seats;
   bool operator==(const RoomModeration&) const = default;
-  bool empty() const { return admins.empty() && bans.empty() && mutes.empty() && robots.empty(); }
+  bool empty() const {
+    return admins.empty() && bans.empty() && mutes.empty() && robots.empty() && seats.empty();
+  }
 };
+
+struct Room;
+// The room's seats as they are: `seat_count` entries, untouched ones free and unlocked.
+std::vector<Seat> seats_of(const Room& room);
+// Where `member` sits, if anywhere.
+std::optional<uint32_t> seat_of(const std::vector<Seat>& seats, std::string_view member);
 
 // Sets (until > now) or lifts (until <= now, or 0) a restriction; drops expired ones on the way.
 void restrict_user(std::vector<Restriction>& list, const std::string& user_id, int64_t until,

@@ -498,14 +498,163 @@ Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
       no_events);
 }
 
+template <typename Change>
+Result<void> RoomEngine::change_seats(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                                      const Actor& actor, Change&& change) {
+  std::vector<domain::Seat> result;
+  return moderate(
+      sdkappid, room_id, fence,
+      [&](domain::RoomModeration& m, AppState&, const domain::Room& room) -> Result<void> {
+        if (room.seat_count == 0) {
+          return fail(Code::kRoomHasNoSeats, fmt::format("room '{}' has no seats", room_id));
+        }
+        std::vector<domain::Seat> seats = m.seats;
+        seats.resize(room.seat_count);
+        if (auto ok = change(seats, m, room); !ok) return ok;
+        result = seats;
+        const bool pristine = std::all_of(seats.begin(), seats.end(),
+                                          [](const domain::Seat& s) { return s.pristine(); });
+        m.seats = pristine ? std::vector<domain::Seat>{} : std::move(seats);
+        return {};
+      },
+      [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
+          PendingEvents& events) {
+        emit(a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
+             seat_list_payload(room_id, result, actor.operator_account, clock_.unix_millis()),
+             actor, changes, events);
+      });
+}
+
+namespace {
+
+Result<void> check_index(const std::vector<domain::Seat>& seats, uint32_t index) {
+  if (index >= seats.size()) {
+    return fail(
+        Code::kInvalidParameter,
+        fmt::format("Index {} is not a seat: the room has seats 0 to {}", index, seats.size() - 1));
+  }
+  return {};
+}
+
+Result<void> check_member(const domain::RoomModeration& m, const std::string& member,
+                          std::string_view room_id) {
+  if (std::find(m.robots.begin(), m.robots.end(), member) == m.robots.end()) {
+    return fail(Code::kInvalidParameter,
+                fmt::format("Member_Account '{}' is not in room '{}'", member, room_id));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> RoomEngine::pick_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
+                                   const std::string& member, ReadFence& fence,
+                                   const Actor& actor) {
+  return change_seats(
+      sdkappid, room_id, fence, actor,
+      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration& m,
+          const domain::Room&) -> Result<void> {
+        if (auto ok = check_index(seats, index); !ok) return ok;
+        if (auto ok = check_member(m, member, room_id); !ok) return ok;
+        domain::Seat& seat = seats[index];
+        if (seat.member == member) return {};  // already there: picking again is harmless
+        if (auto at = domain::seat_of(seats, member)) {
+          return fail(
+              Code::kInvalidParameter,
+              fmt::format("'{}' already sits on seat {}; move_user_to_seat moves", member, *at));
+        }
+        if (!seat.member.empty()) {
+          return fail(Code::kInvalidParameter,
+                      fmt::format("seat {} is taken by '{}'", index, seat.member));
+        }
+        if (seat.taken_disabled) {
+          return fail(Code::kInvalidParameter, fmt::format("seat {} is locked", index));
+        }
+        seat.member = member;
+        return {};
+      });
+}
+
+Result<void> RoomEngine::kick_from_seat(uint32_t sdkappid, std::string_view room_id,
+                                        const std::string& member, ReadFence& fence,
+                                        const Actor& actor) {
+  return change_seats(sdkappid, room_id, fence, actor,
+                      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
+                          const domain::Room&) -> Result<void> {
+                        auto at = domain::seat_of(seats, member);
+                        if (!at) {
+                          return fail(Code::kInvalidParameter,
+                                      fmt::format("'{}' is not on a seat", member));
+                        }
+                        seats[*at].member.clear();
+                        return {};
+                      });
+}
+
+Result<void> RoomEngine::lock_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
+                                   const SeatLocks& locks, ReadFence& fence, const Actor& actor) {
+  return change_seats(sdkappid, room_id, fence, actor,
+                      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
+                          const domain::Room&) -> Result<void> {
+                        if (auto ok = check_index(seats, index); !ok) return ok;
+                        domain::Seat& seat = seats[index];
+                        if (locks.taken) seat.taken_disabled = *locks.taken;
+                        if (locks.video) seat.video_disabled = *locks.video;
+                        if (locks.audio) seat.audio_disabled = *locks.audio;
+                        // spec §2.3: locking an occupied seat first removes the occupant.
+                        if (seat.taken_disabled) seat.member.clear();
+                        return {};
+                      });
+}
+
+Result<void> RoomEngine::move_to_seat(uint32_t sdkappid, std::string_view room_id,
+                                      const std::string& member, uint32_t index, SeatPolicy policy,
+                                      bool unlock_target, ReadFence& fence, const Actor& actor) {
+  return change_seats(
+      sdkappid, room_id, fence, actor,
+      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration& m,
+          const domain::Room&) -> Result<void> {
+        if (auto ok = check_index(seats, index); !ok) return ok;
+        if (auto ok = check_member(m, member, room_id); !ok) return ok;
+        domain::Seat& target = seats[index];
+        if (target.member == member) return {};
+        if (target.taken_disabled) {
+          if (!unlock_target) {
+            return fail(Code::kInvalidParameter, fmt::format("seat {} is locked", index));
+          }
+          target.taken_disabled = false;
+        }
+        const auto from = domain::seat_of(seats, member);
+        if (!target.member.empty()) {
+          if (policy == SeatPolicy::kGiveUp) {
+            return fail(Code::kInvalidParameter,
+                        fmt::format("seat {} is taken by '{}'", index, target.member));
+          }
+          if (policy == SeatPolicy::kSwap && from) {
+            seats[*from].member = target.member;  // the occupant takes the mover's seat
+            target.member = member;
+            return {};
+          }
+          // kForce (or a swap with a mover who was not seated): the occupant leaves the seat.
+        }
+        if (from) seats[*from].member.clear();
+        target.member = member;
+        return {};
+      });
+}
+
 Result<void> RoomEngine::delete_robots(uint32_t sdkappid, std::string_view room_id,
                                        const std::vector<std::string>& robots, ReadFence& fence) {
   return moderate(
       sdkappid, room_id, fence,
       [&](domain::RoomModeration& m, AppState&, const domain::Room&) -> Result<void> {
-        std::erase_if(m.robots, [&](const std::string& r) {
+        auto removed = [&](const std::string& r) {
           return std::find(robots.begin(), robots.end(), r) != robots.end();
-        });
+        };
+        std::erase_if(m.robots, removed);
+        for (auto& seat : m.seats) {
+          if (!seat.member.empty() && removed(seat.member)) seat.member.clear();  // robots leave
+        }
         return {};
       },
       no_events);

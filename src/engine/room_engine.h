@@ -163,6 +163,23 @@ class RoomEngine {
   Result<void> delete_robots(uint32_t sdkappid, std::string_view room_id,
                              const std::vector<std::string>& robots, ReadFence& fence);
 
+  // --- seats (room_engine_http_mic, spec §2.3) ------------------------------------------------
+  // Only members can sit; robots are members (online members come with the client gateway).
+  struct SeatLocks {
+    std::optional<bool> taken, video, audio;
+  };
+  enum class SeatPolicy { kGiveUp = 0, kForce = 1, kSwap = 2 };
+  Result<void> pick_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
+                         const std::string& member, ReadFence& fence, const Actor& actor = {});
+  Result<void> kick_from_seat(uint32_t sdkappid, std::string_view room_id,
+                              const std::string& member, ReadFence& fence, const Actor& actor = {});
+  Result<void> lock_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
+                         const SeatLocks& locks, ReadFence& fence, const Actor& actor = {});
+  // switch_seat: kGiveUp and no unlock; move_user_to_seat: any policy, unlocks the target.
+  Result<void> move_to_seat(uint32_t sdkappid, std::string_view room_id, const std::string& member,
+                            uint32_t index, SeatPolicy policy, bool unlock_target, ReadFence& fence,
+                            const Actor& actor = {});
+
   // --- callback configuration (live_config) --------------------------------------------------
   Result<void> set_callback(uint32_t sdkappid, domain::Subscription subscription, ReadFence& fence);
   Result<void> update_callback(uint32_t sdkappid, const CallbackPatch& patch, ReadFence& fence);
@@ -261,6 +278,11 @@ class RoomEngine {
   uint64_t submit(std::vector<store::Change> changes, PendingEvents events);
   // Applies `change(moderation, app)` to a copy of the room's moderation; if it succeeds and
   // changed something, stores it (with the events `emit_events` adds) and publishes it.
+  // Applies `change(seats, moderation, room)` to the room's seats; stores and announces a change
+  // (Mic.CallbackAfterSeatInfoChanged). 100211 for a room without seats.
+  template <typename Change>
+  Result<void> change_seats(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                            const Actor& actor, Change&& change);
   template <typename Change, typename Emit>
   Result<void> moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
                         Change&& change, Emit&& emit_events);

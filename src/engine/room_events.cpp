@@ -128,6 +128,26 @@ std::string metadata_set_payload(std::string_view room_id,
   return out;
 }
 
+// spec §5.2 Mic.CallbackAfterSeatInfoChanged: the whole seat list after the change.
+std::string seat_list_payload(std::string_view room_id, const std::vector<domain::Seat>& seats,
+                              std::string_view operator_account, int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, "Mic.CallbackAfterSeatInfoChanged", operator_account, event_time_ms)
+      .field("RoomId", room_id);
+  w.key("SeatList").begin_array();
+  for (uint32_t i = 0; i < seats.size(); ++i) {
+    w.begin_object().field("Index", i);
+    if (!seats[i].member.empty()) w.field("Member_Account", seats[i].member);
+    w.field("IsTakenDisabled", seats[i].taken_disabled)
+        .field("IsVideoDisabled", seats[i].video_disabled)
+        .field("IsAudioDisabled", seats[i].audio_disabled)
+        .end_object();
+  }
+  w.end_array().end_object();
+  return out;
+}
+
 // spec §5.2: the webhook spells it opType (the request says OpType).
 std::string modify_admin_payload(std::string_view room_id, const std::vector<std::string>& admins,
                                  std::string_view op_type, std::string_view operator_account,

@@ -25,6 +25,8 @@ std::string metadata_set_payload(std::string_view room_id,
 std::string modify_admin_payload(std::string_view room_id, const std::vector<std::string>& admins,
                                  std::string_view op_type, std::string_view operator_account,
                                  int64_t event_time_ms);
+std::string seat_list_payload(std::string_view room_id, const std::vector<domain::Seat>& seats,
+                              std::string_view operator_account, int64_t event_time_ms);
 std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,
                                      std::string_view operator_account, int64_t event_time_ms);
 

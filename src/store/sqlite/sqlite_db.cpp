@@ -269,10 +269,18 @@ std::string encode_moderation(const domain::RoomModeration& m) {
     }
     return a;
   };
+  json::array seats;
+  for (const auto& s : m.seats) {
+    seats.emplace_back(json::object{{"member", s.member},
+                                    {"taken_disabled", s.taken_disabled},
+                                    {"video_disabled", s.video_disabled},
+                                    {"audio_disabled", s.audio_disabled}});
+  }
   return json::serialize(json::object{{"admins", users(m.admins)},
                                       {"bans", restrictions(m.bans)},
                                       {"mutes", restrictions(m.mutes)},
-                                      {"robots", users(m.robots)}});
+                                      {"robots", users(m.robots)},
+                                      {"seats", std::move(seats)}});
 }
 
 namespace {
@@ -291,6 +299,13 @@ domain::RoomModeration decode_moderation(const json::value& state) {
   };
   restrictions("bans", m.bans);
   restrictions("mutes", m.mutes);
+  if (const auto* seats = o.if_contains("seats")) {
+    for (const auto& v : seats->as_array()) {
+      const auto& s = v.as_object();
+      m.seats.push_back({std::string(s.at("member").as_string()), s.at("taken_disabled").as_bool(),
+                         s.at("video_disabled").as_bool(), s.at("audio_disabled").as_bool()});
+    }
+  }
   return m;
 }
 
