@@ -62,5 +62,6 @@ std::span<const CommandSpec> profile_commands();
 std::span<const CommandSpec> callback_commands();
 std::span<const CommandSpec> moderation_commands();
 std::span<const CommandSpec> seat_commands();
+std::span<const CommandSpec> message_commands();
 
 }  // namespace liveroom::api

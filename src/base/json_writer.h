@@ -46,6 +46,12 @@ class JsonWriter {
   }
   JsonWriter& value(uint32_t n) { return value(static_cast<int64_t>(n)); }
   JsonWriter& value(int n) { return value(static_cast<int64_t>(n)); }
+  // An already-serialized JSON value, copied as is.
+  JsonWriter& raw(std::string_view json) {
+    separate();
+    out_ += json;
+    return *this;
+  }
 
   template <typename T>
   JsonWriter& field(std::string_view k, const T& v) {

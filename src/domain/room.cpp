@@ -58,6 +58,7 @@ std::optional<SeatTemplate> find_seat_template(int64_t numeric_id) {
 RoomStatistic statistic_of(const Room& room) {
   RoomStatistic stats;
   stats.total_viewers = room.view_count;
+  stats.total_msg_count = room.total_msg_count;
   return stats;
 }
 

@@ -124,6 +124,8 @@ struct Room {
   int64_t activity_status = 0;
   int64_t create_time = 0;  // Unix seconds
   int64_t view_count = 0;
+  uint64_t msg_seq = 0;                 // the last room message's MsgSeq
+  int64_t total_msg_count = 0;          // messages sent to the room (statistics)
   std::vector<MetadataEntry> metadata;  // insertion order
   RoomModeration moderation;
 };

@@ -249,6 +249,7 @@ Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::s
         fence.observe(seq);
         shard.last_delete_seq = seq;
         reindex(a, &entry.room, nullptr);
+        shard.recent_messages.erase(std::string(room_id));
         shard.rooms.erase(shard.rooms.find(room_id));  // `entry` dies here
         return stats;
       });
@@ -365,6 +366,58 @@ Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view roo
                      std::move(events));
         return {};
       });
+}
+
+// --- messages ------------------------------------------------------------------------------------
+
+Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view room_id,
+                                             const RoomMessage& message, ReadFence& fence,
+                                             const Actor& actor) {
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<SentMessage> {
+                     {
+                       std::lock_guard lock(a.accounts_mu);
+                       if (!account_known(a, message.sender)) {
+                         fence.observe(a.accounts_delete_seq);
+                         return fail(
+                             Code::kAccountNotImported,
+                             fmt::format("sender '{}' is not an imported account", message.sender));
+                       }
+                     }
+                     auto& recent = shard.recent_messages[std::string(room_id)];
+                     if (message.random) {
+                       for (const auto& r : recent) {
+                         if (r.random == *message.random && r.sender == message.sender)
+                           return r.sent;
+                       }
+                     }
+                     domain::Room updated = entry.room;
+                     updated.msg_seq += 1;
+                     updated.total_msg_count += 1;
+                     const SentMessage sent{updated.msg_seq, clock_.unix_seconds()};
+                     std::vector<store::Change> changes;
+                     PendingEvents events;
+                     if (message.after_callback) {
+                       emit(a, shard, room_id, "Group.CallbackAfterSendMsg",
+                            sent_message_payload(room_id, message.sender, actor.operator_account,
+                                                 message.random.value_or(0), sent.msg_seq,
+                                                 sent.msg_time, message.msg_body,
+                                                 message.cloud_custom_data, clock_.unix_millis()),
+                            actor, changes, events);
+                     }
+                     updated.metadata.clear();
+                     changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+                     const uint64_t seq = submit(std::move(changes), std::move(events));
+                     fence.observe(seq);
+                     entry.room.msg_seq = updated.msg_seq;
+                     entry.room.total_msg_count = updated.total_msg_count;
+                     entry.seq = seq;
+                     if (message.random) {
+                       recent.push_back({message.sender, *message.random, sent});
+                       if (recent.size() > 256) recent.pop_front();
+                     }
+                     return sent;
+                   });
 }
 
 // --- moderation ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -63,6 +64,20 @@ class OutboxListener {
  public:
   virtual ~OutboxListener() = default;
   virtual void on_committed(store::OutboxEntries entries) = 0;
+};
+
+// A message to a room's chat (the room is also an IM group, GroupId = RoomId).
+struct RoomMessage {
+  std::string sender;
+  std::string msg_body;            // the IM MsgBody array, serialized
+  std::optional<uint32_t> random;  // send_group_msg de-duplication
+  std::string cloud_custom_data;
+  bool after_callback = true;  // false: ForbidCallbackControl ForbidAfterSendMsgCallback
+};
+
+struct SentMessage {
+  uint64_t msg_seq = 0;
+  int64_t msg_time = 0;  // Unix seconds
 };
 
 // A live_config update: the fields sent.
@@ -163,6 +178,14 @@ class RoomEngine {
   Result<void> delete_robots(uint32_t sdkappid, std::string_view room_id,
                              const std::vector<std::string>& robots, ReadFence& fence);
 
+  // --- messages (spec §2.4) -------------------------------------------------------------------
+  // Gives the message the room's next MsgSeq and counts it; a message with the same sender and
+  // Random as one of the room's recent messages answers that message's MsgSeq and is not sent
+  // again. The sender must be an imported account (70107).
+  Result<SentMessage> send_message(uint32_t sdkappid, std::string_view room_id,
+                                   const RoomMessage& message, ReadFence& fence,
+                                   const Actor& actor = {});
+
   // --- seats (room_engine_http_mic, spec §2.3) ------------------------------------------------
   // Only members can sit; robots are members (online members come with the client gateway).
   struct SeatLocks {
@@ -223,6 +246,14 @@ class RoomEngine {
     uint64_t last_delete_seq = 0;  // a "not found" answer waits for this
     // RoomId → steady-clock ms of its last creation, for 100012 (one creation per second).
     std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> recent_creates;
+    // RoomId → its recent messages' (sender, Random, MsgSeq, MsgTime), for de-duplication.
+    struct RecentMessage {
+      std::string sender;
+      uint32_t random;
+      SentMessage sent;
+    };
+    std::unordered_map<std::string, std::deque<RecentMessage>, StringHash, std::equal_to<>>
+        recent_messages;
     // RoomId → the last event sequence number; kept after the room is destroyed.
     std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> event_seq;
   };

@@ -128,6 +128,25 @@ std::string metadata_set_payload(std::string_view room_id,
   return out;
 }
 
+std::string sent_message_payload(std::string_view room_id, std::string_view sender,
+                                 std::string_view operator_account, uint32_t random,
+                                 uint64_t msg_seq, int64_t msg_time, std::string_view msg_body,
+                                 std::string_view cloud_custom_data, int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, "Group.CallbackAfterSendMsg", operator_account, event_time_ms)
+      .field("GroupId", room_id)
+      .field("Type", "AVChatRoom")  // a live room's IM group type
+      .field("From_Account", sender)
+      .field("Random", random)
+      .field("MsgSeq", static_cast<int64_t>(msg_seq))
+      .field("MsgTime", msg_time);
+  w.key("MsgBody").raw(msg_body);
+  if (!cloud_custom_data.empty()) w.field("CloudCustomData", cloud_custom_data);
+  w.end_object();
+  return out;
+}
+
 // spec §5.2 Mic.CallbackAfterSeatInfoChanged: the whole seat list after the change.
 std::string seat_list_payload(std::string_view room_id, const std::vector<domain::Seat>& seats,
                               std::string_view operator_account, int64_t event_time_ms) {

@@ -25,6 +25,11 @@ std::string metadata_set_payload(std::string_view room_id,
 std::string modify_admin_payload(std::string_view room_id, const std::vector<std::string>& admins,
                                  std::string_view op_type, std::string_view operator_account,
                                  int64_t event_time_ms);
+// Group.CallbackAfterSendMsg in IM's format; `msg_body` is the serialized MsgBody array.
+std::string sent_message_payload(std::string_view room_id, std::string_view sender,
+                                 std::string_view operator_account, uint32_t random,
+                                 uint64_t msg_seq, int64_t msg_time, std::string_view msg_body,
+                                 std::string_view cloud_custom_data, int64_t event_time_ms);
 std::string seat_list_payload(std::string_view room_id, const std::vector<domain::Seat>& seats,
                               std::string_view operator_account, int64_t event_time_ms);
 std::string metadata_deleted_payload(std::string_view room_id, const std::vector<std::string>& keys,

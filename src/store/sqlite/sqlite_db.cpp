@@ -128,7 +128,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 3> kMigrations{{
+constexpr std::array<std::string_view, 4> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -209,6 +209,11 @@ constexpr std::array<std::string_view, 3> kMigrations{{
       state TEXT NOT NULL,
       PRIMARY KEY (sdkappid, room_id)
     ) WITHOUT ROWID;
+    )sql",
+    // 4: room messages: the last MsgSeq and the message count of the statistics.
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN msg_seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN total_msg_count INTEGER NOT NULL DEFAULT 0;
     )sql",
 }};
 
@@ -318,8 +323,8 @@ Snapshot load_snapshot(Database& db) {
       "SELECT sdkappid, room_id, owner, name, seat_template, seat_count, take_seat_mode, "
       "max_member_count, is_message_disabled, is_public_visible, is_like_enabled, "
       "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
-      "background_url, notice, custom_info, category, activity_status, create_time, view_count "
-      "FROM rooms");
+      "background_url, notice, custom_info, category, activity_status, create_time, view_count, "
+      "msg_seq, total_msg_count FROM rooms");
   while (rooms.step()) {
     domain::Room r;
     auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
@@ -345,6 +350,8 @@ Snapshot load_snapshot(Database& db) {
     r.activity_status = rooms.column_int(19);
     r.create_time = rooms.column_int(20);
     r.view_count = rooms.column_int(21);
+    r.msg_seq = static_cast<uint64_t>(rooms.column_int(22));
+    r.total_msg_count = rooms.column_int(23);
     index.emplace(std::pair<int64_t, std::string>(sdkappid, r.room_id), snapshot.rooms.size());
     snapshot.rooms.push_back({sdkappid, std::move(r)});
   }
