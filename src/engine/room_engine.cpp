@@ -212,9 +212,10 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
 
   changes.push_back(store::PutRoom{sdkappid, room});
   PendingEvents events;
-  emit(*a, shard, room_id, domain::kAfterCreateRoom,
-       created_room_payload(room, actor.operator_account, clock_.unix_millis()), actor, changes,
-       events);
+  emit(
+      *a, shard, room_id, domain::kAfterCreateRoom,
+      [&] { return created_room_payload(room, actor.operator_account, clock_.unix_millis()); },
+      actor, changes, events);
   const uint64_t seq = submit(std::move(changes), std::move(events));
   fence.observe(seq);
   {
@@ -241,10 +242,13 @@ Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::s
         domain::RoomStatistic stats = domain::statistic_of(entry.room);
         std::vector<store::Change> changes{store::DeleteRoom{sdkappid, std::string(room_id)}};
         PendingEvents events;
-        emit(a, shard, room_id, domain::kAfterDestroyRoom,
-             destroyed_room_payload(entry.room, stats, "DestroyByUser", actor.operator_account,
-                                    clock_.unix_millis()),
-             actor, changes, events);
+        emit(
+            a, shard, room_id, domain::kAfterDestroyRoom,
+            [&] {
+              return destroyed_room_payload(entry.room, stats, "DestroyByUser",
+                                            actor.operator_account, clock_.unix_millis());
+            },
+            actor, changes, events);
         const uint64_t seq = submit(std::move(changes), std::move(events));
         fence.observe(seq);
         shard.last_delete_seq = seq;
@@ -258,26 +262,29 @@ Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::s
 Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
                                      const domain::RoomPatch& patch, ReadFence& fence,
                                      const Actor& actor) {
-  return with_room(
-      sdkappid, room_id, fence,
-      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
-        domain::Room updated = entry.room;
-        if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
-        updated.metadata.clear();                             // the rooms row carries no metadata
-        std::vector<store::Change> changes;
-        PendingEvents events;
-        emit(a, shard, room_id, domain::kAfterUpdateRoomInfo,
-             updated_room_payload(updated, actor.operator_account, clock_.unix_millis()), actor,
-             changes, events);
-        changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
-        const uint64_t seq = submit(std::move(changes), std::move(events));
-        fence.observe(seq);
-        updated.metadata = std::move(entry.room.metadata);
-        reindex(a, &entry.room, &updated);
-        entry.room = std::move(updated);
-        entry.seq = seq;
-        return {};
-      });
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+                     domain::Room updated = entry.room;
+                     if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
+                     updated.metadata.clear();  // the rooms row carries no metadata
+                     std::vector<store::Change> changes;
+                     PendingEvents events;
+                     emit(
+                         a, shard, room_id, domain::kAfterUpdateRoomInfo,
+                         [&] {
+                           return updated_room_payload(updated, actor.operator_account,
+                                                       clock_.unix_millis());
+                         },
+                         actor, changes, events);
+                     changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+                     const uint64_t seq = submit(std::move(changes), std::move(events));
+                     fence.observe(seq);
+                     updated.metadata = std::move(entry.room.metadata);
+                     reindex(a, &entry.room, &updated);
+                     entry.room = std::move(updated);
+                     entry.seq = seq;
+                     return {};
+                   });
 }
 
 Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view cursor,
@@ -332,40 +339,47 @@ void RoomEngine::put_metadata(uint32_t sdkappid, RoomEntry& entry,
 Result<void> RoomEngine::set_metadata(uint32_t sdkappid, std::string_view room_id,
                                       const std::vector<domain::MetadataEntry>& entries,
                                       ReadFence& fence, const Actor& actor) {
-  return with_room(
-      sdkappid, room_id, fence,
-      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
-        std::vector<domain::MetadataEntry> next = entry.room.metadata;
-        if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
-        if (next == entry.room.metadata) return {};  // nothing changed: no write, no event
-        std::vector<store::Change> changes;
-        PendingEvents events;
-        emit(a, shard, room_id, domain::kAfterSetMetadata,
-             metadata_set_payload(room_id, entries, actor.operator_account, clock_.unix_millis()),
-             actor, changes, events);
-        put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
-                     std::move(events));
-        return {};
-      });
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
+                     if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
+                     if (next == entry.room.metadata)
+                       return {};  // nothing changed: no write, no event
+                     std::vector<store::Change> changes;
+                     PendingEvents events;
+                     emit(
+                         a, shard, room_id, domain::kAfterSetMetadata,
+                         [&] {
+                           return metadata_set_payload(room_id, entries, actor.operator_account,
+                                                       clock_.unix_millis());
+                         },
+                         actor, changes, events);
+                     put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
+                                  std::move(events));
+                     return {};
+                   });
 }
 
 Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view room_id,
                                          const std::vector<std::string>& keys, ReadFence& fence,
                                          const Actor& actor) {
-  return with_room(
-      sdkappid, room_id, fence,
-      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
-        std::vector<domain::MetadataEntry> next = entry.room.metadata;
-        if (!domain::delete_metadata(next, keys)) return {};
-        std::vector<store::Change> changes;
-        PendingEvents events;
-        emit(a, shard, room_id, domain::kAfterDelMetadata,
-             metadata_deleted_payload(room_id, keys, actor.operator_account, clock_.unix_millis()),
-             actor, changes, events);
-        put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
-                     std::move(events));
-        return {};
-      });
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+                     std::vector<domain::MetadataEntry> next = entry.room.metadata;
+                     if (!domain::delete_metadata(next, keys)) return {};
+                     std::vector<store::Change> changes;
+                     PendingEvents events;
+                     emit(
+                         a, shard, room_id, domain::kAfterDelMetadata,
+                         [&] {
+                           return metadata_deleted_payload(room_id, keys, actor.operator_account,
+                                                           clock_.unix_millis());
+                         },
+                         actor, changes, events);
+                     put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
+                                  std::move(events));
+                     return {};
+                   });
 }
 
 // --- messages ------------------------------------------------------------------------------------
@@ -373,51 +387,53 @@ Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view roo
 Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view room_id,
                                              const RoomMessage& message, ReadFence& fence,
                                              const Actor& actor) {
-  return with_room(sdkappid, room_id, fence,
-                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<SentMessage> {
-                     {
-                       std::lock_guard lock(a.accounts_mu);
-                       if (!account_known(a, message.sender)) {
-                         fence.observe(a.accounts_delete_seq);
-                         return fail(
-                             Code::kAccountNotImported,
-                             fmt::format("sender '{}' is not an imported account", message.sender));
-                       }
-                     }
-                     auto& recent = shard.recent_messages[std::string(room_id)];
-                     if (message.random) {
-                       for (const auto& r : recent) {
-                         if (r.random == *message.random && r.sender == message.sender)
-                           return r.sent;
-                       }
-                     }
-                     domain::Room updated = entry.room;
-                     updated.msg_seq += 1;
-                     updated.total_msg_count += 1;
-                     const SentMessage sent{updated.msg_seq, clock_.unix_seconds()};
-                     std::vector<store::Change> changes;
-                     PendingEvents events;
-                     if (message.after_callback) {
-                       emit(a, shard, room_id, "Group.CallbackAfterSendMsg",
-                            sent_message_payload(room_id, message.sender, actor.operator_account,
-                                                 message.random.value_or(0), sent.msg_seq,
-                                                 sent.msg_time, message.msg_body,
-                                                 message.cloud_custom_data, clock_.unix_millis()),
-                            actor, changes, events);
-                     }
-                     updated.metadata.clear();
-                     changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
-                     const uint64_t seq = submit(std::move(changes), std::move(events));
-                     fence.observe(seq);
-                     entry.room.msg_seq = updated.msg_seq;
-                     entry.room.total_msg_count = updated.total_msg_count;
-                     entry.seq = seq;
-                     if (message.random) {
-                       recent.push_back({message.sender, *message.random, sent});
-                       if (recent.size() > 256) recent.pop_front();
-                     }
-                     return sent;
-                   });
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<SentMessage> {
+        {
+          std::lock_guard lock(a.accounts_mu);
+          if (!account_known(a, message.sender)) {
+            fence.observe(a.accounts_delete_seq);
+            return fail(Code::kAccountNotImported,
+                        fmt::format("sender '{}' is not an imported account", message.sender));
+          }
+        }
+        auto& recent = shard.recent_messages[std::string(room_id)];
+        if (message.random) {
+          for (const auto& r : recent) {
+            if (r.random == *message.random && r.sender == message.sender) return r.sent;
+          }
+        }
+        domain::Room updated = entry.room;
+        updated.msg_seq += 1;
+        updated.total_msg_count += 1;
+        const SentMessage sent{updated.msg_seq, clock_.unix_seconds()};
+        std::vector<store::Change> changes;
+        PendingEvents events;
+        if (message.after_callback) {
+          emit(
+              a, shard, room_id, "Group.CallbackAfterSendMsg",
+              [&] {
+                return sent_message_payload(room_id, message.sender, actor.operator_account,
+                                            message.random.value_or(0), sent.msg_seq, sent.msg_time,
+                                            message.msg_body, message.cloud_custom_data,
+                                            clock_.unix_millis());
+              },
+              actor, changes, events);
+        }
+        updated.metadata.clear();
+        changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+        const uint64_t seq = submit(std::move(changes), std::move(events));
+        fence.observe(seq);
+        entry.room.msg_seq = updated.msg_seq;
+        entry.room.total_msg_count = updated.total_msg_count;
+        entry.seq = seq;
+        if (message.random) {
+          recent.push_back({message.sender, *message.random, sent});
+          if (recent.size() > 256) recent.pop_front();
+        }
+        return sent;
+      });
 }
 
 // --- moderation ----------------------------------------------------------------------------------
@@ -478,10 +494,13 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
       },
       [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
           PendingEvents& events) {
-        emit(a, shard, room_id, "Live.CallbackAfterModifyAdmin",
-             modify_admin_payload(room_id, users, op == AdminOp::kAdd ? "add" : "delete",
-                                  actor.operator_account, clock_.unix_millis()),
-             actor, changes, events);
+        emit(
+            a, shard, room_id, "Live.CallbackAfterModifyAdmin",
+            [&] {
+              return modify_admin_payload(room_id, users, op == AdminOp::kAdd ? "add" : "delete",
+                                          actor.operator_account, clock_.unix_millis());
+            },
+            actor, changes, events);
       });
 }
 
@@ -572,9 +591,13 @@ Result<void> RoomEngine::change_seats(uint32_t sdkappid, std::string_view room_i
       },
       [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
           PendingEvents& events) {
-        emit(a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
-             seat_list_payload(room_id, result, actor.operator_account, clock_.unix_millis()),
-             actor, changes, events);
+        emit(
+            a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
+            [&] {
+              return seat_list_payload(room_id, result, actor.operator_account,
+                                       clock_.unix_millis());
+            },
+            actor, changes, events);
       });
 }
 
@@ -724,8 +747,9 @@ std::string random_event_id() {
 
 }  // namespace
 
+template <typename MakePayload>
 void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
-                      std::string_view command, std::string payload, const Actor& actor,
+                      std::string_view command, MakePayload&& make_payload, const Actor& actor,
                       std::vector<store::Change>& changes, PendingEvents& events) {
   std::vector<std::string> urls;
   {
@@ -739,7 +763,8 @@ void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
       urls.push_back(sub.url);
     }
   }
-  if (urls.empty()) return;  // nobody listens: no event, no sequence number
+  if (urls.empty()) return;  // nobody listens: no event, no sequence number, no payload built
+  const std::string payload = make_payload();
 
   auto seq_it = shard.event_seq.find(room_id);
   if (seq_it == shard.event_seq.end()) seq_it = shard.event_seq.emplace(room_id, 0).first;

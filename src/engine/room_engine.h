@@ -300,10 +300,12 @@ class RoomEngine {
   template <typename Fn>
   auto with_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Fn&& fn)
       -> std::invoke_result_t<Fn, AppState&, RoomShard&, RoomEntry&>;
-  // Adds one event to `changes` (one outbox entry per subscription that wants `command`, and the
-  // room's new sequence number). Requires the room's shard lock.
+  // Adds one event to `changes`: one outbox entry per subscription that wants `command`.
+  // Requires the room's shard lock.
+  // `make_payload()` builds the JSON body; it is called only when somebody subscribes.
+  template <typename MakePayload>
   void emit(AppState& app, RoomShard& shard, std::string_view room_id, std::string_view command,
-            std::string payload, const Actor& actor, std::vector<store::Change>& changes,
+            MakePayload&& make_payload, const Actor& actor, std::vector<store::Change>& changes,
             PendingEvents& events);
   // Submits `changes`; once durable, hands the events to the outbox listener.
   uint64_t submit(std::vector<store::Change> changes, PendingEvents events);
