@@ -7,6 +7,7 @@
 #include "api/command.h"
 #include "api/fields.h"
 #include "base/json_writer.h"
+#include "domain/room_json.h"
 
 namespace liveroom::api {
 
@@ -122,38 +123,6 @@ json::array category_json(const std::vector<int64_t>& category, json::storage_pt
   return arr;
 }
 
-// Members of RoomInfo, in the order of Tencent's samples. `w` is inside the RoomInfo object.
-void write_room_info(JsonWriter& w, const domain::Room& r) {
-  w.field("RoomId", r.room_id)
-      .field("RoomName", r.name)
-      .field("RoomType", "Live")
-      .field("Owner_Account", r.owner)
-      .field("CreateTime", r.create_time)
-      .field("IsSeatEnabled", r.seat_count > 0)
-      .field("SeatTemplate", r.seat_template)
-      .field("TakeSeatMode", domain::to_string(r.take_seat_mode))
-      .field("MaxSeatCount", r.seat_count)
-      .field("MaxMemberCount", r.max_member_count)
-      .field("IsMessageDisabled", r.is_message_disabled)
-      .field("IsPublicVisible", r.is_public_visible)
-      .field("IsLikeEnabled", r.is_like_enabled)
-      .field("IsGiftEnabled", r.is_gift_enabled)
-      .field("IsUnlimitedRoomEnabled", r.is_unlimited_room_enabled)
-      .field("KeepOwnerOnSeat", r.keep_owner_on_seat)
-      .field("CoverURL", r.cover_url)
-      .field("BackgroundURL", r.background_url)
-      .field("Notice", r.notice)
-      .field("CustomInfo", r.custom_info);
-  w.key("Category").begin_array();
-  for (int64_t c : r.category) w.value(c);
-  w.end_array();
-  w.field("ActivityStatus", r.activity_status)
-      .field("ViewCount", r.view_count)
-      // Online members: the realtime gateway is not part of this build yet.
-      .field("MemberCount", 0)
-      .field("OnlineCount", 0);
-}
-
 json::object statistic_json(const domain::RoomStatistic& s, json::storage_ptr sp) {
   json::object o(sp);
   o["TotalViewers"] = s.total_viewers;
@@ -220,7 +189,7 @@ Result<Reply> get_room_info(Services& s, Call& call) {
   auto read = s.engine.read_room(call.sdkappid, *room_id, call.fence, [&](const domain::Room& r) {
     JsonWriter w(reply.raw_members);
     w.key("RoomInfo").begin_object();
-    write_room_info(w, r);
+    domain::write_room_info(w, r);
     w.end_object();
     return true;
   });

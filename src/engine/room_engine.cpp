@@ -326,10 +326,15 @@ Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view 
   return page;
 }
 
-void RoomEngine::put_metadata(uint32_t sdkappid, RoomEntry& entry,
+template <typename MakePayload>
+void RoomEngine::put_metadata(AppState& a, RoomShard& shard, RoomEntry& entry,
                               std::vector<domain::MetadataEntry> metadata, ReadFence& fence,
-                              std::vector<store::Change> changes, PendingEvents events) {
-  changes.insert(changes.begin(), store::PutRoomMetadata{sdkappid, entry.room.room_id, metadata});
+                              const Actor& actor, std::string_view command,
+                              MakePayload&& make_payload) {
+  std::vector<store::Change> changes{
+      store::PutRoomMetadata{a.options.sdkappid, entry.room.room_id, metadata}};
+  PendingEvents events;
+  emit(a, shard, entry.room.room_id, command, make_payload, actor, changes, events);
   const uint64_t seq = submit(std::move(changes), std::move(events));
   fence.observe(seq);
   entry.room.metadata = std::move(metadata);
@@ -343,19 +348,13 @@ Result<void> RoomEngine::set_metadata(uint32_t sdkappid, std::string_view room_i
                    [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
                      std::vector<domain::MetadataEntry> next = entry.room.metadata;
                      if (auto ok = domain::upsert_metadata(next, entries); !ok) return ok;
-                     if (next == entry.room.metadata)
-                       return {};  // nothing changed: no write, no event
-                     std::vector<store::Change> changes;
-                     PendingEvents events;
-                     emit(
-                         a, shard, room_id, domain::kAfterSetMetadata,
-                         [&] {
-                           return metadata_set_payload(room_id, entries, actor.operator_account,
-                                                       clock_.unix_millis());
-                         },
-                         actor, changes, events);
-                     put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
-                                  std::move(events));
+                     if (next == entry.room.metadata) return {};  // no change: no write, no event
+                     put_metadata(a, shard, entry, std::move(next), fence, actor,
+                                  domain::kAfterSetMetadata, [&] {
+                                    return metadata_set_payload(room_id, entries,
+                                                                actor.operator_account,
+                                                                clock_.unix_millis());
+                                  });
                      return {};
                    });
 }
@@ -367,17 +366,12 @@ Result<void> RoomEngine::delete_metadata(uint32_t sdkappid, std::string_view roo
                    [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
                      std::vector<domain::MetadataEntry> next = entry.room.metadata;
                      if (!domain::delete_metadata(next, keys)) return {};
-                     std::vector<store::Change> changes;
-                     PendingEvents events;
-                     emit(
-                         a, shard, room_id, domain::kAfterDelMetadata,
-                         [&] {
-                           return metadata_deleted_payload(room_id, keys, actor.operator_account,
-                                                           clock_.unix_millis());
-                         },
-                         actor, changes, events);
-                     put_metadata(sdkappid, entry, std::move(next), fence, std::move(changes),
-                                  std::move(events));
+                     put_metadata(a, shard, entry, std::move(next), fence, actor,
+                                  domain::kAfterDelMetadata, [&] {
+                                    return metadata_deleted_payload(room_id, keys,
+                                                                    actor.operator_account,
+                                                                    clock_.unix_millis());
+                                  });
                      return {};
                    });
 }

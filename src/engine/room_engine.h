@@ -319,10 +319,11 @@ class RoomEngine {
   template <typename Change, typename Emit>
   Result<void> moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
                         Change&& change, Emit&& emit_events);
-  // Replaces a room's metadata in memory and in the store.
-  void put_metadata(uint32_t sdkappid, RoomEntry& entry,
+  // Replaces a room's metadata in memory and in the store, with its event.
+  template <typename MakePayload>
+  void put_metadata(AppState& app, RoomShard& shard, RoomEntry& entry,
                     std::vector<domain::MetadataEntry> metadata, ReadFence& fence,
-                    std::vector<store::Change> changes, PendingEvents events);
+                    const Actor& actor, std::string_view command, MakePayload&& make_payload);
   Result<void> store_callbacks(AppState& app, domain::CallbackConfig next, ReadFence& fence);
   static RoomShard& shard_of(AppState& app, std::string_view room_id);
   static Error room_not_found(std::string_view room_id);

@@ -2,6 +2,7 @@
 
 #include "base/json_writer.h"
 #include "domain/callbacks.h"
+#include "domain/room_json.h"
 
 namespace liveroom::engine {
 
@@ -85,30 +86,7 @@ std::string updated_room_payload(const domain::Room& r, std::string_view operato
       .field("RoomId", r.room_id);
   // The whole room after the change, with get_room_info's field names.
   w.key("RoomInfo").begin_object();
-  w.field("RoomId", r.room_id)
-      .field("RoomName", r.name)
-      .field("RoomType", "Live")
-      .field("Owner_Account", r.owner)
-      .field("CreateTime", r.create_time)
-      .field("IsSeatEnabled", r.seat_count > 0)
-      .field("SeatTemplate", r.seat_template)
-      .field("TakeSeatMode", domain::to_string(r.take_seat_mode))
-      .field("MaxSeatCount", r.seat_count)
-      .field("MaxMemberCount", r.max_member_count)
-      .field("IsMessageDisabled", r.is_message_disabled)
-      .field("IsPublicVisible", r.is_public_visible)
-      .field("IsLikeEnabled", r.is_like_enabled)
-      .field("IsGiftEnabled", r.is_gift_enabled)
-      .field("IsUnlimitedRoomEnabled", r.is_unlimited_room_enabled)
-      .field("KeepOwnerOnSeat", r.keep_owner_on_seat)
-      .field("CoverURL", r.cover_url)
-      .field("BackgroundURL", r.background_url)
-      .field("Notice", r.notice)
-      .field("CustomInfo", r.custom_info);
-  w.key("Category").begin_array();
-  for (int64_t c : r.category) w.value(c);
-  w.end_array();
-  w.field("ActivityStatus", r.activity_status).field("ViewCount", r.view_count);
+  domain::write_room_info(w, r);
   w.end_object().end_object();
   return out;
 }

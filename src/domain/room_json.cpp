@@ -1,0 +1,37 @@
+#include "domain/room_json.h"
+
+namespace liveroom::domain {
+
+// Members of RoomInfo, in the order of Tencent's samples. `w` is inside the RoomInfo object.
+void write_room_info(JsonWriter& w, const Room& r) {
+  w.field("RoomId", r.room_id)
+      .field("RoomName", r.name)
+      .field("RoomType", "Live")
+      .field("Owner_Account", r.owner)
+      .field("CreateTime", r.create_time)
+      .field("IsSeatEnabled", r.seat_count > 0)
+      .field("SeatTemplate", r.seat_template)
+      .field("TakeSeatMode", to_string(r.take_seat_mode))
+      .field("MaxSeatCount", r.seat_count)
+      .field("MaxMemberCount", r.max_member_count)
+      .field("IsMessageDisabled", r.is_message_disabled)
+      .field("IsPublicVisible", r.is_public_visible)
+      .field("IsLikeEnabled", r.is_like_enabled)
+      .field("IsGiftEnabled", r.is_gift_enabled)
+      .field("IsUnlimitedRoomEnabled", r.is_unlimited_room_enabled)
+      .field("KeepOwnerOnSeat", r.keep_owner_on_seat)
+      .field("CoverURL", r.cover_url)
+      .field("BackgroundURL", r.background_url)
+      .field("Notice", r.notice)
+      .field("CustomInfo", r.custom_info);
+  w.key("Category").begin_array();
+  for (int64_t c : r.category) w.value(c);
+  w.end_array();
+  w.field("ActivityStatus", r.activity_status)
+      .field("ViewCount", r.view_count)
+      // Online members: the realtime gateway is not part of this build yet.
+      .field("MemberCount", 0)
+      .field("OnlineCount", 0);
+}
+
+}  // namespace liveroom::domain

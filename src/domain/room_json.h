@@ -1,0 +1,13 @@
+// The RoomInfo object with get_room_info's field names. The get_room_info reply and the
+// Live.CallbackAfterUpdateRoomInfo callback both write it, so the two can never drift apart.
+#pragma once
+
+#include "base/json_writer.h"
+#include "domain/room.h"
+
+namespace liveroom::domain {
+
+// Writes the members of RoomInfo into the object `w` is inside (the caller opens and closes it).
+void write_room_info(JsonWriter& w, const Room& room);
+
+}  // namespace liveroom::domain
