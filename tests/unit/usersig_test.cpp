@@ -119,7 +119,9 @@ struct VectorCase {
 };
 
 // Test logs name the case, not a hex dump of the struct.
-void PrintTo(const VectorCase& c, std::ostream* os) { *os << c.id; }
+void PrintTo(const VectorCase& c, std::ostream* os) {
+  *os << c.id;
+}
 
 std::vector<VectorCase> load_vectors() {
   std::ifstream in(LIVEROOM_SHARED_DIR "/testdata/usersig_vectors.json", std::ios::binary);
