@@ -88,11 +88,11 @@ bench: build
 bench-quick: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)
 
-format:
+format: deps
 	@files='$(FORMAT_FILES)'; \
 	if [ -n "$$files" ]; then $(CLANG_FORMAT) -i $$files; fi
 
-format-check:
+format-check: deps
 	@bad=0; \
 	for f in $(FORMAT_FILES); do \
 	  $(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || { echo "needs formatting: $$f" >&2; bad=1; }; \
