@@ -150,7 +150,16 @@ def default_apps(rate_limits1=None, rate_limits2=None):
     ]
 
 
+# Per-app keys render_config writes when the app dict has them (beside the required ones).
+APP_KEYS = ("sdkappid", "secret_key", "admins", "auto_import_accounts", "callback_token",
+            "callback_token_enabled", "webhook_max_age_seconds", "veto_timeout_ms",
+            "veto_fail_open")
+
+
 def render_config(listen, data_dir, apps, http=None, extra_top="", extra_http="", extra_app=""):
+    """A liveroom.toml. Each app dict may carry the keys of APP_KEYS, `rate_limits` (a dict),
+    `callbacks` ([{"url": ..., "commands": [...]}] as [[apps.callbacks]] tables) and `extra`
+    (raw TOML appended to that app's plain keys, like `extra_app` for every app)."""
     lines = [f"listen = {toml_value(listen)}", f"data_dir = {toml_value(str(data_dir))}"]
     if extra_top:
         lines.append(extra_top)
@@ -163,15 +172,21 @@ def render_config(listen, data_dir, apps, http=None, extra_top="", extra_http=""
         lines.append(extra_http)
     for app in apps:
         lines += ["", "[[apps]]"]
-        for k in ("sdkappid", "secret_key", "admins", "auto_import_accounts"):
+        for k in APP_KEYS:
             if k in app:
                 lines.append(f"{k} = {toml_value(app[k])}")
-        if extra_app:
-            lines.append(extra_app)
+        for extra in (extra_app, app.get("extra")):
+            if extra:
+                lines.append(extra)
         if app.get("rate_limits") is not None:
             lines.append("[apps.rate_limits]")
             for k, v in app["rate_limits"].items():
                 lines.append(f"{k} = {toml_value(v)}")
+        for cb in app.get("callbacks", []):
+            lines.append("[[apps.callbacks]]")
+            lines.append(f"url = {toml_value(cb['url'])}")
+            if "commands" in cb:
+                lines.append(f"commands = {toml_value(list(cb['commands']))}")
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +199,8 @@ def require_binary():
 
 
 class LiveroomServer:
-    def __init__(self, workdir: Path, apps=None, http=None):
+    def __init__(self, workdir: Path, apps=None, http=None, env=None):
+        """`env`: extra environment variables of the server process."""
         require_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +208,7 @@ class LiveroomServer:
         self.apps = apps if apps is not None else default_apps()
         self.keys = {a["sdkappid"]: a["secret_key"] for a in self.apps}
         self.http = http
+        self.env = dict(env or {})
         self.proc = None
         self.port = None
         self.log_path = self.workdir / "liveroomd.log"
@@ -215,7 +232,8 @@ class LiveroomServer:
         self.proc = subprocess.Popen(
             [str(BINARY), "serve", "--config", str(self.config_path), "--listen", listen,
              "--data-dir", str(self.data_dir)],
-            stdout=self._logf, stderr=self._logf, stdin=subprocess.DEVNULL)
+            stdout=self._logf, stderr=self._logf, stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
         while True:
             rc = self.proc.poll()

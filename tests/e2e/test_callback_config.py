@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from conftest import APP2, BINARY, assert_error, free_port, require_binary
+from conftest import APP2, BINARY, assert_error, free_port, render_config, require_binary
 from webhook_sink import (ALL_COMMANDS, CREATE, DEL_META, DESTROY, SET_META, UPDATE,
-                          render_webhook_config, webhook_apps)
+                          webhook_apps)
 from webhook_sink import hook_server_factory  # noqa: F401 (fixture)
 
 SET = "live_config/set_callback"
@@ -334,7 +334,7 @@ def run_config(tmp_path, text):
 ])
 def test_toml_callbacks_validated(tmp_path, app1, needle):
     """Like every other key (liveroom.example.toml): a bad value refuses start-up, naming it."""
-    text = render_webhook_config(f"127.0.0.1:{free_port()}", tmp_path / "data", webhook_apps(app1))
+    text = render_config(f"127.0.0.1:{free_port()}", tmp_path / "data", webhook_apps(app1))
     rc, output = run_config(tmp_path, text)
     assert rc != 0, output
     assert "callbacks" in output and needle in output, output

@@ -8,8 +8,7 @@
   socket and every open connection (connections are refused), `up()` listens again on the same
   port; `down_for(seconds)` does both.
 * verify_tencent_sign / verify_hmac: what a receiver does with `Sign` and `X-Liveroom-Signature`.
-* WebhookServer: LiveroomServer whose config also carries the per-app webhook keys and
-  `[[apps.callbacks]]` tables (render_config cannot express per-app tables), plus the fixtures
+* WebhookServer: LiveroomServer plus the `liveroomd webhooks` command line, and the fixtures
   `sink`, `sink_factory` and `hook_server_factory`.
 * Order checks shared by the tests (per room and URL: first arrivals in Room-Seq order, no gaps,
   one delivery at a time, the next event only after the previous one was acknowledged).
@@ -30,10 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 import conftest
-from conftest import (BINARY, LiveroomServer, default_apps, free_port, render_config, toml_value)
+from conftest import BINARY, LiveroomServer, default_apps, free_port
 
 OK_BODY = b'{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}'
 EVENT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -467,77 +465,10 @@ def check_room_order(records, consecutive=True, causal=True, one_at_a_time=True,
 # --------------------------------------------------------------------------------------------
 # liveroomd with webhook configuration
 
-WEBHOOK_APP_KEYS = ("callback_token", "callback_token_enabled", "webhook_max_age_seconds",
-                    "veto_timeout_ms", "veto_fail_open")
-
-
-def render_webhook_config(listen, data_dir, apps, http=None):
-    """render_config plus, per app, the webhook keys of the app dict and its `callbacks`
-    ([{"url": ..., "commands": [...]}]) as [[apps.callbacks]] tables; `extra` is raw TOML
-    appended to the app's plain keys."""
-    lines = [render_config(listen, data_dir, [], http).rstrip("\n")]
-    for app in apps:
-        lines += ["", "[[apps]]"]
-        for k in ("sdkappid", "secret_key", "admins", "auto_import_accounts") + WEBHOOK_APP_KEYS:
-            if k in app:
-                lines.append(f"{k} = {toml_value(app[k])}")
-        if app.get("extra"):
-            lines.append(app["extra"])
-        if app.get("rate_limits") is not None:
-            lines.append("[apps.rate_limits]")
-            for k, v in app["rate_limits"].items():
-                lines.append(f"{k} = {toml_value(v)}")
-        for cb in app.get("callbacks", []):
-            lines.append("[[apps.callbacks]]")
-            lines.append(f"url = {toml_value(cb['url'])}")
-            if "commands" in cb:
-                lines.append(f"commands = {toml_value(list(cb['commands']))}")
-    return "\n".join(lines) + "\n"
-
-
 class WebhookServer(LiveroomServer):
-    """LiveroomServer whose config file is written by render_webhook_config (same start-up
-    pattern as LiveroomServer.start; the listen address is in the file, so the `webhooks` CLI
-    finds the server through --config). `env`: extra environment variables of the process."""
-
-    def __init__(self, workdir, apps=None, http=None, env=None):
-        super().__init__(workdir, apps=apps, http=http)
-        self.env = dict(env or {})
-
-    def start(self, timeout=10.0):
-        assert self.proc is None, "already running"
-        self.port = free_port()
-        listen = f"127.0.0.1:{self.port}"
-        self.config_path.write_text(render_webhook_config(listen, self.data_dir, self.apps, self.http))
-        self._logf = open(self.log_path, "ab")
-        self._logf.write(f"\n===== start #{self.starts} on {listen} =====\n".encode())
-        self._logf.flush()
-        self.starts += 1
-        self.proc = subprocess.Popen(
-            [str(BINARY), "serve", "--config", str(self.config_path), "--listen", listen,
-             "--data-dir", str(self.data_dir)],
-            stdout=self._logf, stderr=self._logf, stdin=subprocess.DEVNULL,
-            env={**os.environ, **getattr(self, "env", {})})
-        deadline = time.monotonic() + timeout
-        while True:
-            rc = self.proc.poll()
-            if rc is not None:
-                self.proc = None
-                self._logf.close()
-                raise AssertionError(f"liveroomd exited with {rc} during start-up:\n{self.log_tail()}")
-            try:
-                r = requests.get(self.base_url + "/healthz", timeout=0.5)
-                if r.status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                self.proc.wait()
-                self.proc = None
-                self._logf.close()
-                raise AssertionError(f"liveroomd not healthy within {timeout}s:\n{self.log_tail()}")
-            time.sleep(0.05)
+    """A LiveroomServer (its apps may carry webhook keys and `callbacks`, see render_config) with
+    a helper for the `liveroomd webhooks` command line, which finds the server through the
+    listen address in its config file."""
 
     def cli(self, *args, timeout=30):
         """Runs `liveroomd webhooks ARGS --config <this server's config>`."""
