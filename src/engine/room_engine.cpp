@@ -53,6 +53,18 @@ std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cu
   return std::pair{view_count, std::move(room_id)};
 }
 
+// A room's columns (its rooms row) without the metadata and moderation documents, which have
+// rows of their own and can be large: copying them on every update would be wasted work.
+// Requires the room's shard lock (the documents are moved out for the copy and back).
+domain::Room columns_of(domain::Room& room) {
+  auto metadata = std::exchange(room.metadata, {});
+  auto moderation = std::exchange(room.moderation, {});
+  domain::Room columns = room;
+  room.metadata = std::move(metadata);
+  room.moderation = std::move(moderation);
+  return columns;
+}
+
 void set_profile_items(domain::Account& account, const std::vector<ProfileItem>& items) {
   for (const auto& item : items) account.profile.insert_or_assign(item.tag, item.value);
 }
@@ -264,9 +276,8 @@ Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id
                                      const Actor& actor) {
   return with_room(sdkappid, room_id, fence,
                    [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
-                     domain::Room updated = entry.room;
+                     domain::Room updated = columns_of(entry.room);
                      if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
-                     updated.metadata.clear();  // the rooms row carries no metadata
                      std::vector<store::Change> changes;
                      PendingEvents events;
                      emit(
@@ -280,6 +291,7 @@ Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id
                      const uint64_t seq = submit(std::move(changes), std::move(events));
                      fence.observe(seq);
                      updated.metadata = std::move(entry.room.metadata);
+                     updated.moderation = std::move(entry.room.moderation);
                      reindex(a, &entry.room, &updated);
                      entry.room = std::move(updated);
                      entry.seq = seq;
@@ -398,7 +410,7 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
             if (r.random == *message.random && r.sender == message.sender) return r.sent;
           }
         }
-        domain::Room updated = entry.room;
+        domain::Room updated = columns_of(entry.room);
         updated.msg_seq += 1;
         updated.total_msg_count += 1;
         const SentMessage sent{updated.msg_seq, clock_.unix_seconds()};
@@ -415,7 +427,6 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
               },
               actor, changes, events);
         }
-        updated.metadata.clear();
         changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
         const uint64_t seq = submit(std::move(changes), std::move(events));
         fence.observe(seq);
