@@ -109,8 +109,9 @@ struct Options {
   double latency_s = 10;
   double throughput_s = 10;
   int window = 8;
-  double sender_max_rate = 80;  // the server refuses more than 100 requests/s per connection
-  int heartbeat_ms = 8000;      // the server's default interval is 10 s, closing after 3 missed
+  bool flow_on_replies = false;  // the throughput window counts replies instead of deliveries
+  double sender_max_rate = 80;   // the server refuses more than 100 requests/s per connection
+  int heartbeat_ms = 8000;       // the server's default interval is 10 s, closing after 3 missed
   double drain_s = 10;
   double connect_timeout_s = 300;
 };
@@ -122,8 +123,9 @@ struct Options {
                "  [--admin ID] [--room ID] [--user-prefix P] [--members N] [--senders N]\n"
                "  [--threads N] [--connect-concurrency N] [--login query|op] [--no-setup]\n"
                "  [--server-pid PID] [--idle S] [--rate MSG_PER_S] [--latency-duration S]\n"
-               "  [--throughput-duration S] [--window MSGS] [--sender-max-rate MSG_PER_S]\n"
-               "  [--heartbeat-ms MS] [--drain S] [--connect-timeout S]\n",
+               "  [--throughput-duration S] [--window MSGS] [--flow deliveries|replies]\n"
+               "  [--sender-max-rate MSG_PER_S] [--heartbeat-ms MS] [--drain S]\n"
+               "  [--connect-timeout S]\n",
                what.c_str());
   std::exit(status);
 }
@@ -195,6 +197,10 @@ Options parse_options(int argc, char** argv) {
       integer(o.throughput_s);
     } else if (arg == "--window") {
       integer(o.window);
+    } else if (arg == "--flow") {
+      auto on = next();
+      if (on != "deliveries" && on != "replies") usage_error("--flow is deliveries or replies");
+      o.flow_on_replies = on == "replies";
     } else if (arg == "--sender-max-rate") {
       integer(o.sender_max_rate);
     } else if (arg == "--heartbeat-ms") {
@@ -819,14 +825,20 @@ class Controller {
         post(senders_[next_sender++ % senders_.size()], phase, posted++);
       }
     } else {
-      // Closed loop on deliveries, not on replies: a send_text reply only says the message was
-      // accepted, while the fan-out to every member may still be queued in the server.
+      // By default the loop is closed on deliveries, not on replies: a send_text reply only
+      // says the message was accepted, while its fan-out to every member may still be queued in
+      // the server, so a window of replies measures how fast the server accepts messages and
+      // lets its queues grow until members are dropped as slow consumers.
       const uint64_t members = std::max<uint64_t>(1, r.members);
-      for (int64_t now = now_ns(); now < end; now = now_ns()) {
+      const auto window = static_cast<uint64_t>(o_.window);
+      auto window_full = [&] {
         const uint64_t refused = sum(&Worker::rejected, phase);
+        if (o_.flow_on_replies) return posted - refused - sum(&Worker::acked, phase) >= window;
         const uint64_t owed = (posted - refused) * members;
-        const uint64_t got = sum(&Worker::delivered, phase);
-        if (owed > got + o_.window * members) {
+        return owed >= sum(&Worker::delivered, phase) + window * members;
+      };
+      for (int64_t now = now_ns(); now < end; now = now_ns()) {
+        if (window_full()) {
           ++r.blocked_by_window;
           std::this_thread::sleep_for(kPollInterval);
           continue;
@@ -1032,10 +1044,11 @@ int run(const Options& o) {
     }
     if (r.name == kPhaseNames[kThroughput]) {
       std::printf(
-          "throughput: the controller waited on the delivery window %llu times, on the "
-          "senders' rate cap (%.0f/s each) %llu times\n",
-          static_cast<unsigned long long>(r.blocked_by_window), o.sender_max_rate,
-          static_cast<unsigned long long>(r.blocked_by_sender_rate));
+          "throughput: the controller waited %llu times on the window (%d messages' %s), %llu "
+          "times on the senders' rate cap (%.0f/s each)\n",
+          static_cast<unsigned long long>(r.blocked_by_window), o.window,
+          o.flow_on_replies ? "replies" : "deliveries",
+          static_cast<unsigned long long>(r.blocked_by_sender_rate), o.sender_max_rate);
     }
   }
   std::printf("client received %llu frames, %llu objects, %.1f MB\n",
