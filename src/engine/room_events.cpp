@@ -172,3 +172,26 @@ std::string metadata_deleted_payload(std::string_view room_id, const std::vector
 }
 
 }  // namespace liveroom::engine
+
+namespace liveroom::engine {
+
+// spec §5.2 Live.CallbackAfterMemberStateChanged: one member per event (entries are not batched
+// here; receivers see each change in the room's order).
+std::string member_state_payload(std::string_view room_id, std::string_view event_type,
+                                 std::string_view event_cause, std::string_view member,
+                                 int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object()
+      .field("CallbackCommand", "Live.CallbackAfterMemberStateChanged")
+      .field("RoomId", room_id)
+      .field("EventType", event_type)
+      .field("EventCause", event_cause)
+      .field("EventTime", event_time_ms);
+  w.key("MemberList").begin_array();
+  w.begin_object().field("Member_Account", member).end_object();
+  w.end_array().end_object();
+  return out;
+}
+
+}  // namespace liveroom::engine
