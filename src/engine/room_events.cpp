@@ -66,15 +66,9 @@ std::string destroyed_room_payload(const domain::Room& room, const domain::RoomS
       .field("BackgroundURL", room.background_url)
       .field("IsUnlimitedRoomEnabled", room.is_unlimited_room_enabled)
       .end_object();
-  w.key("Statistic")
-      .begin_object()
-      .field("TotalViewers", stats.total_viewers)
-      .field("TotalGiftsSent", stats.total_gifts_sent)
-      .field("TotalGiftCoins", stats.total_gift_coins)
-      .field("TotalUniqueGiftSenders", stats.total_unique_gift_senders)
-      .field("TotalLikesReceived", stats.total_likes_received)
-      .end_object()
-      .end_object();
+  w.key("Statistic").begin_object();
+  domain::write_statistic(w, stats);
+  w.end_object().end_object();
   return out;
 }
 
@@ -132,16 +126,9 @@ std::string seat_list_payload(std::string_view room_id, const std::vector<domain
   JsonWriter w(out);
   begin_event(w, "Mic.CallbackAfterSeatInfoChanged", operator_account, event_time_ms)
       .field("RoomId", room_id);
-  w.key("SeatList").begin_array();
-  for (uint32_t i = 0; i < seats.size(); ++i) {
-    w.begin_object().field("Index", i);
-    if (!seats[i].member.empty()) w.field("Member_Account", seats[i].member);
-    w.field("IsTakenDisabled", seats[i].taken_disabled)
-        .field("IsVideoDisabled", seats[i].video_disabled)
-        .field("IsAudioDisabled", seats[i].audio_disabled)
-        .end_object();
-  }
-  w.end_array().end_object();
+  w.key("SeatList");
+  domain::write_seat_list(w, seats);
+  w.end_object();
   return out;
 }
 
