@@ -165,6 +165,7 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
   const std::string request_id = next_request_id();
   ScopedRequestId log_scope(request_id);
   Result<Reply> reply = dispatch(request, command, path, query, storage, fence);
+  if (!reply) reply.error().code = rest_equivalent(reply.error().code);  // rules shared with SDKs
   const Code code = reply ? Code::kOk : reply.error().code;
   if (!reply && reply.error().code == Code::kInternal) {
     spdlog::error("{} failed: {}", path, reply.error().info);
