@@ -311,6 +311,16 @@ std::string message_of(std::string_view reply) {
 
 class Member;
 
+// When the first and the last member received one message, relative to its sending (µs). The
+// first delivery prices what happens before the fan-out (the send_text request, the store, the
+// hand-off to the I/O threads); last minus first is the fan-out's walk over the members.
+struct Span {
+  uint32_t first_us = UINT32_MAX;
+  uint32_t last_us = 0;
+};
+// Messages per phase whose spans are kept (a 10 s phase sends a few thousand at most).
+constexpr uint64_t kMaxSpans = 1 << 20;
+
 // One thread with its own io_context and its share of the members: no locks between threads.
 struct Worker {
   Worker(const Options& options, tcp::endpoint server) : o(options), endpoint(server) {}
@@ -332,6 +342,7 @@ struct Worker {
 
   // Read once the thread has stopped.
   std::array<Histogram, kPhases> latency, ack_latency;
+  std::array<std::vector<Span>, kPhases> spans;  // by message seq
   std::array<uint64_t, kPhases> in_window{};
   uint64_t frames = 0, objects = 0, bytes = 0, other_events = 0, foreign_messages = 0;
   std::map<std::string, uint64_t> errors;  // what went wrong -> how often
@@ -513,7 +524,15 @@ class Member {
       ++w_.foreign_messages;
       return;
     }
-    w_.latency[phase].add(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)) / 1000);
+    const uint64_t us = static_cast<uint64_t>(std::max<int64_t>(0, now - sent)) / 1000;
+    w_.latency[phase].add(us);
+    auto& spans = w_.spans[phase];
+    if (seq >= spans.size() && seq < kMaxSpans) spans.resize(seq + 1);
+    if (seq < spans.size()) {
+      const auto us32 = static_cast<uint32_t>(std::min<uint64_t>(us, UINT32_MAX - 1));
+      spans[seq].first_us = std::min(spans[seq].first_us, us32);
+      spans[seq].last_us = std::max(spans[seq].last_us, us32);
+    }
     w_.delivered[phase].add();
     ++got_[phase];
     if (now <= g_phase_end_ns[phase].load(std::memory_order_relaxed)) ++w_.in_window[phase];
@@ -786,6 +805,7 @@ struct PhaseResult {
   double send_rate = 0;
   uint64_t blocked_by_window = 0, blocked_by_sender_rate = 0;
   Histogram latency, ack;
+  Histogram first, last, spread;  // per message: first member's latency, last's, last - first
   // Shares of one core over the phase: this generator, liveroomd, everything else.
   double client_cpu = 0, server_cpu = 0, other_cpu = 0;
 };
@@ -1017,6 +1037,21 @@ int run(const Options& o) {
       }
     }
     r.deliveries_per_s = static_cast<double>(r.in_window) / r.duration_s;
+    std::vector<Span> spans;
+    for (auto& w : workers) {
+      const auto& mine = w->spans[phase];
+      if (mine.size() > spans.size()) spans.resize(mine.size());
+      for (size_t i = 0; i < mine.size(); ++i) {
+        spans[i].first_us = std::min(spans[i].first_us, mine[i].first_us);
+        spans[i].last_us = std::max(spans[i].last_us, mine[i].last_us);
+      }
+    }
+    for (const auto& span : spans) {
+      if (span.first_us == UINT32_MAX) continue;  // never delivered
+      r.first.add(span.first_us);
+      r.last.add(span.last_us);
+      r.spread.add(span.last_us - span.first_us);
+    }
   }
 
   const double per_member_kb =
@@ -1043,7 +1078,7 @@ int run(const Options& o) {
       "p99 | max | send_text reply p99 | CPU: generator | liveroomd | others |\n");
   std::printf(
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-      "| ---: |\n");
+      "| ---: | ---: |\n");
   for (auto& r : results) {
     std::printf(
         "| %s (%.1f msg/s) | %llu | %llu | %llu | %llu | %lld | %.0f | %.1f ms | %.1f ms "
@@ -1054,6 +1089,18 @@ int run(const Options& o) {
         r.deliveries_per_s, ms(r.latency.percentile(0.5)), ms(r.latency.percentile(0.99)),
         ms(r.latency.max()), ms(r.ack.percentile(0.99)), r.client_cpu * 100, r.server_cpu * 100,
         r.other_cpu * 100);
+  }
+  std::printf(
+      "\nWhere the latency goes, per message: its first delivery (send_text request, store, "
+      "hand-off to the I/O threads), its last, and the walk over the members in between.\n\n"
+      "| phase | messages | first member p50 / p99 | last member p50 / p99 | walk (last - first) "
+      "p50 / p99 |\n| --- | ---: | ---: | ---: | ---: |\n");
+  for (auto& r : results) {
+    std::printf("| %s | %llu | %.1f / %.1f ms | %.1f / %.1f ms | %.1f / %.1f ms |\n",
+                r.name.c_str(), static_cast<unsigned long long>(r.first.total()),
+                ms(r.first.percentile(0.5)), ms(r.first.percentile(0.99)),
+                ms(r.last.percentile(0.5)), ms(r.last.percentile(0.99)),
+                ms(r.spread.percentile(0.5)), ms(r.spread.percentile(0.99)));
   }
   std::printf("\n");
   for (auto& r : results) {
@@ -1089,10 +1136,14 @@ int run(const Options& o) {
         R"(,"{}":{{"duration_s":{},"send_rate":{:.2f},"sent":{},"ok":{},"refused":{},)"
         R"("members":{},"expected":{},"received":{},"lost":{},"members_missing":{},)"
         R"("deliveries_per_s":{:.0f},"p50_ms":{:.3f},"p99_ms":{:.3f},"max_ms":{:.3f},)"
-        R"("reply_p99_ms":{:.3f},"client_cpu":{:.3f},"server_cpu":{:.3f},"other_cpu":{:.3f}}})",
+        R"("reply_p99_ms":{:.3f},"first_p50_ms":{:.3f},"first_p99_ms":{:.3f},)"
+        R"("last_p50_ms":{:.3f},"last_p99_ms":{:.3f},"walk_p50_ms":{:.3f},"walk_p99_ms":{:.3f},)"
+        R"("client_cpu":{:.3f},"server_cpu":{:.3f},"other_cpu":{:.3f}}})",
         r.name, r.duration_s, r.send_rate, r.posted, r.ok, r.refused, r.members, r.expected,
         r.received, r.lost, r.members_missing, r.deliveries_per_s, ms(r.latency.percentile(0.5)),
         ms(r.latency.percentile(0.99)), ms(r.latency.max()), ms(r.ack.percentile(0.99)),
+        ms(r.first.percentile(0.5)), ms(r.first.percentile(0.99)), ms(r.last.percentile(0.5)),
+        ms(r.last.percentile(0.99)), ms(r.spread.percentile(0.5)), ms(r.spread.percentile(0.99)),
         r.client_cpu, r.server_cpu, r.other_cpu);
   }
   json += fmt::format(R"(,"errors":{}}})",
