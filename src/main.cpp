@@ -142,7 +142,7 @@ int serve(const std::string& config_path, const std::string& listen_override,
       [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
       &api::ApiRouter::refuse);
   http.listen(cfg.listen);
-  gateway::Gateway gateway(cfg, engine, *store, clock, http);
+  gateway::Gateway gateway(cfg, engine, *store, clock, http, &dispatcher);
   engine.set_audience_factory(&gateway, {int64_t{cfg.gateway.presence_grace_ms}});
   http.set_websocket(
       {"/gateway", 3 * cfg.gateway.heartbeat_interval_ms, cfg.gateway.max_message_bytes,
