@@ -67,7 +67,7 @@ std::string destroyed_room_payload(const domain::Room& room, const domain::RoomS
       .field("IsUnlimitedRoomEnabled", room.is_unlimited_room_enabled)
       .end_object();
   w.key("Statistic").begin_object();
-  domain::write_statistic(w, stats);
+  domain::write_statistic(w, stats, false);
   w.end_object().end_object();
   return out;
 }

@@ -684,7 +684,7 @@ ClientSession::Data ClientSession::do_dismiss(Request& r) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("Statistic").begin_object();
-  domain::write_statistic(w, *stats);
+  domain::write_statistic(w, *stats, true);
   w.end_object().end_object();
   return out;
 }
