@@ -205,11 +205,19 @@ export class LiveroomClient {
     this.state = this.state === 'reconnecting' ? 'reconnecting' : 'connecting';
     try {
       await this._openSocket();
+      const ws = this._ws;
+      // A listener (of an event that came in the same frame as a reply) may have called close()
+      // before this function resumes: go no further on a socket that is no longer ours.
+      const stillOurs = () => {
+        if (this._ws !== ws || !ws) throw new LiveroomError(ECLOSED, 'the client was closed', 'connect');
+      };
+      stillOurs();
       // Credentials go in the login request rather than the URL's query string, so they do not
       // end up in proxies' and servers' access logs.
       const login = await this._call(
         'login', { sdkappid: this.sdkappid, identifier: this.userId, usersig: this.userSig },
         { beforeOpen: true });
+      stillOurs();
       if (login.UserId) this.userId = login.UserId;
       if (login.HeartbeatIntervalMs > 0) this.heartbeatIntervalMs = login.HeartbeatIntervalMs;
       let enter = null;
@@ -226,6 +234,7 @@ export class LiveroomClient {
           this.roomId = null;
           this.role = null;
         }
+        stillOurs();
       }
       this.state = 'open';
       this._startHeartbeat();

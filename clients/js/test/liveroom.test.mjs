@@ -356,3 +356,21 @@ test('the constructor checks its options', () => {
   assert.throws(() => makeClient({ sdkappid: 'x' }), /sdkappid/);
   assert.equal(makeClient({ url: 'https://h/gateway' }).url, 'wss://h/gateway');
 });
+
+test('close() from a listener during connect leaves the client closed', async () => {
+  // The login reply and an event share a frame; the event's listener closes the client before
+  // connect() resumes.
+  reset((req, ws) => {
+    if (req.op !== 'login') return {};
+    setTimeout(() => ws.push(
+      { id: req.id, code: 0, message: '', data: { UserId: 'alice', HeartbeatIntervalMs: 20 } },
+      { event: 'Kicked', data: { Reason: 'KickedByAdmin' } }), 1);
+    return undefined;
+  });
+  const c = makeClient();
+  c.on('Kicked', () => c.close());
+  await assert.rejects(c.connect(), { code: ECLOSED });
+  assert.equal(c.state, 'closed');
+  await sleep(60);
+  assert.equal(FakeSocket.instances[0].sent.filter((r) => r.op === 'heartbeat').length, 0);
+});
