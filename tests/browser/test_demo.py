@@ -9,51 +9,14 @@ overrides the path). Run: /usr/bin/python3 -m pytest tests/browser
 """
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 import requests
 
-import liveroom_e2e as e2e
+from browser_support import e2e
+from browser_support import browser_tools, module_server, run_driver, server  # noqa: F401 (fixtures)
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-
-
-def chromium_path():
-    path = os.environ.get("LIVEROOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    return path if os.access(path, os.X_OK) else None
-
-
-def node_path():
-    return shutil.which("node")
-
-
-def require_browser_tools():
-    """Skips only when node or chromium is not installed; a missing `npm ci` is a failure."""
-    node, chromium = node_path(), chromium_path()
-    if node is None:
-        pytest.skip("node is not installed (Debian: apt-get install nodejs)")
-    if chromium is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("tests/browser/node_modules is missing: run `npm ci --prefix tests/browser`")
-    return node, chromium
-
-
-def run_driver(node, config, timeout=120):
-    proc = subprocess.run([node, str(HERE / "drive.mjs")], input=json.dumps(config),
-                          capture_output=True, text=True, timeout=timeout, cwd=HERE)
-    lines = proc.stdout.strip().splitlines()
-    try:
-        result = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        pytest.fail(f"drive.mjs exited {proc.returncode} without a JSON result\n"
-                    f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
-    return proc.returncode, result, proc.stderr
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_files_are_served(module_server):
@@ -64,7 +27,8 @@ def test_demo_files_are_served(module_server):
     assert page.status_code == 200, page.status_code
     assert page.headers["Content-Type"].startswith("text/html"), page.headers
     assert 'id="join-form"' in page.text
-    for name, kind in [("demo.js", "javascript"), ("demo.css", "text/css"), ("liveroom.js", "javascript")]:
+    files = [("demo.js", "javascript"), ("demo.css", "text/css"), ("liveroom.js", "javascript")]
+    for name, kind in files:
         r = requests.get(f"{base}/demo/{name}", timeout=5)
         assert r.status_code == 200, (name, r.status_code)
         assert kind in r.headers["Content-Type"], (name, r.headers["Content-Type"])
@@ -73,8 +37,7 @@ def test_demo_files_are_served(module_server):
         "/demo/liveroom.js differs from clients/js/liveroom.js (rebuild liveroomd)"
 
 
-def test_two_pages_chat_and_seat(server, tmp_path):
-    node, chromium = require_browser_tools()
+def test_two_pages_chat_and_seat(server, run_driver, tmp_path):
     room = e2e.uid("demo")
     alice, bob = e2e.uid("alice"), e2e.uid("bob")
     for user in (alice, bob):
@@ -90,12 +53,12 @@ def test_two_pages_chat_and_seat(server, tmp_path):
         "userA": {"id": alice, "sig": e2e.gen_usersig(e2e.APP1, e2e.KEY1, alice)},
         "userB": {"id": bob, "sig": e2e.gen_usersig(e2e.APP1, e2e.KEY1, bob)},
         "text": text,
-        "chromium": chromium,
         "screenshotDir": str(tmp_path),
     }
-    rc, result, stderr = run_driver(node, config)
-    report = json.dumps(result, indent=2, ensure_ascii=False)
-    assert rc == 0 and result["ok"], f"drive.mjs exit {rc}:\n{report}\nstderr:\n{stderr[-4000:]}"
+    result = run_driver("drive.mjs", config)
+    report = (json.dumps(result, indent=2, ensure_ascii=False)
+              + f"\n--- liveroomd log\n{server.log_tail(40)}")
+    assert result["exitCode"] == 0 and result["ok"], report
 
     failed = [name for name, c in result["checks"].items() if not c["ok"]]
     assert not failed, report
