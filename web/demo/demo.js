@@ -19,6 +19,7 @@ const members = new Map(); // userId → role ('' when only a MembersChanged tol
 let membersLoaded = false;
 let queuedMemberEvents = []; // MembersChanged that came while the first pages were loading
 let mySeatRequest = null; // RequestId of our pending application in an ApplyToTake room
+let dismissing = false; // the owner's dismiss request is on its way
 
 // ---- small helpers ------------------------------------------------------------------------
 
@@ -83,6 +84,8 @@ function renderRoomInfo() {
   $('info-owner').textContent = info.Owner_Account || '';
   $('info-role').textContent = client?.role || '';
   $('info-seat-mode').textContent = info.TakeSeatMode || '';
+  // The owner of a Live room cannot leave it (-2102), only dismiss it.
+  $('leave-btn').textContent = client?.role === 'Owner' ? 'Dismiss room' : 'Leave room';
 }
 
 function renderCounts() {
@@ -143,11 +146,23 @@ function renderMembers() {
   renderCounts();
 }
 
+// send_custom arrives as a TIMCustomElem whose Data is {"BusinessId": ..., "Data": ...} as JSON
+// text (docs/compatibility.md); anything else custom is shown as it is.
+function customText(data) {
+  try {
+    const parsed = JSON.parse(data);
+    if (parsed && typeof parsed.BusinessId === 'string') return `[${parsed.BusinessId}] ${parsed.Data ?? ''}`;
+  } catch {
+    // not JSON: fall through
+  }
+  return `[custom] ${data ?? ''}`;
+}
+
 function messageText(body) {
   return (body || []).map((elem) => {
     const content = elem.MsgContent || {};
     if (elem.MsgType === 'TIMTextElem') return content.Text ?? '';
-    if (elem.MsgType === 'TIMCustomElem') return `[custom ${content.Desc || ''}] ${content.Data ?? ''}`;
+    if (elem.MsgType === 'TIMCustomElem') return customText(content.Data);
     return `[${elem.MsgType}]`;
   }).join(' ');
 }
@@ -296,9 +311,14 @@ function wire(c) {
     }
   });
 
-  c.on('Kicked', (data) => leftRoom(data.Reason === 'Banned'
-    ? `You were banned from the room until ${new Date(data.BannedUntil * 1000).toLocaleString()}.`
-    : `You were removed from the room (${data.Reason}).`));
+  c.on('Kicked', (data) => {
+    const why = {
+      Banned: `You were banned from the room until ${new Date(data.BannedUntil * 1000).toLocaleString()}.`,
+      LoggedInElsewhere: 'You logged in elsewhere; this page is disconnected.',
+      KickedByAdmin: 'You were removed from the room.',
+    };
+    leftRoom(why[data.Reason] || `You were removed from the room (${data.Reason}).`);
+  });
   c.on('RoomDismissed', () => leftRoom('The room was dismissed.'));
 
   c.on('close', (info) => {
@@ -328,12 +348,15 @@ function wire(c) {
   });
 }
 
-// We are out of the room (kicked, dismissed, left): keep the last view, stop the connection.
+// We are out of the room (kicked, dismissed): keep the last view, stop the connection.
 function leftRoom(text) {
-  const c = client;
-  client = null;
   setState('left');
   setStatus(text, { error: true });
+  // Our own dismiss: its RoomDismissed comes before its reply, which leaveRoom still awaits on
+  // this connection; leaveRoom closes it.
+  if (dismissing) return;
+  const c = client;
+  client = null;
   c?.close();
 }
 
@@ -392,15 +415,22 @@ async function enterRoom() {
 async function leaveRoom() {
   const c = client;
   if (!c) return;
+  const owner = c.role === 'Owner';
+  if (owner && !window.confirm('Dismiss the room for everyone in it?')) return;
+  dismissing = owner;
   const left = await act(async () => {
-    await c.leave();
+    await (owner ? c.dismiss() : c.leave());
     return true;
   });
-  if (!left) return; // e.g. the owner, who must dismiss instead; the status says so
+  dismissing = false;
+  if (!left) {
+    if (document.body.dataset.state === 'left') leftRoom($('status').textContent);
+    return; // the status says why
+  }
   client = null;
   c.close();
   setState('idle');
-  setStatus('You left the room.');
+  setStatus(owner ? 'You dismissed the room.' : 'You left the room.');
 }
 
 async function takeSeat(index) {
