@@ -181,4 +181,19 @@ std::string member_state_payload(std::string_view room_id, std::string_view even
   return out;
 }
 
+std::string before_send_message_payload(std::string_view room_id, std::string_view sender,
+                                        std::string_view msg_body,
+                                        std::string_view cloud_custom_data, int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, "Group.CallbackBeforeSendMsg", sender, event_time_ms)
+      .field("GroupId", room_id)
+      .field("Type", "AVChatRoom")
+      .field("From_Account", sender);
+  w.key("MsgBody").raw(msg_body);
+  if (!cloud_custom_data.empty()) w.field("CloudCustomData", cloud_custom_data);
+  w.end_object();
+  return out;
+}
+
 }  // namespace liveroom::engine
