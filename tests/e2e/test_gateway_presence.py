@@ -1,0 +1,124 @@
+"""Presence (docs/client-protocol.md "Presence"): a member whose connection ends stays in the room,
+seat and role kept, for `[gateway] presence_grace_ms` (800 ms on the module server); coming back
+within it is a recovery, after it the member leaves the room and its seat. A second login of the
+same user closes the first connection. A client that does not read is closed as a slow
+consumer."""
+
+import socket
+import time
+
+import pytest
+
+from conftest import ADMIN
+from gateway_client import gw, gw_factory, gw_server, occupants, rest_members, seat_of  # noqa: F401
+
+MIC = "room_engine_http_mic/"
+GRACE = 0.8
+
+
+def rest_seats(gw, rid):
+    return gw.rest.ok(MIC + "get_seat_list", {"RoomId": rid})["SeatList"]
+
+
+@pytest.mark.parametrize("how", ["drop", "close"])
+def test_member_gone_offline_leaves_room_and_seat_after_the_grace_period(gw, how):
+    rid, owner = gw.room(SeatTemplate="VideoDynamicGrid9Seats")
+    host = gw.member(rid, owner)
+    a = gw.member(rid)
+    assert a.ok("take_seat", RoomId=rid, Index=1)["Index"] == 1
+    host.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], a.user) == 1)
+    host.drain()
+    gone_at = time.monotonic()
+    getattr(a, how)()
+    # during the grace period: still in the room and on the seat
+    time.sleep(0.3)
+    assert occupants(rest_seats(gw, rid)) == {1: a.user}
+    host.no_event("MembersChanged", within=0.1, predicate=lambda d: a.user in d["Left"])
+    # then it leaves
+    ev = host.expect_event("MembersChanged", timeout=GRACE + 2,
+                           predicate=lambda d: a.user in d["Left"])
+    assert time.monotonic() - gone_at >= GRACE - 0.15, "left before the grace period ended"
+    assert ev["data"]["MemberCount"] == 1
+    host.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], a.user) is None)
+    assert occupants(rest_seats(gw, rid)) == {}
+    accounts, count = rest_members(gw.rest, rid)
+    assert accounts == [owner] and count == 1
+    # coming back later is a fresh entry
+    again = gw.member(rid, a.user)
+    assert again.entered["Recovered"] is False
+    assert seat_of(again.entered["SeatList"], a.user) is None
+
+
+@pytest.mark.parametrize("how", ["drop", "close"])
+def test_recovery_within_the_grace_period_keeps_seat_and_role(gw, how):
+    rid, owner = gw.room(SeatTemplate="VideoDynamicGrid9Seats")
+    host = gw.member(rid, owner)
+    a = gw.member(rid)
+    host.ok("set_admin", RoomId=rid, Member_Account=a.user, IsAdmin=True)
+    a.expect_event("RoleChanged", predicate=lambda d: d["Role"] == "Admin")
+    a.ok("take_seat", RoomId=rid, Index=2)
+    host.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], a.user) == 2)
+    host.drain()
+    getattr(a, how)()
+    time.sleep(0.2)
+    back = gw.member(rid, a.user)
+    d = back.entered
+    assert d["Recovered"] is True, d
+    assert d["Role"] == "Admin"
+    assert seat_of(d["SeatList"], a.user) == 2
+    # the grace period passes: nothing happens
+    time.sleep(GRACE + 0.4)
+    host.no_event("MembersChanged", within=0.1, predicate=lambda d: a.user in d["Left"])
+    host.no_event("SeatListChanged", within=0.0, predicate=lambda d: seat_of(d["SeatList"], a.user) != 2)
+    assert occupants(rest_seats(gw, rid)) == {2: a.user}
+    assert a.user in rest_members(gw.rest, rid)[0]
+    # the recovered member acts as before
+    assert back.ok("send_text", RoomId=rid, Text="back")["MsgSeq"] >= 1
+    back.ok("leave_seat", RoomId=rid)
+
+
+def test_second_login_closes_the_first_connection(gw):
+    rid, owner = gw.room()
+    host = gw.member(rid, owner)
+    first = gw.member(rid)
+    second = gw.login(first.user)
+    ev = first.expect_event("Kicked")
+    assert ev["data"]["Reason"] == "LoggedInElsewhere"
+    first.wait_closed()
+    d = second.ok("enter", RoomId=rid)
+    assert d["Role"] == "Audience"
+    second.ok("send_text", RoomId=rid, Text="from the new device")
+    host.expect_event("Message", predicate=lambda m: m["From_Account"] == first.user)
+    # the user is listed once
+    accounts, count = rest_members(gw.rest, rid)
+    assert sorted(accounts) == sorted([owner, first.user]) and count == 2
+
+
+def test_second_login_without_a_room_also_kicks(gw):
+    first = gw.login()
+    second = gw.login(first.user)
+    assert first.expect_event("Kicked")["data"]["Reason"] == "LoggedInElsewhere"
+    first.wait_closed()
+    assert second.ok("heartbeat")["ServerTime"] > 0
+
+
+def test_slow_consumer_is_closed_and_goes_offline(gw_factory):
+    kit = gw_factory(gateway={"max_queued_bytes": 65536}, name="slow")
+    rid, owner = kit.room()
+    host = kit.member(rid, owner)
+    user = kit.account()
+    slow = kit.connect(query=kit.query(user), paused=True,
+                       sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    slow.send({"id": 1, "op": "enter", "RoomId": rid})
+    host.expect_event("MembersChanged", predicate=lambda d: user in d["Entered"])
+    text = "x" * 12000
+    for _ in range(800):  # ~9.6 MB: more than the kernel buffers and the queue limit
+        kit.rest.ok("send_text_msg", {"RoomId": rid, "Sender_Account": ADMIN, "TextContent": text})
+    host.drain("Message")
+    slow.resume()
+    code = slow.wait_closed(timeout=5)
+    assert code in (1008, None), f"close code {code} {slow.close_reason!r}"
+    got = [e for e in slow.received if e.get("event") == "Message"]
+    assert len(got) < 800, "the slow consumer was sent everything"
+    # the member went offline and leaves once the grace period ends
+    host.expect_event("MembersChanged", timeout=GRACE + 3, predicate=lambda d: user in d["Left"])
