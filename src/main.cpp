@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include "api/router.h"
@@ -15,6 +17,7 @@
 #include "cli/admin_client.h"
 #include "config/config.h"
 #include "engine/room_engine.h"
+#include "gateway/gateway.h"
 #include "metrics/registry.h"
 #include "server/http_server.h"
 #include "store/store.h"
@@ -78,9 +81,19 @@ void register_gauges(metrics::Registry& registry, store::Store& store,
                            {{"result", "dead"}});
 }
 
+// Every member holds a socket: lift the soft limit on open files to the hard one.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int serve(const std::string& config_path, const std::string& listen_override,
           const std::string& data_dir_override) {
   server::block_termination_signals();
+  raise_open_file_limit();
   config::Config cfg = config::load_config_file(config_path);
   if (!listen_override.empty()) cfg.listen = listen_override;
   if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
@@ -97,7 +110,9 @@ int serve(const std::string& config_path, const std::string& listen_override,
     std::vector<domain::Subscription> callbacks;
     for (const auto& c : app.callbacks) callbacks.push_back({c.url, c.commands});
     apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts, std::move(callbacks),
-                    app.callback_token, app.callback_token_enabled});
+                    app.callback_token, app.callback_token_enabled,
+                    int64_t{app.empty_room_dismiss_seconds},
+                    int64_t{app.owner_absent_dismiss_seconds}});
     max_age_ms[app.sdkappid] = int64_t{app.webhook_max_age_seconds} * 1000;
   }
   engine::RoomEngine engine(*store, clock, std::move(apps));
@@ -127,7 +142,16 @@ int serve(const std::string& config_path, const std::string& listen_override,
       [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
       &api::ApiRouter::refuse);
   http.listen(cfg.listen);
+  gateway::Gateway gateway(cfg, engine, *store, clock, http);
+  engine.set_audience_factory(&gateway, {int64_t{cfg.gateway.presence_grace_ms}});
+  http.set_websocket(
+      {"/gateway", 3 * cfg.gateway.heartbeat_interval_ms, cfg.gateway.max_message_bytes,
+       cfg.gateway.max_queued_bytes},
+      [&gateway](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
+        return gateway.open_session(upgrade, std::move(peer));
+      });
   register_gauges(registry, *store, engine, dispatcher, http);
+  gateway.start();
   http.start();
   spdlog::info(
       "liveroomd listening on {} (port {}), {} rooms and {} queued webhook deliveries loaded from "
@@ -138,6 +162,7 @@ int serve(const std::string& config_path, const std::string& listen_override,
   http.wait_for_signal();
   router.set_draining();
   http.drain_and_stop(std::chrono::seconds(10));
+  gateway.stop();
   dispatcher.stop();  // undelivered events stay in the store for the next start
   store->close();
   spdlog::info("liveroomd stopped cleanly");

@@ -13,40 +13,13 @@
 #include "api/command.h"
 #include "api/fields.h"
 #include "base/json_writer.h"
+#include "domain/message_body.h"
 
 namespace liveroom::api {
 
 namespace json = boost::json;
 
 namespace {
-
-// IM's limit for one message's content.
-constexpr size_t kMaxMessageBytes = 12 * 1024;
-
-std::string text_body(std::string_view text) {
-  std::string body;
-  JsonWriter w(body);
-  w.begin_array().begin_object().field("MsgType", "TIMTextElem");
-  w.key("MsgContent").begin_object().field("Text", text).end_object();
-  w.end_object().end_array();
-  return body;
-}
-
-// spec §2.4: a TIMCustomElem whose Data is {"BusinessId":"<id>","Data":"<data>"}.
-std::string custom_body(std::string_view business_id, std::string_view data) {
-  std::string inner;
-  JsonWriter(inner)
-      .begin_object()
-      .field("BusinessId", business_id)
-      .field("Data", data)
-      .end_object();
-  std::string body;
-  JsonWriter w(body);
-  w.begin_array().begin_object().field("MsgType", "TIMCustomElem");
-  w.key("MsgContent").begin_object().field("Data", inner).end_object();
-  w.end_object().end_array();
-  return body;
-}
 
 Result<std::string_view> sender_field(const Fields& f, std::string_view key, const Call& call,
                                       bool required) {
@@ -69,9 +42,9 @@ Reply live_reply(Call& call, const engine::SentMessage& sent) {
 
 Result<Reply> send(Services& s, Call& call, std::string_view room_id, engine::RoomMessage message,
                    bool im_reply) {
-  if (message.msg_body.size() > kMaxMessageBytes) {
+  if (message.msg_body.size() > domain::kMaxMessageBytes) {
     return fail(Code::kInvalidParameter,
-                fmt::format("the message exceeds {} bytes", kMaxMessageBytes));
+                fmt::format("the message exceeds {} bytes", domain::kMaxMessageBytes));
   }
   auto sent = s.engine.send_message(call.sdkappid, room_id, message, call.fence, call.actor());
   if (!sent) return std::unexpected(sent.error());
@@ -88,13 +61,13 @@ Result<Reply> send_text_msg(Services& s, Call& call) {
   if (!room_id) return std::unexpected(room_id.error());
   auto sender = sender_field(f, "Sender_Account", call, true);
   if (!sender) return std::unexpected(sender.error());
-  auto text = f.required_text("TextContent", kMaxMessageBytes);
+  auto text = f.required_text("TextContent", domain::kMaxMessageBytes);
   if (!text) return std::unexpected(text.error());
   if (text->empty()) return std::unexpected(f.invalid("TextContent", "is empty"));
-  auto extension = f.text("ExtensionInfo", kMaxMessageBytes);
+  auto extension = f.text("ExtensionInfo", domain::kMaxMessageBytes);
   if (!extension) return std::unexpected(extension.error());
   return send(s, call, *room_id,
-              {std::string(*sender), text_body(*text), std::nullopt,
+              {std::string(*sender), domain::text_body(*text), std::nullopt,
                std::string(extension->value_or("")), true},
               false);
 }
@@ -121,7 +94,8 @@ Result<Reply> send_custom_msg(Services& s, Call& call) {
         "Data", fmt::format("must be a String or an Integer, not {}", json_type_name(*d))));
   }
   return send(s, call, *room_id,
-              {std::string(*sender), custom_body(*business, data), std::nullopt, "", true}, false);
+              {std::string(*sender), domain::custom_body(*business, data), std::nullopt, "", true},
+              false);
 }
 
 // IM's MsgBody: 1 to 8 elements {MsgType, MsgContent}; text and custom elements are checked.
@@ -137,10 +111,10 @@ Result<std::string> msg_body_field(const Fields& f) {
     auto content = e.required_object("MsgContent");
     if (!content) return std::unexpected(content.error());
     if (*type == "TIMTextElem") {
-      auto text = content->required_text("Text", kMaxMessageBytes);
+      auto text = content->required_text("Text", domain::kMaxMessageBytes);
       if (!text) return std::unexpected(text.error());
     } else if (*type == "TIMCustomElem") {
-      auto data = content->text("Data", kMaxMessageBytes);
+      auto data = content->text("Data", domain::kMaxMessageBytes);
       if (!data) return std::unexpected(data.error());
     } else if (!type->starts_with("TIM") || !type->ends_with("Elem")) {
       return std::unexpected(
@@ -167,7 +141,7 @@ Result<Reply> send_group_msg(Services& s, Call& call) {
   if (!forbid) return std::unexpected(forbid.error());
   auto body = msg_body_field(f);
   if (!body) return std::unexpected(body.error());
-  auto cloud = f.text("CloudCustomData", kMaxMessageBytes);
+  auto cloud = f.text("CloudCustomData", domain::kMaxMessageBytes);
   if (!cloud) return std::unexpected(cloud.error());
   const auto& forbidden = forbid->value_or(std::vector<std::string>{});
   const bool after = std::find(forbidden.begin(), forbidden.end(), "ForbidAfterSendMsgCallback") ==

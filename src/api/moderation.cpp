@@ -51,6 +51,33 @@ Result<Reply> get_admin_list(Services& s, Call& call) {
   return user_list_reply(call, "Admin_Account", *admins);
 }
 
+// spec §2.2: every online member (and robot), ordered by account, cursor in Next ("" first and
+// at the end). MemberCount is exact and current: no 1000 cap, no 40 s staleness.
+Result<Reply> get_member_list(Services& s, Call& call) {
+  Fields f(call.body);
+  auto room_id = room_id_field(f);
+  if (!room_id) return std::unexpected(room_id.error());
+  auto next = f.text("Next", 1024);
+  if (!next) return std::unexpected(next.error());
+  auto count = f.integer("Count", 1, 1000);  // liveroom: page size, default 100
+  if (!count) return std::unexpected(count.error());
+  auto page = s.engine.list_members(call.sdkappid, *room_id, next->value_or(""),
+                                    static_cast<size_t>(count->value_or(100)), call.fence);
+  if (!page) return std::unexpected(page.error());
+  Reply reply{json::object(call.storage)};
+  json::array list(call.storage);
+  list.reserve(page->members.size());
+  for (const auto& [member, role] : page->members) {
+    json::object o(call.storage);
+    o["Member_Account"] = member;
+    list.emplace_back(std::move(o));
+  }
+  reply.fields["Next"] = page->next;
+  reply.fields["MemberCount"] = page->member_count;
+  reply.fields["MemberList"] = std::move(list);
+  return reply;
+}
+
 Result<Reply> modify_admin(Services& s, Call& call) {
   Fields f(call.body);
   auto room_id = room_id_field(f);
@@ -194,7 +221,8 @@ Result<Reply> get_robot(Services& s, Call& call) {
   return user_list_reply(call, "RobotList_Account", *robots);
 }
 
-constexpr std::array<CommandSpec, 10> kCommands{{
+constexpr std::array<CommandSpec, 11> kCommands{{
+    {"live_engine_http_srv/get_member_list", get_member_list},
     {"live_engine_http_srv/get_admin_list", get_admin_list},
     {"live_engine_http_srv/modify_admin", modify_admin},
     {"live_engine_http_srv/ban_member", ban_member},

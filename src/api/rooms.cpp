@@ -6,6 +6,7 @@
 
 #include "api/command.h"
 #include "api/fields.h"
+#include "api/room_patch.h"
 #include "base/json_writer.h"
 #include "domain/room_json.h"
 
@@ -87,8 +88,9 @@ Result<void> read_into(std::optional<T>& out, Result<std::optional<U>> in) {
   return {};
 }
 
-// The RoomInfo fields shared by create_room and update_room_info.
-Result<RoomPatch> decode_patch(const Fields& f) {
+}  // namespace
+
+Result<RoomPatch> decode_room_patch(const Fields& f) {
   RoomPatch p;
   Result<void> ok;
   auto step = [&ok](Result<void> r) {
@@ -116,6 +118,8 @@ Result<RoomPatch> decode_patch(const Fields& f) {
   if (!ok) return std::unexpected(ok.error());
   return p;
 }
+
+namespace {
 
 json::array category_json(const std::vector<int64_t>& category, json::storage_ptr sp) {
   json::array arr(sp);
@@ -148,7 +152,7 @@ Result<Reply> create_room(Services& s, Call& call) {
   }
   auto owner = info->account("Owner_Account");
   if (!owner) return error_of(owner);
-  auto patch = decode_patch(*info);
+  auto patch = decode_room_patch(*info);
   if (!patch) return error_of(patch);
   std::string owner_id(*owner && !(*owner)->empty() ? **owner : call.identifier);
   auto created = s.engine.create_room(call.sdkappid, std::string(*room_id), std::move(owner_id),
@@ -174,7 +178,7 @@ Result<Reply> update_room_info(Services& s, Call& call) {
   if (!info) return error_of(info);
   auto room_id = room_id_field(*info);
   if (!room_id) return error_of(room_id);
-  auto patch = decode_patch(*info);
+  auto patch = decode_room_patch(*info);
   if (!patch) return error_of(patch);
   auto updated = s.engine.update_room(call.sdkappid, *room_id, *patch, call.fence, call.actor());
   if (!updated) return error_of(updated);

@@ -1,5 +1,7 @@
 #include "api/router.h"
 
+#include "web/assets.h"
+
 #include <charconv>
 
 #include <fmt/format.h>
@@ -147,6 +149,20 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
     }
     return json_response(R"({"status":"ready"})");
   }
+  if (path == "/demo") {  // relative URLs in the page need the trailing slash
+    return server::HttpResponse{
+        200,
+        "text/html; charset=utf-8",
+        R"(<!doctype html><meta http-equiv="refresh" content="0; url=/demo/"><a href="/demo/">demo</a>)",
+        {}};
+  }
+  if (path.starts_with("/demo/")) {
+    if (auto asset = web::find_demo_asset(path)) {
+      return server::HttpResponse{
+          200, std::string(asset->content_type), std::string(asset->body), {}};
+    }
+    return server::HttpResponse{404, "text/plain; charset=utf-8", "not found\n", {}};
+  }
   if (path == "/metrics" && metrics_) {
     return server::HttpResponse{200, std::string(metrics::kContentType), metrics_->render(), {}};
   }
@@ -165,6 +181,7 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
   const std::string request_id = next_request_id();
   ScopedRequestId log_scope(request_id);
   Result<Reply> reply = dispatch(request, command, path, query, storage, fence);
+  if (!reply) reply.error().code = rest_equivalent(reply.error().code);  // rules shared with SDKs
   const Code code = reply ? Code::kOk : reply.error().code;
   if (!reply && reply.error().code == Code::kInternal) {
     spdlog::error("{} failed: {}", path, reply.error().info);

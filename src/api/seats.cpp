@@ -69,8 +69,8 @@ Result<Reply> kick_user_off_seat(Services& s, Call& call) {
   // Data: custom text for the kicked user; documented as mandatory, accepted when absent.
   auto data = f.text("Data", 1024);
   if (!data) return std::unexpected(data.error());
-  auto ok = s.engine.kick_from_seat(call.sdkappid, *room_id, std::string(*member), call.fence,
-                                    call.actor());
+  auto ok = s.engine.kick_from_seat(call.sdkappid, *room_id, std::string(*member),
+                                    std::string(data->value_or("")), call.fence, call.actor());
   if (!ok) return std::unexpected(ok.error());
   return Reply{json::object(call.storage)};
 }

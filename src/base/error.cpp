@@ -58,8 +58,61 @@ std::string_view default_info(Code code) {
       return "room does not support seats";
     case Code::kCallbackTokenMissing:
       return "callback token is not configured";
+    case Code::kBannedFromRoom:
+      return "banned from this room";
+    case Code::kRoomFull:
+      return "the room is full";
+    case Code::kClientGeneric:
+      return "failed";
+    case Code::kClientRateLimited:
+      return "too many requests on this connection";
+    case Code::kClientBadParameter:
+      return "invalid parameter";
+    case Code::kClientNotLoggedIn:
+      return "not logged in: send login first";
+    case Code::kClientRoomNotFound:
+      return "room does not exist";
+    case Code::kClientNotInRoom:
+      return "enter the room first";
+    case Code::kClientOwnerCannotLeave:
+      return "the owner cannot leave a Live room; dismiss it instead";
+    case Code::kClientInAnotherRoom:
+      return "already in another room";
+    case Code::kClientOwnerOnly:
+      return "only the room owner may do this";
+    case Code::kClientManagerOnly:
+      return "only the room owner or an admin may do this";
+    case Code::kClientAlreadySeated:
+      return "already on a seat";
+    case Code::kClientSeatTaken:
+      return "the seat is taken";
+    case Code::kClientSeatLocked:
+      return "the seat is locked";
+    case Code::kClientNoSuchSeat:
+      return "no such seat";
+    case Code::kClientNotSeated:
+      return "not on a seat";
+    case Code::kClientSeatsFull:
+      return "every seat is taken";
+    case Code::kClientAllMuted:
+      return "messages are disabled in this room";
+    case Code::kClientYouAreMuted:
+      return "you are muted";
   }
   return "unknown error";
+}
+
+Code rest_equivalent(Code code) {
+  if (code == Code::kClientRoomNotFound) return Code::kRoomNotFound;
+  if (code == Code::kClientOwnerOnly || code == Code::kClientManagerOnly) {
+    return Code::kNotPermitted;
+  }
+  if (code == Code::kBannedFromRoom || code == Code::kRoomFull) return Code::kNotPermitted;
+  return static_cast<int>(code) < 0 ? Code::kInvalidParameter : code;
+}
+
+Code client_equivalent(Code code) {
+  return code == Code::kRoomNotFound ? Code::kClientRoomNotFound : code;
 }
 
 }  // namespace liveroom

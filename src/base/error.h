@@ -45,6 +45,29 @@ enum class Code : int {
   kTooManyAdmins = 100020,
   kRoomHasNoSeats = 100211,
   kCallbackTokenMissing = 100302,
+  // IM codes the client gateway answers where the client SDKs have none of their own.
+  kBannedFromRoom = 10007,
+  kRoomFull = 10014,
+  // Client SDK codes (spec §3.4), answered by the client gateway only. Engine rules that both
+  // the gateway and REST enforce fail with these; REST answers their rest_equivalent().
+  kClientGeneric = -1,
+  kClientRateLimited = -2,
+  kClientBadParameter = -1001,
+  kClientNotLoggedIn = -1002,
+  kClientRoomNotFound = -2100,
+  kClientNotInRoom = -2101,
+  kClientOwnerCannotLeave = -2102,
+  kClientInAnotherRoom = -2108,
+  kClientOwnerOnly = -2300,
+  kClientManagerOnly = -2301,
+  kClientAlreadySeated = -2341,
+  kClientSeatTaken = -2342,
+  kClientSeatLocked = -2343,
+  kClientNoSuchSeat = -2344,
+  kClientNotSeated = -2345,
+  kClientSeatsFull = -2346,
+  kClientAllMuted = -2380,
+  kClientYouAreMuted = -2381,
 };
 
 struct Error {
@@ -57,6 +80,12 @@ using Result = std::expected<T, Error>;
 
 // The default ErrorInfo of a code, used when the failing step has nothing more precise to say.
 std::string_view default_info(Code code);
+
+// What a REST call answers for a code: client SDK codes (negative) become the REST code of the
+// same rule (a seat rule is a parameter error, 100002; a missing room 100004).
+Code rest_equivalent(Code code);
+// What the client gateway answers for a code: 100004 is the SDK's -2100.
+Code client_equivalent(Code code);
 
 inline int wire_code(Code code) {
   return static_cast<int>(code);

@@ -229,6 +229,26 @@ HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
   return http;
 }
 
+GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
+  const toml::table& t = r.table(node, "gateway", "[gateway]");
+  r.reject_unknown_keys(t, "gateway",
+                        {"heartbeat_interval_ms", "presence_grace_ms", "member_batch_ms",
+                         "max_queued_bytes", "max_message_bytes"});
+  GatewayConfig g;
+  auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
+    if (const toml::node* n = t.get(key)) {
+      field = static_cast<std::remove_reference_t<decltype(field)>>(
+          r.integer(*n, key_path("gateway", key), lo, hi));
+    }
+  };
+  read_int("heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 600'000);
+  read_int("presence_grace_ms", g.presence_grace_ms, 0, 3'600'000);
+  read_int("member_batch_ms", g.member_batch_ms, 10, 10'000);
+  read_int("max_queued_bytes", g.max_queued_bytes, 64 * 1024, 1024 * 1024 * 1024);
+  read_int("max_message_bytes", g.max_message_bytes, 1024, 16 * 1024 * 1024);
+  return g;
+}
+
 RateLimits read_rate_limits(const ConfigReader& r, const toml::node& node,
                             const std::string& path) {
   const toml::table& t = r.table(node, path, "[apps.rate_limits]");
@@ -288,10 +308,11 @@ std::vector<CallbackSubscription> read_callbacks(const ConfigReader& r, const to
 
 AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::string& path) {
   const toml::table& t = r.table(node, path, "[[apps]]");
-  r.reject_unknown_keys(t, path,
-                        {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits",
-                         "callbacks", "callback_token", "callback_token_enabled",
-                         "webhook_max_age_seconds", "veto_timeout_ms", "veto_fail_open"});
+  r.reject_unknown_keys(
+      t, path,
+      {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits", "callbacks",
+       "callback_token", "callback_token_enabled", "webhook_max_age_seconds", "veto_timeout_ms",
+       "veto_fail_open", "empty_room_dismiss_seconds", "owner_absent_dismiss_seconds"});
   AppConfig app;
 
   const std::string id_path = path + ".sdkappid";
@@ -357,6 +378,14 @@ AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::str
   if (const toml::node* n = t.get("veto_fail_open")) {
     app.veto_fail_open = r.boolean(*n, path + ".veto_fail_open");
   }
+  if (const toml::node* n = t.get("empty_room_dismiss_seconds")) {
+    app.empty_room_dismiss_seconds =
+        static_cast<uint32_t>(r.integer(*n, path + ".empty_room_dismiss_seconds", 0, 7 * 86'400));
+  }
+  if (const toml::node* n = t.get("owner_absent_dismiss_seconds")) {
+    app.owner_absent_dismiss_seconds =
+        static_cast<uint32_t>(r.integer(*n, path + ".owner_absent_dismiss_seconds", 0, 7 * 86'400));
+  }
   return app;
 }
 
@@ -399,12 +428,13 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   }
 
   ConfigReader r(origin);
-  r.reject_unknown_keys(root, "", {"listen", "data_dir", "tls", "http", "apps"});
+  r.reject_unknown_keys(root, "", {"listen", "data_dir", "tls", "http", "gateway", "apps"});
   Config cfg;
   if (const toml::node* n = root.get("listen")) read_listen(r, *n, cfg);
   if (const toml::node* n = root.get("data_dir")) cfg.data_dir = r.non_empty_string(*n, "data_dir");
   if (const toml::node* n = root.get("tls")) cfg.tls = read_tls(r, *n);
   if (const toml::node* n = root.get("http")) cfg.http = read_http(r, *n);
+  if (const toml::node* n = root.get("gateway")) cfg.gateway = read_gateway(r, *n);
   read_apps(r, root, cfg);
   return cfg;
 }

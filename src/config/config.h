@@ -48,6 +48,19 @@ struct AppConfig {
   uint32_t webhook_max_age_seconds = 86'400;  // then a failing delivery becomes a dead letter
   uint32_t veto_timeout_ms = 2'000;           // "before" callbacks
   bool veto_fail_open = true;                 // allow when the backend fails or is late
+  // Room lifecycle: an empty room (no members, no robots) is dismissed after this long; a room
+  // whose owner is away this long is dismissed. 0 = never.
+  uint32_t empty_room_dismiss_seconds = 1'800;
+  uint32_t owner_absent_dismiss_seconds = 0;
+};
+
+// [gateway]: the client WebSocket gateway (docs/client-protocol.md).
+struct GatewayConfig {
+  uint32_t heartbeat_interval_ms = 10'000;      // clients heartbeat this often; 3 missed = closed
+  uint32_t presence_grace_ms = 30'000;          // an offline member keeps its place this long
+  uint32_t member_batch_ms = 200;               // MembersChanged and Likes at most this often
+  uint64_t max_queued_bytes = 4 * 1024 * 1024;  // per connection; more = slow consumer, closed
+  uint32_t max_message_bytes = 64 * 1024;       // largest client message
 };
 
 // [http]: transport limits.
@@ -65,6 +78,7 @@ struct Config {
   std::string data_dir = "./data";
   std::optional<TlsConfig> tls;
   HttpConfig http;
+  GatewayConfig gateway;
   std::vector<AppConfig> apps;
 };
 

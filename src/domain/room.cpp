@@ -59,6 +59,7 @@ RoomStatistic statistic_of(const Room& room) {
   RoomStatistic stats;
   stats.total_viewers = room.view_count;
   stats.total_msg_count = room.total_msg_count;
+  stats.total_likes_received = room.total_likes;
   return stats;
 }
 

@@ -126,6 +126,7 @@ struct Room {
   int64_t view_count = 0;
   uint64_t msg_seq = 0;                 // the last room message's MsgSeq
   int64_t total_msg_count = 0;          // messages sent to the room (statistics)
+  int64_t total_likes = 0;              // likes received (statistics)
   std::vector<MetadataEntry> metadata;  // insertion order
   RoomModeration moderation;
 };

@@ -34,4 +34,25 @@ void write_room_info(JsonWriter& w, const Room& r) {
       .field("OnlineCount", 0);
 }
 
+void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats) {
+  w.begin_array();
+  for (uint32_t i = 0; i < seats.size(); ++i) {
+    w.begin_object().field("Index", i);
+    if (!seats[i].member.empty()) w.field("Member_Account", seats[i].member);
+    w.field("IsTakenDisabled", seats[i].taken_disabled)
+        .field("IsVideoDisabled", seats[i].video_disabled)
+        .field("IsAudioDisabled", seats[i].audio_disabled)
+        .end_object();
+  }
+  w.end_array();
+}
+
+void write_statistic(JsonWriter& w, const RoomStatistic& stats) {
+  w.field("TotalViewers", stats.total_viewers)
+      .field("TotalGiftsSent", stats.total_gifts_sent)
+      .field("TotalGiftCoins", stats.total_gift_coins)
+      .field("TotalUniqueGiftSenders", stats.total_unique_gift_senders)
+      .field("TotalLikesReceived", stats.total_likes_received);
+}
+
 }  // namespace liveroom::domain

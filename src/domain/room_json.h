@@ -9,5 +9,10 @@ namespace liveroom::domain {
 
 // Writes the members of RoomInfo into the object `w` is inside (the caller opens and closes it).
 void write_room_info(JsonWriter& w, const Room& room);
+// The SeatList array of get_seat_list, Mic.CallbackAfterSeatInfoChanged and the gateway.
+void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats);
+// The Statistic members (destroy_room, the destroy callback, the gateway); the caller opens and
+// closes the object.
+void write_statistic(JsonWriter& w, const RoomStatistic& stats);
 
 }  // namespace liveroom::domain

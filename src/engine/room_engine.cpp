@@ -53,9 +53,12 @@ std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cu
   return std::pair{view_count, std::move(room_id)};
 }
 
-// A room's columns (its rooms row) without the metadata and moderation documents, which have
-// rows of their own and can be large: copying them on every update would be wasted work.
-// Requires the room's shard lock (the documents are moved out for the copy and back).
+void set_profile_items(domain::Account& account, const std::vector<ProfileItem>& items) {
+  for (const auto& item : items) account.profile.insert_or_assign(item.tag, item.value);
+}
+
+}  // namespace
+
 domain::Room columns_of(domain::Room& room) {
   auto metadata = std::exchange(room.metadata, {});
   auto moderation = std::exchange(room.moderation, {});
@@ -65,11 +68,11 @@ domain::Room columns_of(domain::Room& room) {
   return columns;
 }
 
-void set_profile_items(domain::Account& account, const std::vector<ProfileItem>& items) {
-  for (const auto& item : items) account.profile.insert_or_assign(item.tag, item.value);
+std::vector<domain::Seat> normalized_seats(std::vector<domain::Seat> seats) {
+  const bool pristine =
+      std::all_of(seats.begin(), seats.end(), [](const domain::Seat& s) { return s.pristine(); });
+  return pristine ? std::vector<domain::Seat>{} : std::move(seats);
 }
-
-}  // namespace
 
 RoomEngine::RoomEngine(store::Store& store, const Clock& clock, std::vector<AppOptions> apps)
     : store_(store), clock_(clock) {
@@ -92,8 +95,20 @@ void RoomEngine::load(store::Snapshot snapshot) {
       continue;
     }
     reindex(*a, nullptr, &room);
+    // Presence is soft state: after a restart only robots are members, so only they still sit.
+    const auto& robots = room.moderation.robots;
+    for (auto& seat : room.moderation.seats) {
+      if (std::find(robots.begin(), robots.end(), seat.member) == robots.end()) seat.member.clear();
+    }
+    room.moderation.seats = normalized_seats(std::move(room.moderation.seats));
+    std::unique_ptr<Presence> presence;
+    if (!robots.empty()) {
+      presence = std::make_unique<Presence>();
+      for (const auto& robot : robots) presence->members[robot].robot = true;
+    }
     std::string id = room.room_id;
-    shard_of(*a, id).rooms.emplace(std::move(id), RoomEntry{std::move(room), 0});
+    shard_of(*a, id).rooms.emplace(std::move(id),
+                                   RoomEntry{std::move(room), 0, std::move(presence)});
   }
   for (auto& [sdkappid, account] : snapshot.accounts) {
     AppState* a = app(sdkappid);
@@ -251,24 +266,33 @@ Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::s
   return with_room(
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<domain::RoomStatistic> {
-        domain::RoomStatistic stats = domain::statistic_of(entry.room);
-        std::vector<store::Change> changes{store::DeleteRoom{sdkappid, std::string(room_id)}};
-        PendingEvents events;
-        emit(
-            a, shard, room_id, domain::kAfterDestroyRoom,
-            [&] {
-              return destroyed_room_payload(entry.room, stats, "DestroyByUser",
-                                            actor.operator_account, clock_.unix_millis());
-            },
-            actor, changes, events);
-        const uint64_t seq = submit(std::move(changes), std::move(events));
-        fence.observe(seq);
-        shard.last_delete_seq = seq;
-        reindex(a, &entry.room, nullptr);
-        shard.recent_messages.erase(std::string(room_id));
-        shard.rooms.erase(shard.rooms.find(room_id));  // `entry` dies here
-        return stats;
+        return dismiss(a, shard, room_id, entry, "DestroyByUser", actor, fence);
       });
+}
+
+domain::RoomStatistic RoomEngine::dismiss(AppState& a, RoomShard& shard, std::string_view room_id,
+                                          RoomEntry& entry, std::string_view event_type,
+                                          const Actor& actor, ReadFence& fence) {
+  domain::RoomStatistic stats = domain::statistic_of(entry.room);
+  std::vector<store::Change> changes{store::DeleteRoom{a.options.sdkappid, std::string(room_id)}};
+  PendingEvents events;
+  emit(
+      a, shard, room_id, domain::kAfterDestroyRoom,
+      [&] {
+        return destroyed_room_payload(entry.room, stats, event_type, actor.operator_account,
+                                      clock_.unix_millis());
+      },
+      actor, changes, events);
+  const uint64_t seq = submit(std::move(changes), std::move(events));
+  fence.observe(seq);
+  shard.last_delete_seq = seq;
+  reindex(a, &entry.room, nullptr);
+  if (entry.presence && entry.presence->audience) {
+    entry.presence->audience->dismissed(seq, event_type, stats);
+  }
+  shard.recent_messages.erase(std::string(room_id));
+  shard.rooms.erase(shard.rooms.find(room_id));  // `entry` dies here
+  return stats;
 }
 
 Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
@@ -295,6 +319,9 @@ Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id
                      reindex(a, &entry.room, &updated);
                      entry.room = std::move(updated);
                      entry.seq = seq;
+                     if (entry.presence && entry.presence->audience) {
+                       entry.presence->audience->room_info_changed(seq, entry.room);
+                     }
                      return {};
                    });
 }
@@ -396,7 +423,7 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
   return with_room(
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<SentMessage> {
-        {
+        if (message.sender_must_be_imported) {
           std::lock_guard lock(a.accounts_mu);
           if (!account_known(a, message.sender)) {
             fence.observe(a.accounts_delete_seq);
@@ -433,6 +460,11 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
         entry.room.msg_seq = updated.msg_seq;
         entry.room.total_msg_count = updated.total_msg_count;
         entry.seq = seq;
+        if (entry.presence && entry.presence->audience) {
+          entry.presence->audience->message(
+              seq, MessageNotice{sent.msg_seq, sent.msg_time, message.sender, message.msg_body,
+                                 message.cloud_custom_data});
+        }
         if (message.random) {
           recent.push_back({message.sender, *message.random, sent});
           if (recent.size() > 256) recent.pop_front();
@@ -445,22 +477,109 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
 
 template <typename Change, typename Emit>
 Result<void> RoomEngine::moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
-                                  Change&& change, Emit&& emit_events) {
+                                  Change&& change, Emit&& emit_events, const Actor& actor) {
   return with_room(sdkappid, room_id, fence,
                    [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
                      domain::RoomModeration next = entry.room.moderation;
-                     if (auto ok = change(next, a, entry.room); !ok) return ok;
+                     if (auto ok = change(next, a, entry); !ok) return ok;
                      if (next == entry.room.moderation) return {};  // nothing changed
-                     std::vector<store::Change> changes{
-                         store::PutRoomModeration{sdkappid, std::string(room_id), next}};
+                     std::vector<store::Change> changes;
                      PendingEvents events;
                      emit_events(a, shard, changes, events);
-                     const uint64_t seq = submit(std::move(changes), std::move(events));
-                     fence.observe(seq);
-                     entry.room.moderation = std::move(next);
-                     entry.seq = seq;
+                     apply_moderation(a, shard, entry, std::move(next), actor, fence,
+                                      std::move(changes), std::move(events));
                      return {};
                    });
+}
+
+void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entry,
+                                  domain::RoomModeration next, const Actor& actor, ReadFence& fence,
+                                  std::vector<store::Change> changes, PendingEvents events) {
+  const std::string& room_id = entry.room.room_id;
+  const int64_t now = clock_.unix_seconds();
+  const domain::RoomModeration& before = entry.room.moderation;
+  Presence* presence = entry.presence.get();
+
+  // Online members who are banned now leave the room (and their seats) in the same commit.
+  std::vector<std::pair<std::string, int64_t>> banned_out;
+  if (presence) {
+    for (const auto& ban : domain::active(next.bans, now)) {
+      auto it = presence->members.find(ban.user_id);
+      if (it == presence->members.end() || it->second.robot) continue;
+      banned_out.emplace_back(ban.user_id, ban.until);
+      for (auto& seat : next.seats) {
+        if (seat.member == ban.user_id) seat.member.clear();
+      }
+    }
+    next.seats = normalized_seats(std::move(next.seats));
+  }
+  const bool seats_changed = next.seats != before.seats;
+  if (seats_changed) {
+    domain::Room view = columns_of(entry.room);
+    view.moderation.seats = next.seats;
+    const std::vector<domain::Seat> seats = domain::seats_of(view);
+    emit(
+        a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
+        [&] {
+          return seat_list_payload(room_id, seats, actor.operator_account, clock_.unix_millis());
+        },
+        actor, changes, events);
+  }
+  changes.insert(changes.begin(), store::PutRoomModeration{a.options.sdkappid, room_id, next});
+  const uint64_t seq = submit(std::move(changes), std::move(events));
+  fence.observe(seq);
+  domain::RoomModeration previous = std::exchange(entry.room.moderation, std::move(next));
+  entry.seq = seq;
+  if (!presence && !entry.room.moderation.robots.empty()) {
+    entry.presence = std::make_unique<Presence>();
+    presence = entry.presence.get();
+  }
+  if (!presence) return;
+
+  // Robots are members while they are in the robot list.
+  const auto& robots = entry.room.moderation.robots;
+  for (const auto& robot : robots) {
+    if (!presence->members.contains(robot)) presence->members[robot].robot = true;
+  }
+  std::erase_if(presence->members, [&](const auto& m) {
+    return m.second.robot && std::find(robots.begin(), robots.end(), m.first) == robots.end();
+  });
+
+  RoomAudience* audience = presence->audience.get();
+  for (const auto& [user, until] : banned_out) {
+    auto it = presence->members.find(user);
+    ConnectionPtr connection = std::move(it->second.connection);
+    presence->members.erase(it);
+    std::erase_if(presence->seat_requests, [&](const auto& r) { return r.second.member == user; });
+    if (audience) {
+      audience->left(seq, user, connection, presence->members.size(), LeaveCause::kBanned, until);
+    }
+  }
+  after_members_changed(a, entry);
+  if (!audience) return;
+  if (seats_changed) audience->seats_changed(seq, domain::seats_of(entry.room));
+  auto until_in = [&](const std::vector<domain::Restriction>& list, const std::string& user) {
+    for (const auto& r : list) {
+      if (r.user_id == user && r.until > now) return r.until;
+    }
+    return int64_t{0};
+  };
+  for (const auto& [user, member] : presence->members) {
+    if (!member.connection) continue;
+    const int64_t muted_before = until_in(previous.mutes, user);
+    const int64_t muted_after = until_in(entry.room.moderation.mutes, user);
+    if (muted_before != muted_after) {
+      audience->notify(seq, member.connection, MutedNotice{muted_after});
+    }
+    const bool admin_before =
+        std::find(previous.admins.begin(), previous.admins.end(), user) != previous.admins.end();
+    const bool admin_after =
+        std::find(entry.room.moderation.admins.begin(), entry.room.moderation.admins.end(), user) !=
+        entry.room.moderation.admins.end();
+    if (admin_before != admin_after) {
+      audience->notify(seq, member.connection, RoleNotice{role_in(entry.room, user)});
+    }
+  }
 }
 
 namespace {
@@ -472,7 +591,7 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
                                        ReadFence& fence, const Actor& actor) {
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState& a, const domain::Room&) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
         for (const auto& user : users) {
           auto it = std::find(m.admins.begin(), m.admins.end(), user);
           if (op == AdminOp::kDelete) {
@@ -516,7 +635,8 @@ Result<void> RoomEngine::ban_members(uint32_t sdkappid, std::string_view room_id
   const int64_t now = clock_.unix_seconds();
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState&, const domain::Room& room) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState&, RoomEntry& entry) -> Result<void> {
+        const domain::Room& room = entry.room;
         for (const auto& user : users) {
           if (user == room.owner && duration_seconds > 0) {
             return fail(Code::kNotPermitted,
@@ -536,7 +656,7 @@ Result<void> RoomEngine::mute_members(uint32_t sdkappid, std::string_view room_i
   const int64_t now = clock_.unix_seconds();
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState&, const domain::Room&) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState&, RoomEntry&) -> Result<void> {
         for (const auto& user : users) {
           domain::restrict_user(m.mutes, user, duration_seconds > 0 ? now + duration_seconds : 0,
                                 "", now);
@@ -550,7 +670,7 @@ Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
                                     const std::vector<std::string>& robots, ReadFence& fence) {
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState& a, const domain::Room&) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
         for (const auto& robot : robots) {
           if (std::find(m.robots.begin(), m.robots.end(), robot) != m.robots.end()) continue;
           {
@@ -578,32 +698,20 @@ Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
 template <typename Change>
 Result<void> RoomEngine::change_seats(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
                                       const Actor& actor, Change&& change) {
-  std::vector<domain::Seat> result;
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState&, const domain::Room& room) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState&, RoomEntry& entry) -> Result<void> {
+        const domain::Room& room = entry.room;
         if (room.seat_count == 0) {
           return fail(Code::kRoomHasNoSeats, fmt::format("room '{}' has no seats", room_id));
         }
         std::vector<domain::Seat> seats = m.seats;
         seats.resize(room.seat_count);
-        if (auto ok = change(seats, m, room); !ok) return ok;
-        result = seats;
-        const bool pristine = std::all_of(seats.begin(), seats.end(),
-                                          [](const domain::Seat& s) { return s.pristine(); });
-        m.seats = pristine ? std::vector<domain::Seat>{} : std::move(seats);
+        if (auto ok = change(seats, m, std::as_const(entry)); !ok) return ok;
+        m.seats = normalized_seats(std::move(seats));
         return {};
       },
-      [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
-          PendingEvents& events) {
-        emit(
-            a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
-            [&] {
-              return seat_list_payload(room_id, result, actor.operator_account,
-                                       clock_.unix_millis());
-            },
-            actor, changes, events);
-      });
+      no_events, actor);
 }
 
 namespace {
@@ -611,45 +719,47 @@ namespace {
 Result<void> check_index(const std::vector<domain::Seat>& seats, uint32_t index) {
   if (index >= seats.size()) {
     return fail(
-        Code::kInvalidParameter,
+        Code::kClientNoSuchSeat,
         fmt::format("Index {} is not a seat: the room has seats 0 to {}", index, seats.size() - 1));
-  }
-  return {};
-}
-
-Result<void> check_member(const domain::RoomModeration& m, const std::string& member,
-                          std::string_view room_id) {
-  if (std::find(m.robots.begin(), m.robots.end(), member) == m.robots.end()) {
-    return fail(Code::kInvalidParameter,
-                fmt::format("Member_Account '{}' is not in room '{}'", member, room_id));
   }
   return {};
 }
 
 }  // namespace
 
+Result<void> RoomEngine::check_member(const RoomEntry& entry, const std::string& member,
+                                      std::string_view room_id) {
+  const auto& robots = entry.room.moderation.robots;
+  const bool present = entry.presence && entry.presence->members.contains(member);
+  if (!present && std::find(robots.begin(), robots.end(), member) == robots.end()) {
+    return fail(Code::kClientNotInRoom,
+                fmt::format("Member_Account '{}' is not in room '{}'", member, room_id));
+  }
+  return {};
+}
+
 Result<void> RoomEngine::pick_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
                                    const std::string& member, ReadFence& fence,
                                    const Actor& actor) {
   return change_seats(
       sdkappid, room_id, fence, actor,
-      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration& m,
-          const domain::Room&) -> Result<void> {
+      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
+          const RoomEntry& entry) -> Result<void> {
         if (auto ok = check_index(seats, index); !ok) return ok;
-        if (auto ok = check_member(m, member, room_id); !ok) return ok;
+        if (auto ok = check_member(entry, member, room_id); !ok) return ok;
         domain::Seat& seat = seats[index];
         if (seat.member == member) return {};  // already there: picking again is harmless
         if (auto at = domain::seat_of(seats, member)) {
           return fail(
-              Code::kInvalidParameter,
+              Code::kClientAlreadySeated,
               fmt::format("'{}' already sits on seat {}; move_user_to_seat moves", member, *at));
         }
         if (!seat.member.empty()) {
-          return fail(Code::kInvalidParameter,
+          return fail(Code::kClientSeatTaken,
                       fmt::format("seat {} is taken by '{}'", index, seat.member));
         }
         if (seat.taken_disabled) {
-          return fail(Code::kInvalidParameter, fmt::format("seat {} is locked", index));
+          return fail(Code::kClientSeatLocked, fmt::format("seat {} is locked", index));
         }
         seat.member = member;
         return {};
@@ -657,26 +767,37 @@ Result<void> RoomEngine::pick_seat(uint32_t sdkappid, std::string_view room_id, 
 }
 
 Result<void> RoomEngine::kick_from_seat(uint32_t sdkappid, std::string_view room_id,
-                                        const std::string& member, ReadFence& fence,
-                                        const Actor& actor) {
-  return change_seats(sdkappid, room_id, fence, actor,
-                      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
-                          const domain::Room&) -> Result<void> {
-                        auto at = domain::seat_of(seats, member);
-                        if (!at) {
-                          return fail(Code::kInvalidParameter,
-                                      fmt::format("'{}' is not on a seat", member));
-                        }
-                        seats[*at].member.clear();
-                        return {};
-                      });
+                                        const std::string& member, const std::string& data,
+                                        ReadFence& fence, const Actor& actor) {
+  auto kicked = change_seats(sdkappid, room_id, fence, actor,
+                             [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
+                                 const RoomEntry&) -> Result<void> {
+                               auto at = domain::seat_of(seats, member);
+                               if (!at) {
+                                 return fail(Code::kClientNotSeated,
+                                             fmt::format("'{}' is not on a seat", member));
+                               }
+                               seats[*at].member.clear();
+                               return {};
+                             });
+  if (!kicked) return kicked;
+  // The kicked member hears why (spec: Data is delivered to the kicked user).
+  (void)with_room(sdkappid, room_id, fence, [&](AppState&, RoomShard&, RoomEntry& entry) {
+    if (!entry.presence || !entry.presence->audience) return Result<void>{};
+    auto it = entry.presence->members.find(member);
+    if (it != entry.presence->members.end() && it->second.connection) {
+      entry.presence->audience->notify(entry.seq, it->second.connection, KickedOffSeatNotice{data});
+    }
+    return Result<void>{};
+  });
+  return {};
 }
 
 Result<void> RoomEngine::lock_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
                                    const SeatLocks& locks, ReadFence& fence, const Actor& actor) {
   return change_seats(sdkappid, room_id, fence, actor,
                       [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
-                          const domain::Room&) -> Result<void> {
+                          const RoomEntry&) -> Result<void> {
                         if (auto ok = check_index(seats, index); !ok) return ok;
                         domain::Seat& seat = seats[index];
                         if (locks.taken) seat.taken_disabled = *locks.taken;
@@ -693,22 +814,22 @@ Result<void> RoomEngine::move_to_seat(uint32_t sdkappid, std::string_view room_i
                                       bool unlock_target, ReadFence& fence, const Actor& actor) {
   return change_seats(
       sdkappid, room_id, fence, actor,
-      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration& m,
-          const domain::Room&) -> Result<void> {
+      [&](std::vector<domain::Seat>& seats, const domain::RoomModeration&,
+          const RoomEntry& entry) -> Result<void> {
         if (auto ok = check_index(seats, index); !ok) return ok;
-        if (auto ok = check_member(m, member, room_id); !ok) return ok;
+        if (auto ok = check_member(entry, member, room_id); !ok) return ok;
         domain::Seat& target = seats[index];
         if (target.member == member) return {};
         if (target.taken_disabled) {
           if (!unlock_target) {
-            return fail(Code::kInvalidParameter, fmt::format("seat {} is locked", index));
+            return fail(Code::kClientSeatLocked, fmt::format("seat {} is locked", index));
           }
           target.taken_disabled = false;
         }
         const auto from = domain::seat_of(seats, member);
         if (!target.member.empty()) {
           if (policy == SeatPolicy::kGiveUp) {
-            return fail(Code::kInvalidParameter,
+            return fail(Code::kClientSeatTaken,
                         fmt::format("seat {} is taken by '{}'", index, target.member));
           }
           if (policy == SeatPolicy::kSwap && from) {
@@ -728,7 +849,7 @@ Result<void> RoomEngine::delete_robots(uint32_t sdkappid, std::string_view room_
                                        const std::vector<std::string>& robots, ReadFence& fence) {
   return moderate(
       sdkappid, room_id, fence,
-      [&](domain::RoomModeration& m, AppState&, const domain::Room&) -> Result<void> {
+      [&](domain::RoomModeration& m, AppState&, RoomEntry&) -> Result<void> {
         auto removed = [&](const std::string& r) {
           return std::find(robots.begin(), robots.end(), r) != robots.end();
         };
@@ -796,6 +917,16 @@ void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
   auto shared = std::make_shared<const std::vector<domain::OutboxEntry>>(std::move(entries));
   events.entries.push_back(shared);
   changes.push_back(store::PutOutbox{std::move(shared)});
+}
+
+void RoomEngine::emit_member_state(AppState& a, RoomShard& shard, const std::string& room_id,
+                                   std::string_view type, std::string_view cause,
+                                   const std::string& user, std::vector<store::Change>& changes,
+                                   PendingEvents& events) {
+  emit(
+      a, shard, room_id, "Live.CallbackAfterMemberStateChanged",
+      [&] { return member_state_payload(room_id, type, cause, user, clock_.unix_millis()); },
+      Actor{user, {}}, changes, events);
 }
 
 uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents events) {

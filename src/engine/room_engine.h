@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -32,6 +33,7 @@
 #include "domain/account.h"
 #include "domain/callbacks.h"
 #include "domain/room.h"
+#include "engine/audience.h"
 #include "store/store.h"
 
 namespace liveroom::engine {
@@ -50,6 +52,37 @@ struct AppOptions {
   std::vector<domain::Subscription> file_callbacks;  // [[apps.callbacks]]
   std::optional<std::string> file_callback_token;    // until the API sets one
   bool file_callback_token_enabled = false;
+  // Room lifecycle (spec destroy_room): an empty room is dismissed after this long (0: never);
+  // a room whose owner is away this long is dismissed (0: never, the default).
+  int64_t empty_room_dismiss_seconds = 1800;
+  int64_t owner_absent_dismiss_seconds = 0;
+};
+
+// Online presence, for every app.
+struct PresenceOptions {
+  int64_t grace_ms = 30'000;  // an offline member stays in the room this long
+};
+
+// What entering a room gives the member.
+struct EnterResult {
+  domain::Room room;  // the columns (no metadata or moderation)
+  std::vector<domain::Seat> seats;
+  Role role = Role::kAudience;
+  size_t member_count = 0;
+  int64_t muted_until = 0;
+  bool recovered = false;  // was offline within the grace period: seat and role kept
+};
+
+struct MemberPage {
+  std::vector<std::pair<std::string, Role>> members;
+  size_t member_count = 0;
+  std::string next;  // "" at the end
+};
+
+// The outcome of take_seat: seated at `index`, or an application waiting for a manager.
+struct TakeSeatResult {
+  std::optional<uint32_t> index;
+  std::string request_id;
 };
 
 // Who caused a change: named in its callbacks.
@@ -72,7 +105,8 @@ struct RoomMessage {
   std::string msg_body;            // the IM MsgBody array, serialized
   std::optional<uint32_t> random;  // send_group_msg de-duplication
   std::string cloud_custom_data;
-  bool after_callback = true;  // false: ForbidCallbackControl ForbidAfterSendMsgCallback
+  bool after_callback = true;           // false: ForbidCallbackControl ForbidAfterSendMsgCallback
+  bool sender_must_be_imported = true;  // REST senders; gateway senders logged in with a UserSig
 };
 
 struct SentMessage {
@@ -115,6 +149,13 @@ struct AccountResult {
   Code code = Code::kOk;
   std::string info;
 };
+
+// A room's columns (its rooms row) without the metadata and moderation documents, which have
+// rows of their own and can be large: copying them on every update would be wasted work.
+// Requires the room's shard lock (the documents are moved out for the copy and back).
+domain::Room columns_of(domain::Room& room);
+// A seat list with nothing on it is stored as none (rooms without seat changes stay small).
+std::vector<domain::Seat> normalized_seats(std::vector<domain::Seat> seats);
 
 class RoomEngine {
  public:
@@ -194,14 +235,77 @@ class RoomEngine {
   enum class SeatPolicy { kGiveUp = 0, kForce = 1, kSwap = 2 };
   Result<void> pick_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
                          const std::string& member, ReadFence& fence, const Actor& actor = {});
+  // `data` is delivered to the member (if online).
   Result<void> kick_from_seat(uint32_t sdkappid, std::string_view room_id,
-                              const std::string& member, ReadFence& fence, const Actor& actor = {});
+                              const std::string& member, const std::string& data, ReadFence& fence,
+                              const Actor& actor = {});
   Result<void> lock_seat(uint32_t sdkappid, std::string_view room_id, uint32_t index,
                          const SeatLocks& locks, ReadFence& fence, const Actor& actor = {});
   // switch_seat: kGiveUp and no unlock; move_user_to_seat: any policy, unlocks the target.
   Result<void> move_to_seat(uint32_t sdkappid, std::string_view room_id, const std::string& member,
                             uint32_t index, SeatPolicy policy, bool unlock_target, ReadFence& fence,
                             const Actor& actor = {});
+
+  // --- members (the client gateway) -----------------------------------------------------------
+  // Where rooms' audiences come from; set before serving.
+  void set_audience_factory(AudienceFactory* factory, PresenceOptions options) {
+    audience_factory_ = factory;
+    presence_options_ = options;
+  }
+  // Enters `user` with its connection: refused while banned (10007), when MaxMemberCount
+  // members are in (10014), or when the room does not exist. A member that is offline within the
+  // grace period comes back with its seat and role; one online elsewhere moves here. Every entry
+  // adds to ViewCount.
+  Result<EnterResult> enter_room(uint32_t sdkappid, std::string_view room_id,
+                                 const std::string& user, ConnectionPtr connection,
+                                 ReadFence& fence);
+  // The owner cannot leave (-2102). A member on a seat leaves it.
+  Result<void> leave_room(uint32_t sdkappid, std::string_view room_id, const std::string& user,
+                          ReadFence& fence);
+  // `connection` closed: its member goes offline until it returns or the grace period ends.
+  void connection_lost(uint32_t sdkappid, std::string_view room_id, const std::string& user,
+                       const ConnectionPtr& connection);
+  // Online members (and robots) ordered by user id; `cursor` is a previous page's `next`.
+  Result<MemberPage> list_members(uint32_t sdkappid, std::string_view room_id,
+                                  std::string_view cursor, size_t count, ReadFence& fence);
+  // The role of a member; -2101 when `user` is not in the room.
+  Result<Role> member_role(uint32_t sdkappid, std::string_view room_id, std::string_view user,
+                           ReadFence& fence);
+  // -2300/-2301 unless `actor` may act (as owner / as manager) on `target` ("" = no target): an
+  // admin cannot act on the owner or another admin.
+  Result<void> authorize(uint32_t sdkappid, std::string_view room_id, std::string_view actor,
+                         bool owner_only, std::string_view target, ReadFence& fence);
+  // Seats from the gateway: FreeToTake (or a manager) sits at once; ApplyToTake applies.
+  Result<TakeSeatResult> take_seat(uint32_t sdkappid, std::string_view room_id,
+                                   const std::string& user, std::optional<uint32_t> index,
+                                   int64_t timeout_ms, ReadFence& fence);
+  Result<void> leave_seat(uint32_t sdkappid, std::string_view room_id, const std::string& user,
+                          ReadFence& fence);
+  Result<std::string> invite_to_seat(uint32_t sdkappid, std::string_view room_id,
+                                     const std::string& manager, const std::string& member,
+                                     std::optional<uint32_t> index, int64_t timeout_ms,
+                                     ReadFence& fence);
+  Result<void> cancel_seat_request(uint32_t sdkappid, std::string_view room_id,
+                                   const std::string& user, const std::string& request_id,
+                                   ReadFence& fence);
+  // A manager answers an application, or the invitee an invitation. Answers the seat index.
+  Result<std::optional<uint32_t>> respond_seat_request(uint32_t sdkappid, std::string_view room_id,
+                                                       const std::string& user,
+                                                       const std::string& request_id, bool accept,
+                                                       ReadFence& fence);
+  // Removes a member from the room (the owner or an admin asked; authorize() first).
+  Result<void> kick_member(uint32_t sdkappid, std::string_view room_id, const std::string& member,
+                           ReadFence& fence);
+  // Counts likes into the statistics; answers the room's total.
+  Result<int64_t> like(uint32_t sdkappid, std::string_view room_id, const std::string& user,
+                       int64_t count, ReadFence& fence);
+  // A member's message: refused while the sender is muted (-2381) or, unless a manager, while
+  // the room has IsMessageDisabled (-2380).
+  Result<SentMessage> send_member_message(uint32_t sdkappid, std::string_view room_id,
+                                          const RoomMessage& message, ReadFence& fence);
+  // Expires grace periods and seat requests, and dismisses rooms by the lifecycle policies.
+  // Called periodically (every 100 ms or so).
+  void tick();
 
   // --- callback configuration (live_config) --------------------------------------------------
   Result<void> set_callback(uint32_t sdkappid, domain::Subscription subscription, ReadFence& fence);
@@ -235,9 +339,43 @@ class RoomEngine {
                            const std::vector<ProfileItem>& items, ReadFence& fence);
 
  private:
+  // The soft state of a room with members: lost on restart, never stored.
+  struct Member {
+    ConnectionPtr connection;  // null: offline within the grace period, or a robot
+    bool robot = false;
+    int64_t offline_since = 0;  // steady ms; 0 = online
+  };
+  struct SeatRequest {
+    SeatRequestKind kind = SeatRequestKind::kApplication;
+    std::string member;  // applicant or invitee
+    std::string from;    // inviter
+    int64_t index = -1;
+    int64_t deadline = 0;  // steady ms
+  };
+  struct Presence {
+    std::map<std::string, Member, std::less<>> members;
+    std::shared_ptr<RoomAudience> audience;
+    std::map<std::string, SeatRequest, std::less<>> seat_requests;
+    uint64_t next_request = 0;
+    bool ever_entered = false;
+    bool owner_was_present = false;
+    int64_t empty_since = 0;         // steady ms; 0 = not empty
+    int64_t owner_absent_since = 0;  // steady ms; 0 = present (or never came)
+  };
+
   struct RoomEntry {
     domain::Room room;
     uint64_t seq = 0;  // store sequence of the last write to this room
+    std::unique_ptr<Presence> presence;
+  };
+
+  // Something the engine must look at later (tick()).
+  enum class DeadlineKind { kGrace, kSeatRequest, kEmptyRoom, kOwnerAbsent };
+  struct Deadline {
+    uint32_t sdkappid;
+    DeadlineKind kind;
+    std::string room_id;
+    std::string key;  // the member or the request id
   };
 
   struct RoomShard {
@@ -294,6 +432,34 @@ class RoomEngine {
     std::vector<store::OutboxEntries> entries;
   };
 
+  // --- members ---
+  Presence& presence_of(AppState& a, std::string_view room_id, RoomEntry& entry);
+  static Role role_in(const domain::Room& room, std::string_view user);
+  void schedule(int64_t when, Deadline deadline);
+  // Takes `user` out of the room: off its seat (stored), its seat requests dropped, its
+  // audience told why. Requires the shard lock; `entry` must have presence.
+  void remove_member(AppState& a, RoomShard& shard, RoomEntry& entry, const std::string& user,
+                     LeaveCause cause, const Actor& actor, ReadFence& fence);
+  // After a change to members: lifecycle bookkeeping (empty room, absent owner).
+  void after_members_changed(AppState& a, RoomEntry& entry);
+  void emit_member_state(AppState& a, RoomShard& shard, const std::string& room_id,
+                         std::string_view type, std::string_view cause, const std::string& user,
+                         std::vector<store::Change>& changes, PendingEvents& events);
+  // Puts `user` on seat `index` (checked by the caller) and stores it.
+  uint32_t seat_member(AppState& a, RoomShard& shard, RoomEntry& entry, const std::string& user,
+                       uint32_t index, ReadFence& fence);
+  void notify_managers(RoomEntry& entry, uint64_t seq, const MemberNotice& notice,
+                       std::string_view except);
+  void notify_member(RoomEntry& entry, uint64_t seq, std::string_view user,
+                     const MemberNotice& notice);
+  void resolve_seat_request(RoomEntry& entry, uint64_t seq, const std::string& id,
+                            const SeatRequest& request, SeatRequestResult result, int64_t index);
+  // Dismisses the room (destroy_room and the lifecycle policies). `entry` dies.
+  domain::RoomStatistic dismiss(AppState& a, RoomShard& shard, std::string_view room_id,
+                                RoomEntry& entry, std::string_view event_type, const Actor& actor,
+                                ReadFence& fence);
+  void expire(const Deadline& deadline, int64_t now);
+
   AppState* app(uint32_t sdkappid) const;
   // Runs `fn(AppState&, RoomShard&, RoomEntry&)` under the room's shard lock after raising the
   // fence to the room's last write, or answers 100004. Every single-room call goes through here.
@@ -318,7 +484,14 @@ class RoomEngine {
                             const Actor& actor, Change&& change);
   template <typename Change, typename Emit>
   Result<void> moderate(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
-                        Change&& change, Emit&& emit_events);
+                        Change&& change, Emit&& emit_events, const Actor& actor = {});
+  // Stores a room's next moderation document with `changes`, and carries it to the online
+  // members: banned members leave, the seat list, mutes and roles they see change.
+  void apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entry,
+                        domain::RoomModeration next, const Actor& actor, ReadFence& fence,
+                        std::vector<store::Change> changes, PendingEvents events);
+  static Result<void> check_member(const RoomEntry& entry, const std::string& member,
+                                   std::string_view room_id);
   // Replaces a room's metadata in memory and in the store, with its event.
   template <typename MakePayload>
   void put_metadata(AppState& app, RoomShard& shard, RoomEntry& entry,
@@ -335,6 +508,10 @@ class RoomEngine {
   store::Store& store_;
   const Clock& clock_;
   OutboxListener* outbox_listener_ = nullptr;
+  AudienceFactory* audience_factory_ = nullptr;
+  PresenceOptions presence_options_;
+  std::mutex deadlines_mu_;
+  std::multimap<int64_t, Deadline> deadlines_;
   std::atomic<uint64_t> next_outbox_id_{1};
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
 };

@@ -66,15 +66,9 @@ std::string destroyed_room_payload(const domain::Room& room, const domain::RoomS
       .field("BackgroundURL", room.background_url)
       .field("IsUnlimitedRoomEnabled", room.is_unlimited_room_enabled)
       .end_object();
-  w.key("Statistic")
-      .begin_object()
-      .field("TotalViewers", stats.total_viewers)
-      .field("TotalGiftsSent", stats.total_gifts_sent)
-      .field("TotalGiftCoins", stats.total_gift_coins)
-      .field("TotalUniqueGiftSenders", stats.total_unique_gift_senders)
-      .field("TotalLikesReceived", stats.total_likes_received)
-      .end_object()
-      .end_object();
+  w.key("Statistic").begin_object();
+  domain::write_statistic(w, stats);
+  w.end_object().end_object();
   return out;
 }
 
@@ -132,16 +126,9 @@ std::string seat_list_payload(std::string_view room_id, const std::vector<domain
   JsonWriter w(out);
   begin_event(w, "Mic.CallbackAfterSeatInfoChanged", operator_account, event_time_ms)
       .field("RoomId", room_id);
-  w.key("SeatList").begin_array();
-  for (uint32_t i = 0; i < seats.size(); ++i) {
-    w.begin_object().field("Index", i);
-    if (!seats[i].member.empty()) w.field("Member_Account", seats[i].member);
-    w.field("IsTakenDisabled", seats[i].taken_disabled)
-        .field("IsVideoDisabled", seats[i].video_disabled)
-        .field("IsAudioDisabled", seats[i].audio_disabled)
-        .end_object();
-  }
-  w.end_array().end_object();
+  w.key("SeatList");
+  domain::write_seat_list(w, seats);
+  w.end_object();
   return out;
 }
 
@@ -167,6 +154,29 @@ std::string metadata_deleted_payload(std::string_view room_id, const std::vector
       .field("RoomId", room_id);
   w.key("Keys").begin_array();
   for (const auto& k : keys) w.value(k);
+  w.end_array().end_object();
+  return out;
+}
+
+}  // namespace liveroom::engine
+
+namespace liveroom::engine {
+
+// spec §5.2 Live.CallbackAfterMemberStateChanged: one member per event (entries are not batched
+// here; receivers see each change in the room's order).
+std::string member_state_payload(std::string_view room_id, std::string_view event_type,
+                                 std::string_view event_cause, std::string_view member,
+                                 int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object()
+      .field("CallbackCommand", "Live.CallbackAfterMemberStateChanged")
+      .field("RoomId", room_id)
+      .field("EventType", event_type)
+      .field("EventCause", event_cause)
+      .field("EventTime", event_time_ms);
+  w.key("MemberList").begin_array();
+  w.begin_object().field("Member_Account", member).end_object();
   w.end_array().end_object();
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <csignal>
+#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_set>
@@ -25,12 +26,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace liveroom::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
@@ -180,8 +184,135 @@ struct Connection {
   bool idle = true;
 };
 
+// One WebSocket connection: an outgoing queue drained by one write at a time, with whatever
+// queued meanwhile gathered into the next write. Touched only on its I/O thread; other threads
+// reach it through post(). `ws` is the session coroutine's stream, cleared when it ends (the
+// coroutine first waits for a write in flight to finish).
+template <typename Stream>
+class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<WsPeer<Stream>> {
+ public:
+  using Ws = websocket::stream<Stream&>;
+  WsPeer(Ws& ws, Executor executor, size_t worker, std::string remote, size_t max_queued)
+      : ws_(&ws),
+        executor_(executor),
+        worker_(worker),
+        remote_(std::move(remote)),
+        max_queued_(max_queued),
+        drained_(executor) {}
+
+  void send(std::shared_ptr<const std::string> text) override {
+    if (executor_.running_in_this_thread()) return send_here(std::move(text));
+    asio::post(executor_, [self = this->shared_from_this(), text = std::move(text)]() mutable {
+      self->send_here(std::move(text));
+    });
+  }
+
+  void send_here(std::shared_ptr<const std::string> text) override {
+    if (closing_ || !ws_) return;
+    queued_bytes_ += text->size();
+    if (queued_bytes_ > max_queued_) {  // a slow consumer: never let it hold memory or threads
+      spdlog::info("websocket peer {} disconnected: more than {} bytes queued", remote_,
+                   max_queued_);
+      abort();
+      return;
+    }
+    queue_.push_back(std::move(text));
+    if (!writing_) write_next();
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    asio::post(executor_, [self = this->shared_from_this(), code, reason = std::move(reason)]() {
+      if (self->closing_ || !self->ws_) return;
+      self->close_after_ =
+          websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+      self->closing_ = true;
+      if (!self->writing_) self->write_next();
+    });
+  }
+
+  void post(std::move_only_function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+  size_t worker() const override { return worker_; }
+  const std::string& remote_address() const override { return remote_; }
+
+  // The session coroutine is ending: no more writes start; wait for the one in flight.
+  Task<void> detach() {
+    closing_ = true;
+    while (writing_) {
+      drained_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await drained_.async_wait(kAwait);
+    }
+    ws_ = nullptr;
+  }
+
+ private:
+  void abort() {
+    closing_ = true;
+    queue_.clear();
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(*ws_).close(ignored);  // fails the pending read and write
+  }
+
+  void write_next() {
+    if (!ws_) return;
+    in_flight_.clear();
+    wire_.clear();
+    size_t bytes = 0;
+    static const std::string kSeparator = "\n";
+    while (!queue_.empty() && in_flight_.size() < 64 && bytes < 256 * 1024) {
+      if (!in_flight_.empty()) wire_.push_back(asio::buffer(kSeparator));
+      bytes += queue_.front()->size();
+      wire_.push_back(asio::buffer(*queue_.front()));
+      in_flight_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    if (in_flight_.empty()) {
+      if (close_after_) {
+        writing_ = true;
+        ws_->async_close(*close_after_, [self = this->shared_from_this()](auto) {
+          self->writing_ = false;
+          self->drained_.cancel();
+        });
+        close_after_.reset();
+        return;
+      }
+      writing_ = false;
+      drained_.cancel();
+      return;
+    }
+    writing_ = true;
+    ws_->async_write(
+        wire_, [self = this->shared_from_this(), bytes](boost::system::error_code ec, size_t) {
+          self->queued_bytes_ -= bytes;
+          if (ec) {
+            self->closing_ = true;
+            self->queue_.clear();
+            self->writing_ = false;
+            self->drained_.cancel();
+            return;
+          }
+          self->write_next();
+        });
+  }
+
+  Ws* ws_;
+  Executor executor_;
+  size_t worker_;
+  std::string remote_;
+  size_t max_queued_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::vector<std::shared_ptr<const std::string>> in_flight_;
+  std::vector<asio::const_buffer> wire_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  std::optional<websocket::close_reason> close_after_;
+  Timer drained_;
+};
+
 struct HttpServer::Impl {
   config::HttpConfig cfg;
+  std::optional<WebSocketOptions> ws_options;
+  WebSocketOpener ws_opener;
   Handler handler;
   RefusalRenderer refusal;
   std::optional<ssl::context> tls;
@@ -206,6 +337,15 @@ struct HttpServer::Impl {
   Task<void> serve(Stream stream, std::shared_ptr<Connection> conn);
   template <typename Stream>
   Task<void> run_session(Stream& stream, Connection& conn, Watchdog& watchdog);
+  template <typename Stream>
+  Task<void> run_websocket(Stream& stream, Connection& conn, Watchdog& watchdog,
+                           http::request<http::string_body> upgrade, std::string remote);
+  size_t worker_index(const Worker& w) const {
+    for (size_t i = 0; i < workers.size(); ++i) {
+      if (workers[i].get() == &w) return i;
+    }
+    return 0;
+  }
 };
 
 HttpServer::HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
@@ -244,6 +384,19 @@ uint16_t HttpServer::port() const {
 
 size_t HttpServer::active_connections() const {
   return impl_->connections.load();
+}
+
+void HttpServer::set_websocket(WebSocketOptions options, WebSocketOpener opener) {
+  impl_->ws_options = std::move(options);
+  impl_->ws_opener = std::move(opener);
+}
+
+size_t HttpServer::worker_count() const {
+  return impl_->workers.size();
+}
+
+void HttpServer::post_to_worker(size_t worker, std::move_only_function<void()> fn) {
+  asio::post(impl_->workers[worker % impl_->workers.size()]->ioc, std::move(fn));
 }
 
 void HttpServer::start() {
@@ -437,6 +590,11 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
     }
 
     auto& req = parser.get();
+    if (ws_opener && websocket::is_upgrade(req) &&
+        req.target().substr(0, req.target().find('?')) == ws_options->path) {
+      co_await run_websocket(stream, conn, watchdog, parser.release(), remote);
+      co_return;
+    }
     const bool keep_alive = req.keep_alive() && !draining;
     const unsigned version = req.version();
     HttpResponse answer =
@@ -463,6 +621,50 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_send, ec);
   }
+}
+
+template <typename Stream>
+Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Watchdog& watchdog,
+                                           http::request<http::string_body> upgrade,
+                                           std::string remote) {
+  watchdog.unlimited();  // the WebSocket stream keeps its own (idle) timeout
+  websocket::stream<Stream&> ws(stream);
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
+  timeouts.idle_timeout = std::chrono::milliseconds(ws_options->idle_timeout_ms);
+  timeouts.keep_alive_pings = false;
+  ws.set_option(timeouts);
+  ws.read_message_max(ws_options->max_message_bytes);
+  ws.auto_fragment(false);
+  {
+    auto [ec] = co_await ws.async_accept(upgrade, kAwait);
+    if (ec) co_return;
+  }
+  ws.text(true);
+  // A member waiting for events is idle: a drain closes it at once (clients reconnect).
+  conn.idle = true;
+  auto peer = std::make_shared<WsPeer<Stream>>(ws, conn.executor, worker_index(conn.worker),
+                                               std::move(remote), ws_options->max_queued_bytes);
+  HttpRequest request{std::string(upgrade.method_string()),
+                      std::string(upgrade.target()),
+                      {},
+                      peer->remote_address()};
+  std::shared_ptr<WebSocketSession> session = ws_opener(request, peer);
+  if (!session) {
+    co_await ws.async_close(websocket::close_code::policy_error, kAwait);
+    co_return;
+  }
+  beast::flat_buffer in;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(in, kAwait);
+    if (ec || draining) break;
+    const auto data = in.cdata();
+    session->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    in.consume(in.size());
+    if (in.capacity() > 16 * 1024) in.shrink_to_fit();  // idle members keep little memory
+  }
+  session->on_close();
+  co_await peer->detach();
 }
 
 }  // namespace liveroom::server

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "server/websocket.h"
 
 namespace liveroom::server {
 
@@ -66,6 +67,12 @@ class HttpServer {
   void wait_for_signal();
 
   size_t active_connections() const;
+
+  // Serves WebSocket upgrades on options.path with `opener`. Call before start().
+  void set_websocket(WebSocketOptions options, WebSocketOpener opener);
+  // The I/O threads, for applications that fan work out to every connection thread by thread.
+  size_t worker_count() const;
+  void post_to_worker(size_t worker, std::move_only_function<void()> fn);
 
  private:
   struct Impl;

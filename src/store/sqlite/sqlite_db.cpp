@@ -128,7 +128,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 4> kMigrations{{
+constexpr std::array<std::string_view, 5> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -214,6 +214,10 @@ constexpr std::array<std::string_view, 4> kMigrations{{
     R"sql(
     ALTER TABLE rooms ADD COLUMN msg_seq INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rooms ADD COLUMN total_msg_count INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // 5: likes received by the room (statistics), counted from the client gateway.
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN total_likes INTEGER NOT NULL DEFAULT 0;
     )sql",
 }};
 
@@ -324,7 +328,7 @@ Snapshot load_snapshot(Database& db) {
       "max_member_count, is_message_disabled, is_public_visible, is_like_enabled, "
       "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
       "background_url, notice, custom_info, category, activity_status, create_time, view_count, "
-      "msg_seq, total_msg_count FROM rooms");
+      "msg_seq, total_msg_count, total_likes FROM rooms");
   while (rooms.step()) {
     domain::Room r;
     auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
@@ -352,6 +356,7 @@ Snapshot load_snapshot(Database& db) {
     r.view_count = rooms.column_int(21);
     r.msg_seq = static_cast<uint64_t>(rooms.column_int(22));
     r.total_msg_count = rooms.column_int(23);
+    r.total_likes = rooms.column_int(24);
     index.emplace(std::pair<int64_t, std::string>(sdkappid, r.room_id), snapshot.rooms.size());
     snapshot.rooms.push_back({sdkappid, std::move(r)});
   }

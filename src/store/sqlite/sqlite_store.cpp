@@ -122,8 +122,8 @@ class SqliteStore final : public Store {
         "take_seat_mode, max_member_count, is_message_disabled, is_public_visible, "
         "is_like_enabled, is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, "
         "cover_url, background_url, notice, custom_info, category, activity_status, create_time, "
-        "view_count, msg_seq, total_msg_count) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "view_count, msg_seq, total_msg_count, total_likes) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     put_metadata_ = db_.prepare(
         "INSERT OR REPLACE INTO room_metadata(sdkappid, room_id, entries) VALUES (?,?,?)");
     delete_metadata_ = db_.prepare("DELETE FROM room_metadata WHERE sdkappid=? AND room_id=?");
@@ -183,6 +183,7 @@ class SqliteStore final : public Store {
     s.bind(22, r.view_count);
     s.bind(23, static_cast<int64_t>(r.msg_seq));
     s.bind(24, r.total_msg_count);
+    s.bind(25, r.total_likes);
     s.run();
   }
   void write(const PutRoomMetadata& c) {

@@ -1,0 +1,112 @@
+// What the engine tells the online members of a room. The client gateway implements it; the
+// engine knows only that a member has a connection, not what the connection is.
+//
+// Every call is made under the room's lock, so the calls for one room arrive in the order the
+// changes happened. `seq` is the store sequence of the change the call describes (0: nothing was
+// written): an implementation must not show members a change before it is durable, and must keep
+// the order of the calls. Implementations only queue; they never block or call back into the
+// engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "domain/room.h"
+
+namespace liveroom::engine {
+
+// One client connection of a member, opaque to the engine.
+class MemberConnection {
+ public:
+  virtual ~MemberConnection() = default;
+};
+using ConnectionPtr = std::shared_ptr<MemberConnection>;
+
+enum class Role { kOwner, kAdmin, kAudience };
+std::string_view to_string(Role role);
+
+// Why a member is no longer in the room.
+enum class LeaveCause {
+  kLeft,              // the member left
+  kTimedOut,          // offline longer than the grace period
+  kKicked,            // kick_member by the owner or an admin
+  kBanned,            // ban_member (REST or gateway)
+  kLoggedInElsewhere  // the gateway: same user, newer connection
+};
+std::string_view to_string(LeaveCause cause);
+
+// An entry of a message the room receives (REST send_text_msg/send_custom_msg/send_group_msg or
+// the gateway).
+struct MessageNotice {
+  uint64_t msg_seq = 0;
+  int64_t msg_time = 0;
+  std::string from;
+  std::string msg_body;  // the IM MsgBody array, serialized JSON
+  std::string cloud_custom_data;
+};
+
+enum class SeatRequestKind { kApplication, kInvitation };
+enum class SeatRequestResult { kAccepted, kRejected, kCancelled, kTimedOut };
+std::string_view to_string(SeatRequestResult result);
+
+// Events for one member.
+struct SeatRequestNotice {  // to managers (application) or the invitee (invitation)
+  SeatRequestKind kind = SeatRequestKind::kApplication;
+  std::string request_id;
+  std::string member;  // the applicant or the invitee
+  std::string from;    // the inviter
+  int64_t index = -1;  // -1: any seat
+};
+struct SeatRequestResolvedNotice {
+  std::string request_id;
+  std::string member;
+  SeatRequestResult result = SeatRequestResult::kAccepted;
+  int64_t index = -1;
+};
+struct KickedOffSeatNotice {
+  std::string data;
+};
+struct MutedNotice {
+  int64_t muted_until = 0;  // Unix seconds; 0 = unmuted
+};
+struct RoleNotice {
+  Role role = Role::kAudience;
+};
+using MemberNotice = std::variant<SeatRequestNotice, SeatRequestResolvedNotice, KickedOffSeatNotice,
+                                  MutedNotice, RoleNotice>;
+
+class RoomAudience {
+ public:
+  virtual ~RoomAudience() = default;
+  // `connection` starts receiving the room's events (after this one).
+  // `recovered`: the member was offline within the grace period (not announced again).
+  virtual void entered(uint64_t seq, const std::string& user, const ConnectionPtr& connection,
+                       size_t member_count, bool recovered) = 0;
+  // `connection` (null for an offline member) stops receiving the room's events; it hears why.
+  virtual void left(uint64_t seq, const std::string& user, const ConnectionPtr& connection,
+                    size_t member_count, LeaveCause cause, int64_t banned_until) = 0;
+  // The member's connection closed; it stays a member (offline) for the grace period.
+  virtual void went_offline(const std::string& user, const ConnectionPtr& connection) = 0;
+  virtual void room_info_changed(uint64_t seq, const domain::Room& room) = 0;
+  virtual void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) = 0;
+  virtual void message(uint64_t seq, const MessageNotice& message) = 0;
+  virtual void likes(uint64_t seq, int64_t total_likes) = 0;
+  virtual void notify(uint64_t seq, const ConnectionPtr& connection,
+                      const MemberNotice& notice) = 0;
+  // The room is gone; every connection stops receiving its events.
+  virtual void dismissed(uint64_t seq, std::string_view reason,
+                         const domain::RoomStatistic& statistic) = 0;
+};
+
+// Opens the audience of a room when its first member enters.
+class AudienceFactory {
+ public:
+  virtual ~AudienceFactory() = default;
+  virtual std::shared_ptr<RoomAudience> open(uint32_t sdkappid, std::string_view room_id) = 0;
+};
+
+}  // namespace liveroom::engine

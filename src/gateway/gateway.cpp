@@ -1,0 +1,110 @@
+#include "gateway/gateway.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/client_session.h"
+#include "gateway/room_channel.h"
+
+namespace liveroom::gateway {
+
+Gateway::Gateway(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
+                 const Clock& clock, server::HttpServer& server)
+    : options_(config.gateway), engine_(engine), store_(store), clock_(clock), server_(server) {
+  for (const auto& app : config.apps) secret_keys_.emplace(app.sdkappid, app.secret_key);
+}
+
+Gateway::~Gateway() {
+  stop();
+}
+
+std::shared_ptr<server::WebSocketSession> Gateway::open_session(
+    const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
+  auto session = std::make_shared<ClientSession>(*this, std::move(peer));
+  session->login_from_query(upgrade.target);
+  return session;
+}
+
+std::shared_ptr<engine::RoomAudience> Gateway::open(uint32_t sdkappid, std::string_view room_id) {
+  return std::make_shared<RoomChannel>(*this, sdkappid, std::string(room_id));
+}
+
+Result<void> Gateway::login(const std::shared_ptr<ClientSession>& session, uint32_t sdkappid,
+                            std::string_view user, std::string_view usersig) {
+  auto key = secret_keys_.find(sdkappid);
+  if (key == secret_keys_.end()) {
+    return fail(Code::kSdkAppIdInvalid, fmt::format("no app with SDKAppID {}", sdkappid));
+  }
+  if (auto ok = verifier_.verify(sdkappid, user, usersig, key->second, clock_.unix_seconds());
+      !ok) {
+    return ok;
+  }
+  std::shared_ptr<ClientSession> older;
+  {
+    std::lock_guard lock(logins_mu_);
+    auto& slot = logins_[fmt::format("{}/{}", sdkappid, user)];
+    older = slot.lock();
+    slot = session;
+  }
+  if (older && older != session) older->replaced();
+  return {};
+}
+
+void Gateway::logout(const ClientSession* session, uint32_t sdkappid, const std::string& user) {
+  std::lock_guard lock(logins_mu_);
+  auto it = logins_.find(fmt::format("{}/{}", sdkappid, user));
+  if (it == logins_.end()) return;
+  auto current = it->second.lock();
+  if (!current || current.get() == session) logins_.erase(it);
+}
+
+void Gateway::mark_batch(std::weak_ptr<RoomChannel> channel) {
+  std::lock_guard lock(batch_mu_);
+  batched_.push_back(std::move(channel));
+}
+
+void Gateway::start() {
+  housekeeper_ = std::thread([this] { housekeeping(); });
+}
+
+void Gateway::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (housekeeper_.joinable()) housekeeper_.join();
+}
+
+void Gateway::housekeeping() {
+  const auto period =
+      std::chrono::milliseconds(std::clamp<uint32_t>(options_.member_batch_ms / 2, 10, 50));
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    lock.unlock();
+    try {
+      engine_.tick();
+      std::vector<std::weak_ptr<RoomChannel>> batched;
+      {
+        std::lock_guard batch_lock(batch_mu_);
+        batched.swap(batched_);
+      }
+      const int64_t now = clock_.steady_millis();
+      std::vector<std::weak_ptr<RoomChannel>> waiting;
+      for (auto& weak : batched) {
+        if (auto channel = weak.lock(); channel && channel->flush_batch(now)) {
+          waiting.push_back(std::move(weak));
+        }
+      }
+      if (!waiting.empty()) {
+        std::lock_guard batch_lock(batch_mu_);
+        batched_.insert(batched_.end(), waiting.begin(), waiting.end());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("gateway housekeeping failed: {}", e.what());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace liveroom::gateway

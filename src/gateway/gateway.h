@@ -1,0 +1,86 @@
+// The client gateway (docs/client-protocol.md): members' WebSocket connections, their requests
+// turned into engine calls, and the engine's room events fanned out to them.
+//
+// Threads: a connection (ClientSession) lives on one I/O thread and is touched only there. A
+// room's fan-out (RoomChannel) keeps, for each I/O thread, the list of that thread's members in
+// the room; a broadcast is one post per I/O thread, which then writes to its own connections. So
+// a message to 10,000 members costs the engine two posts, and no thread ever waits for a client.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/verified_sig_cache.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "engine/room_engine.h"
+#include "server/http_server.h"
+#include "store/store.h"
+
+namespace liveroom::gateway {
+
+class ClientSession;
+class RoomChannel;
+
+class Gateway final : public engine::AudienceFactory {
+ public:
+  Gateway(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
+          const Clock& clock, server::HttpServer& server);
+  ~Gateway() override;
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // The transport's WebSocketOpener.
+  std::shared_ptr<server::WebSocketSession> open_session(
+      const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer);
+  // engine::AudienceFactory: the fan-out of a room whose first member enters.
+  std::shared_ptr<engine::RoomAudience> open(uint32_t sdkappid, std::string_view room_id) override;
+
+  // Starts the housekeeping thread: engine deadlines (grace periods, seat requests, lifecycle)
+  // and the batched member/like events.
+  void start();
+  void stop();
+
+  size_t sessions() const { return sessions_.load(); }
+
+ private:
+  friend class ClientSession;
+  friend class RoomChannel;
+
+  // Verifies a login; on success the session is the user's only one (an older one is told and
+  // closed).
+  Result<void> login(const std::shared_ptr<ClientSession>& session, uint32_t sdkappid,
+                     std::string_view user, std::string_view usersig);
+  void logout(const ClientSession* session, uint32_t sdkappid, const std::string& user);
+  void mark_batch(std::weak_ptr<RoomChannel> channel);
+  void housekeeping();
+
+  const config::GatewayConfig options_;
+  engine::RoomEngine& engine_;
+  store::Store& store_;
+  const Clock& clock_;
+  server::HttpServer& server_;
+  std::unordered_map<uint32_t, std::string> secret_keys_;
+  auth::UserSigVerifier verifier_;
+  std::atomic<size_t> sessions_{0};
+
+  std::mutex logins_mu_;
+  std::unordered_map<std::string, std::weak_ptr<ClientSession>> logins_;  // "<app>/<user>"
+
+  std::mutex batch_mu_;
+  std::vector<std::weak_ptr<RoomChannel>> batched_;
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread housekeeper_;
+};
+
+}  // namespace liveroom::gateway

@@ -1,0 +1,327 @@
+#include "gateway/room_channel.h"
+
+#include <fmt/format.h>
+
+#include "base/json_writer.h"
+#include "domain/room_json.h"
+#include "gateway/client_session.h"
+#include "gateway/gateway.h"
+
+namespace liveroom::gateway {
+
+namespace {
+
+// A MembersChanged event names at most this many members each way; the counts are exact. A large
+// room's entries and exits would otherwise make every batch as large as the crowd.
+constexpr size_t kMaxNamesPerBatch = 50;
+
+std::shared_ptr<ClientSession> session_of(const engine::ConnectionPtr& connection) {
+  return std::static_pointer_cast<ClientSession>(connection);
+}
+
+}  // namespace
+
+RoomChannel::RoomChannel(Gateway& gateway, uint32_t sdkappid, std::string room_id)
+    : gateway_(gateway),
+      sdkappid_(sdkappid),
+      room_id_(std::move(room_id)),
+      threads_(gateway.server_.worker_count()) {}
+
+Frame RoomChannel::event(std::string_view name, const std::string& data) const {
+  std::string out;
+  out.reserve(48 + room_id_.size() + data.size());
+  JsonWriter w(out);
+  w.begin_object().field("event", name).field("RoomId", room_id_).key("data").raw(data);
+  w.end_object();
+  return std::make_shared<const std::string>(std::move(out));
+}
+
+// --- what the engine says --------------------------------------------------------------------
+
+void RoomChannel::entered(uint64_t seq, const std::string& user,
+                          const engine::ConnectionPtr& connection, size_t member_count,
+                          bool recovered) {
+  enqueue(seq, Add{session_of(connection)});
+  std::lock_guard lock(mu_);
+  member_count_ = member_count;
+  members_seq_ = std::max(members_seq_, seq);
+  if (!recovered) {
+    ++entered_count_;
+    if (entered_.size() < kMaxNamesPerBatch) entered_.push_back(user);
+  }
+  arm_batch_locked();
+}
+
+void RoomChannel::left(uint64_t seq, const std::string& user,
+                       const engine::ConnectionPtr& connection, size_t member_count,
+                       engine::LeaveCause cause, int64_t banned_until) {
+  if (connection) {
+    Frame farewell;
+    if (cause == engine::LeaveCause::kKicked || cause == engine::LeaveCause::kBanned ||
+        cause == engine::LeaveCause::kLoggedInElsewhere) {
+      std::string data;
+      JsonWriter w(data);
+      w.begin_object().field("Reason", engine::to_string(cause));
+      if (cause == engine::LeaveCause::kBanned) w.field("BannedUntil", banned_until);
+      w.end_object();
+      farewell = event("Kicked", data);
+    }
+    enqueue(seq, Remove{session_of(connection), std::move(farewell)});
+  }
+  if (cause == engine::LeaveCause::kLoggedInElsewhere) return;  // still a member
+  std::lock_guard lock(mu_);
+  member_count_ = member_count;
+  members_seq_ = std::max(members_seq_, seq);
+  ++left_count_;
+  if (left_.size() < kMaxNamesPerBatch) left_.push_back(user);
+  arm_batch_locked();
+}
+
+void RoomChannel::went_offline(const std::string&, const engine::ConnectionPtr& connection) {
+  enqueue(0, Remove{session_of(connection), nullptr});
+}
+
+void RoomChannel::room_info_changed(uint64_t seq, const domain::Room& room) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().key("RoomInfo").begin_object();
+  domain::write_room_info(w, room);
+  w.end_object().end_object();
+  enqueue(seq, Broadcast{event("RoomInfoChanged", data)});
+}
+
+void RoomChannel::seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().key("SeatList");
+  domain::write_seat_list(w, seats);
+  w.end_object();
+  enqueue(seq, Broadcast{event("SeatListChanged", data)});
+}
+
+void RoomChannel::message(uint64_t seq, const engine::MessageNotice& m) {
+  std::string data;
+  data.reserve(96 + m.msg_body.size() + m.cloud_custom_data.size());
+  JsonWriter w(data);
+  w.begin_object()
+      .field("MsgSeq", static_cast<int64_t>(m.msg_seq))
+      .field("MsgTime", m.msg_time)
+      .field("From_Account", m.from)
+      .key("MsgBody")
+      .raw(m.msg_body)
+      .field("CloudCustomData", m.cloud_custom_data)
+      .end_object();
+  enqueue(seq, Broadcast{event("Message", data)});
+}
+
+void RoomChannel::likes(uint64_t seq, int64_t total_likes) {
+  std::lock_guard lock(mu_);
+  total_likes_ = total_likes;
+  members_seq_ = std::max(members_seq_, seq);
+  arm_batch_locked();
+}
+
+void RoomChannel::notify(uint64_t seq, const engine::ConnectionPtr& connection,
+                         const engine::MemberNotice& notice) {
+  std::string data;
+  JsonWriter w(data);
+  std::string_view name;
+  w.begin_object();
+  std::visit(
+      [&](const auto& n) {
+        using T = std::decay_t<decltype(n)>;
+        if constexpr (std::is_same_v<T, engine::SeatRequestNotice>) {
+          if (n.kind == engine::SeatRequestKind::kApplication) {
+            name = "SeatRequest";
+            w.field("RequestId", n.request_id).field("Member_Account", n.member);
+          } else {
+            name = "SeatInvitation";
+            w.field("RequestId", n.request_id).field("From_Account", n.from);
+          }
+          w.field("Index", n.index);
+        } else if constexpr (std::is_same_v<T, engine::SeatRequestResolvedNotice>) {
+          name = "SeatRequestResolved";
+          w.field("RequestId", n.request_id)
+              .field("Member_Account", n.member)
+              .field("Result", engine::to_string(n.result))
+              .field("Index", n.index);
+        } else if constexpr (std::is_same_v<T, engine::KickedOffSeatNotice>) {
+          name = "KickedOffSeat";
+          w.field("Data", n.data);
+        } else if constexpr (std::is_same_v<T, engine::MutedNotice>) {
+          name = "Muted";
+          w.field("MutedUntil", n.muted_until);
+        } else if constexpr (std::is_same_v<T, engine::RoleNotice>) {
+          name = "RoleChanged";
+          w.field("Role", engine::to_string(n.role));
+        }
+      },
+      notice);
+  w.end_object();
+  enqueue(seq, Direct{session_of(connection), event(name, data)});
+}
+
+void RoomChannel::dismissed(uint64_t seq, std::string_view reason,
+                            const domain::RoomStatistic& statistic) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().field("Reason", reason).key("Statistic").begin_object();
+  domain::write_statistic(w, statistic);
+  w.end_object().end_object();
+  enqueue(seq, Dismiss{event("RoomDismissed", data)});
+}
+
+// --- batching ----------------------------------------------------------------------------------
+
+void RoomChannel::arm_batch_locked() {
+  if (batch_armed_) return;
+  batch_armed_ = true;
+  batch_since_ms_ = gateway_.clock_.steady_millis();
+  gateway_.mark_batch(shared_from_this());
+}
+
+bool RoomChannel::flush_batch(int64_t now_ms) {
+  uint64_t await = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto waiting = flush_batch_locked(now_ms, await);
+    if (waiting) return true;
+  }
+  await_durable(await);
+  return false;
+}
+
+bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
+  if (!batch_armed_) return false;
+  if (now_ms - batch_since_ms_ < gateway_.options_.member_batch_ms) return true;  // not yet
+  batch_armed_ = false;
+  if (entered_count_ || left_count_) {
+    std::string data;
+    JsonWriter w(data);
+    w.begin_object().key("Entered").begin_array();
+    for (const auto& user : entered_) w.value(user);
+    w.end_array().key("Left").begin_array();
+    for (const auto& user : left_) w.value(user);
+    w.end_array()
+        .field("EnteredCount", static_cast<int64_t>(entered_count_))
+        .field("LeftCount", static_cast<int64_t>(left_count_))
+        .field("MemberCount", static_cast<int64_t>(member_count_))
+        .end_object();
+    await = std::max(await, enqueue_locked(members_seq_, Broadcast{event("MembersChanged", data)}));
+    entered_.clear();
+    left_.clear();
+    entered_count_ = left_count_ = 0;
+  }
+  if (total_likes_ >= 0) {
+    await = std::max(
+        await, enqueue_locked(
+                   members_seq_,
+                   Broadcast{event("Likes", fmt::format(R"({{"TotalLikes":{}}})", total_likes_))}));
+    total_likes_ = -1;
+  }
+  return false;
+}
+
+// --- ordered, durable delivery -----------------------------------------------------------------
+
+void RoomChannel::enqueue(uint64_t seq, Delivery delivery) {
+  uint64_t await = 0;
+  {
+    std::lock_guard lock(mu_);
+    await = enqueue_locked(seq, std::move(delivery));
+  }
+  await_durable(await);
+}
+
+uint64_t RoomChannel::enqueue_locked(uint64_t seq, Delivery delivery) {
+  queue_.emplace_back(seq, std::move(delivery));
+  if (seq > awaited_seq_ && seq > gateway_.store_.durable_seq()) {
+    awaited_seq_ = seq;
+    return seq;
+  }
+  release_locked();
+  return 0;
+}
+
+void RoomChannel::await_durable(uint64_t seq) {
+  if (seq == 0) return;
+  // Outside mu_: the store runs the callback at once when `seq` became durable meanwhile.
+  gateway_.store_.when_durable(seq, [self = shared_from_this()] {
+    std::lock_guard lock(self->mu_);
+    self->release_locked();
+  });
+}
+
+void RoomChannel::release_locked() {
+  const uint64_t durable = gateway_.store_.durable_seq();
+  while (!queue_.empty() && queue_.front().first <= durable) {
+    deliver(queue_.front().second);
+    queue_.pop_front();
+  }
+}
+
+void RoomChannel::deliver(Delivery& delivery) {
+  auto& server = gateway_.server_;
+  auto self = shared_from_this();
+  std::visit(
+      [&](auto& d) {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, Add>) {
+          const size_t worker = d.session->worker();  // before the session moves
+          server.post_to_worker(worker, [self, session = std::move(d.session)] {
+            if (session->listed_in == self.get()) return;
+            if (session->listed_in) session->listed_in->detach_here(*session);
+            auto& list = self->threads_[session->worker()].sessions;
+            session->listed_in = self.get();
+            session->slot = list.size();
+            list.push_back(session);
+          });
+        } else if constexpr (std::is_same_v<T, Remove>) {
+          const size_t worker = d.session->worker();  // before the session moves
+          server.post_to_worker(
+              worker, [self, session = std::move(d.session), farewell = std::move(d.farewell)] {
+                if (session->listed_in == self.get()) self->detach_here(*session);
+                if (farewell) session->push(farewell);
+                session->left_room(self->sdkappid_, self->room_id_);
+              });
+        } else if constexpr (std::is_same_v<T, Direct>) {
+          const size_t worker = d.session->worker();  // before the session moves
+          server.post_to_worker(worker, [session = std::move(d.session),
+                                         frame = std::move(d.frame)] { session->push(frame); });
+        } else if constexpr (std::is_same_v<T, Broadcast>) {
+          for (size_t w = 0; w < threads_.size(); ++w) {
+            server.post_to_worker(w, [self, w, frame = d.frame] {
+              for (const auto& session : self->threads_[w].sessions) session->push(frame);
+            });
+          }
+        } else if constexpr (std::is_same_v<T, Dismiss>) {
+          for (size_t w = 0; w < threads_.size(); ++w) {
+            server.post_to_worker(w, [self, w, frame = d.frame] {
+              auto sessions = std::move(self->threads_[w].sessions);
+              self->threads_[w].sessions.clear();
+              for (const auto& session : sessions) {
+                session->push(frame);
+                session->listed_in = nullptr;
+                session->left_room(self->sdkappid_, self->room_id_);
+              }
+            });
+          }
+        }
+      },
+      delivery);
+}
+
+void RoomChannel::detach_here(ClientSession& session) {
+  auto& list = threads_[session.worker()].sessions;
+  const size_t slot = session.slot;
+  if (slot < list.size() && list[slot].get() == &session) {
+    if (slot + 1 != list.size()) {
+      list[slot] = std::move(list.back());
+      list[slot]->slot = slot;
+    }
+    list.pop_back();
+  }
+  session.listed_in = nullptr;
+}
+
+}  // namespace liveroom::gateway

@@ -1,0 +1,111 @@
+// The fan-out of one room: what the engine tells the room's online members, encoded once and
+// delivered in order.
+//
+// The engine calls in (under the room's lock) with the store sequence each change waits for.
+// Deliveries queue here in call order and leave only once their change is durable, so members
+// never see a change a crash could take back, and the order of the queue is the order of the
+// room. Leaving = one post per I/O thread; each thread walks its own members of the room.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/audience.h"
+
+namespace liveroom::gateway {
+
+class Gateway;
+class ClientSession;
+using Frame = std::shared_ptr<const std::string>;
+
+class RoomChannel final : public engine::RoomAudience,
+                          public std::enable_shared_from_this<RoomChannel> {
+ public:
+  RoomChannel(Gateway& gateway, uint32_t sdkappid, std::string room_id);
+
+  const std::string& room_id() const { return room_id_; }
+  uint32_t sdkappid() const { return sdkappid_; }
+
+  // engine::RoomAudience
+  void entered(uint64_t seq, const std::string& user, const engine::ConnectionPtr& connection,
+               size_t member_count, bool recovered) override;
+  void left(uint64_t seq, const std::string& user, const engine::ConnectionPtr& connection,
+            size_t member_count, engine::LeaveCause cause, int64_t banned_until) override;
+  void went_offline(const std::string& user, const engine::ConnectionPtr& connection) override;
+  void room_info_changed(uint64_t seq, const domain::Room& room) override;
+  void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) override;
+  void message(uint64_t seq, const engine::MessageNotice& message) override;
+  void likes(uint64_t seq, int64_t total_likes) override;
+  void notify(uint64_t seq, const engine::ConnectionPtr& connection,
+              const engine::MemberNotice& notice) override;
+  void dismissed(uint64_t seq, std::string_view reason,
+                 const domain::RoomStatistic& statistic) override;
+
+  // The housekeeping thread: sends the batched MembersChanged / Likes if one is due. Answers
+  // whether a batch is still waiting.
+  bool flush_batch(int64_t now_ms);
+
+  // On a session's I/O thread: takes it out of this room's list for that thread (if in it).
+  void detach_here(ClientSession& session);
+
+ private:
+  struct Add {
+    std::shared_ptr<ClientSession> session;
+  };
+  struct Remove {
+    std::shared_ptr<ClientSession> session;
+    Frame farewell;  // null: none
+  };
+  struct Direct {
+    std::shared_ptr<ClientSession> session;
+    Frame frame;
+  };
+  struct Broadcast {
+    Frame frame;
+  };
+  struct Dismiss {
+    Frame frame;
+  };
+  using Delivery = std::variant<Add, Remove, Direct, Broadcast, Dismiss>;
+
+  // Queues a delivery behind the earlier ones; it leaves once `seq` is durable.
+  void enqueue(uint64_t seq, Delivery delivery);
+  // Requires mu_; answers the sequence to await_durable() once mu_ is released (0: none).
+  uint64_t enqueue_locked(uint64_t seq, Delivery delivery);
+  void await_durable(uint64_t seq);
+  bool flush_batch_locked(int64_t now_ms, uint64_t& await);
+  // Sends every queued delivery whose change is durable, in order. Requires mu_.
+  void release_locked();
+  void deliver(Delivery& delivery);
+  // The batch of MembersChanged/Likes waits for the housekeeper. Requires mu_.
+  void arm_batch_locked();
+  Frame event(std::string_view name, const std::string& data) const;
+
+  Gateway& gateway_;
+  const uint32_t sdkappid_;
+  const std::string room_id_;
+
+  std::mutex mu_;
+  std::deque<std::pair<uint64_t, Delivery>> queue_;
+  uint64_t awaited_seq_ = 0;  // a durability callback is registered up to here
+  // Batched events.
+  std::vector<std::string> entered_, left_;
+  size_t entered_count_ = 0, left_count_ = 0, member_count_ = 0;
+  int64_t total_likes_ = -1;  // -1: no like since the last batch
+  uint64_t members_seq_ = 0;  // the batch shows changes up to here
+  bool batch_armed_ = false;
+  int64_t batch_since_ms_ = 0;
+
+  // Per I/O thread: that thread's sessions in this room. Touched only on that thread.
+  struct PerThread {
+    std::vector<std::shared_ptr<ClientSession>> sessions;
+  };
+  std::vector<PerThread> threads_;
+};
+
+}  // namespace liveroom::gateway

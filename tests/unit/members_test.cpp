@@ -1,0 +1,348 @@
+// Members in the engine: presence with a grace period, the room limits on entry, seats and seat
+// requests from members, what the audience of a room is told, and the lifecycle deadlines. A
+// recording audience stands in for the gateway (it is the engine's only view of it); the store
+// is the real SQLite store, and the clock is fixed so deadlines are exact.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "engine/room_engine.h"
+#include "test_support.h"
+
+namespace liveroom::engine {
+namespace {
+
+using testing_support::open_store;
+using testing_support::TempDir;
+
+constexpr uint32_t kApp = 1400000001;
+constexpr int64_t kNow = 1'769'000'000;
+
+struct Connection final : MemberConnection {};
+
+// Records what the engine tells a room's members, as "kind:detail" lines.
+class RecordingAudience final : public RoomAudience {
+ public:
+  void entered(uint64_t, const std::string& user, const ConnectionPtr&, size_t count,
+               bool recovered) override {
+    add(fmt("entered", user + (recovered ? " recovered" : "") + " " + std::to_string(count)));
+  }
+  void left(uint64_t, const std::string& user, const ConnectionPtr&, size_t count, LeaveCause cause,
+            int64_t) override {
+    add(fmt("left", user + " " + std::string(to_string(cause)) + " " + std::to_string(count)));
+  }
+  void went_offline(const std::string& user, const ConnectionPtr&) override {
+    add(fmt("offline", user));
+  }
+  void room_info_changed(uint64_t, const domain::Room& room) override {
+    add(fmt("info", room.notice));
+  }
+  void seats_changed(uint64_t, const std::vector<domain::Seat>& seats) override {
+    std::string s;
+    for (const auto& seat : seats) s += seat.member.empty() ? "-" : seat.member;
+    add(fmt("seats", s));
+  }
+  void message(uint64_t, const MessageNotice& m) override {
+    add(fmt("message", m.from + " " + std::to_string(m.msg_seq)));
+  }
+  void likes(uint64_t, int64_t total) override { add(fmt("likes", std::to_string(total))); }
+  void notify(uint64_t, const ConnectionPtr&, const MemberNotice& notice) override {
+    std::visit(
+        [&](const auto& n) {
+          using T = std::decay_t<decltype(n)>;
+          if constexpr (std::is_same_v<T, SeatRequestNotice>) {
+            add(fmt("request", n.member));
+          } else if constexpr (std::is_same_v<T, SeatRequestResolvedNotice>) {
+            add(fmt("resolved", n.member + " " + std::string(to_string(n.result))));
+          } else if constexpr (std::is_same_v<T, MutedNotice>) {
+            add(fmt("muted", n.muted_until ? "yes" : "no"));
+          } else if constexpr (std::is_same_v<T, RoleNotice>) {
+            add(fmt("role", std::string(to_string(n.role))));
+          } else {
+            add("kicked_off_seat");
+          }
+        },
+        notice);
+  }
+  void dismissed(uint64_t, std::string_view reason, const domain::RoomStatistic&) override {
+    add(fmt("dismissed", std::string(reason)));
+  }
+
+  std::vector<std::string> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(lines_, {});
+  }
+
+ private:
+  static std::string fmt(std::string_view kind, const std::string& detail) {
+    return std::string(kind) + ":" + detail;
+  }
+  void add(std::string line) {
+    std::lock_guard lock(mu_);
+    lines_.push_back(std::move(line));
+  }
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+class Factory final : public AudienceFactory {
+ public:
+  std::shared_ptr<RoomAudience> open(uint32_t, std::string_view) override { return audience; }
+  std::shared_ptr<RecordingAudience> audience = std::make_shared<RecordingAudience>();
+};
+
+class MembersTest : public testing::Test {
+ protected:
+  MembersTest() : clock_(kNow) {
+    store_ = open_store(dir_.file("liveroom.db"));
+    AppOptions app{kApp, {"administrator"}, true};
+    app.empty_room_dismiss_seconds = 60;
+    app.owner_absent_dismiss_seconds = 120;
+    engine_ = std::make_unique<RoomEngine>(*store_, clock_, std::vector<AppOptions>{app});
+    engine_->load(store_->load());
+    engine_->set_audience_factory(&factory_, {5'000});
+    domain::RoomPatch patch;
+    patch.seat_template = domain::find_seat_template("VideoDynamicGrid9Seats");
+    patch.max_member_count = 3;
+    ReadFence fence;
+    EXPECT_TRUE(engine_->create_room(kApp, "r1", "host", patch, fence));
+  }
+  ~MembersTest() override {
+    engine_.reset();
+    store_->close();
+  }
+
+  Result<EnterResult> enter(const std::string& user, ConnectionPtr c = nullptr) {
+    ReadFence fence;
+    if (!c) c = connection(user);
+    return engine_->enter_room(kApp, "r1", user, c, fence);
+  }
+  ConnectionPtr connection(const std::string& user) {
+    auto& c = connections_[user];
+    if (!c) c = std::make_shared<Connection>();
+    return c;
+  }
+  Code code_of(const Result<void>& r) { return r ? Code::kOk : r.error().code; }
+  std::vector<std::string> events() { return factory_.audience->take(); }
+  domain::Room room() {
+    ReadFence fence;
+    return *engine_->read_room(kApp, "r1", fence, [](const domain::Room& r) { return r; });
+  }
+
+  TempDir dir_;
+  FixedClock clock_;
+  std::unique_ptr<store::Store> store_;
+  Factory factory_;
+  std::unique_ptr<RoomEngine> engine_;
+  std::map<std::string, ConnectionPtr> connections_;
+};
+
+TEST_F(MembersTest, EntryCountsViewersAndRespectsTheLimitAndBans) {
+  ASSERT_TRUE(enter("host"));
+  auto alice = enter("alice");
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->role, Role::kAudience);
+  EXPECT_EQ(alice->member_count, 2u);
+  EXPECT_FALSE(alice->recovered);
+  ASSERT_TRUE(enter("bob"));
+  auto full = enter("carol");  // MaxMemberCount 3
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, Code::kRoomFull);
+  EXPECT_EQ(room().view_count, 3);
+
+  ReadFence fence;
+  ASSERT_TRUE(engine_->ban_members(kApp, "r1", {"bob"}, 60, "spam", fence));
+  EXPECT_EQ(events().back(), "left:bob Banned 2");
+  auto again = enter("bob");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, Code::kBannedFromRoom);
+  clock_.advance_millis(61'000);  // the ban expires
+  EXPECT_TRUE(enter("bob"));
+}
+
+TEST_F(MembersTest, OfflineMemberKeepsItsSeatWithinGraceAndLosesItAfter) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ReadFence fence;
+  auto seated = engine_->take_seat(kApp, "r1", "alice", 2, 60'000, fence);
+  ASSERT_TRUE(seated);
+  EXPECT_EQ(seated->index, 2u);
+  engine_->connection_lost(kApp, "r1", "alice", connection("alice"));
+  clock_.advance_millis(4'000);
+  engine_->tick();
+  auto back = enter("alice", std::make_shared<Connection>());
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->recovered);
+  EXPECT_EQ(back->seats[2].member, "alice");
+
+  engine_->connection_lost(kApp, "r1", "alice", connections_["alice"]);  // not its connection now
+  EXPECT_EQ(room().moderation.seats[2].member, "alice");
+  events();
+  ReadFence f2;
+  auto page = engine_->list_members(kApp, "r1", "", 10, f2);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->member_count, 2u);
+}
+
+TEST_F(MembersTest, GraceExpiryRemovesTheMemberAndFreesItsSeat) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "alice", std::nullopt, 60'000, fence));
+  events();
+  engine_->connection_lost(kApp, "r1", "alice", connection("alice"));
+  clock_.advance_millis(5'001);
+  engine_->tick();
+  auto seen = events();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "seats:---------"), seen.end());
+  EXPECT_EQ(seen.back(), "left:alice TimedOut 1");
+  EXPECT_TRUE(room().moderation.seats.empty());
+}
+
+TEST_F(MembersTest, ApplyToTakeNeedsAManagerAndTimesOut) {
+  ReadFence fence;
+  domain::RoomPatch apply;
+  apply.take_seat_mode = domain::TakeSeatMode::kApplyToTake;
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", apply, fence));
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  events();
+  auto pending = engine_->take_seat(kApp, "r1", "alice", 1, 1'000, fence);
+  ASSERT_TRUE(pending);
+  EXPECT_FALSE(pending->index);
+  EXPECT_EQ(events(), std::vector<std::string>{"request:alice"});  // to the owner
+  auto by_audience =
+      engine_->respond_seat_request(kApp, "r1", "alice", pending->request_id, true, fence);
+  ASSERT_FALSE(by_audience);
+  EXPECT_EQ(by_audience.error().code, Code::kClientManagerOnly);
+  auto accepted =
+      engine_->respond_seat_request(kApp, "r1", "host", pending->request_id, true, fence);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(*accepted, std::optional<uint32_t>(1));
+  EXPECT_EQ(room().moderation.seats[1].member, "alice");
+
+  ASSERT_TRUE(engine_->leave_seat(kApp, "r1", "alice", fence));
+  auto again = engine_->take_seat(kApp, "r1", "alice", std::nullopt, 1'000, fence);
+  ASSERT_TRUE(again);
+  events();
+  clock_.advance_millis(1'001);
+  engine_->tick();
+  auto seen = events();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "resolved:alice TimedOut"), seen.end());
+  EXPECT_FALSE(engine_->respond_seat_request(kApp, "r1", "host", again->request_id, true, fence));
+}
+
+TEST_F(MembersTest, SeatRulesUseTheClientCodes) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ASSERT_TRUE(enter("bob"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "alice", 0, 60'000, fence));
+  auto code = [](const auto& r) { return r ? Code::kOk : r.error().code; };
+  EXPECT_EQ(code(engine_->take_seat(kApp, "r1", "bob", 0, 60'000, fence)), Code::kClientSeatTaken);
+  EXPECT_EQ(code(engine_->take_seat(kApp, "r1", "alice", 1, 60'000, fence)),
+            Code::kClientAlreadySeated);
+  EXPECT_EQ(code(engine_->take_seat(kApp, "r1", "bob", 9, 60'000, fence)), Code::kClientNoSuchSeat);
+  ASSERT_TRUE(engine_->lock_seat(kApp, "r1", 1, {true, {}, {}}, fence));
+  EXPECT_EQ(code(engine_->take_seat(kApp, "r1", "bob", 1, 60'000, fence)), Code::kClientSeatLocked);
+  EXPECT_EQ(code(engine_->leave_seat(kApp, "r1", "bob", fence)), Code::kClientNotSeated);
+  EXPECT_EQ(code(engine_->take_seat(kApp, "r1", "nobody", 2, 60'000, fence)),
+            Code::kClientNotInRoom);
+}
+
+TEST_F(MembersTest, PermissionsOfOwnerAdminsAndAudience) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ASSERT_TRUE(enter("bob"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->import_account(kApp, "alice", {}, fence));  // admins are accounts
+  ASSERT_TRUE(engine_->modify_admins(kApp, "r1", {"alice"}, RoomEngine::AdminOp::kAdd, fence));
+  EXPECT_EQ(events().back(), "role:Admin");
+  auto code = [](const Result<void>& r) { return r ? Code::kOk : r.error().code; };
+  EXPECT_EQ(code(engine_->authorize(kApp, "r1", "bob", false, "alice", fence)),
+            Code::kClientManagerOnly);
+  EXPECT_EQ(code(engine_->authorize(kApp, "r1", "alice", false, "host", fence)),
+            Code::kClientOwnerOnly);
+  EXPECT_EQ(code(engine_->authorize(kApp, "r1", "alice", true, "", fence)), Code::kClientOwnerOnly);
+  EXPECT_EQ(code(engine_->authorize(kApp, "r1", "alice", false, "bob", fence)), Code::kOk);
+  EXPECT_EQ(code(engine_->leave_room(kApp, "r1", "host", fence)), Code::kClientOwnerCannotLeave);
+}
+
+TEST_F(MembersTest, MembersChatUnlessMutedOrAllMuted) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ReadFence fence;
+  RoomMessage m;
+  m.sender = "alice";
+  m.msg_body = "[]";
+  m.sender_must_be_imported = false;
+  auto sent = engine_->send_member_message(kApp, "r1", m, fence);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->msg_seq, 1u);
+  ASSERT_TRUE(engine_->mute_members(kApp, "r1", {"alice"}, 60, fence));
+  auto muted = engine_->send_member_message(kApp, "r1", m, fence);
+  ASSERT_FALSE(muted);
+  EXPECT_EQ(muted.error().code, Code::kClientYouAreMuted);
+  ASSERT_TRUE(engine_->mute_members(kApp, "r1", {"alice"}, 0, fence));
+  domain::RoomPatch all_muted;
+  all_muted.is_message_disabled = true;
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", all_muted, fence));
+  auto blocked = engine_->send_member_message(kApp, "r1", m, fence);
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().code, Code::kClientAllMuted);
+  m.sender = "host";
+  EXPECT_TRUE(engine_->send_member_message(kApp, "r1", m, fence));
+}
+
+TEST_F(MembersTest, EmptyRoomIsDismissedBySystemUnlessItHasRobots) {
+  ASSERT_TRUE(enter("host"));
+  ReadFence fence;
+  engine_->connection_lost(kApp, "r1", "host", connection("host"));
+  clock_.advance_millis(5'001);
+  engine_->tick();  // grace over: the room is empty
+  clock_.advance_millis(59'000);
+  engine_->tick();
+  EXPECT_TRUE(engine_->read_room(kApp, "r1", fence, [](const domain::Room&) { return 0; }));
+  clock_.advance_millis(1'000);
+  engine_->tick();
+  EXPECT_EQ(events().back(), "dismissed:DestroyBySystem");
+  EXPECT_FALSE(engine_->read_room(kApp, "r1", fence, [](const domain::Room&) { return 0; }));
+
+  ASSERT_TRUE(engine_->create_room(kApp, "r2", "host", {}, fence));
+  ASSERT_TRUE(engine_->import_account(kApp, "bot", {}, fence));
+  ASSERT_TRUE(engine_->add_robots(kApp, "r2", {"bot"}, fence));
+  ASSERT_TRUE(engine_->enter_room(kApp, "r2", "host", connection("host"), fence));
+  engine_->connection_lost(kApp, "r2", "host", connection("host"));
+  clock_.advance_millis(100'000);  // past the empty-room period: the robot keeps the room
+  engine_->tick();
+  EXPECT_TRUE(engine_->read_room(kApp, "r2", fence, [](const domain::Room&) { return 0; }));
+  clock_.advance_millis(20'000);  // but the owner has been away 120 s: that policy applies
+  engine_->tick();
+  EXPECT_FALSE(engine_->read_room(kApp, "r2", fence, [](const domain::Room&) { return 0; }));
+}
+
+TEST_F(MembersTest, MemberListPagesWithoutDuplicates) {
+  ReadFence fence;
+  domain::RoomPatch big;
+  big.max_member_count = 1000;
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", big, fence));
+  for (int i = 0; i < 250; ++i) ASSERT_TRUE(enter("user" + std::to_string(i)));
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto page = engine_->list_members(kApp, "r1", cursor, 100, fence);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->member_count, 250u);
+    for (const auto& [user, role] : page->members) EXPECT_TRUE(seen.insert(user).second);
+    cursor = page->next;
+    ++pages;
+  } while (!cursor.empty());
+  EXPECT_EQ(seen.size(), 250u);
+  EXPECT_EQ(pages, 3);
+  EXPECT_FALSE(engine_->list_members(kApp, "r1", "zz", 100, fence));
+}
+
+}  // namespace
+}  // namespace liveroom::engine
