@@ -36,6 +36,11 @@ class ProtocolError(AssertionError):
     pass
 
 
+def _short(value, limit=300):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
 class GatewayClient:
     """A synchronous gateway client for tests."""
 
@@ -182,14 +187,15 @@ class GatewayClient:
     def ok(self, op, **params):
         """request() that must succeed; returns its `data`."""
         reply = self.request(op, **params)
-        assert reply["code"] == 0, f"{self.name}: {op} {params} failed: {reply}"
+        assert reply["code"] == 0, f"{self.name}: {op} {_short(params)} failed: {reply}"
         return reply["data"]
 
     def fail(self, op, code, **params):
         """request() that must fail with `code` (or one of the codes of a tuple); returns the reply."""
         reply = self.request(op, **params)
         codes = code if isinstance(code, (tuple, list, set)) else (code,)
-        assert reply["code"] in codes, f"{self.name}: {op} {params}: expected code {code}, got {reply}"
+        assert reply["code"] in codes, (
+            f"{self.name}: {op} {_short(params)}: expected code {code}, got {reply}")
         assert reply["message"], f"{self.name}: error reply without a message: {reply}"
         return reply
 
@@ -306,14 +312,16 @@ class GatewayClient:
 
     def drop(self):
         """The TCP connection ends without a close frame (a client that vanished)."""
-        try:
-            self.ws.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            self.ws.sock.close()
-        except OSError:
-            pass
+        sock = self.ws.sock  # (the reader may reset ws.sock once the socket fails)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                sock.close()
+            except OSError:
+                pass
         self._reader.join(2)
 
     def __repr__(self):

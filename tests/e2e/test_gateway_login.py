@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-import websocket
 
 from conftest import APP1, APP2, KEY1, KEY2, gen_usersig
 from gateway_client import gw, gw_factory, gw_server  # noqa: F401 (fixtures)
@@ -119,20 +118,18 @@ def test_query_string_login(gw):
     assert user in [m["Member_Account"] for m in c.ok("get_members", RoomId=rid, Next="")["MemberList"]]
 
 
-def test_query_string_login_with_a_bad_sig_does_not_log_in(gw):
+def test_query_string_login_with_a_bad_sig_is_refused_and_closed(gw):
+    """A failed query-string login: a reply with id null, then close code 1008."""
     user = gw.account()
-    rid, _ = gw.room()
     bad = gen_usersig(APP1, KEY2, user)
-    try:
-        c = gw.connect(query=f"sdkappid={APP1}&identifier={user}&usersig={bad}")
-    except (websocket.WebSocketException, OSError):
-        return  # the upgrade was refused: fine
-    try:
-        r = c.request("enter", RoomId=rid)
-    except AssertionError:
-        assert c.closed  # or the server closed the connection
-        return
-    assert r["code"] != 0, r
+    c = gw.connect(query=f"sdkappid={APP1}&identifier={user}&usersig={bad}")
+    reply = c.wait_reply(None)
+    assert reply["id"] is None and reply["code"] == 70009, reply
+    assert c.wait_closed() == 1008
+    expired = gen_usersig(APP1, KEY1, user, expire=10, now=int(time.time()) - 1000)
+    c = gw.connect(query=f"sdkappid={APP1}&identifier={user}&usersig={expired}")
+    assert c.wait_reply(None)["code"] == 70001
+    assert c.wait_closed() == 1008
 
 
 def test_replies_and_events_are_newline_separated_json_objects(gw):

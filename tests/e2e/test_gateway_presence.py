@@ -10,7 +10,8 @@ import time
 import pytest
 
 from conftest import ADMIN
-from gateway_client import gw, gw_factory, gw_server, occupants, rest_members, seat_of  # noqa: F401
+from gateway_client import (gw, gw_factory, gw_server, occupants, rest_members,  # noqa: F401
+                            seat_of, wait_until)
 
 MIC = "room_engine_http_mic/"
 GRACE = 0.8
@@ -102,23 +103,41 @@ def test_second_login_without_a_room_also_kicks(gw):
     assert second.ok("heartbeat")["ServerTime"] > 0
 
 
-def test_slow_consumer_is_closed_and_goes_offline(gw_factory):
-    kit = gw_factory(gateway={"max_queued_bytes": 65536}, name="slow")
+def slow_consumer(kit):
+    """A member that does not read while ~9.6 MB of messages (more than the kernel buffers and
+    the smallest queue limit) go to its room; returns (RoomId, connection) once the server has
+    closed the connection. Nobody else is in the room: with the smallest queue limit a Python
+    reader could fall behind too."""
     rid, owner = kit.room()
-    host = kit.member(rid, owner)
     user = kit.account()
     slow = kit.connect(query=kit.query(user), paused=True,
                        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    slow.user = user
     slow.send({"id": 1, "op": "enter", "RoomId": rid})
-    host.expect_event("MembersChanged", predicate=lambda d: user in d["Entered"])
+    wait_until(lambda: user in rest_members(kit.rest, rid)[0], what="the slow member's entry")
     text = "x" * 12000
-    for _ in range(800):  # ~9.6 MB: more than the kernel buffers and the queue limit
+    for _ in range(800):
         kit.rest.ok("send_text_msg", {"RoomId": rid, "Sender_Account": ADMIN, "TextContent": text})
-    host.drain("Message")
     slow.resume()
-    code = slow.wait_closed(timeout=5)
-    assert code in (1008, None), f"close code {code} {slow.close_reason!r}"
+    slow.wait_closed(timeout=5)
     got = [e for e in slow.received if e.get("event") == "Message"]
     assert len(got) < 800, "the slow consumer was sent everything"
+    return rid, slow
+
+
+def test_slow_consumer_is_closed_and_goes_offline(gw_factory):
+    kit = gw_factory(gateway={"max_queued_bytes": 65536}, name="slow")
+    rid, slow = slow_consumer(kit)
     # the member went offline and leaves once the grace period ends
-    host.expect_event("MembersChanged", timeout=GRACE + 3, predicate=lambda d: user in d["Left"])
+    wait_until(lambda: slow.user not in rest_members(kit.rest, rid)[0], timeout=GRACE + 3,
+               what="the slow member's departure")
+
+
+def test_slow_consumer_close_code_is_1008(gw_factory):
+    """docs/client-protocol.md: "the server closes its connection (close code 1008, "slow
+    consumer")"."""
+    kit = gw_factory(gateway={"max_queued_bytes": 65536}, name="slow")
+    rid, slow = slow_consumer(kit)
+    assert slow.close_code == 1008, (
+        f"closed with {'no close frame' if slow.close_code is None else slow.close_code} "
+        f"{slow.close_reason!r} after {len(slow.received)} objects")
