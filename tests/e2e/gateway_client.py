@@ -62,6 +62,7 @@ class GatewayClient:
         self._replies = {}        # id (as JSON text) -> reply object
         self._events = []         # events not taken yet, in arrival order
         self.received = []        # every object, in arrival order (replies and events)
+        self.arrivals = []        # (time.monotonic() of its frame, event) for every event
         self.frames = []          # raw text of every frame
         self.errors = []          # protocol violations seen by the reader
         self.closed = False
@@ -134,12 +135,14 @@ class GatewayClient:
             else:
                 self._violation(f"neither reply nor event: {line[:300]!r}")
             objs.append(obj)
+        now = time.monotonic()
         with self._cond:
             self.frames.append(text)
             for obj in objs:
                 self.received.append(obj)
                 if "event" in obj:
                     self._events.append(obj)
+                    self.arrivals.append((now, obj))
                 else:
                     self._replies[json.dumps(obj.get("id"))] = obj
             self._cond.notify_all()
@@ -254,6 +257,11 @@ class GatewayClient:
                 if left <= 0 or self.closed:
                     return
                 self._cond.wait(left)
+
+    def arrival_times(self, name):
+        """When each event `name` arrived (monotonic seconds), taken or not."""
+        with self._cond:
+            return [t for t, e in self.arrivals if e["event"] == name]
 
     def events(self, name=None):
         """Buffered (not taken) events, optionally of one name; they stay buffered."""

@@ -141,3 +141,20 @@ def test_likes_are_batched_per_period(gw):
     o.expect_event("Likes", predicate=lambda d: d["TotalLikes"] == 30)
     n = len([e for e in o.received if e.get("event") == "Likes"])
     assert n <= 3, f"{n} Likes events for 30 likes sent at once"
+
+
+def test_likes_events_at_most_once_per_batch_period(gw):
+    rid, owner = gw.room()
+    o = gw.member(rid, owner)
+    a = gw.member(rid)
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < 0.6:
+        a.ok("like", RoomId=rid, Count=2)
+        n += 2
+        time.sleep(0.005)
+    o.expect_event("Likes", predicate=lambda d: d["TotalLikes"] == n)
+    times = o.arrival_times("Likes")
+    gaps = [round(y - x, 3) for x, y in zip(times, times[1:])]
+    assert all(g >= 0.05 for g in gaps), f"Likes closer than the batch period (100 ms): {gaps}"
+    assert len(times) <= 0.6 / 0.1 + 3, len(times)

@@ -106,6 +106,48 @@ def test_auto_dismissal_notifies_nobody_and_frees_the_id(gw_factory):
     assert kit.member(rid).entered["TotalLikes"] == 0
 
 
+def test_owner_absent_too_long_dismisses_the_room(gw_factory, sink):
+    """owner_absent_dismiss_seconds: the owner's connection drops, it does not come back; the
+    room is dismissed and its members told (DestroyBySystem)."""
+    apps = default_apps()
+    apps[0]["extra"] = "owner_absent_dismiss_seconds = 1"
+    apps[0]["callbacks"] = [{"url": sink.url(), "commands": [DESTROY]}]
+    kit = gw_factory(apps=apps, name="absent")
+    rid, owner = kit.room()
+    kept, _ = kit.room(owner=owner)
+    o = kit.member(rid, owner)
+    a = kit.member(rid)
+    o2 = kit.member(kept, kit.account())  # another room whose owner stays (a different owner)
+    b = kit.member(kept)
+    gone_at = time.monotonic()
+    o.drop()
+    ev = a.expect_event("RoomDismissed", timeout=4)
+    assert time.monotonic() - gone_at >= 0.8
+    assert ev["RoomId"] == rid and ev["data"]["Reason"] == "DestroyBySystem"
+    assert "Statistic" in ev["data"]
+    assert kit.rest.call("get_room_info", {"RoomId": rid})["ErrorCode"] == 100004
+    rec = sink.wait_delivered(1, timeout=5, command=DESTROY, room=rid)[0]
+    assert rec.json["EventType"] == "DestroyBySystem", rec.json
+    b.no_event("RoomDismissed", within=0.3)
+    assert kit.rest.call("get_room_info", {"RoomId": kept})["ErrorCode"] == 0
+    assert o2.ok("heartbeat")["ServerTime"] > 0
+
+
+def test_owner_back_in_time_keeps_the_room(gw_factory):
+    apps = default_apps()
+    apps[0]["extra"] = "owner_absent_dismiss_seconds = 2"
+    kit = gw_factory(apps=apps, name="absent2")
+    rid, owner = kit.room()
+    o = kit.member(rid, owner)
+    a = kit.member(rid)
+    o.drop()
+    time.sleep(0.5)
+    back = kit.member(rid, owner)
+    assert back.entered["Recovered"] is True
+    a.no_event("RoomDismissed", within=2.2)
+    assert kit.rest.call("get_room_info", {"RoomId": rid})["ErrorCode"] == 0
+
+
 @pytest.mark.parametrize("hard", [False, True], ids=["sigterm", "kill9"])
 def test_gateway_state_survives_restart(gw_factory, hard):
     kit = gw_factory(name="durable")

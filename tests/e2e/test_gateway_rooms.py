@@ -136,6 +136,28 @@ def test_members_changed_is_batched(gw):
     guests[1].expect_event("MembersChanged", predicate=lambda d: guests[0].user in d["Left"])
 
 
+def test_members_changed_at_most_once_per_batch_period(gw):
+    """member_batch_ms is 100 on the module server: entries spread over a few hundred ms come in
+    events at least ~100 ms apart, whose counts add up."""
+    rid, owner = gw.room()
+    host = gw.member(rid, owner)
+    users = gw.accounts(25)
+    start = time.monotonic()
+    for u in users:
+        gw.connect(query=gw.query(u)).ok("enter", RoomId=rid)
+        time.sleep(0.01)
+    span = time.monotonic() - start
+    total = 0
+    while total < 25:
+        d = host.expect_event("MembersChanged")["data"]
+        total += d["EnteredCount"] - (owner in d["Entered"])
+    assert total == 25 and d["MemberCount"] == 26
+    times = host.arrival_times("MembersChanged")
+    gaps = [round(b - a, 3) for a, b in zip(times, times[1:])]
+    assert all(g >= 0.05 for g in gaps), f"MembersChanged closer than the batch period: {gaps}"
+    assert len(times) <= span / 0.1 + 3, f"{len(times)} events in {span:.2f}s"
+
+
 def test_get_members_pages_with_next(gw):
     rid, owner = gw.room()
     host = gw.member(rid, owner)
