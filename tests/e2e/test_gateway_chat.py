@@ -158,3 +158,24 @@ def test_likes_events_at_most_once_per_batch_period(gw):
     gaps = [round(y - x, 3) for x, y in zip(times, times[1:])]
     assert all(g >= 0.05 for g in gaps), f"Likes closer than the batch period (100 ms): {gaps}"
     assert len(times) <= 0.6 / 0.1 + 3, len(times)
+
+
+def test_events_of_a_room_arrive_in_the_order_of_the_changes(gw):
+    """Seat, message and room-info changes (none batched) reach each member in the order they
+    happened, whichever side (gateway or REST) made them."""
+    rid, owner = gw.room(SeatTemplate="VideoDynamicGrid9Seats")
+    o = gw.member(rid, owner)
+    a = gw.member(rid)
+    b = gw.member(rid)
+    a.ok("take_seat", RoomId=rid, Index=1)
+    a.ok("send_text", RoomId=rid, Text="seated")
+    assert gw.rest.update(rid, Notice="n1")["ErrorCode"] == 0
+    gw.rest.ok("room_engine_http_mic/lock_seat", {"RoomId": rid, "Index": 1, "ForbidTaken": True})
+    gw.rest.ok("send_text_msg", {"RoomId": rid, "Sender_Account": ADMIN, "TextContent": "locked"})
+    o.ok("update_room_info", RoomId=rid, RoomInfo={"Notice": "n2"})
+    want = ["SeatListChanged", "Message", "RoomInfoChanged", "SeatListChanged", "Message",
+            "RoomInfoChanged"]
+    for conn in (o, a, b):
+        conn.expect_event("RoomInfoChanged", predicate=lambda d: d["RoomInfo"]["Notice"] == "n2")
+        got = [e["event"] for e in conn.received if e.get("event") in set(want)]
+        assert got[-6:] == want, got
