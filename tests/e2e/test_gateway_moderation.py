@@ -5,7 +5,7 @@ remove the member at once and keep it out until they expire."""
 
 import time
 
-from gateway_client import gw, gw_server, rest_members  # noqa: F401 (fixtures)
+from gateway_client import gw, gw_server, rest_members, seat_of  # noqa: F401 (fixtures)
 
 # An admin acting on the owner (or another admin): the doc says only that an admin "cannot";
 # -2300 ("only the owner may do this") and -2301 both read as that refusal.
@@ -177,7 +177,9 @@ def _wait_for_ban_end(banned_until):
 
 
 def test_rest_ban_removes_an_online_member_until_it_expires(gw):
-    rid, o, a, u, v = staffed_room(gw)
+    rid, o, a, u, v = staffed_room(gw, SeatTemplate="VideoDynamicGrid9Seats")
+    u.ok("take_seat", RoomId=rid, Index=4)
+    o.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], u.user) == 4)
     before = int(time.time())
     gw.rest.ok("ban_member", {"RoomId": rid, "MemberList_Account": [u.user], "Duration": 1,
                               "Reason": "spam"})
@@ -186,7 +188,10 @@ def test_rest_ban_removes_an_online_member_until_it_expires(gw):
     until = ev["data"]["BannedUntil"]
     assert before + 1 <= until <= int(time.time()) + 1
     o.expect_event("MembersChanged", predicate=lambda d: u.user in d["Left"])
+    o.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], u.user) is None)
     assert not in_room(gw, rid, u.user)
+    seats = gw.rest.ok("room_engine_http_mic/get_seat_list", {"RoomId": rid})["SeatList"]
+    assert seat_of(seats, u.user) is None
     u.fail("send_text", -2101, RoomId=rid, Text="x")
     u.fail("enter", 10007, RoomId=rid)
     _wait_for_ban_end(until)

@@ -232,3 +232,31 @@ def test_rest_get_member_list_pages_many_members_without_duplicates(gw):
     # and REST pages of a given size
     page = gw.rest.ok("get_member_list", {"RoomId": rid, "Next": "", "Count": 60})
     assert len(page["MemberList"]) == 60 and page["Next"] and page["MemberCount"] == 151
+
+
+def test_robots_are_members_and_count_toward_max_member_count(gw):
+    """docs/compatibility.md: robots are members while in the robot list; MaxMemberCount counts
+    them."""
+    rid, owner = gw.room(MaxMemberCount=2)
+    bot = gw.account("bot")
+    gw.rest.ok("add_robot", {"RoomId": rid, "RobotList_Account": [bot]})
+    o = gw.member(rid, owner)
+    assert o.entered["MemberCount"] == 2
+    accounts, count = rest_members(gw.rest, rid)
+    assert sorted(accounts) == sorted([bot, owner]) and count == 2
+    gw.login().fail("enter", 10014, RoomId=rid)
+    gw.rest.ok("del_robot", {"RoomId": rid, "RobotList_Account": [bot]})
+    gw.login().ok("enter", RoomId=rid)
+
+
+def test_users_need_not_be_imported_to_use_the_gateway(gw):
+    """docs/compatibility.md: gateway users log in with their own UserSig, imported or not."""
+    rid, owner = gw.room()
+    o = gw.member(rid, owner)
+    stranger = uid("never-imported")
+    c = gw.connect()
+    assert c.login(gw.rest.sdkappid, stranger, gw.sig(stranger))["code"] == 0
+    assert c.ok("enter", RoomId=rid)["Role"] == "Audience"
+    assert c.ok("send_text", RoomId=rid, Text="hi")["MsgSeq"] == 1
+    # making it an admin still needs an imported account
+    assert o.request("set_admin", RoomId=rid, Member_Account=stranger, IsAdmin=True)["code"] == 70107
