@@ -34,11 +34,15 @@ LIVEROOMD ?= $(CURDIR)/$(BUILD_DIR)/liveroomd
 COMPAT_DIR := tests/compat
 # Written after a successful `npm ci`; newer than the lock file means node_modules is current.
 COMPAT_STAMP := $(COMPAT_DIR)/node_modules/.liveroom-npm-ci
+# playwright-core for the browser tests (headless Debian chromium drives /demo/).
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.liveroom-npm-ci
 
 FORMAT_FILES = $(shell find src tests/unit -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
-.PHONY: all deps build run test unit-test e2e-test compat-deps bench bench-quick \
+.PHONY: all deps build run test unit-test e2e-test compat-deps browser-deps bench bench-quick \
+        bench-gateway \
         format format-check clean distclean
 
 all: build
@@ -59,9 +63,10 @@ run: build
 	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-demo
 
 UNIT_TEST_CMD = ctest --test-dir "$(BUILD_DIR)" --output-on-failure --no-tests=error $(CTEST_FLAGS)
-E2E_TEST_CMD = LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e tests/compat
+E2E_TEST_CMD = LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e tests/compat \
+               tests/browser
 
-test: build compat-deps
+test: build compat-deps browser-deps
 	$(UNIT_TEST_CMD)
 	$(E2E_TEST_CMD)
 
@@ -69,10 +74,15 @@ test: build compat-deps
 unit-test:
 	$(UNIT_TEST_CMD)
 
-e2e-test: compat-deps
+e2e-test: compat-deps browser-deps
 	$(E2E_TEST_CMD)
 
 compat-deps: $(COMPAT_STAMP)
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
+	touch $@
 
 # Tencent's own signer (npm tls-sig-api-v2) for the compatibility test. Skipped, so offline
 # re-runs work, when node_modules was installed from the current lock file.
@@ -104,4 +114,4 @@ clean:
 
 # Also the npm install of the compat test (data/, which holds the demo secret, is kept).
 distclean: clean
-	rm -rf $(COMPAT_DIR)/node_modules
+	rm -rf $(COMPAT_DIR)/node_modules $(BROWSER_DIR)/node_modules

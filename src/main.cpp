@@ -46,7 +46,7 @@ void check_rate_limit_names(const config::Config& cfg, const api::ApiRouter& rou
 // Registers the families that are sampled rather than counted on the request path.
 void register_gauges(metrics::Registry& registry, store::Store& store,
                      const engine::RoomEngine& engine, const webhook::Dispatcher& dispatcher,
-                     const server::HttpServer& http) {
+                     const server::HttpServer& http, const gateway::Gateway& gateway) {
   auto& commit_latency =
       registry.histogram("liveroom_store_commit_duration_seconds",
                          "Store group commit latency, BEGIN to the end of the fsynced COMMIT",
@@ -62,6 +62,8 @@ void register_gauges(metrics::Registry& registry, store::Store& store,
       });
   registry.gauge("liveroom_connections", "Open client connections",
                  [&http] { return static_cast<double>(http.active_connections()); });
+  registry.gauge("liveroom_gateway_sessions", "Open client gateway (WebSocket) connections",
+                 [&gateway] { return static_cast<double>(gateway.sessions()); });
   registry.gauge("liveroom_rooms", "Rooms in memory",
                  [&engine] { return static_cast<double>(engine.room_count()); });
   registry.gauge("liveroom_webhook_queue_depth", "Webhook deliveries waiting or in flight",
@@ -142,7 +144,7 @@ int serve(const std::string& config_path, const std::string& listen_override,
       [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
       &api::ApiRouter::refuse);
   http.listen(cfg.listen);
-  gateway::Gateway gateway(cfg, engine, *store, clock, http);
+  gateway::Gateway gateway(cfg, engine, *store, clock, http, &dispatcher);
   engine.set_audience_factory(&gateway, {int64_t{cfg.gateway.presence_grace_ms}});
   http.set_websocket(
       {"/gateway", 3 * cfg.gateway.heartbeat_interval_ms, cfg.gateway.max_message_bytes,
@@ -150,7 +152,7 @@ int serve(const std::string& config_path, const std::string& listen_override,
       [&gateway](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
         return gateway.open_session(upgrade, std::move(peer));
       });
-  register_gauges(registry, *store, engine, dispatcher, http);
+  register_gauges(registry, *store, engine, dispatcher, http, gateway);
   gateway.start();
   http.start();
   spdlog::info(

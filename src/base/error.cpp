@@ -62,6 +62,8 @@ std::string_view default_info(Code code) {
       return "banned from this room";
     case Code::kRoomFull:
       return "the room is full";
+    case Code::kMessageVetoed:
+      return "the app backend refused this message (Group.CallbackBeforeSendMsg)";
     case Code::kClientGeneric:
       return "failed";
     case Code::kClientRateLimited:

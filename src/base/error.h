@@ -48,6 +48,7 @@ enum class Code : int {
   // IM codes the client gateway answers where the client SDKs have none of their own.
   kBannedFromRoom = 10007,
   kRoomFull = 10014,
+  kMessageVetoed = 10016,  // Group.CallbackBeforeSendMsg refused the message
   // Client SDK codes (spec §3.4), answered by the client gateway only. Engine rules that both
   // the gateway and REST enforce fail with these; REST answers their rest_equivalent().
   kClientGeneric = -1,

@@ -47,12 +47,13 @@ void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats) {
   w.end_array();
 }
 
-void write_statistic(JsonWriter& w, const RoomStatistic& stats) {
+void write_statistic(JsonWriter& w, const RoomStatistic& stats, bool with_msg_count) {
   w.field("TotalViewers", stats.total_viewers)
       .field("TotalGiftsSent", stats.total_gifts_sent)
       .field("TotalGiftCoins", stats.total_gift_coins)
       .field("TotalUniqueGiftSenders", stats.total_unique_gift_senders)
       .field("TotalLikesReceived", stats.total_likes_received);
+  if (with_msg_count) w.field("TotalMsgCount", stats.total_msg_count);
 }
 
 }  // namespace liveroom::domain

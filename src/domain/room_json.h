@@ -12,7 +12,7 @@ void write_room_info(JsonWriter& w, const Room& room);
 // The SeatList array of get_seat_list, Mic.CallbackAfterSeatInfoChanged and the gateway.
 void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats);
 // The Statistic members (destroy_room, the destroy callback, the gateway); the caller opens and
-// closes the object.
-void write_statistic(JsonWriter& w, const RoomStatistic& stats);
+// closes the object. The destroy callback documents five totals; replies add TotalMsgCount.
+void write_statistic(JsonWriter& w, const RoomStatistic& stats, bool with_msg_count);
 
 }  // namespace liveroom::domain

@@ -877,18 +877,7 @@ template <typename MakePayload>
 void RoomEngine::emit(AppState& a, RoomShard& shard, std::string_view room_id,
                       std::string_view command, MakePayload&& make_payload, const Actor& actor,
                       std::vector<store::Change>& changes, PendingEvents& events) {
-  std::vector<std::string> urls;
-  {
-    std::lock_guard lock(a.callbacks_mu);
-    if (a.api_callbacks.subscription && a.api_callbacks.subscription->wants(command)) {
-      urls.push_back(a.api_callbacks.subscription->url);
-    }
-  }
-  for (const auto& sub : a.options.file_callbacks) {
-    if (sub.wants(command) && std::find(urls.begin(), urls.end(), sub.url) == urls.end()) {
-      urls.push_back(sub.url);
-    }
-  }
+  std::vector<std::string> urls = subscribers(a, command);
   if (urls.empty()) return;  // nobody listens: no event, no sequence number, no payload built
   const std::string payload = make_payload();
 
@@ -927,6 +916,27 @@ void RoomEngine::emit_member_state(AppState& a, RoomShard& shard, const std::str
       a, shard, room_id, "Live.CallbackAfterMemberStateChanged",
       [&] { return member_state_payload(room_id, type, cause, user, clock_.unix_millis()); },
       Actor{user, {}}, changes, events);
+}
+
+std::vector<std::string> RoomEngine::subscribers(AppState& a, std::string_view command) {
+  std::vector<std::string> urls;
+  {
+    std::lock_guard lock(a.callbacks_mu);
+    if (a.api_callbacks.subscription && a.api_callbacks.subscription->wants(command)) {
+      urls.push_back(a.api_callbacks.subscription->url);
+    }
+  }
+  for (const auto& sub : a.options.file_callbacks) {
+    if (sub.wants(command) && std::find(urls.begin(), urls.end(), sub.url) == urls.end()) {
+      urls.push_back(sub.url);
+    }
+  }
+  return urls;
+}
+
+std::vector<std::string> RoomEngine::subscribers(uint32_t sdkappid, std::string_view command) {
+  AppState* a = app(sdkappid);
+  return a ? subscribers(*a, command) : std::vector<std::string>{};
 }
 
 uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents events) {

@@ -303,6 +303,9 @@ class RoomEngine {
   // the room has IsMessageDisabled (-2380).
   Result<SentMessage> send_member_message(uint32_t sdkappid, std::string_view room_id,
                                           const RoomMessage& message, ReadFence& fence);
+  // The checks of send_member_message alone (before asking a veto callback).
+  Result<void> check_member_message(uint32_t sdkappid, std::string_view room_id,
+                                    const std::string& sender, ReadFence& fence);
   // Expires grace periods and seat requests, and dismisses rooms by the lifecycle policies.
   // Called periodically (every 100 ms or so).
   void tick();
@@ -317,6 +320,8 @@ class RoomEngine {
                                   std::optional<bool> enabled, ReadFence& fence);
   Result<std::pair<std::string, bool>> get_callback_token(uint32_t sdkappid,
                                                           ReadFence& fence) const;
+  // The URLs subscribed to `command` (the live_config one and the file's).
+  std::vector<std::string> subscribers(uint32_t sdkappid, std::string_view command);
   // The token deliveries are signed with right now: the API's if set, else the file's; nullopt
   // when none is set or it is disabled.
   std::optional<std::string> signing_token(uint32_t sdkappid) const;
@@ -461,6 +466,7 @@ class RoomEngine {
   void expire(const Deadline& deadline, int64_t now);
 
   AppState* app(uint32_t sdkappid) const;
+  static std::vector<std::string> subscribers(AppState& a, std::string_view command);
   // Runs `fn(AppState&, RoomShard&, RoomEntry&)` under the room's shard lock after raising the
   // fence to the room's last write, or answers 100004. Every single-room call goes through here.
   template <typename Fn>

@@ -67,7 +67,7 @@ std::string destroyed_room_payload(const domain::Room& room, const domain::RoomS
       .field("IsUnlimitedRoomEnabled", room.is_unlimited_room_enabled)
       .end_object();
   w.key("Statistic").begin_object();
-  domain::write_statistic(w, stats);
+  domain::write_statistic(w, stats, false);
   w.end_object().end_object();
   return out;
 }
@@ -178,6 +178,21 @@ std::string member_state_payload(std::string_view room_id, std::string_view even
   w.key("MemberList").begin_array();
   w.begin_object().field("Member_Account", member).end_object();
   w.end_array().end_object();
+  return out;
+}
+
+std::string before_send_message_payload(std::string_view room_id, std::string_view sender,
+                                        std::string_view msg_body,
+                                        std::string_view cloud_custom_data, int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, "Group.CallbackBeforeSendMsg", sender, event_time_ms)
+      .field("GroupId", room_id)
+      .field("Type", "AVChatRoom")
+      .field("From_Account", sender);
+  w.key("MsgBody").raw(msg_body);
+  if (!cloud_custom_data.empty()) w.field("CloudCustomData", cloud_custom_data);
+  w.end_object();
   return out;
 }
 

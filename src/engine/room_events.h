@@ -32,6 +32,10 @@ std::string sent_message_payload(std::string_view room_id, std::string_view send
                                  std::string_view cloud_custom_data, int64_t event_time_ms);
 std::string seat_list_payload(std::string_view room_id, const std::vector<domain::Seat>& seats,
                               std::string_view operator_account, int64_t event_time_ms);
+// Group.CallbackBeforeSendMsg (IM format): asked before a member's message is sent.
+std::string before_send_message_payload(std::string_view room_id, std::string_view sender,
+                                        std::string_view msg_body,
+                                        std::string_view cloud_custom_data, int64_t event_time_ms);
 std::string member_state_payload(std::string_view room_id, std::string_view event_type,
                                  std::string_view event_cause, std::string_view member,
                                  int64_t event_time_ms);

@@ -13,8 +13,10 @@
 #include "base/json_writer.h"
 #include "domain/message_body.h"
 #include "domain/room_json.h"
+#include "engine/room_events.h"
 #include "gateway/gateway.h"
 #include "gateway/room_channel.h"
+#include "webhook/dispatcher.h"
 
 namespace liveroom::gateway {
 
@@ -191,7 +193,7 @@ void ClientSession::handle(Request& r, std::string_view op) {
       return;
     }
     Data data = (this->*candidate.handler)(r);
-    reply(r.id, data, r.fence);
+    if (!r.deferred) reply(r.id, data, r.fence);
     return;
   }
   reply(r.id, fail(Code::kClientBadParameter, fmt::format("unknown op '{}'", op)), r.fence);
@@ -508,9 +510,43 @@ ClientSession::Data ClientSession::send_message(Request& r, std::string msg_body
   message.msg_body = std::move(msg_body);
   message.cloud_custom_data = std::move(cloud_custom_data);
   message.sender_must_be_imported = false;  // logged in with a valid UserSig
-  auto sent = gateway_.engine_.send_member_message(sdkappid_, *room_id, message, r.fence);
-  if (!sent) return std::unexpected(sent.error());
-  return fmt::format(R"({{"MsgSeq":{},"MsgTime":{}}})", sent->msg_seq, sent->msg_time);
+  auto& engine = gateway_.engine_;
+  auto send = [&engine, app = sdkappid_, room = *room_id](const engine::RoomMessage& m,
+                                                          engine::ReadFence& fence) -> Data {
+    auto sent = engine.send_member_message(app, room, m, fence);
+    if (!sent) return std::unexpected(sent.error());
+    return fmt::format(R"({{"MsgSeq":{},"MsgTime":{}}})", sent->msg_seq, sent->msg_time);
+  };
+  constexpr std::string_view kBefore = "Group.CallbackBeforeSendMsg";
+  std::vector<std::string> urls =
+      gateway_.dispatcher_ ? engine.subscribers(sdkappid_, kBefore) : std::vector<std::string>{};
+  if (urls.empty()) return send(message, r.fence);
+
+  // The app's backend may refuse the message (spec §5.3): check what we can first, then ask it,
+  // and send (or refuse) when it answers. The request does not hold the connection's thread.
+  if (auto ok = engine.check_member_message(sdkappid_, *room_id, user_, r.fence); !ok) {
+    return std::unexpected(ok.error());
+  }
+  const auto& app = gateway_.apps_.at(sdkappid_);
+  std::string payload = engine::before_send_message_payload(
+      *room_id, user_, message.msg_body, message.cloud_custom_data, gateway_.clock_.unix_millis());
+  r.deferred = true;
+  gateway_.dispatcher_->ask_veto(
+      sdkappid_, std::move(urls), std::string(kBefore), std::move(payload), peer_->remote_address(),
+      app.veto_timeout, app.veto_fail_open,
+      [self = shared_from_this(), id = json::value(*r.id), message = std::move(message),
+       send](webhook::VetoAnswer answer) mutable {
+        engine::ReadFence fence;
+        Data data = answer.allowed
+                        ? send(message, fence)
+                        : Data(fail(Code::kMessageVetoed,
+                                    fmt::format("the app backend refused the message: {} {}",
+                                                answer.error_code, answer.error_info)));
+        self->peer_->post([self, id = std::move(id), data = std::move(data), fence] {
+          self->reply(&id, data, fence);
+        });
+      });
+  return empty_data();
 }
 
 ClientSession::Data ClientSession::do_send_text(Request& r) {
@@ -648,7 +684,7 @@ ClientSession::Data ClientSession::do_dismiss(Request& r) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("Statistic").begin_object();
-  domain::write_statistic(w, *stats);
+  domain::write_statistic(w, *stats, true);
   w.end_object().end_object();
   return out;
 }

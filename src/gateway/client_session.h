@@ -50,6 +50,7 @@ class ClientSession final : public server::WebSocketSession,
     const boost::json::value* id;
     const boost::json::object& body;
     engine::ReadFence fence;
+    bool deferred = false;  // the handler replies later, from another thread
   };
   using Data = Result<std::string>;  // the reply's data object, serialized
 

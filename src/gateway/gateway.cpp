@@ -9,9 +9,18 @@
 namespace liveroom::gateway {
 
 Gateway::Gateway(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-                 const Clock& clock, server::HttpServer& server)
-    : options_(config.gateway), engine_(engine), store_(store), clock_(clock), server_(server) {
-  for (const auto& app : config.apps) secret_keys_.emplace(app.sdkappid, app.secret_key);
+                 const Clock& clock, server::HttpServer& server, webhook::Dispatcher* dispatcher)
+    : options_(config.gateway),
+      engine_(engine),
+      store_(store),
+      clock_(clock),
+      server_(server),
+      dispatcher_(dispatcher) {
+  for (const auto& app : config.apps) {
+    apps_.emplace(app.sdkappid,
+                  AppSettings{app.secret_key, std::chrono::milliseconds(app.veto_timeout_ms),
+                              app.veto_fail_open});
+  }
 }
 
 Gateway::~Gateway() {
@@ -31,11 +40,12 @@ std::shared_ptr<engine::RoomAudience> Gateway::open(uint32_t sdkappid, std::stri
 
 Result<void> Gateway::login(const std::shared_ptr<ClientSession>& session, uint32_t sdkappid,
                             std::string_view user, std::string_view usersig) {
-  auto key = secret_keys_.find(sdkappid);
-  if (key == secret_keys_.end()) {
+  auto app = apps_.find(sdkappid);
+  if (app == apps_.end()) {
     return fail(Code::kSdkAppIdInvalid, fmt::format("no app with SDKAppID {}", sdkappid));
   }
-  if (auto ok = verifier_.verify(sdkappid, user, usersig, key->second, clock_.unix_seconds());
+  if (auto ok =
+          verifier_.verify(sdkappid, user, usersig, app->second.secret_key, clock_.unix_seconds());
       !ok) {
     return ok;
   }

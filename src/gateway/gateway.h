@@ -24,6 +24,10 @@
 #include "server/http_server.h"
 #include "store/store.h"
 
+namespace liveroom::webhook {
+class Dispatcher;
+}
+
 namespace liveroom::gateway {
 
 class ClientSession;
@@ -31,8 +35,9 @@ class RoomChannel;
 
 class Gateway final : public engine::AudienceFactory {
  public:
+  // `dispatcher` asks Group.CallbackBeforeSendMsg about members' chat (null: no veto).
   Gateway(const config::Config& config, engine::RoomEngine& engine, store::Store& store,
-          const Clock& clock, server::HttpServer& server);
+          const Clock& clock, server::HttpServer& server, webhook::Dispatcher* dispatcher);
   ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -67,7 +72,13 @@ class Gateway final : public engine::AudienceFactory {
   store::Store& store_;
   const Clock& clock_;
   server::HttpServer& server_;
-  std::unordered_map<uint32_t, std::string> secret_keys_;
+  webhook::Dispatcher* dispatcher_;
+  struct AppSettings {
+    std::string secret_key;
+    std::chrono::milliseconds veto_timeout;
+    bool veto_fail_open;
+  };
+  std::unordered_map<uint32_t, AppSettings> apps_;
   auth::UserSigVerifier verifier_;
   std::atomic<size_t> sessions_{0};
 

@@ -166,7 +166,7 @@ void RoomChannel::dismissed(uint64_t seq, std::string_view reason,
   std::string data;
   JsonWriter w(data);
   w.begin_object().field("Reason", reason).key("Statistic").begin_object();
-  domain::write_statistic(w, statistic);
+  domain::write_statistic(w, statistic, true);
   w.end_object().end_object();
   enqueue(seq, Dismiss{event("RoomDismissed", data)});
 }

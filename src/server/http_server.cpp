@@ -592,6 +592,8 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
     auto& req = parser.get();
     if (ws_opener && websocket::is_upgrade(req) &&
         req.target().substr(0, req.target().find('?')) == ws_options->path) {
+      buffer.consume(buffer.size());  // (a client waits for 101 before sending frames)
+      buffer.shrink_to_fit();         // the session below may be idle for hours
       co_await run_websocket(stream, conn, watchdog, parser.release(), remote);
       co_return;
     }
@@ -661,7 +663,7 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
     const auto data = in.cdata();
     session->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
     in.consume(in.size());
-    if (in.capacity() > 16 * 1024) in.shrink_to_fit();  // idle members keep little memory
+    in.shrink_to_fit();  // an idle member holds no read buffer; requests are infrequent
   }
   session->on_close();
   co_await peer->detach();

@@ -1,0 +1,137 @@
+// Drives two /demo/ pages in headless Chromium through one room, for tests/browser/test_demo.py.
+//
+//   node drive.mjs '<json>'     (or the JSON on stdin)
+//
+// The JSON: {baseUrl, sdkappid, roomId, userA: {id, sig}, userB: {id, sig}, text,
+//            chromium?, screenshotDir?, timeoutMs?}
+// Page A sends `text` and takes a seat, then likes; page B must show the message, A on a seat, A
+// among the members and the like. The last line on stdout is the result as JSON:
+//   {"ok": bool, "checks": {name: {"ok": bool, "ms": n, "error"?: text}}, "pageErrors": [...], ...}
+// Exit 0 when ok, 1 when a check failed, 2 when the driver itself could not run.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
+const timeout = config.timeoutMs ?? 10000;
+const result = { ok: false, checks: {}, pageErrors: [], console: [], screenshots: [] };
+
+function demoUrl(user) {
+  const q = new URLSearchParams({
+    sdkappid: String(config.sdkappid), userId: user.id, userSig: user.sig, roomId: config.roomId,
+    autoEnter: '1',
+  });
+  return `${config.baseUrl}/demo/?${q}`;
+}
+
+// Runs one named check; a failure is recorded and the driver goes on, so one run reports all.
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    const detail = await fn();
+    result.checks[name] = { ok: true, ms: Date.now() - started, ...(detail === undefined ? {} : { detail }) };
+  } catch (err) {
+    result.checks[name] = { ok: false, ms: Date.now() - started, error: String(err.message || err).slice(0, 2000) };
+  }
+}
+
+async function openPage(browser, label, user) {
+  // One context per user: like two people on two machines (no shared storage).
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.on('pageerror', (err) => result.pageErrors.push(`${label}: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') result.console.push(`${label} ${msg.type()}: ${msg.text()}`);
+  });
+  await page.goto(demoUrl(user));
+  return page;
+}
+
+// Waits for the page to have entered; on failure the message carries what its status line said.
+async function waitEntered(page) {
+  try {
+    await page.waitForSelector('body[data-state="entered"]');
+  } catch (err) {
+    const state = await page.getAttribute('body', 'data-state').catch(() => '?');
+    const status = await page.textContent('#status').catch(() => '?');
+    throw new Error(`not entered: state=${state} status=${JSON.stringify(status)}`);
+  }
+  return page.textContent('#status');
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: config.chromium || '/usr/bin/chromium',
+    // --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+  try {
+    const { userA, userB, text } = config;
+    const a = await openPage(browser, 'A', userA);
+    await check('A entered', () => waitEntered(a));
+    const b = await openPage(browser, 'B', userB);
+    await check('B entered', () => waitEntered(b));
+
+    await check('A sends a message', async () => {
+      await a.fill('#chat-input', text);
+      await a.click('#send-btn');
+      await a.locator('#chat-list li', { hasText: text }).waitFor();
+    });
+    await check('A takes a seat', async () => {
+      await a.click('#take-seat-btn');
+      await a.locator(`#seat-list li[data-user="${userA.id}"]`).waitFor();
+    });
+    await check('A likes', async () => {
+      await a.click('#like-btn');
+      await a.waitForFunction(() => Number(document.getElementById('like-count').textContent) >= 1);
+    });
+
+    await check('B sees the message', async () => {
+      const line = b.locator('#chat-list li', { hasText: text });
+      await line.waitFor();
+      const from = await line.first().getAttribute('data-from');
+      if (from !== userA.id) throw new Error(`message from ${from}, expected ${userA.id}`);
+      return (await line.first().textContent()).trim();
+    });
+    await check('B sees A on a seat', async () => {
+      const seat = b.locator(`#seat-list li[data-user="${userA.id}"]`);
+      await seat.waitFor();
+      return Number(await seat.getAttribute('data-index'));
+    });
+    await check('B sees A among the members', async () => {
+      await b.locator(`#member-list li[data-user="${userA.id}"]`).waitFor();
+      await b.locator(`#member-list li[data-user="${userB.id}"]`).waitFor();
+    });
+    await check('A sees B among the members', async () => {
+      await a.locator(`#member-list li[data-user="${userB.id}"]`).waitFor();
+    });
+    await check('B sees the like', async () => {
+      await b.waitForFunction(() => Number(document.getElementById('like-count').textContent) >= 1);
+    });
+
+    if (config.screenshotDir) {
+      for (const [label, page] of [['A', a], ['B', b]]) {
+        const file = path.join(config.screenshotDir, `demo-${label}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        result.screenshots.push(file);
+      }
+    }
+    result.statusA = await a.textContent('#status');
+    result.statusB = await b.textContent('#status');
+  } finally {
+    await browser.close();
+  }
+  result.ok = Object.values(result.checks).every((c) => c.ok) && result.pageErrors.length === 0;
+}
+
+try {
+  await main();
+  console.log(JSON.stringify(result));
+  process.exit(result.ok ? 0 : 1);
+} catch (err) {
+  result.error = String(err.stack || err);
+  console.log(JSON.stringify(result));
+  process.exit(2);
+}
