@@ -54,6 +54,7 @@ def test_owner_dismisses_over_the_gateway(gw):
     u.fail("dismiss", -2300, RoomId=rid)
     stats = o.ok("dismiss", RoomId=rid)["Statistic"]
     assert stats["TotalViewers"] == 3 and stats["TotalLikesReceived"] == 2, stats
+    assert stats["TotalMsgCount"] == 1, stats  # as REST's Statistic
     for conn in (a, u):
         ev = conn.expect_event("RoomDismissed")
         assert ev["data"]["Reason"] == "DestroyByUser"

@@ -172,6 +172,7 @@ def test_silent_connection_is_closed_after_three_heartbeat_intervals(gw_factory)
         assert chatty.request("heartbeat")["code"] == 0
         time.sleep(0.1)
     assert quiet.closed, "a connection silent for 5 intervals is still open"
+    assert quiet.close_code is None  # dropped without a close frame (the doc says so)
     assert not chatty.closed
     user = kit.account()
     c = kit.connect()

@@ -60,11 +60,14 @@ def test_recovery_within_the_grace_period_keeps_seat_and_role(gw, how):
     a.ok("take_seat", RoomId=rid, Index=2)
     host.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], a.user) == 2)
     host.drain()
+    views = gw.rest.room_info(rid)["ViewCount"]
     getattr(a, how)()
     time.sleep(0.2)
     back = gw.member(rid, a.user)
     d = back.entered
     assert d["Recovered"] is True, d
+    # docs/compatibility.md: a member coming back within the grace period is an entry
+    assert gw.rest.room_info(rid)["ViewCount"] == views + 1
     assert d["Role"] == "Admin"
     assert seat_of(d["SeatList"], a.user) == 2
     # the grace period passes: nothing happens
@@ -78,16 +81,22 @@ def test_recovery_within_the_grace_period_keeps_seat_and_role(gw, how):
     back.ok("leave_seat", RoomId=rid)
 
 
-def test_second_login_closes_the_first_connection(gw):
-    rid, owner = gw.room()
+def test_second_login_closes_the_first_connection_and_resumes_the_member(gw):
+    """The first connection gets Kicked LoggedInElsewhere and is closed; the member stays,
+    offline, for the newer connection to resume (seat kept)."""
+    rid, owner = gw.room(SeatTemplate="VideoDynamicGrid9Seats")
     host = gw.member(rid, owner)
     first = gw.member(rid)
+    first.ok("take_seat", RoomId=rid, Index=5)
+    host.expect_event("SeatListChanged", predicate=lambda d: seat_of(d["SeatList"], first.user) == 5)
     second = gw.login(first.user)
     ev = first.expect_event("Kicked")
     assert ev["data"]["Reason"] == "LoggedInElsewhere"
     first.wait_closed()
     d = second.ok("enter", RoomId=rid)
     assert d["Role"] == "Audience"
+    assert d["Recovered"] is True and seat_of(d["SeatList"], first.user) == 5
+    host.no_event("MembersChanged", within=0.1, predicate=lambda m: first.user in m["Left"])
     second.ok("send_text", RoomId=rid, Text="from the new device")
     host.expect_event("Message", predicate=lambda m: m["From_Account"] == first.user)
     # the user is listed once
