@@ -4,7 +4,7 @@
 
 import time
 
-from conftest import assert_error, uid
+from conftest import APP2, assert_error, uid
 from gateway_client import gw, gw_server, rest_members  # noqa: F401 (fixtures)
 
 
@@ -14,6 +14,11 @@ def test_enter_a_room_that_does_not_exist_is_2100(gw):
     rid, _ = gw.room()
     gw.rest.ok("destroy_room", {"RoomId": rid})
     c.fail("enter", -2100, RoomId=rid)
+    # rooms belong to an app: a user of another app does not find them
+    other, _ = gw.room()
+    c2 = gw.connect()
+    assert c2.login(APP2, "app2-user", gw.sig("app2-user", APP2))["code"] == 0
+    c2.fail("enter", -2100, RoomId=other)
 
 
 def test_enter_reply(gw):
