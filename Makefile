@@ -8,6 +8,7 @@
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~1 min)
 #   make bench-quick   same with short runs (~30 s); numbers are indicative only
+#   make bench-gateway chat fan-out to 10,000 WebSocket members in one room (bench/gateway)
 #   make format        clang-format -i on src/ and tests/unit/
 #   make format-check  fail if clang-format would change anything
 #   make clean         remove the build directory
@@ -94,6 +95,10 @@ bench: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" $(BENCH_ARGS)
 	$(PYTHON) bench/scale --liveroomd "$(LIVEROOMD)"
 	$(PYTHON) bench/webhooks --liveroomd "$(LIVEROOMD)"
+
+# Chat fan-out through the client gateway: 10,000 members in one room (bench/gateway).
+bench-gateway: build
+	LIVEROOMD="$(LIVEROOMD)" GATEWAY_LOAD="$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" bash bench/gateway
 
 bench-quick: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)

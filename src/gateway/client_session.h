@@ -34,6 +34,7 @@ class ClientSession final : public server::WebSocketSession,
 
   // --- on the I/O thread, for RoomChannel ---
   void push(const Frame& frame) { peer_->send_here(frame); }
+  void push(std::span<const Frame> frames) { peer_->send_here(frames); }
   size_t worker() const { return peer_->worker(); }
   // The engine took this connection out of `room_id` (left, kicked, banned, dismissed).
   void left_room(uint32_t sdkappid, const std::string& room_id);

@@ -261,54 +261,81 @@ void RoomChannel::release_locked() {
 }
 
 void RoomChannel::deliver(Delivery& delivery) {
-  auto& server = gateway_.server_;
-  auto self = shared_from_this();
+  // Requires mu_. Each I/O thread gets the deliveries that concern it, in room order, in its
+  // inbox; one post runs them all (see run_inbox).
+  auto to_thread = [this](size_t w, Delivery d) {
+    PerThread& t = threads_[w];
+    t.inbox.push_back(std::move(d));
+    if (!t.posted) {
+      t.posted = true;
+      gateway_.server_.post_to_worker(w, [self = shared_from_this(), w] { self->run_inbox(w); });
+    }
+  };
   std::visit(
       [&](auto& d) {
         using T = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<T, Add>) {
-          const size_t worker = d.session->worker();  // before the session moves
-          server.post_to_worker(worker, [self, session = std::move(d.session)] {
-            if (session->listed_in == self.get()) return;
-            if (session->listed_in) session->listed_in->detach_here(*session);
-            auto& list = self->threads_[session->worker()].sessions;
-            session->listed_in = self.get();
-            session->slot = list.size();
-            list.push_back(session);
-          });
-        } else if constexpr (std::is_same_v<T, Remove>) {
-          const size_t worker = d.session->worker();  // before the session moves
-          server.post_to_worker(
-              worker, [self, session = std::move(d.session), farewell = std::move(d.farewell)] {
-                if (session->listed_in == self.get()) self->detach_here(*session);
-                if (farewell) session->push(farewell);
-                session->left_room(self->sdkappid_, self->room_id_);
-              });
-        } else if constexpr (std::is_same_v<T, Direct>) {
-          const size_t worker = d.session->worker();  // before the session moves
-          server.post_to_worker(worker, [session = std::move(d.session),
-                                         frame = std::move(d.frame)] { session->push(frame); });
-        } else if constexpr (std::is_same_v<T, Broadcast>) {
-          for (size_t w = 0; w < threads_.size(); ++w) {
-            server.post_to_worker(w, [self, w, frame = d.frame] {
-              for (const auto& session : self->threads_[w].sessions) session->push(frame);
-            });
-          }
-        } else if constexpr (std::is_same_v<T, Dismiss>) {
-          for (size_t w = 0; w < threads_.size(); ++w) {
-            server.post_to_worker(w, [self, w, frame = d.frame] {
-              auto sessions = std::move(self->threads_[w].sessions);
-              self->threads_[w].sessions.clear();
-              for (const auto& session : sessions) {
-                session->push(frame);
-                session->listed_in = nullptr;
-                session->left_room(self->sdkappid_, self->room_id_);
-              }
-            });
-          }
+        if constexpr (std::is_same_v<T, Broadcast> || std::is_same_v<T, Dismiss>) {
+          for (size_t w = 0; w < threads_.size(); ++w) to_thread(w, d);
+        } else {
+          const size_t w = d.session->worker();
+          to_thread(w, std::move(d));
         }
       },
       delivery);
+}
+
+void RoomChannel::run_inbox(size_t w) {
+  std::vector<Delivery> items;
+  {
+    std::lock_guard lock(mu_);
+    items.swap(threads_[w].inbox);
+    threads_[w].posted = false;
+  }
+  auto& sessions = threads_[w].sessions;
+  // Consecutive broadcasts go to each member as one message: under load a member gets one write
+  // for everything that happened since its last one, not one per event.
+  std::vector<Frame> batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    for (const auto& session : sessions) session->push(batch);
+    batch.clear();
+  };
+  for (auto& item : items) {
+    std::visit(
+        [&](auto& d) {
+          using T = std::decay_t<decltype(d)>;
+          if constexpr (std::is_same_v<T, Broadcast>) {
+            batch.push_back(std::move(d.frame));
+            if (batch.size() == 64) flush();
+            return;
+          }
+          flush();
+          if constexpr (std::is_same_v<T, Add>) {
+            auto& session = d.session;
+            if (session->listed_in == this) return;
+            if (session->listed_in) session->listed_in->detach_here(*session);
+            session->listed_in = this;
+            session->slot = sessions.size();
+            sessions.push_back(std::move(session));
+          } else if constexpr (std::is_same_v<T, Remove>) {
+            if (d.session->listed_in == this) detach_here(*d.session);
+            if (d.farewell) d.session->push(d.farewell);
+            d.session->left_room(sdkappid_, room_id_);
+          } else if constexpr (std::is_same_v<T, Direct>) {
+            d.session->push(d.frame);
+          } else if constexpr (std::is_same_v<T, Dismiss>) {
+            auto gone = std::move(sessions);
+            sessions.clear();
+            for (const auto& session : gone) {
+              session->push(d.frame);
+              session->listed_in = nullptr;
+              session->left_room(sdkappid_, room_id_);
+            }
+          }
+        },
+        item);
+  }
+  flush();
 }
 
 void RoomChannel::detach_here(ClientSession& session) {

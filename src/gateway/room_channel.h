@@ -101,9 +101,15 @@ class RoomChannel final : public engine::RoomAudience,
   bool batch_armed_ = false;
   int64_t batch_since_ms_ = 0;
 
-  // Per I/O thread: that thread's sessions in this room. Touched only on that thread.
+  // Runs an I/O thread's inbox, on that thread.
+  void run_inbox(size_t worker);
+
+  // Per I/O thread: that thread's sessions in this room (touched only on that thread) and the
+  // deliveries waiting for it (under mu_).
   struct PerThread {
     std::vector<std::shared_ptr<ClientSession>> sessions;
+    std::vector<Delivery> inbox;
+    bool posted = false;  // a run_inbox is on its way
   };
   std::vector<PerThread> threads_;
 };

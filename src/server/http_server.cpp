@@ -16,6 +16,7 @@
 #include <csignal>
 #include <deque>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -185,39 +186,53 @@ struct Connection {
 };
 
 // One WebSocket connection: an outgoing queue drained by one write at a time, with whatever
-// queued meanwhile gathered into the next write. Touched only on its I/O thread; other threads
+// queued meanwhile gathered into the next message. Touched only on its I/O thread; other threads
 // reach it through post(). `ws` is the session coroutine's stream, cleared when it ends (the
 // coroutine first waits for a write in flight to finish).
+//
+// On plain TCP the peer frames its text messages itself and writes them with one non-blocking
+// sendmsg: a server's frames are unmasked, so framing is a 2-10 byte header, and a fan-out to
+// thousands of idle members then costs one system call each, with no asynchronous operation,
+// allocation or reference count per delivery. Only what the socket does not take at once waits
+// for an asynchronous write. Beast still reads, answers pings and runs the close handshake
+// (never while one of our writes is in flight). Under TLS every write goes through Beast.
 template <typename Stream>
 class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<WsPeer<Stream>> {
  public:
   using Ws = websocket::stream<Stream&>;
+  static constexpr bool kRawWrites = std::is_same_v<Stream, Socket>;
+
   WsPeer(Ws& ws, Executor executor, size_t worker, std::string remote, size_t max_queued)
       : ws_(&ws),
         executor_(executor),
         worker_(worker),
         remote_(std::move(remote)),
         max_queued_(max_queued),
-        drained_(executor) {}
+        drained_(executor) {
+    if constexpr (kRawWrites) {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(ws).non_blocking(true, ignored);
+    }
+  }
 
   void send(std::shared_ptr<const std::string> text) override {
-    if (executor_.running_in_this_thread()) return send_here(std::move(text));
-    asio::post(executor_, [self = this->shared_from_this(), text = std::move(text)]() mutable {
-      self->send_here(std::move(text));
+    if (executor_.running_in_this_thread()) return send_here(text);
+    asio::post(executor_, [self = this->shared_from_this(), text = std::move(text)]() {
+      self->send_here(text);
     });
   }
 
-  void send_here(std::shared_ptr<const std::string> text) override {
-    if (closing_ || !ws_) return;
-    queued_bytes_ += text->size();
-    if (queued_bytes_ > max_queued_) {  // a slow consumer: never let it hold memory or threads
-      spdlog::info("websocket peer {} disconnected: more than {} bytes queued", remote_,
-                   max_queued_);
-      abort();
-      return;
+  void send_here(const std::shared_ptr<const std::string>& text) override {
+    send_here(std::span<const std::shared_ptr<const std::string>>(&text, 1));
+  }
+
+  void send_here(std::span<const std::shared_ptr<const std::string>> texts) override {
+    if (closing_ || !ws_ || texts.empty()) return;
+    if constexpr (kRawWrites) {
+      if (!writing_ && queue_.empty() && try_write_now(texts)) return;
     }
-    queue_.push_back(std::move(text));
-    if (!writing_) write_next();
+    for (const auto& text : texts) queue(text);
+    if (!writing_ && !closing_) write_next();
   }
 
   void close(uint16_t code, std::string reason) override {
@@ -245,22 +260,101 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
   }
 
  private:
+  void queue(const std::shared_ptr<const std::string>& text) {
+    if (closing_) return;
+    queued_bytes_ += text->size();
+    if (queued_bytes_ > max_queued_) {  // a slow consumer: never let it hold memory or threads
+      spdlog::info("websocket peer {} disconnected: more than {} bytes queued", remote_,
+                   max_queued_);
+      abort();
+      return;
+    }
+    queue_.push_back(text);
+  }
+
+  Socket& socket() { return beast::get_lowest_layer(*ws_); }
+
   void abort() {
     closing_ = true;
     queue_.clear();
     boost::system::error_code ignored;
-    beast::get_lowest_layer(*ws_).close(ignored);  // fails the pending read and write
+    socket().close(ignored);  // fails the pending read and write
+  }
+
+  // A text frame's header for `size` payload bytes (RFC 6455 §5.2, FIN set, unmasked).
+  asio::const_buffer frame_header(size_t size) {
+    size_t n = 0;
+    header_[n++] = 0x81;
+    if (size < 126) {
+      header_[n++] = static_cast<uint8_t>(size);
+    } else if (size <= 0xffff) {
+      header_[n++] = 126;
+      header_[n++] = static_cast<uint8_t>(size >> 8);
+      header_[n++] = static_cast<uint8_t>(size);
+    } else {
+      header_[n++] = 127;
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        header_[n++] = static_cast<uint8_t>(static_cast<uint64_t>(size) >> shift);
+      }
+    }
+    return asio::buffer(header_.data(), n);
+  }
+
+  // Writes `texts` as one message at once if the socket takes it; false: nothing was written.
+  bool try_write_now(std::span<const std::shared_ptr<const std::string>> texts) {
+    static const std::string kSeparator = "\n";
+    if (texts.size() > 64) return false;  // rare; the queue gathers it in parts
+    std::array<asio::const_buffer, 1 + 2 * 64> wire;
+    size_t count = 1, size = 0;
+    for (const auto& text : texts) {
+      if (count > 1) {
+        wire[count++] = asio::buffer(kSeparator);
+        size += kSeparator.size();
+      }
+      wire[count++] = asio::buffer(*text);
+      size += text->size();
+    }
+    wire[0] = frame_header(size);
+    const auto message = std::span(wire).first(count);
+    const size_t total = wire[0].size() + size;
+    boost::system::error_code ec;
+    const size_t n = socket().write_some(message, ec);
+    if (!ec && n == total) return true;
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+      abort();
+      return true;  // the connection is gone; nothing more to do with the message
+    }
+    if (n == 0) return false;  // nothing went out: queue it whole
+    // Part of the frame went out: the rest must follow before anything else.
+    auto rest = std::make_shared<std::string>();
+    rest->reserve(total);
+    for (const auto& b : message) rest->append(static_cast<const char*>(b.data()), b.size());
+    rest->erase(0, n);
+    partial_ = std::move(rest);
+    writing_ = true;
+    asio::async_write(socket(), asio::buffer(*partial_),
+                      [self = this->shared_from_this()](boost::system::error_code e, size_t) {
+                        self->partial_.reset();
+                        self->written(e, 0);
+                      });
+    return true;
   }
 
   void write_next() {
     if (!ws_) return;
     in_flight_.clear();
     wire_.clear();
-    size_t bytes = 0;
+    size_t bytes = 0;    // the message: payloads and separators
+    size_t payload = 0;  // what queued_bytes_ counted
     static const std::string kSeparator = "\n";
+    wire_.emplace_back();  // the frame header's place (raw writes)
     while (!queue_.empty() && in_flight_.size() < 64 && bytes < 256 * 1024) {
-      if (!in_flight_.empty()) wire_.push_back(asio::buffer(kSeparator));
+      if (!in_flight_.empty()) {
+        wire_.push_back(asio::buffer(kSeparator));
+        bytes += kSeparator.size();
+      }
       bytes += queue_.front()->size();
+      payload += queue_.front()->size();
       wire_.push_back(asio::buffer(*queue_.front()));
       in_flight_.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -280,18 +374,27 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
       return;
     }
     writing_ = true;
-    ws_->async_write(
-        wire_, [self = this->shared_from_this(), bytes](boost::system::error_code ec, size_t) {
-          self->queued_bytes_ -= bytes;
-          if (ec) {
-            self->closing_ = true;
-            self->queue_.clear();
-            self->writing_ = false;
-            self->drained_.cancel();
-            return;
-          }
-          self->write_next();
-        });
+    auto done = [self = this->shared_from_this(), payload](boost::system::error_code ec, size_t) {
+      self->written(ec, payload);
+    };
+    if constexpr (kRawWrites) {
+      wire_.front() = frame_header(bytes);
+      asio::async_write(socket(), wire_, std::move(done));
+    } else {
+      ws_->async_write(std::span(wire_).subspan(1), std::move(done));
+    }
+  }
+
+  void written(boost::system::error_code ec, size_t bytes) {
+    queued_bytes_ -= bytes;
+    if (ec) {
+      closing_ = true;
+      queue_.clear();
+      writing_ = false;
+      drained_.cancel();
+      return;
+    }
+    write_next();
   }
 
   Ws* ws_;
@@ -302,6 +405,8 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::vector<std::shared_ptr<const std::string>> in_flight_;
   std::vector<asio::const_buffer> wire_;
+  std::array<uint8_t, 10> header_{};
+  std::shared_ptr<std::string> partial_;  // the rest of a frame the socket took only part of
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closing_ = false;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,7 +24,10 @@ class WebSocketPeer {
   // newline). A peer with more than max_queued_bytes waiting is disconnected (slow consumer).
   virtual void send(std::shared_ptr<const std::string> text) = 0;
   // Same, but only from the peer's own I/O thread: no hop.
-  virtual void send_here(std::shared_ptr<const std::string> text) = 0;
+  virtual void send_here(const std::shared_ptr<const std::string>& text) = 0;
+  // Several messages at once, from the peer's own I/O thread: they go out as one message, joined
+  // by '\n', when the connection is idle (one write instead of one each).
+  virtual void send_here(std::span<const std::shared_ptr<const std::string>> texts) = 0;
   // Sends what is queued, then closes with a close frame; from any thread.
   virtual void close(uint16_t code, std::string reason) = 0;
   // Runs `fn` on the peer's I/O thread.
