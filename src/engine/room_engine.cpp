@@ -566,20 +566,30 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
     }
     return int64_t{0};
   };
-  for (const auto& [user, member] : presence->members) {
-    if (!member.connection) continue;
+  // Only users named in the mute or admin lists can have changed: look at them, not at every
+  // member (a room may have thousands).
+  std::set<std::string_view> named;
+  for (const auto* list : {&previous.mutes, &entry.room.moderation.mutes}) {
+    for (const auto& r : *list) named.insert(r.user_id);
+  }
+  for (const auto* list : {&previous.admins, &entry.room.moderation.admins}) {
+    for (const auto& user : *list) named.insert(user);
+  }
+  for (std::string_view name : named) {
+    auto it = presence->members.find(name);
+    if (it == presence->members.end() || !it->second.connection) continue;
+    const std::string& user = it->first;
+    const ConnectionPtr& connection = it->second.connection;
     const int64_t muted_before = until_in(previous.mutes, user);
     const int64_t muted_after = until_in(entry.room.moderation.mutes, user);
-    if (muted_before != muted_after) {
-      audience->notify(seq, member.connection, MutedNotice{muted_after});
-    }
+    if (muted_before != muted_after) audience->notify(seq, connection, MutedNotice{muted_after});
     const bool admin_before =
         std::find(previous.admins.begin(), previous.admins.end(), user) != previous.admins.end();
     const bool admin_after =
         std::find(entry.room.moderation.admins.begin(), entry.room.moderation.admins.end(), user) !=
         entry.room.moderation.admins.end();
     if (admin_before != admin_after) {
-      audience->notify(seq, member.connection, RoleNotice{role_in(entry.room, user)});
+      audience->notify(seq, connection, RoleNotice{role_in(entry.room, user)});
     }
   }
 }
