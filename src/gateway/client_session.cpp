@@ -78,8 +78,13 @@ void ClientSession::replaced() {
       R"({"event":"Kicked","RoomId":"","data":{"Reason":"LoggedInElsewhere"}})");
   peer_->post([self = shared_from_this()] {
     self->push(kReplaced);
-    self->logged_in_ = false;  // its member is now the newer connection's
-    self->room_id_.clear();
+    // The member goes offline now (not when the close handshake ends): its grace period starts,
+    // for the newer connection to resume it. The engine ignores this if the newer connection has
+    // already entered (the member's connection is then that one).
+    if (self->logged_in_ && !self->room_id_.empty()) {
+      self->gateway_.engine_.connection_lost(self->sdkappid_, self->room_id_, self->user_, self);
+      self->room_id_.clear();
+    }
     self->peer_->close(4001, "logged in elsewhere");
   });
 }
