@@ -466,13 +466,10 @@ Result<std::string> RoomEngine::invite_to_seat(uint32_t sdkappid, std::string_vi
 void RoomEngine::resolve_seat_request(RoomEntry& entry, uint64_t seq, const std::string& id,
                                       const SeatRequest& request, SeatRequestResult result,
                                       int64_t index) {
+  // The applicant or invitee, and every manager (an inviter is one).
   const SeatRequestResolvedNotice notice{id, request.member, result, index};
   notify_member(entry, seq, request.member, notice);
-  if (request.kind == SeatRequestKind::kInvitation) {
-    notify_member(entry, seq, request.from, notice);
-  } else {
-    notify_managers(entry, seq, notice, request.member);
-  }
+  notify_managers(entry, seq, notice, request.member);
 }
 
 Result<void> RoomEngine::cancel_seat_request(uint32_t sdkappid, std::string_view room_id,
