@@ -176,17 +176,20 @@ def test_at_most_100_requests_are_served_within_a_second(gw):
 
 def test_silent_connection_is_closed_after_three_heartbeat_intervals(gw_factory):
     kit = gw_factory(gateway={"heartbeat_interval_ms": 300}, name="hb")
+    rid, _ = kit.room()
     quiet = kit.login()
     chatty = kit.login()
+    busy = kit.member(rid)  # sends other requests only: "any request counts as a heartbeat"
     assert quiet.request("heartbeat")["code"] == 0
     start = time.monotonic()
     deadline = start + 1.5
     while time.monotonic() < deadline:
         assert chatty.request("heartbeat")["code"] == 0
+        assert busy.request("get_members", RoomId=rid, Next="")["code"] == 0
         time.sleep(0.1)
     assert quiet.closed, "a connection silent for 5 intervals is still open"
     assert quiet.close_code is None  # dropped without a close frame (the doc says so)
-    assert not chatty.closed
+    assert not chatty.closed and not busy.closed
     user = kit.account()
     c = kit.connect()
     assert c.login(APP1, user, kit.sig(user))["data"]["HeartbeatIntervalMs"] == 300
