@@ -190,13 +190,14 @@ Result<Reply> get_room_info(Services& s, Call& call) {
   if (!room_id) return error_of(room_id);
   Reply reply{json::object(call.storage)};
   reply.raw_members.reserve(640);
-  auto read = s.engine.read_room(call.sdkappid, *room_id, call.fence, [&](const domain::Room& r) {
-    JsonWriter w(reply.raw_members);
-    w.key("RoomInfo").begin_object();
-    domain::write_room_info(w, r);
-    w.end_object();
-    return true;
-  });
+  auto read = s.engine.read_room_with_members(call.sdkappid, *room_id, call.fence,
+                                              [&](const domain::Room& r, size_t members) {
+                                                JsonWriter w(reply.raw_members);
+                                                w.key("RoomInfo").begin_object();
+                                                domain::write_room_info(w, r, members);
+                                                w.end_object();
+                                                return true;
+                                              });
   if (!read) return error_of(read);
   return reply;
 }

@@ -3,7 +3,7 @@
 namespace liveroom::domain {
 
 // Members of RoomInfo, in the order of Tencent's samples. `w` is inside the RoomInfo object.
-void write_room_info(JsonWriter& w, const Room& r) {
+void write_room_info(JsonWriter& w, const Room& r, size_t members) {
   w.field("RoomId", r.room_id)
       .field("RoomName", r.name)
       .field("RoomType", "Live")
@@ -29,9 +29,9 @@ void write_room_info(JsonWriter& w, const Room& r) {
   w.end_array();
   w.field("ActivityStatus", r.activity_status)
       .field("ViewCount", r.view_count)
-      // Online members: the realtime gateway is not part of this build yet.
-      .field("MemberCount", 0)
-      .field("OnlineCount", 0);
+      // Both names for the members in the room now (the console's Manager reads either).
+      .field("MemberCount", static_cast<int64_t>(members))
+      .field("OnlineCount", static_cast<int64_t>(members));
 }
 
 void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats) {

@@ -8,7 +8,8 @@
 namespace liveroom::domain {
 
 // Writes the members of RoomInfo into the object `w` is inside (the caller opens and closes it).
-void write_room_info(JsonWriter& w, const Room& room);
+// `members`: the room's members right now (MemberCount / OnlineCount).
+void write_room_info(JsonWriter& w, const Room& room, size_t members);
 // The SeatList array of get_seat_list, Mic.CallbackAfterSeatInfoChanged and the gateway.
 void write_seat_list(JsonWriter& w, const std::vector<Seat>& seats);
 // The Statistic members (destroy_room, the destroy callback, the gateway); the caller opens and

@@ -91,7 +91,7 @@ class RoomAudience {
                     size_t member_count, LeaveCause cause, int64_t banned_until) = 0;
   // The member's connection closed; it stays a member (offline) for the grace period.
   virtual void went_offline(const std::string& user, const ConnectionPtr& connection) = 0;
-  virtual void room_info_changed(uint64_t seq, const domain::Room& room) = 0;
+  virtual void room_info_changed(uint64_t seq, const domain::Room& room, size_t members) = 0;
   virtual void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) = 0;
   virtual void message(uint64_t seq, const MessageNotice& message) = 0;
   virtual void likes(uint64_t seq, int64_t total_likes) = 0;

@@ -307,8 +307,9 @@ Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id
                      emit(
                          a, shard, room_id, domain::kAfterUpdateRoomInfo,
                          [&] {
-                           return updated_room_payload(updated, actor.operator_account,
-                                                       clock_.unix_millis());
+                           return updated_room_payload(
+                               updated, entry.presence ? entry.presence->members.size() : 0,
+                               actor.operator_account, clock_.unix_millis());
                          },
                          actor, changes, events);
                      changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
@@ -320,7 +321,8 @@ Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id
                      entry.room = std::move(updated);
                      entry.seq = seq;
                      if (entry.presence && entry.presence->audience) {
-                       entry.presence->audience->room_info_changed(seq, entry.room);
+                       entry.presence->audience->room_info_changed(seq, entry.room,
+                                                                   entry.presence->members.size());
                      }
                      return {};
                    });

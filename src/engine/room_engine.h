@@ -191,6 +191,12 @@ class RoomEngine {
   auto read_room(uint32_t sdkappid, std::string_view room_id, ReadFence& fence, Visitor&& visit)
       -> Result<decltype(visit(std::declval<const domain::Room&>()))>;
 
+  // Same, with the room's number of members (online, within grace, and robots) as well.
+  template <typename Visitor>
+  auto read_room_with_members(uint32_t sdkappid, std::string_view room_id, ReadFence& fence,
+                              Visitor&& visit)
+      -> Result<decltype(visit(std::declval<const domain::Room&>(), size_t{}))>;
+
   Result<RoomListPage> list_rooms(uint32_t sdkappid, std::string_view cursor, size_t count,
                                   ReadFence& fence);
 
@@ -546,6 +552,18 @@ auto RoomEngine::read_room(uint32_t sdkappid, std::string_view room_id, ReadFenc
   return with_room(sdkappid, room_id, fence,
                    [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<Value> {
                      return visit(std::as_const(entry.room));
+                   });
+}
+
+template <typename Visitor>
+auto RoomEngine::read_room_with_members(uint32_t sdkappid, std::string_view room_id,
+                                        ReadFence& fence, Visitor&& visit)
+    -> Result<decltype(visit(std::declval<const domain::Room&>(), size_t{}))> {
+  using Value = decltype(visit(std::declval<const domain::Room&>(), size_t{}));
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<Value> {
+                     const size_t members = entry.presence ? entry.presence->members.size() : 0;
+                     return visit(std::as_const(entry.room), members);
                    });
 }
 

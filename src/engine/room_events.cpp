@@ -72,15 +72,15 @@ std::string destroyed_room_payload(const domain::Room& room, const domain::RoomS
   return out;
 }
 
-std::string updated_room_payload(const domain::Room& r, std::string_view operator_account,
-                                 int64_t event_time_ms) {
+std::string updated_room_payload(const domain::Room& r, size_t members,
+                                 std::string_view operator_account, int64_t event_time_ms) {
   std::string out;
   JsonWriter w(out);
   begin_event(w, domain::kAfterUpdateRoomInfo, operator_account, event_time_ms)
       .field("RoomId", r.room_id);
   // The whole room after the change, with get_room_info's field names.
   w.key("RoomInfo").begin_object();
-  domain::write_room_info(w, r);
+  domain::write_room_info(w, r, members);
   w.end_object().end_object();
   return out;
 }

@@ -17,8 +17,8 @@ std::string created_room_payload(const domain::Room& room, std::string_view oper
 std::string destroyed_room_payload(const domain::Room& room, const domain::RoomStatistic& stats,
                                    std::string_view event_type, std::string_view operator_account,
                                    int64_t event_time_ms);
-std::string updated_room_payload(const domain::Room& room, std::string_view operator_account,
-                                 int64_t event_time_ms);
+std::string updated_room_payload(const domain::Room& room, size_t members,
+                                 std::string_view operator_account, int64_t event_time_ms);
 std::string metadata_set_payload(std::string_view room_id,
                                  const std::vector<domain::MetadataEntry>& entries,
                                  std::string_view operator_account, int64_t event_time_ms);

@@ -293,7 +293,7 @@ ClientSession::Data ClientSession::do_enter(Request& r) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("RoomInfo").begin_object();
-  domain::write_room_info(w, entered->room);
+  domain::write_room_info(w, entered->room, entered->member_count);
   w.end_object().key("SeatList");
   domain::write_seat_list(w, entered->seats);
   w.field("Role", engine::to_string(entered->role))

@@ -81,11 +81,11 @@ void RoomChannel::went_offline(const std::string&, const engine::ConnectionPtr& 
   enqueue(0, Remove{session_of(connection), nullptr});
 }
 
-void RoomChannel::room_info_changed(uint64_t seq, const domain::Room& room) {
+void RoomChannel::room_info_changed(uint64_t seq, const domain::Room& room, size_t members) {
   std::string data;
   JsonWriter w(data);
   w.begin_object().key("RoomInfo").begin_object();
-  domain::write_room_info(w, room);
+  domain::write_room_info(w, room, members);
   w.end_object().end_object();
   enqueue(seq, Broadcast{event("RoomInfoChanged", data)});
 }

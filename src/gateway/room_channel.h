@@ -37,7 +37,7 @@ class RoomChannel final : public engine::RoomAudience,
   void left(uint64_t seq, const std::string& user, const engine::ConnectionPtr& connection,
             size_t member_count, engine::LeaveCause cause, int64_t banned_until) override;
   void went_offline(const std::string& user, const engine::ConnectionPtr& connection) override;
-  void room_info_changed(uint64_t seq, const domain::Room& room) override;
+  void room_info_changed(uint64_t seq, const domain::Room& room, size_t members) override;
   void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) override;
   void message(uint64_t seq, const engine::MessageNotice& message) override;
   void likes(uint64_t seq, int64_t total_likes) override;

@@ -90,12 +90,12 @@ def test_concurrent_senders_get_distinct_increasing_seqs(gw):
     assert [text_of(m) for m in got] == [sent[q] for q in range(1, 41)]
 
 
-def test_text_is_1_to_12000_bytes(gw):
+def test_text_is_1_byte_to_12_kb(gw):
     rid, owner = gw.room()
     a = gw.member(rid)
     a.fail("send_text", (-1001, 100002), RoomId=rid, Text="")
-    a.ok("send_text", RoomId=rid, Text="é" * 6000)  # 12000 bytes
-    a.fail("send_text", (-1001, 100002), RoomId=rid, Text="x" * 12001)
+    a.ok("send_text", RoomId=rid, Text="é" * 6144)  # 12288 bytes: IM's 12 KB
+    a.fail("send_text", (-1001, 100002), RoomId=rid, Text="x" * 12289)
 
 
 def test_send_errors(gw):

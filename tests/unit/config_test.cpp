@@ -78,7 +78,7 @@ TEST(Config, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(cfg.http.max_body_bytes, 1048576u);
   EXPECT_EQ(cfg.http.read_timeout_ms, 10000u);
   EXPECT_EQ(cfg.http.idle_timeout_ms, 60000u);
-  EXPECT_EQ(cfg.http.max_connections, 10000u);
+  EXPECT_EQ(cfg.http.max_connections, 50000u);
   EXPECT_EQ(cfg.listen, defaults.listen);
   EXPECT_EQ(cfg.data_dir, defaults.data_dir);
   ASSERT_EQ(cfg.apps.size(), 1u);

@@ -35,7 +35,7 @@ class RecordingAudience final : public RoomAudience {
   void went_offline(const std::string& user, const ConnectionPtr&) override {
     add(fmt("offline", user));
   }
-  void room_info_changed(uint64_t, const domain::Room& room) override {
+  void room_info_changed(uint64_t, const domain::Room& room, size_t) override {
     add(fmt("info", room.notice));
   }
   void seats_changed(uint64_t, const std::vector<domain::Seat>& seats) override {
