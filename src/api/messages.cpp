@@ -2,10 +2,10 @@
 // group_open_http_svc/send_group_msg with GroupId = RoomId, which the official console uses for
 // admin chat and for re-posting moderated messages (console-client.md §5.11).
 //
-// Each message gets the room's next MsgSeq, counts in TotalMsgCount and fires
-// Group.CallbackAfterSendMsg through the outbox. The App administrator's REST messages are not
-// subject to IsMessageDisabled or mutes. Delivery to online members and the
-// Group.CallbackBeforeSendMsg veto on members' chat come with the realtime gateway.
+// Each message gets the room's next MsgSeq, counts in TotalMsgCount, fires
+// Group.CallbackAfterSendMsg through the outbox, and reaches the room's online members as a
+// Message event (the client gateway). The App administrator's REST messages are not subject to
+// IsMessageDisabled, mutes or Group.CallbackBeforeSendMsg, which apply to members' chat.
 #include <array>
 
 #include <fmt/format.h>

@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include "api/query.h"
 #include "web/assets.h"
 
 #include <charconv>
@@ -27,33 +28,17 @@ struct Credentials {
   std::string usersig;
 };
 
-// Percent-decodes with Boost.URL, but only values that need it: real UserSigs use the
-// URL-safe * - _ alphabet and arrive unescaped, and this runs on every request.
-std::string decode_value(std::string_view raw) {
-  if (raw.find('%') == std::string_view::npos) return std::string(raw);
-  auto pct = urls::make_pct_string_view(raw);
-  if (!pct) return std::string(raw);  // a malformed escape: leave it for the checks to reject
-  return pct->decode();
-}
-
 Credentials read_query(std::string_view query) {
   Credentials c;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = param.find('=');
-    // Parameter names are case-sensitive (spec §1.1).
-    std::string_view key = param.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? "" : param.substr(eq + 1);
+  for_each_param(query, [&c](std::string_view key, std::string_view value) {
     if (key == "sdkappid") {
-      c.sdkappid = decode_value(value);
+      c.sdkappid = percent_decoded(value);
     } else if (key == "identifier") {
-      c.identifier = decode_value(value);
+      c.identifier = percent_decoded(value);
     } else if (key == "usersig") {
-      c.usersig = decode_value(value);
+      c.usersig = percent_decoded(value);
     }
-  }
+  });
   return c;
 }
 
@@ -271,6 +256,13 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
   Result<Reply> reply = command->fn(services_, call);
   fence = call.fence;
   return reply;
+}
+
+std::string percent_decoded(std::string_view raw) {
+  if (raw.find('%') == std::string_view::npos) return std::string(raw);
+  auto pct = urls::make_pct_string_view(raw);
+  if (!pct) return std::string(raw);
+  return pct->decode();
 }
 
 }  // namespace liveroom::api

@@ -208,6 +208,15 @@ TlsConfig read_tls(const ConfigReader& r, const toml::node& node) {
   return tls;
 }
 
+// Reads `key` of the table `t` (at `path`) into `field` when present, checked to [lo, hi].
+template <typename Field>
+void read_integer(const ConfigReader& r, const toml::table& t, std::string_view path,
+                  std::string_view key, Field& field, int64_t lo, int64_t hi) {
+  if (const toml::node* n = t.get(key)) {
+    field = static_cast<Field>(r.integer(*n, key_path(path, key), lo, hi));
+  }
+}
+
 HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "http", "[http]");
   r.reject_unknown_keys(t, "http",
@@ -215,10 +224,7 @@ HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
                          "idle_timeout_ms", "max_connections"});
   HttpConfig http;
   auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
-    if (const toml::node* n = t.get(key)) {
-      field = static_cast<std::remove_reference_t<decltype(field)>>(
-          r.integer(*n, key_path("http", key), lo, hi));
-    }
+    read_integer(r, t, "http", key, field, lo, hi);
   };
   read_int("io_threads", http.io_threads, 0, 64);
   read_int("max_header_bytes", http.max_header_bytes, 1024, 1024 * 1024);
@@ -236,10 +242,7 @@ GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
                          "max_queued_bytes", "max_message_bytes"});
   GatewayConfig g;
   auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
-    if (const toml::node* n = t.get(key)) {
-      field = static_cast<std::remove_reference_t<decltype(field)>>(
-          r.integer(*n, key_path("gateway", key), lo, hi));
-    }
+    read_integer(r, t, "gateway", key, field, lo, hi);
   };
   read_int("heartbeat_interval_ms", g.heartbeat_interval_ms, 100, 600'000);
   read_int("presence_grace_ms", g.presence_grace_ms, 0, 3'600'000);

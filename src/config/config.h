@@ -70,7 +70,7 @@ struct HttpConfig {
   uint32_t max_body_bytes = 1024 * 1024;  // request body
   uint32_t read_timeout_ms = 10'000;      // rest of a request, once its first byte arrived
   uint32_t idle_timeout_ms = 60'000;      // waiting for a request; writing a response
-  uint32_t max_connections = 50'000;  // WebSocket members included
+  uint32_t max_connections = 50'000;      // WebSocket members included
 };
 
 struct Config {

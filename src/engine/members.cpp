@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "base/hex.h"
 #include "engine/room_engine.h"
 #include "engine/room_events.h"
 
@@ -57,33 +58,7 @@ std::string_view to_string(SeatRequestResult result) {
 
 namespace {
 
-// get_member_list cursors: the hex of the last member returned (opaque, any user id fits).
-std::string hex_of(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() * 2);
-  for (unsigned char c : s) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
-}
-
-std::optional<std::string> unhex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return out;
-}
+// get_member_list cursors are the hex of the last member returned (opaque, any user id fits).
 
 int64_t restricted_until(const std::vector<domain::Restriction>& list, std::string_view user,
                          int64_t now) {
@@ -313,7 +288,7 @@ Result<MemberPage> RoomEngine::list_members(uint32_t sdkappid, std::string_view 
                                             ReadFence& fence) {
   std::optional<std::string> after;
   if (!cursor.empty()) {
-    after = unhex(cursor);
+    after = from_hex(cursor);
     if (!after) {
       return fail(Code::kInvalidParameter, "Next must be \"\" or the Next of the previous page");
     }
@@ -328,7 +303,7 @@ Result<MemberPage> RoomEngine::list_members(uint32_t sdkappid, std::string_view 
                      for (; it != members.end() && page.members.size() < count; ++it) {
                        page.members.emplace_back(it->first, role_in(entry.room, it->first));
                      }
-                     if (it != members.end()) page.next = hex_of(page.members.back().first);
+                     if (it != members.end()) page.next = to_hex(page.members.back().first);
                      return page;
                    });
 }

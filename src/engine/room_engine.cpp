@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/hex.h"
 #include "engine/room_events.h"
 
 namespace liveroom::engine {
@@ -17,13 +18,7 @@ namespace {
 // get_room_list cursors: "<ViewCount>-<hex RoomId>" of the last room returned. Hex keeps any
 // printable RoomId (which may contain '-') unambiguous.
 std::string encode_cursor(int64_t view_count, std::string_view room_id) {
-  std::string out = fmt::format("{}-", view_count);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : room_id) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
+  return fmt::format("{}-{}", view_count, to_hex(room_id));
 }
 
 std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cursor) {
@@ -38,19 +33,10 @@ std::optional<std::pair<int64_t, std::string>> decode_cursor(std::string_view cu
   if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 2 * domain::kMaxRoomIdBytes) {
     return std::nullopt;
   }
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string room_id;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    room_id.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  if (!domain::check_room_id(room_id, "Next")) return std::nullopt;  // never issued by us
-  return std::pair{view_count, std::move(room_id)};
+  auto room_id = from_hex(hex);
+  if (!room_id) return std::nullopt;
+  if (!domain::check_room_id(*room_id, "Next")) return std::nullopt;  // never issued by us
+  return std::pair{view_count, std::move(*room_id)};
 }
 
 void set_profile_items(domain::Account& account, const std::vector<ProfileItem>& items) {
@@ -566,20 +552,30 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
     }
     return int64_t{0};
   };
-  for (const auto& [user, member] : presence->members) {
-    if (!member.connection) continue;
+  // Only users named in the mute or admin lists can have changed: look at them, not at every
+  // member (a room may have thousands).
+  std::set<std::string_view> named;
+  for (const auto* list : {&previous.mutes, &entry.room.moderation.mutes}) {
+    for (const auto& r : *list) named.insert(r.user_id);
+  }
+  for (const auto* list : {&previous.admins, &entry.room.moderation.admins}) {
+    for (const auto& user : *list) named.insert(user);
+  }
+  for (std::string_view name : named) {
+    auto it = presence->members.find(name);
+    if (it == presence->members.end() || !it->second.connection) continue;
+    const std::string& user = it->first;
+    const ConnectionPtr& connection = it->second.connection;
     const int64_t muted_before = until_in(previous.mutes, user);
     const int64_t muted_after = until_in(entry.room.moderation.mutes, user);
-    if (muted_before != muted_after) {
-      audience->notify(seq, member.connection, MutedNotice{muted_after});
-    }
+    if (muted_before != muted_after) audience->notify(seq, connection, MutedNotice{muted_after});
     const bool admin_before =
         std::find(previous.admins.begin(), previous.admins.end(), user) != previous.admins.end();
     const bool admin_after =
         std::find(entry.room.moderation.admins.begin(), entry.room.moderation.admins.end(), user) !=
         entry.room.moderation.admins.end();
     if (admin_before != admin_after) {
-      audience->notify(seq, member.connection, RoleNotice{role_in(entry.room, user)});
+      audience->notify(seq, connection, RoleNotice{role_in(entry.room, user)});
     }
   }
 }

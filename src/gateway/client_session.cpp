@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <boost/url/pct_string_view.hpp>
 
 #include "api/fields.h"
+#include "api/query.h"
 #include "api/room_patch.h"
 #include "base/json_writer.h"
 #include "domain/message_body.h"
@@ -78,8 +78,13 @@ void ClientSession::replaced() {
       R"({"event":"Kicked","RoomId":"","data":{"Reason":"LoggedInElsewhere"}})");
   peer_->post([self = shared_from_this()] {
     self->push(kReplaced);
-    self->logged_in_ = false;  // its member is now the newer connection's
-    self->room_id_.clear();
+    // The member goes offline now (not when the close handshake ends): its grace period starts,
+    // for the newer connection to resume it. The engine ignores this if the newer connection has
+    // already entered (the member's connection is then that one).
+    if (self->logged_in_ && !self->room_id_.empty()) {
+      self->gateway_.engine_.connection_lost(self->sdkappid_, self->room_id_, self->user_, self);
+      self->room_id_.clear();
+    }
     self->peer_->close(4001, "logged in elsewhere");
   });
 }
@@ -91,19 +96,13 @@ void ClientSession::left_room(uint32_t sdkappid, const std::string& room_id) {
 void ClientSession::login_from_query(std::string_view target) {
   auto query_at = target.find('?');
   if (query_at == std::string_view::npos) return;
-  std::string_view query = target.substr(query_at + 1);
   json::object body;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    std::string_view raw = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (key != "sdkappid" && key != "identifier" && key != "usersig") continue;
-    auto decoded = boost::urls::make_pct_string_view(raw);
-    body[key] = decoded ? json::string(decoded->decode()) : json::string(raw);
-  }
+  api::for_each_param(target.substr(query_at + 1),
+                      [&body](std::string_view key, std::string_view value) {
+                        if (key == "sdkappid" || key == "identifier" || key == "usersig") {
+                          body[key] = api::percent_decoded(value);
+                        }
+                      });
   if (body.empty()) return;
   Request request{nullptr, body, {}};
   Data data = do_login(request);

@@ -183,6 +183,9 @@ struct Connection {
   // Waiting for the first byte of a request. A drain closes idle connections at once; one that
   // has begun sending a request is in flight and is answered (bounded by read_timeout_ms).
   bool idle = true;
+  // An upgraded WebSocket: a drain closes its socket outright (a peer in the middle of a close
+  // handshake could otherwise hold the drain for the handshake timeout).
+  bool websocket = false;
 };
 
 // One WebSocket connection: an outgoing queue drained by one write at a time, with whatever
@@ -526,7 +529,11 @@ void HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
     for (const auto& conn : impl.registry) {
       asio::post(conn->executor, [conn] {
         boost::system::error_code ignored;
-        if (conn->idle && conn->socket) conn->socket->cancel(ignored);
+        if (conn->websocket && conn->socket) {
+          conn->socket->close(ignored);
+        } else if (conn->idle && conn->socket) {
+          conn->socket->cancel(ignored);
+        }
       });
     }
   }
@@ -750,6 +757,7 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
   ws.text(true);
   // A member waiting for events is idle: a drain closes it at once (clients reconnect).
   conn.idle = true;
+  conn.websocket = true;
   auto peer = std::make_shared<WsPeer<Stream>>(ws, conn.executor, worker_index(conn.worker),
                                                std::move(remote), ws_options->max_queued_bytes);
   HttpRequest request{std::string(upgrade.method_string()),

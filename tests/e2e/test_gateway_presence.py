@@ -104,6 +104,22 @@ def test_second_login_closes_the_first_connection_and_resumes_the_member(gw):
     assert sorted(accounts) == sorted([owner, first.user]) and count == 2
 
 
+def test_replaced_member_who_is_not_resumed_leaves_after_the_grace_period(gw):
+    """The newer connection never enters: the member the first connection held goes offline
+    when it is closed and leaves the room (and its seat) once the grace period ends."""
+    rid, owner = gw.room(SeatTemplate="VideoDynamicGrid9Seats")
+    host = gw.member(rid, owner)
+    first = gw.member(rid)
+    first.ok("take_seat", RoomId=rid, Index=3)
+    second = gw.login(first.user)
+    assert first.expect_event("Kicked")["data"]["Reason"] == "LoggedInElsewhere"
+    first.wait_closed()
+    host.expect_event("MembersChanged", timeout=GRACE + 3,
+                      predicate=lambda m: first.user in m["Left"])
+    assert first.user not in rest_members(gw.rest, rid)[0]
+    assert second.ok("heartbeat")["ServerTime"] > 0
+
+
 def test_second_login_without_a_room_also_kicks(gw):
     first = gw.login()
     second = gw.login(first.user)

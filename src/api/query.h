@@ -1,0 +1,29 @@
+// Query strings of the Tencent surface (`?sdkappid=…&identifier=…&usersig=…`), read the same way
+// by the REST router and the client gateway's login-on-upgrade.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace liveroom::api {
+
+// Percent-decodes with Boost.URL, but only values that need it: real UserSigs use the URL-safe
+// * - _ alphabet and arrive unescaped, and this runs on every request. A malformed escape is
+// left as it is, for the checks to reject.
+std::string percent_decoded(std::string_view raw);
+
+// Calls `visit(key, raw_value)` for each `key=value` of `query`, in order. Keys are
+// case-sensitive (spec §1.1); a parameter without '=' has an empty value.
+template <typename Visit>
+void for_each_param(std::string_view query, Visit&& visit) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = param.find('=');
+    visit(param.substr(0, eq),
+          eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1));
+  }
+}
+
+}  // namespace liveroom::api
