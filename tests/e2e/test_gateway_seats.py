@@ -295,8 +295,22 @@ def test_invite_and_accept(gw):
     assert a.ok("respond_seat_request", RoomId=rid, RequestId=req, Accept=True)["Index"] == 4
     ev = o.expect_event("SeatRequestResolved", predicate=lambda d: d["RequestId"] == req)
     assert ev["data"]["Result"] == "Accepted" and ev["data"]["Index"] == 4
+    assert ev["data"]["Member_Account"] == a.user
+    b.no_event("SeatRequestResolved", within=0.1)
     seated(b, a.user, 4)
     assert occupants(rest_seats(gw, rid)) == {4: a.user}
+
+
+def test_invitation_result_reaches_the_other_managers(gw):
+    """docs/client-protocol.md: SeatRequestResolved goes to "applicant / inviter and managers":
+    an admin sees the outcome of the owner's invitation as it sees that of applications."""
+    rid, o, a, b, adm = seat_room(gw, admin=True)
+    req = o.ok("invite_to_seat", RoomId=rid, Member_Account=a.user, Index=4)["RequestId"]
+    a.expect_event("SeatInvitation")
+    a.ok("respond_seat_request", RoomId=rid, RequestId=req, Accept=True)
+    o.expect_event("SeatRequestResolved", predicate=lambda d: d["RequestId"] == req)
+    ev = adm.expect_event("SeatRequestResolved", predicate=lambda d: d["RequestId"] == req)
+    assert ev["data"]["Result"] == "Accepted"
 
 
 def test_invite_and_reject(gw):
