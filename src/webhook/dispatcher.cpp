@@ -94,6 +94,7 @@ std::optional<Target> parse_target(const std::string& url) {
 struct Connection {
   std::unique_ptr<TcpStream> plain;
   std::unique_ptr<TlsStream> secure;
+  beast::flat_buffer read_buffer;  // kept across exchanges: no allocation per reply
   TcpStream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 };
 
@@ -122,6 +123,12 @@ struct Dispatcher::Impl {
   ssl::context tls{ssl::context::tls_client};
   std::unordered_map<std::string, Lane> lanes;  // touched on the dispatcher thread only
   std::unordered_map<std::string, Endpoint> endpoints;
+  // A URL's parsed target and its endpoint, parsed once (a handful of URLs serve every event).
+  struct Destination {
+    Target target;
+    Endpoint* endpoint;
+  };
+  std::unordered_map<std::string, std::shared_ptr<const Destination>> destinations;
   std::mt19937_64 random{std::random_device{}()};
 
   std::mutex handoff_mu;
@@ -281,8 +288,20 @@ struct Dispatcher::Impl {
                            std::string_view client_ip, const std::string& payload,
                            std::string_view event_id, uint64_t room_seq,
                            std::chrono::milliseconds timeout) {
-    auto target = parse_target(url);
-    if (!target) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
+    std::shared_ptr<const Destination> destination;  // held: the cache may drop it meanwhile
+    if (auto it = destinations.find(url); it != destinations.end()) {
+      destination = it->second;
+    } else {
+      if (auto parsed = parse_target(url)) {
+        destination = std::make_shared<const Destination>(
+            Destination{*parsed, &endpoints[parsed->endpoint_key()]});  // endpoints stay put
+      }
+      if (destinations.size() >= 1024) destinations.clear();  // URLs come from config
+      destinations.emplace(url, destination);
+    }
+    if (!destination) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
+    const Target* target = &destination->target;
+    Endpoint& endpoint = *destination->endpoint;
 
     const std::string now_s = std::to_string(clock.unix_seconds());
     const std::optional<std::string> token = token_of(sdkappid);
@@ -293,19 +312,33 @@ struct Dispatcher::Impl {
         command, client_ip);
     if (token) path += fmt::format("&Sign={}&RequestTime={}", tencent_sign(*token, now_s), now_s);
 
-    http::request<http::string_body> req{http::verb::post, path, 11};
-    req.set(http::field::host, target->host);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::user_agent, "liveroomd");
-    if (!event_id.empty()) req.set("X-Liveroom-Event-Id", event_id);
-    if (room_seq) req.set("X-Liveroom-Room-Seq", std::to_string(room_seq));
-    req.set("X-Liveroom-Timestamp", now_s);
-    if (token) req.set("X-Liveroom-Signature", "v1=" + body_signature(*token, now_s, payload));
-    req.keep_alive(true);
-    req.body() = payload;
-    req.prepare_payload();
+    // The request head is small and fixed in shape: written directly, as the server side writes
+    // its response heads, instead of through Beast's fields container and serializer. The
+    // payload goes out beside it, uncopied.
+    std::string head;
+    head.reserve(256 + path.size());
+    head += "POST ";
+    head += path;
+    head += " HTTP/1.1\r\nHost: ";
+    head += target->host;
+    head += "\r\nContent-Type: application/json\r\nUser-Agent: liveroomd\r\n";
+    if (!event_id.empty()) {
+      head += "X-Liveroom-Event-Id: ";
+      head += event_id;
+      head += "\r\n";
+    }
+    if (room_seq) head += fmt::format("X-Liveroom-Room-Seq: {}\r\n", room_seq);
+    head += "X-Liveroom-Timestamp: ";
+    head += now_s;
+    head += "\r\n";
+    if (token) {
+      head += "X-Liveroom-Signature: v1=";
+      head += body_signature(*token, now_s, payload);
+      head += "\r\n";
+    }
+    head += fmt::format("Content-Length: {}\r\n\r\n", payload.size());
+    const std::array<asio::const_buffer, 2> req{asio::buffer(head), asio::buffer(payload)};
 
-    Endpoint& endpoint = endpoints[target->endpoint_key()];
     co_await acquire(endpoint);
     Result<Reply> result = fail(Code::kInternal, "not sent");
     // A pooled connection may have been closed by the peer meanwhile: one retry on a new one.
@@ -429,13 +462,12 @@ struct Dispatcher::Impl {
   }
 
   template <typename Stream>
-  Task<Result<Reply>> exchange_on(Stream& stream, TcpStream& tcp,
-                                  http::request<http::string_body>& req,
+  Task<Result<Reply>> exchange_on(Stream& stream, TcpStream& tcp, beast::flat_buffer& buffer,
+                                  const std::array<asio::const_buffer, 2>& req,
                                   std::chrono::milliseconds timeout) {
     tcp.expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(stream, req, kAwait);
+    auto [wec, wn] = co_await asio::async_write(stream, req, kAwait);
     if (wec) co_return fail(Code::kInternal, "send failed: " + wec.message());
-    beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024);
     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kAwait);
@@ -444,10 +476,10 @@ struct Dispatcher::Impl {
     co_return Reply{parser.get().result_int(), std::move(parser.get().body())};
   }
 
-  Task<Result<Reply>> exchange(Connection& c, http::request<http::string_body>& req,
+  Task<Result<Reply>> exchange(Connection& c, const std::array<asio::const_buffer, 2>& req,
                                std::chrono::milliseconds timeout) {
-    if (c.secure) co_return co_await exchange_on(*c.secure, c.tcp(), req, timeout);
-    co_return co_await exchange_on(*c.plain, c.tcp(), req, timeout);
+    if (c.secure) co_return co_await exchange_on(*c.secure, c.tcp(), c.read_buffer, req, timeout);
+    co_return co_await exchange_on(*c.plain, c.tcp(), c.read_buffer, req, timeout);
   }
 };
 
