@@ -27,7 +27,7 @@ namespace {
 
 constexpr int64_t kDefaultSeatRequestTimeoutMs = 60'000;
 constexpr double kRequestsPerSecond = 100;
-constexpr double kRequestBurst = 100;  // at most 100 served in any second
+constexpr double kRequestBurst = 200;  // a burst beyond the rate, as REST quotas allow
 
 // Parameter errors of the REST readers (100002, 60015) are the SDK's -1001 on the gateway.
 Error client_parameter_error(Error e) {

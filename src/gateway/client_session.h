@@ -92,8 +92,8 @@ class ClientSession final : public server::WebSocketSession,
   uint32_t sdkappid_ = 0;
   std::string user_;
   std::string room_id_;  // "" when in no room
-  // Request rate: a token bucket of 100/s, burst 100.
-  double tokens_ = 100;
+  // Request rate: a token bucket of 100/s that holds up to 200 (docs/client-protocol.md).
+  double tokens_ = 200;
   int64_t tokens_at_ms_ = 0;
 };
 

@@ -156,14 +156,15 @@ def test_a_burst_of_requests_gets_minus_2_then_recovers(gw):
     codes = [c.wait_reply(i + 1)["code"] for i in range(n)]
     assert set(codes) <= {0, -2}, codes
     assert codes.count(-2) > 0, "250 requests at once were all served"
-    assert codes.count(0) >= 100, codes
+    assert codes.count(0) >= 199, codes  # the bucket holds 200; login took one
     time.sleep(1.1)
     assert c.request("heartbeat")["code"] == 0
 
 
-def test_at_most_100_requests_are_served_within_a_second(gw):
-    """docs/client-protocol.md: -2 is "too many requests on this connection (more than 100 per
-    second)": of 250 requests sent at once (within a few ms) about 100 are served, not more."""
+def test_at_most_a_burst_of_200_then_100_per_second(gw):
+    """docs/client-protocol.md: -2 is "too many requests on this connection: 100 per second
+    sustained, bursts of up to 200": of 250 requests sent at once (within a few ms) about 200 are
+    served, not more."""
     c = gw.login()
     start = time.monotonic()
     for i in range(250):
@@ -171,7 +172,7 @@ def test_at_most_100_requests_are_served_within_a_second(gw):
     codes = [c.wait_reply(i + 1)["code"] for i in range(250)]
     took = time.monotonic() - start
     served = codes.count(0)
-    assert served <= 100 + 100 * took + 5, f"{served} of 250 requests served within {took:.3f}s"
+    assert served <= 200 + 100 * took + 5, f"{served} of 250 requests served within {took:.3f}s"
 
 
 def test_silent_connection_is_closed_after_three_heartbeat_intervals(gw_factory):
