@@ -582,29 +582,33 @@ Result<int64_t> RoomEngine::like(uint32_t sdkappid, std::string_view room_id,
 
 Result<SentMessage> RoomEngine::send_member_message(uint32_t sdkappid, std::string_view room_id,
                                                     const RoomMessage& message, ReadFence& fence) {
-  auto allowed = check_member_message(sdkappid, room_id, message.sender, fence);
-  if (!allowed) return std::unexpected(allowed.error());
-  return send_message(sdkappid, room_id, message, fence, Actor{message.sender, {}});
+  RoomMessage checked = message;
+  checked.from_member = true;  // send_message applies the rules under the same lock
+  return send_message(sdkappid, room_id, checked, fence, Actor{message.sender, {}});
 }
 
 Result<void> RoomEngine::check_member_message(uint32_t sdkappid, std::string_view room_id,
                                               const std::string& sender, ReadFence& fence) {
-  return with_room(
-      sdkappid, room_id, fence, [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
-        if (!entry.presence || !entry.presence->members.contains(sender)) {
-          return fail(Code::kClientNotInRoom);
-        }
-        const int64_t now = clock_.unix_seconds();
-        if (int64_t until = restricted_until(entry.room.moderation.mutes, sender, now)) {
-          return fail(Code::kClientYouAreMuted, fmt::format("you are muted until {}", until));
-        }
-        if (entry.room.is_message_disabled && role_in(entry.room, sender) == Role::kAudience) {
-          return fail(Code::kClientAllMuted,
-                      "messages are disabled in this room (IsMessageDisabled); only the owner and "
-                      "admins may send");
-        }
-        return {};
-      });
+  return with_room(sdkappid, room_id, fence,
+                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
+                     return member_may_send(entry, sender, clock_.unix_seconds());
+                   });
+}
+
+Result<void> RoomEngine::member_may_send(const RoomEntry& entry, const std::string& sender,
+                                         int64_t now) {
+  if (!entry.presence || !entry.presence->members.contains(sender)) {
+    return fail(Code::kClientNotInRoom);
+  }
+  if (int64_t until = restricted_until(entry.room.moderation.mutes, sender, now)) {
+    return fail(Code::kClientYouAreMuted, fmt::format("you are muted until {}", until));
+  }
+  if (entry.room.is_message_disabled && role_in(entry.room, sender) == Role::kAudience) {
+    return fail(Code::kClientAllMuted,
+                "messages are disabled in this room (IsMessageDisabled); only the owner and "
+                "admins may send");
+  }
+  return {};
 }
 
 void RoomEngine::tick() {

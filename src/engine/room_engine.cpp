@@ -411,6 +411,11 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
   return with_room(
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<SentMessage> {
+        if (message.from_member) {
+          if (auto ok = member_may_send(entry, message.sender, clock_.unix_seconds()); !ok) {
+            return std::unexpected(ok.error());
+          }
+        }
         if (message.sender_must_be_imported) {
           std::lock_guard lock(a.accounts_mu);
           if (!account_known(a, message.sender)) {

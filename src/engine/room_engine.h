@@ -107,6 +107,7 @@ struct RoomMessage {
   std::string cloud_custom_data;
   bool after_callback = true;           // false: ForbidCallbackControl ForbidAfterSendMsgCallback
   bool sender_must_be_imported = true;  // REST senders; gateway senders logged in with a UserSig
+  bool from_member = false;  // a member's chat: the room's mute rules apply (-2101/-2380/-2381)
 };
 
 struct SentMessage {
@@ -504,6 +505,9 @@ class RoomEngine {
                         std::vector<store::Change> changes, PendingEvents events);
   static Result<void> check_member(const RoomEntry& entry, const std::string& member,
                                    std::string_view room_id);
+  // Whether member `sender` may chat in the room now (requires the room's lock).
+  static Result<void> member_may_send(const RoomEntry& entry, const std::string& sender,
+                                      int64_t now);
   // Replaces a room's metadata in memory and in the store, with its event.
   template <typename MakePayload>
   void put_metadata(AppState& app, RoomShard& shard, RoomEntry& entry,
