@@ -136,6 +136,13 @@ void restrict_user(std::vector<Restriction>& list, const std::string& user_id, i
   if (until > now) list.push_back({user_id, until, std::move(reason)});
 }
 
+int64_t restricted_until(const std::vector<Restriction>& list, std::string_view user, int64_t now) {
+  for (const auto& r : list) {
+    if (r.user_id == user && r.until > now) return r.until;
+  }
+  return 0;
+}
+
 std::vector<Restriction> active(const std::vector<Restriction>& list, int64_t now) {
   std::vector<Restriction> out;
   for (const auto& r : list) {

@@ -101,6 +101,8 @@ void restrict_user(std::vector<Restriction>& list, const std::string& user_id, i
                    std::string reason, int64_t now);
 // The restrictions still in force at `now`.
 std::vector<Restriction> active(const std::vector<Restriction>& list, int64_t now);
+// When `user`'s restriction in `list` ends (Unix seconds), or 0 when none is in force at `now`.
+int64_t restricted_until(const std::vector<Restriction>& list, std::string_view user, int64_t now);
 
 struct Room {
   std::string room_id;

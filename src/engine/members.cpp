@@ -60,14 +60,6 @@ namespace {
 
 // get_member_list cursors are the hex of the last member returned (opaque, any user id fits).
 
-int64_t restricted_until(const std::vector<domain::Restriction>& list, std::string_view user,
-                         int64_t now) {
-  for (const auto& r : list) {
-    if (r.user_id == user && r.until > now) return r.until;
-  }
-  return 0;
-}
-
 // The first free seat that may be taken.
 std::optional<uint32_t> free_seat(const std::vector<domain::Seat>& seats) {
   for (uint32_t i = 0; i < seats.size(); ++i) {
@@ -151,7 +143,7 @@ Result<EnterResult> RoomEngine::enter_room(uint32_t sdkappid, std::string_view r
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<EnterResult> {
         const int64_t now = clock_.unix_seconds();
-        if (int64_t until = restricted_until(entry.room.moderation.bans, user, now)) {
+        if (int64_t until = domain::restricted_until(entry.room.moderation.bans, user, now)) {
           return fail(Code::kBannedFromRoom,
                       fmt::format("'{}' is banned from room '{}' until {}", user, room_id, until));
         }
@@ -202,7 +194,7 @@ Result<EnterResult> RoomEngine::enter_room(uint32_t sdkappid, std::string_view r
         result.seats = domain::seats_of(entry.room);
         result.role = role_in(entry.room, user);
         result.member_count = p.members.size();
-        result.muted_until = restricted_until(entry.room.moderation.mutes, user, now);
+        result.muted_until = domain::restricted_until(entry.room.moderation.mutes, user, now);
         result.recovered = recovered;
         return result;
       });
@@ -600,7 +592,7 @@ Result<void> RoomEngine::member_may_send(const RoomEntry& entry, const std::stri
   if (!entry.presence || !entry.presence->members.contains(sender)) {
     return fail(Code::kClientNotInRoom);
   }
-  if (int64_t until = restricted_until(entry.room.moderation.mutes, sender, now)) {
+  if (int64_t until = domain::restricted_until(entry.room.moderation.mutes, sender, now)) {
     return fail(Code::kClientYouAreMuted, fmt::format("you are muted until {}", until));
   }
   if (entry.room.is_message_disabled && role_in(entry.room, sender) == Role::kAudience) {

@@ -551,12 +551,6 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
   after_members_changed(a, entry);
   if (!audience) return;
   if (seats_changed) audience->seats_changed(seq, domain::seats_of(entry.room));
-  auto until_in = [&](const std::vector<domain::Restriction>& list, const std::string& user) {
-    for (const auto& r : list) {
-      if (r.user_id == user && r.until > now) return r.until;
-    }
-    return int64_t{0};
-  };
   // Only users named in the mute or admin lists can have changed: look at them, not at every
   // member (a room may have thousands).
   std::set<std::string_view> named;
@@ -571,8 +565,8 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
     if (it == presence->members.end() || !it->second.connection) continue;
     const std::string& user = it->first;
     const ConnectionPtr& connection = it->second.connection;
-    const int64_t muted_before = until_in(previous.mutes, user);
-    const int64_t muted_after = until_in(entry.room.moderation.mutes, user);
+    const int64_t muted_before = domain::restricted_until(previous.mutes, user, now);
+    const int64_t muted_after = domain::restricted_until(entry.room.moderation.mutes, user, now);
     if (muted_before != muted_after) audience->notify(seq, connection, MutedNotice{muted_after});
     const bool admin_before =
         std::find(previous.admins.begin(), previous.admins.end(), user) != previous.admins.end();
