@@ -496,7 +496,8 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
   // Online members who are banned now leave the room (and their seats) in the same commit.
   std::vector<std::pair<std::string, int64_t>> banned_out;
   if (presence) {
-    for (const auto& ban : domain::active(next.bans, now)) {
+    for (const auto& ban : next.bans) {
+      if (ban.until <= now) continue;  // expired (not copied out: this runs on every seat change)
       auto it = presence->members.find(ban.user_id);
       if (it == presence->members.end() || it->second.robot) continue;
       banned_out.emplace_back(ban.user_id, ban.until);
