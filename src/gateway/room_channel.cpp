@@ -57,8 +57,8 @@ void RoomChannel::left(uint64_t seq, const std::string& user,
                        engine::LeaveCause cause, int64_t banned_until) {
   if (connection) {
     Frame farewell;
-    if (cause == engine::LeaveCause::kKicked || cause == engine::LeaveCause::kBanned ||
-        cause == engine::LeaveCause::kLoggedInElsewhere) {
+    // LoggedInElsewhere is announced once, by the gateway when the newer login happens.
+    if (cause == engine::LeaveCause::kKicked || cause == engine::LeaveCause::kBanned) {
       std::string data;
       JsonWriter w(data);
       w.begin_object().field("Reason", engine::to_string(cause));
