@@ -573,10 +573,10 @@ Result<int64_t> RoomEngine::like(uint32_t sdkappid, std::string_view room_id,
 }
 
 Result<SentMessage> RoomEngine::send_member_message(uint32_t sdkappid, std::string_view room_id,
-                                                    const RoomMessage& message, ReadFence& fence) {
-  RoomMessage checked = message;
-  checked.from_member = true;  // send_message applies the rules under the same lock
-  return send_message(sdkappid, room_id, checked, fence, Actor{message.sender, {}});
+                                                    RoomMessage message, ReadFence& fence) {
+  message.from_member = true;  // send_message applies the rules under the same lock
+  const Actor actor{message.sender, {}};
+  return send_message(sdkappid, room_id, message, fence, actor);
 }
 
 Result<void> RoomEngine::check_member_message(uint32_t sdkappid, std::string_view room_id,

@@ -309,7 +309,7 @@ class RoomEngine {
   // A member's message: refused while the sender is muted (-2381) or, unless a manager, while
   // the room has IsMessageDisabled (-2380).
   Result<SentMessage> send_member_message(uint32_t sdkappid, std::string_view room_id,
-                                          const RoomMessage& message, ReadFence& fence);
+                                          RoomMessage message, ReadFence& fence);
   // The checks of send_member_message alone (before asking a veto callback).
   Result<void> check_member_message(uint32_t sdkappid, std::string_view room_id,
                                     const std::string& sender, ReadFence& fence);

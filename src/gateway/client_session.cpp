@@ -510,16 +510,16 @@ ClientSession::Data ClientSession::send_message(Request& r, std::string msg_body
   message.cloud_custom_data = std::move(cloud_custom_data);
   message.sender_must_be_imported = false;  // logged in with a valid UserSig
   auto& engine = gateway_.engine_;
-  auto send = [&engine, app = sdkappid_, room = *room_id](const engine::RoomMessage& m,
+  auto send = [&engine, app = sdkappid_, room = *room_id](engine::RoomMessage m,
                                                           engine::ReadFence& fence) -> Data {
-    auto sent = engine.send_member_message(app, room, m, fence);
+    auto sent = engine.send_member_message(app, room, std::move(m), fence);
     if (!sent) return std::unexpected(sent.error());
     return fmt::format(R"({{"MsgSeq":{},"MsgTime":{}}})", sent->msg_seq, sent->msg_time);
   };
   constexpr std::string_view kBefore = "Group.CallbackBeforeSendMsg";
   std::vector<std::string> urls =
       gateway_.dispatcher_ ? engine.subscribers(sdkappid_, kBefore) : std::vector<std::string>{};
-  if (urls.empty()) return send(message, r.fence);
+  if (urls.empty()) return send(std::move(message), r.fence);
 
   // The app's backend may refuse the message (spec §5.3): check what we can first, then ask it,
   // and send (or refuse) when it answers. The request does not hold the connection's thread.
@@ -537,7 +537,7 @@ ClientSession::Data ClientSession::send_message(Request& r, std::string msg_body
        send](webhook::VetoAnswer answer) mutable {
         engine::ReadFence fence;
         Data data = answer.allowed
-                        ? send(message, fence)
+                        ? send(std::move(message), fence)
                         : Data(fail(Code::kMessageVetoed,
                                     fmt::format("the app backend refused the message: {} {}",
                                                 answer.error_code, answer.error_info)));
