@@ -2,6 +2,8 @@
 // by the REST router and the client gateway's login-on-upgrade.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,9 @@ namespace liveroom::api {
 // * - _ alphabet and arrive unescaped, and this runs on every request. A malformed escape is
 // left as it is, for the checks to reject.
 std::string percent_decoded(std::string_view raw);
+
+// The decimal SDKAppID of a `sdkappid` parameter; nullopt unless the whole text is one uint32.
+std::optional<uint32_t> parse_sdkappid(std::string_view text);
 
 // Calls `visit(key, raw_value)` for each `key=value` of `query`, in order. Keys are
 // case-sensitive (spec §1.1); a parameter without '=' has an empty value.

@@ -42,13 +42,6 @@ Credentials read_query(std::string_view query) {
   return c;
 }
 
-std::optional<uint32_t> parse_sdkappid(std::string_view text) {
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 server::HttpResponse json_response(std::string body) {
   return server::HttpResponse{200, "application/json", std::move(body), {}};
 }
@@ -263,6 +256,13 @@ std::string percent_decoded(std::string_view raw) {
   auto pct = urls::make_pct_string_view(raw);
   if (!pct) return std::string(raw);
   return pct->decode();
+}
+
+std::optional<uint32_t> parse_sdkappid(std::string_view text) {
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace liveroom::api

@@ -2,8 +2,6 @@
 // which leaves once everything it shows is durable.
 #include "gateway/client_session.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -244,6 +242,7 @@ Result<std::string> ClientSession::current_room(const Request& r) const {
 ClientSession::Data ClientSession::do_login(Request& r) {
   Fields f(r.body);
   if (logged_in_) return fail(Code::kClientGeneric, "this connection is already logged in");
+  // A number, or its text as in REST query strings (and the upgrade's query string).
   const json::value* app = f.find("sdkappid");
   uint64_t sdkappid = 0;
   if (app && app->is_int64() && app->get_int64() > 0) {
@@ -251,9 +250,7 @@ ClientSession::Data ClientSession::do_login(Request& r) {
   } else if (app && app->is_uint64()) {
     sdkappid = app->get_uint64();
   } else if (app && app->is_string()) {
-    const auto& s = app->get_string();
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), sdkappid);
-    if (ec != std::errc() || end != s.data() + s.size()) sdkappid = 0;
+    sdkappid = api::parse_sdkappid(app->get_string()).value_or(0);
   }
   if (sdkappid == 0 || sdkappid > UINT32_MAX) {
     return fail(Code::kClientBadParameter, "sdkappid must be the app's SDKAppID");
