@@ -108,6 +108,15 @@ class Store {
   // respect to every other submit. Returns the sequence number of this submission.
   virtual uint64_t submit(std::vector<Change> changes) = 0;
 
+  // Queues bookkeeping that needs no commit of its own: it rides along with the next commit, or
+  // commits by itself once it has waited `kDeferredDelay` with nothing else to write (and at
+  // close). A crash may drop it, so only changes whose loss is harmless belong here, such as
+  // deleting outbox rows already delivered (lost: they are sent again, which at-least-once
+  // delivery allows). Their order against other submissions must not matter. Under load this
+  // saves an fsync per flush; no sequence number, nobody waits for it.
+  virtual void submit_deferred(std::vector<Change> changes) = 0;
+  static constexpr std::chrono::milliseconds kDeferredDelay{500};
+
   // Calls `callback` once every submission up to `seq` is durable (at once if it already is).
   virtual void when_durable(uint64_t seq, DurableCallback callback) = 0;
 
@@ -115,7 +124,8 @@ class Store {
   virtual uint64_t submitted_seq() const = 0;
 
   // Called on the writer thread after each commit: how long it took (BEGIN to the end of the
-  // fsynced COMMIT) and how many submissions it carried. For metrics; must be cheap.
+  // fsynced COMMIT) and how many submissions it carried (0: deferred bookkeeping only). For
+  // metrics; must be cheap.
   using CommitObserver = std::function<void(std::chrono::nanoseconds, size_t)>;
   virtual void set_commit_observer(CommitObserver observer) = 0;
 

@@ -183,7 +183,8 @@ struct Dispatcher::Impl {
   }
 
   // Delivered rows are deleted in batches: one store submission per burst of deliveries instead
-  // of one per delivery. A crash before the batch commits only means those events are sent
+  // of one per delivery, deferred so that it rides along with the API's next commit instead of
+  // costing an fsync of its own. A crash before it commits only means those events are sent
   // again, which at-least-once delivery allows.
   std::vector<uint64_t> delivered_ids;
   // (sdkappid, RoomId) → the highest room_seq delivered in this batch.
@@ -215,7 +216,7 @@ struct Dispatcher::Impl {
       changes.push_back(store::PutRoomEventSeq{room.first, room.second, seq});
     }
     changes.push_back(store::DeleteOutbox{std::move(delivered_ids)});
-    store.submit(std::move(changes));
+    store.submit_deferred(std::move(changes));
     delivered_ids = {};
     delivered_seqs.clear();
   }

@@ -211,6 +211,68 @@ TEST_F(StoreTest, CloseCommitsWhatIsQueued) {
   EXPECT_EQ(open_store(db_path())->load().accounts.size(), 10u);
 }
 
+// ----- deferred bookkeeping ------------------------------------------------------------------
+
+OutboxEntries outbox_rows(std::initializer_list<uint64_t> ids) {
+  auto rows = std::make_shared<std::vector<domain::OutboxEntry>>();
+  for (uint64_t id : ids) {
+    domain::OutboxEntry e;
+    e.id = id;
+    e.sdkappid = kApp;
+    e.url = "http://127.0.0.1:9/hooks";
+    e.room_id = "r";
+    e.room_seq = id;
+    e.event_id = std::string(31, '0') + std::to_string(id);
+    e.command = "Live.CallbackAfterUpdateRoomInfo";
+    e.payload = "{}";
+    rows->push_back(std::move(e));
+  }
+  return rows;
+}
+
+// Deferred changes cost no commit of their own: they are written by the next commit that
+// happens anyway, together with it.
+TEST_F(StoreTest, DeferredChangesRideAlongWithTheNextCommit) {
+  auto store = open_store(db_path());
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutOutbox{outbox_rows({1, 2, 3})}})));
+  RawDb reader(db_path());
+  ASSERT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox"), 3);
+  store->submit_deferred({DeleteOutbox{{1, 2}}, PutRoomEventSeq{kApp, "r", 2}});
+  EXPECT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox"), 3);  // not yet on its own
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutAccount{kApp, {"u", {}}}})));
+  EXPECT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox"), 1);
+  EXPECT_EQ(reader.scalar("SELECT id FROM webhook_outbox"), 3);
+}
+
+// With nothing else to write, deferred changes still commit, within about kDeferredDelay.
+TEST_F(StoreTest, DeferredChangesCommitAloneWhenNothingElseDoes) {
+  auto store = open_store(db_path());
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutOutbox{outbox_rows({1, 2})}})));
+  const uint64_t durable_before = store->durable_seq();
+  store->submit_deferred({DeleteOutbox{{1}}});
+  RawDb reader(db_path());
+  const auto deadline = std::chrono::steady_clock::now() + 10 * Store::kDeferredDelay;
+  while (reader.scalar("SELECT COUNT(*) FROM webhook_outbox") != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox"), 1);
+  EXPECT_EQ(store->durable_seq(), durable_before);  // no sequence number of its own
+}
+
+TEST_F(StoreTest, CloseCommitsDeferredChanges) {
+  {
+    auto store = open_store(db_path());
+    ASSERT_TRUE(wait_durable(*store, store->submit({PutOutbox{outbox_rows({1, 2})}})));
+    store->submit_deferred({DeleteOutbox{{1, 2}}, PutRoomEventSeq{kApp, "r", 2}});
+    store->close();
+  }
+  const Snapshot s = open_store(db_path())->load();
+  EXPECT_TRUE(s.outbox.empty());
+  ASSERT_EQ(s.room_event_seqs.size(), 1u);
+  EXPECT_EQ(s.room_event_seqs[0].last_seq, 2u);
+}
+
 // ----- round trip through close + reopen ---------------------------------------------------
 
 TEST_F(StoreTest, RoomsRoundTripWithEveryField) {

@@ -75,6 +75,15 @@ class SqliteStore final : public Store {
     return seq;
   }
 
+  void submit_deferred(std::vector<Change> changes) override {
+    // No notify: waking the writer is what this saves. It looks at the deferred changes'
+    // age whenever it wakes, and it never sleeps longer than kDeferredDelay.
+    std::lock_guard lock(queue_mu_);
+    if (deferred_.empty()) deferred_since_ = std::chrono::steady_clock::now();
+    deferred_.insert(deferred_.end(), std::make_move_iterator(changes.begin()),
+                     std::make_move_iterator(changes.end()));
+  }
+
   void when_durable(uint64_t seq, DurableCallback callback) override {
     {
       std::lock_guard lock(waiters_mu_);
@@ -288,18 +297,30 @@ class SqliteStore final : public Store {
 
   void write_loop() {
     std::vector<Pending> batch;
+    std::vector<Change> deferred;
     CommitObserver observer;
     for (;;) {
       {
         std::unique_lock lock(queue_mu_);
-        queue_cv_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping with nothing left to write
+        for (;;) {
+          if (!queue_.empty() || stopping_) break;
+          const auto now = std::chrono::steady_clock::now();
+          if (!deferred_.empty() && now >= deferred_since_ + kDeferredDelay) break;
+          queue_cv_.wait_until(
+              lock, deferred_.empty() ? now + kDeferredDelay : deferred_since_ + kDeferredDelay);
+        }
+        if (queue_.empty() && deferred_.empty()) return;  // stopping with nothing left to write
         batch.swap(queue_);
+        deferred.swap(deferred_);
         observer = observer_;
       }
       const auto started = std::chrono::steady_clock::now();
       try {
         begin_.run();
+        // Deferred changes commute with everything else (see Store::submit_deferred).
+        for (const Change& change : deferred) {
+          std::visit([this](const auto& c) { write(c); }, change);
+        }
         for_each_surviving_change(batch, [this](const Change& change) {
           std::visit([this](const auto& c) { write(c); }, change);
         });
@@ -310,8 +331,9 @@ class SqliteStore final : public Store {
         std::abort();
       }
       if (observer) observer(std::chrono::steady_clock::now() - started, batch.size());
-      publish(batch.back().seq, batch.size());
+      if (!batch.empty()) publish(batch.back().seq, batch.size());
       batch.clear();
+      deferred.clear();
     }
   }
 
@@ -392,6 +414,8 @@ class SqliteStore final : public Store {
   mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::vector<Pending> queue_;
+  std::vector<Change> deferred_;
+  std::chrono::steady_clock::time_point deferred_since_;  // when deferred_ became non-empty
   uint64_t submitted_ = 0;
   bool stopping_ = false;
   CommitObserver observer_;
