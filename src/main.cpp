@@ -127,7 +127,10 @@ int serve(const std::string& config_path, const std::string& listen_override,
       [max_age_ms](uint32_t sdkappid) {
         auto it = max_age_ms.find(sdkappid);
         return it == max_age_ms.end() ? int64_t{86'400'000} : it->second;
-      });
+      },
+      {.connections_per_url = cfg.webhooks.connections_per_url,
+       .pipeline_depth = cfg.webhooks.pipeline_depth,
+       .request_timeout = std::chrono::milliseconds(cfg.webhooks.request_timeout_ms)});
   const size_t undelivered = outbox.size();
   dispatcher.load(std::move(outbox));
   engine.set_outbox_listener(&dispatcher);

@@ -252,6 +252,20 @@ GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
   return g;
 }
 
+WebhooksConfig read_webhooks(const ConfigReader& r, const toml::node& node) {
+  const toml::table& t = r.table(node, "webhooks", "[webhooks]");
+  r.reject_unknown_keys(t, "webhooks",
+                        {"connections_per_url", "pipeline_depth", "request_timeout_ms"});
+  WebhooksConfig w;
+  auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
+    read_integer(r, t, "webhooks", key, field, lo, hi);
+  };
+  read_int("connections_per_url", w.connections_per_url, 1, 1024);
+  read_int("pipeline_depth", w.pipeline_depth, 1, 256);
+  read_int("request_timeout_ms", w.request_timeout_ms, 100, 60'000);
+  return w;
+}
+
 RateLimits read_rate_limits(const ConfigReader& r, const toml::node& node,
                             const std::string& path) {
   const toml::table& t = r.table(node, path, "[apps.rate_limits]");
@@ -431,13 +445,15 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   }
 
   ConfigReader r(origin);
-  r.reject_unknown_keys(root, "", {"listen", "data_dir", "tls", "http", "gateway", "apps"});
+  r.reject_unknown_keys(root, "",
+                        {"listen", "data_dir", "tls", "http", "gateway", "webhooks", "apps"});
   Config cfg;
   if (const toml::node* n = root.get("listen")) read_listen(r, *n, cfg);
   if (const toml::node* n = root.get("data_dir")) cfg.data_dir = r.non_empty_string(*n, "data_dir");
   if (const toml::node* n = root.get("tls")) cfg.tls = read_tls(r, *n);
   if (const toml::node* n = root.get("http")) cfg.http = read_http(r, *n);
   if (const toml::node* n = root.get("gateway")) cfg.gateway = read_gateway(r, *n);
+  if (const toml::node* n = root.get("webhooks")) cfg.webhooks = read_webhooks(r, *n);
   read_apps(r, root, cfg);
   return cfg;
 }

@@ -63,6 +63,13 @@ struct GatewayConfig {
   uint32_t max_message_bytes = 64 * 1024;       // largest client message
 };
 
+// [webhooks]: how the dispatcher talks to receivers (docs/webhooks.md).
+struct WebhooksConfig {
+  uint32_t connections_per_url = 32;  // per receiver (scheme, host, port)
+  uint32_t pipeline_depth = 32;       // deliveries written at once on a connection; 1 = one by one
+  uint32_t request_timeout_ms = 5'000;
+};
+
 // [http]: transport limits.
 struct HttpConfig {
   unsigned io_threads = 0;                // threads running the I/O loop; 0 = one per core
@@ -79,6 +86,7 @@ struct Config {
   std::optional<TlsConfig> tls;
   HttpConfig http;
   GatewayConfig gateway;
+  WebhooksConfig webhooks;
   std::vector<AppConfig> apps;
 };
 

@@ -95,18 +95,45 @@ struct Connection {
   std::unique_ptr<TcpStream> plain;
   std::unique_ptr<TlsStream> secure;
   beast::flat_buffer read_buffer;  // kept across exchanges: no allocation per reply
+  uint64_t replies = 0;            // read on this connection so far
   TcpStream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 };
 
+struct Lane;
+
+// How long a receiver whose pipelined batch was not confirmed gets one request at a time
+// before pipelining is tried again (the receiver may have been restarted, or replaced by one
+// that takes it).
+constexpr std::chrono::minutes kPipeliningPause{10};
+
+// One receiver (scheme, host, port): its keep-alive connections, shared by every URL on it.
 struct Endpoint {
-  unsigned in_flight = 0;
+  Target target;  // where to connect (its path is that of the first URL seen)
   std::vector<std::unique_ptr<Connection>> idle;
-  std::deque<Timer*> waiters;  // lanes waiting for a slot
+  // Deliveries: lanes whose head is due, and the connection workers sending them.
+  std::deque<Lane*> ready;
+  unsigned workers = 0;
+  unsigned starting_workers = 0;  // spawned, not yet taken their first batch
+  // Pipelining is off until then: a pipelined batch to this receiver was not confirmed.
+  std::chrono::steady_clock::time_point one_at_a_time_until{};
+  // Veto requests: at most connections_per_url at once; the rest wait here.
+  unsigned veto_in_flight = 0;
+  std::deque<Timer*> veto_waiters;
 };
 
+// A URL's parsed target and its endpoint, parsed once (a handful of URLs serve every event).
+struct Destination {
+  Target target;
+  Endpoint* endpoint;
+};
+
+// The deliveries of one (URL, app, room), in order; its head is sent, or waits to be.
 struct Lane {
+  enum class State { kIdle, kReady, kSending, kWaiting };
+  std::string key;
+  std::shared_ptr<const Destination> destination;  // null: the URL cannot be parsed
   std::deque<domain::OutboxEntry> queue;
-  bool pumping = false;
+  State state = State::kIdle;
 };
 
 }  // namespace
@@ -121,28 +148,36 @@ struct Dispatcher::Impl {
   asio::io_context ioc{1};
   std::thread thread;
   ssl::context tls{ssl::context::tls_client};
-  std::unordered_map<std::string, Lane> lanes;  // touched on the dispatcher thread only
+  // Touched on the dispatcher thread only. Lanes and endpoints are nodes: pointers stay valid.
+  std::unordered_map<std::string, Lane> lanes;
   std::unordered_map<std::string, Endpoint> endpoints;
-  // A URL's parsed target and its endpoint, parsed once (a handful of URLs serve every event).
-  struct Destination {
-    Target target;
-    Endpoint* endpoint;
-  };
   std::unordered_map<std::string, std::shared_ptr<const Destination>> destinations;
   std::mt19937_64 random{std::random_device{}()};
 
+  // Committed events reach the dispatcher through the hand-off. While events keep coming, the
+  // dispatcher collects them every `collect_interval` on its own timer instead of being woken
+  // by every commit: fewer wake-ups on the machine that also serves the API, and bigger
+  // pipelined batches. The first event after a quiet spell wakes it at once.
   std::mutex handoff_mu;
   std::vector<store::OutboxEntries> handoff;  // committed, not yet taken by the dispatcher
+  bool collecting = false;                    // the timer will take the hand-off: nobody posts
+  Timer collect_timer{ioc.get_executor()};
 
-  void drain_handoff() {
+  void take_handoff() {
     std::vector<store::OutboxEntries> taken;
     {
       std::lock_guard lock(handoff_mu);
       taken.swap(handoff);
+      collecting = !taken.empty();
     }
+    if (taken.empty()) return;  // quiet: the next commit wakes the dispatcher again
     for (const auto& batch : taken) {
       for (const auto& e : *batch) enqueue(e);
     }
+    collect_timer.expires_after(options.collect_interval);
+    collect_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec) take_handoff();
+    });
   }
 
   mutable std::mutex dead_mu;
@@ -162,19 +197,72 @@ struct Dispatcher::Impl {
     return fmt::format("{}\n{}\n{}", e.url, e.sdkappid, e.room_id);
   }
 
-  // Dispatcher thread: append to the entry's lane and make sure the lane is being pumped.
+  // The URL's destination, parsed on first use; null when the URL cannot be parsed.
+  std::shared_ptr<const Destination> destination_of(const std::string& url) {
+    if (auto it = destinations.find(url); it != destinations.end()) return it->second;
+    std::shared_ptr<const Destination> destination;
+    if (auto parsed = parse_target(url)) {
+      auto [it, fresh] = endpoints.try_emplace(parsed->endpoint_key());
+      if (fresh) it->second.target = *parsed;
+      destination = std::make_shared<const Destination>(Destination{*parsed, &it->second});
+    }
+    // URLs come from the configuration: a handful. Lanes and requests hold their destination,
+    // so dropping the cache is safe.
+    if (destinations.size() >= 1024) destinations.clear();
+    destinations.emplace(url, destination);
+    return destination;
+  }
+
+  // Dispatcher thread: append to the entry's lane; an idle lane gets going.
   void enqueue(domain::OutboxEntry entry) {
     {
       std::lock_guard lock(pending_mu);
       pending.emplace(entry.created_ms, entry.id);
     }
     std::string key = lane_key(entry);
-    Lane& lane = lanes[key];
-    lane.queue.push_back(std::move(entry));
-    if (!lane.pumping) {
-      lane.pumping = true;
-      asio::co_spawn(ioc, pump(std::move(key)), asio::detached);
+    auto [it, fresh] = lanes.try_emplace(key);
+    Lane& lane = it->second;
+    if (fresh) {
+      lane.key = std::move(key);
+      lane.destination = destination_of(entry.url);
     }
+    lane.queue.push_back(std::move(entry));
+    if (lane.state == Lane::State::kIdle) schedule(lane);
+  }
+
+  // An idle lane with a head: the head is made ready for a connection worker now, or once its
+  // retry time comes.
+  void schedule(Lane& lane) {
+    const int64_t wait_ms = lane.queue.front().next_attempt_ms - clock.unix_millis();
+    if (wait_ms > 0) {
+      lane.state = Lane::State::kWaiting;
+      asio::co_spawn(ioc, wait_then_ready(lane, std::chrono::milliseconds(wait_ms)),
+                     asio::detached);
+      return;
+    }
+    if (!lane.destination) {  // nothing to send it to: a failed attempt, as a refused one is
+      lane.state = Lane::State::kSending;
+      finish(lane, "the URL cannot be parsed");
+      return;
+    }
+    lane.state = Lane::State::kReady;
+    Endpoint& endpoint = *lane.destination->endpoint;
+    endpoint.ready.push_back(&lane);
+    // A new connection worker unless one is about to take the ready lanes anyway. Workers busy
+    // with a batch do not count: a slow receiver gets more connections, a fast one batches.
+    if (endpoint.starting_workers == 0 && endpoint.workers < options.connections_per_url) {
+      ++endpoint.workers;
+      ++endpoint.starting_workers;
+      asio::co_spawn(ioc, work(endpoint), asio::detached);
+    }
+  }
+
+  Task<void> wait_then_ready(Lane& lane, std::chrono::milliseconds wait) {
+    Timer timer(ioc.get_executor());
+    timer.expires_after(wait);
+    co_await timer.async_wait(kAwait);
+    lane.state = Lane::State::kIdle;
+    schedule(lane);
   }
 
   void forget_pending(const domain::OutboxEntry& e) {
@@ -231,97 +319,95 @@ struct Dispatcher::Impl {
     return std::chrono::milliseconds(jitter(random));
   }
 
-  Task<void> pump(std::string key) {
-    Timer timer(ioc.get_executor());
-    for (;;) {
-      Lane& lane = lanes[key];
-      if (lane.queue.empty()) {
-        lanes.erase(key);
-        co_return;
-      }
-      domain::OutboxEntry& head = lane.queue.front();
-      const int64_t wait_ms = head.next_attempt_ms - clock.unix_millis();
-      if (wait_ms > 0) {
-        timer.expires_after(std::chrono::milliseconds(wait_ms));
-        co_await timer.async_wait(kAwait);
-      }
-      std::optional<std::string> error = co_await send(head);
-      Lane& now_lane = lanes[key];  // the map may have rehashed meanwhile; nodes stay put
-      domain::OutboxEntry entry = std::move(now_lane.queue.front());
-      now_lane.queue.pop_front();
-      if (!error) {
-        delivered.fetch_add(1, std::memory_order_relaxed);
-        forget_pending(entry);
-        mark_delivered(entry);
-        continue;
-      }
-      entry.attempts += 1;
-      entry.last_error = *error;
-      const int64_t now = clock.unix_millis();
-      const int64_t expires = entry.created_ms + max_age_ms(entry.sdkappid);
-      if (now >= expires) {
-        spdlog::warn("webhook: event {} to {} is a dead letter after {} attempts: {}",
-                     entry.event_id, entry.url, entry.attempts, entry.last_error);
-        entry.dead = true;
-        forget_pending(entry);
-        store.submit({store::UpdateOutbox{entry.id, entry.attempts, entry.next_attempt_ms,
-                                          entry.created_ms, true, entry.last_error}});
-        dead_lettered.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lock(dead_mu);
-        dead.emplace(entry.id, std::move(entry));
-        continue;
-      }
-      retries.fetch_add(1, std::memory_order_relaxed);
-      entry.next_attempt_ms = std::min(now + backoff(entry.attempts).count(), expires);
-      store.submit({store::UpdateOutbox{entry.id, entry.attempts, entry.next_attempt_ms,
-                                        entry.created_ms, false, entry.last_error}});
-      now_lane.queue.push_front(std::move(entry));  // the head retries; order is kept
+  // The lane's head was sent: delivered (no error), or a failed attempt to retry or give up.
+  // Then the lane's next head gets going, or the empty lane is dropped.
+  void finish(Lane& lane, std::optional<std::string> error) {
+    domain::OutboxEntry entry = std::move(lane.queue.front());
+    lane.queue.pop_front();
+    lane.state = Lane::State::kIdle;
+    if (!error) {
+      delivered.fetch_add(1, std::memory_order_relaxed);
+      forget_pending(entry);
+      mark_delivered(entry);
+    } else {
+      give_up_or_retry(lane, std::move(entry), std::move(*error));
+    }
+    if (lane.queue.empty()) {
+      lanes.erase(lane.key);
+    } else {
+      schedule(lane);
     }
   }
 
-  struct Reply {
-    unsigned status = 0;
-    std::string body;
-  };
-
-  // One signed POST of a callback to `url`, over a pooled keep-alive connection.
-  Task<Result<Reply>> post(const std::string& url, uint32_t sdkappid, std::string_view command,
-                           std::string_view client_ip, const std::string& payload,
-                           std::string_view event_id, uint64_t room_seq,
-                           std::chrono::milliseconds timeout) {
-    std::shared_ptr<const Destination> destination;  // held: the cache may drop it meanwhile
-    if (auto it = destinations.find(url); it != destinations.end()) {
-      destination = it->second;
-    } else {
-      if (auto parsed = parse_target(url)) {
-        destination = std::make_shared<const Destination>(
-            Destination{*parsed, &endpoints[parsed->endpoint_key()]});  // endpoints stay put
-      }
-      if (destinations.size() >= 1024) destinations.clear();  // URLs come from config
-      destinations.emplace(url, destination);
+  void give_up_or_retry(Lane& lane, domain::OutboxEntry entry, std::string error) {
+    entry.attempts += 1;
+    entry.last_error = std::move(error);
+    const int64_t now = clock.unix_millis();
+    const int64_t expires = entry.created_ms + max_age_ms(entry.sdkappid);
+    if (now >= expires) {
+      spdlog::warn("webhook: event {} to {} is a dead letter after {} attempts: {}", entry.event_id,
+                   entry.url, entry.attempts, entry.last_error);
+      entry.dead = true;
+      forget_pending(entry);
+      store.submit({store::UpdateOutbox{entry.id, entry.attempts, entry.next_attempt_ms,
+                                        entry.created_ms, true, entry.last_error}});
+      dead_lettered.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(dead_mu);
+      dead.emplace(entry.id, std::move(entry));
+      return;
     }
-    if (!destination) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
-    const Target* target = &destination->target;
-    Endpoint& endpoint = *destination->endpoint;
+    retries.fetch_add(1, std::memory_order_relaxed);
+    entry.next_attempt_ms = std::min(now + backoff(entry.attempts).count(), expires);
+    store.submit({store::UpdateOutbox{entry.id, entry.attempts, entry.next_attempt_ms,
+                                      entry.created_ms, false, entry.last_error}});
+    lane.queue.push_front(std::move(entry));  // the head retries; order is kept
+  }
 
+  // A connection worker: sends the endpoint's ready lanes in batches over one keep-alive
+  // connection until none is left, then parks the connection in the pool.
+  Task<void> work(Endpoint& endpoint) {
+    std::unique_ptr<Connection> conn;
+    bool starting = true;
+    while (!endpoint.ready.empty()) {
+      std::vector<Lane*> batch;
+      const size_t depth = std::chrono::steady_clock::now() < endpoint.one_at_a_time_until
+                               ? 1
+                               : options.pipeline_depth;
+      while (!endpoint.ready.empty() && batch.size() < depth) {
+        batch.push_back(endpoint.ready.front());
+        endpoint.ready.pop_front();
+        batch.back()->state = Lane::State::kSending;
+      }
+      if (starting) {
+        starting = false;
+        --endpoint.starting_workers;
+      }
+      co_await deliver(endpoint, conn, std::move(batch));
+    }
+    if (starting) --endpoint.starting_workers;
+    if (conn && conn->tcp().socket().is_open()) endpoint.idle.push_back(std::move(conn));
+    --endpoint.workers;
+  }
+
+  // The request head of one delivery. It is small and fixed in shape: written directly, as the
+  // server side writes its response heads, instead of through Beast's fields container and
+  // serializer. The payload goes out beside it, uncopied.
+  std::string request_head(const Target& target, uint32_t sdkappid, std::string_view command,
+                           std::string_view client_ip, std::string_view payload,
+                           std::string_view event_id, uint64_t room_seq) {
     const std::string now_s = std::to_string(clock.unix_seconds());
     const std::optional<std::string> token = token_of(sdkappid);
-    std::string path = target->path_and_query;
-    path += path.find('?') == std::string::npos ? '?' : '&';
-    path += fmt::format(
+    std::string head;
+    head.reserve(512 + target.path_and_query.size());
+    head += "POST ";
+    head += target.path_and_query;
+    head += target.path_and_query.find('?') == std::string::npos ? '?' : '&';
+    head += fmt::format(
         "SdkAppid={}&CallbackCommand={}&contenttype=json&ClientIP={}&OptPlatform=RESTAPI", sdkappid,
         command, client_ip);
-    if (token) path += fmt::format("&Sign={}&RequestTime={}", tencent_sign(*token, now_s), now_s);
-
-    // The request head is small and fixed in shape: written directly, as the server side writes
-    // its response heads, instead of through Beast's fields container and serializer. The
-    // payload goes out beside it, uncopied.
-    std::string head;
-    head.reserve(256 + path.size());
-    head += "POST ";
-    head += path;
+    if (token) head += fmt::format("&Sign={}&RequestTime={}", tencent_sign(*token, now_s), now_s);
     head += " HTTP/1.1\r\nHost: ";
-    head += target->host;
+    head += target.host;
     head += "\r\nContent-Type: application/json\r\nUser-Agent: liveroomd\r\n";
     if (!event_id.empty()) {
       head += "X-Liveroom-Event-Id: ";
@@ -338,6 +424,159 @@ struct Dispatcher::Impl {
       head += "\r\n";
     }
     head += fmt::format("Content-Length: {}\r\n\r\n", payload.size());
+    return head;
+  }
+
+  // Sends the heads of `batch` (lanes of one endpoint) in one write, HTTP/1.1 pipelining, and
+  // reads the replies in order: one write and a read or two per batch instead of per delivery,
+  // on both sides. A lane has at most one delivery in flight, so each room's order is kept.
+  //
+  // A reply names no request, so a receiver that mishandles pipelining (drops requests that
+  // came together, or answers out of order) could make a reply confirm the wrong delivery. So
+  // a pipelined batch confirms its deliveries only as a whole: every reply read and every one
+  // a 2xx. Anything else puts the whole batch back in the ready queue, without counting an
+  // attempt, and the receiver gets one request at a time for a while, where each reply is
+  // exact and a failure counts as usual. Duplicates are possible (receivers de-duplicate by
+  // event id); a lost event is not. Two cases are exact even when pipelined: a pooled
+  // connection that fails before any reply is retried once on a new one (the receiver may have
+  // closed it while idle), and a reply with Connection: close ends the batch there (the
+  // deliveries it answered count; the rest were not looked at).
+  Task<void> deliver(Endpoint& endpoint, std::unique_ptr<Connection>& conn,
+                     std::vector<Lane*> batch) {
+    std::vector<std::string> heads;
+    std::vector<asio::const_buffer> buffers;
+    heads.reserve(batch.size());
+    buffers.reserve(2 * batch.size());
+    for (Lane* lane : batch) {
+      const domain::OutboxEntry& e = lane->queue.front();
+      heads.push_back(request_head(lane->destination->target, e.sdkappid, e.command, e.client_ip,
+                                   e.payload, e.event_id, e.room_seq));
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      buffers.push_back(asio::buffer(heads[i]));
+      buffers.push_back(asio::buffer(batch[i]->queue.front().payload));
+    }
+    const auto timeout = options.request_timeout;
+    for (bool retried = false;; retried = true) {
+      bool reused = conn != nullptr;
+      if (!conn && !endpoint.idle.empty()) {
+        conn = std::move(endpoint.idle.back());
+        endpoint.idle.pop_back();
+        reused = true;
+      }
+      if (!conn) {
+        auto connected = co_await connect(endpoint.target, timeout);
+        if (!connected) {
+          // Unreachable: every delivery of the batch would have failed the same way.
+          for (Lane* lane : batch) finish(*lane, connected.error().info);
+          co_return;
+        }
+        conn = std::move(*connected);
+      }
+      Connection& c = *conn;
+      c.tcp().expires_after(timeout);
+      auto [wec, wn] = c.secure ? co_await asio::async_write(*c.secure, buffers, kAwait)
+                                : co_await asio::async_write(*c.plain, buffers, kAwait);
+      std::vector<unsigned> statuses;  // of the replies read, in order
+      statuses.reserve(batch.size());
+      std::string error;
+      bool closed_by_receiver = false;
+      if (wec) {
+        error = "send failed: " + wec.message();
+      } else {
+        while (statuses.size() < batch.size()) {
+          c.tcp().expires_after(timeout);
+          http::response_parser<http::string_body> parser;
+          parser.body_limit(64 * 1024);
+          auto [rec, rn] = c.secure
+                               ? co_await http::async_read(*c.secure, c.read_buffer, parser, kAwait)
+                               : co_await http::async_read(*c.plain, c.read_buffer, parser, kAwait);
+          if (rec) {
+            error = "no reply: " + rec.message();
+            break;
+          }
+          ++c.replies;
+          statuses.push_back(parser.get().result_int());
+          if (!parser.get().keep_alive()) {
+            closed_by_receiver = true;
+            break;
+          }
+        }
+      }
+      const size_t answered = statuses.size();
+      const uint64_t replies = c.replies;
+      if (answered < batch.size() || closed_by_receiver) conn.reset();           // never reused
+      if (answered == 0 && !closed_by_receiver && reused && !retried) continue;  // stale
+      const bool all_2xx = std::ranges::all_of(statuses, [](unsigned s) { return s / 100 == 2; });
+      if (batch.size() == 1) {  // exact
+        std::optional<std::string> failure;
+        if (answered == 0) {
+          failure = std::move(error);
+        } else if (statuses[0] / 100 != 2) {
+          failure = fmt::format("HTTP {}", statuses[0]);
+        }
+        finish(*batch[0], std::move(failure));
+        co_return;
+      }
+      if (closed_by_receiver && all_2xx) {
+        for (size_t i = 0; i < answered; ++i) finish(*batch[i], std::nullopt);
+        // A receiver that ends every connection after one reply gains nothing from pipelining.
+        if (replies == 1 && answered < batch.size()) {
+          pause_pipelining(endpoint, "it closes every connection");
+        }
+        requeue(endpoint, batch, answered);
+        co_return;
+      }
+      if (answered == batch.size() && all_2xx) {
+        for (Lane* lane : batch) finish(*lane, std::nullopt);
+        co_return;
+      }
+      pause_pipelining(endpoint,
+                       answered < batch.size()
+                           ? fmt::format("{} of {} replies, then {}", answered, batch.size(), error)
+                           : std::string("a reply other than 2xx"));
+      requeue(endpoint, batch, 0);
+      co_return;
+    }
+  }
+
+  void pause_pipelining(Endpoint& endpoint, std::string_view why) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= endpoint.one_at_a_time_until) {
+      spdlog::warn(
+          "webhook: a pipelined batch to {}:{} was not confirmed ({}); sending one at a time for "
+          "{} s",
+          endpoint.target.host, endpoint.target.port, why,
+          std::chrono::duration_cast<std::chrono::seconds>(kPipeliningPause).count());
+    }
+    endpoint.one_at_a_time_until = now + kPipeliningPause;
+  }
+
+  // Lanes of `batch` from `first` on were not answered and not at fault: back to the front of
+  // the ready queue, in their order.
+  void requeue(Endpoint& endpoint, const std::vector<Lane*>& batch, size_t first) {
+    for (size_t i = batch.size(); i > first; --i) {
+      batch[i - 1]->state = Lane::State::kReady;
+      endpoint.ready.push_front(batch[i - 1]);
+    }
+  }
+
+  struct Reply {
+    unsigned status = 0;
+    std::string body;
+  };
+
+  // One signed POST of a "before" callback to `url`, over a pooled keep-alive connection (not
+  // pipelined: its answer is awaited by a user).
+  Task<Result<Reply>> post(const std::string& url, uint32_t sdkappid, std::string_view command,
+                           std::string_view client_ip, const std::string& payload,
+                           std::chrono::milliseconds timeout) {
+    // Held: the cache may drop it meanwhile.
+    const std::shared_ptr<const Destination> destination = destination_of(url);
+    if (!destination) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
+    const Target* target = &destination->target;
+    Endpoint& endpoint = *destination->endpoint;
+    const std::string head = request_head(*target, sdkappid, command, client_ip, payload, {}, 0);
     const std::array<asio::const_buffer, 2> req{asio::buffer(head), asio::buffer(payload)};
 
     co_await acquire(endpoint);
@@ -368,21 +607,12 @@ struct Dispatcher::Impl {
     co_return result;
   }
 
-  // Sends one delivery; nullopt on a 2xx, else why it failed.
-  Task<std::optional<std::string>> send(const domain::OutboxEntry& e) {
-    auto reply = co_await post(e.url, e.sdkappid, e.command, e.client_ip, e.payload, e.event_id,
-                               e.room_seq, options.request_timeout);
-    if (!reply) co_return reply.error().info;
-    if (reply->status / 100 != 2) co_return fmt::format("HTTP {}", reply->status);
-    co_return std::nullopt;
-  }
-
   Task<void> veto(uint32_t sdkappid, std::vector<std::string> urls, std::string command,
                   std::string payload, std::string client_ip, std::chrono::milliseconds timeout,
                   bool fail_open, std::move_only_function<void(VetoAnswer)> done) {
     VetoAnswer answer;
     for (const auto& url : urls) {
-      auto reply = co_await post(url, sdkappid, command, client_ip, payload, {}, 0, timeout);
+      auto reply = co_await post(url, sdkappid, command, client_ip, payload, timeout);
       std::optional<int64_t> code;
       std::string info;
       if (reply && reply->status / 100 == 2) {
@@ -417,20 +647,20 @@ struct Dispatcher::Impl {
   }
 
   Task<void> acquire(Endpoint& endpoint) {
-    while (endpoint.in_flight >= options.connections_per_url) {
+    while (endpoint.veto_in_flight >= options.connections_per_url) {
       Timer wake(ioc.get_executor());
       wake.expires_at(std::chrono::steady_clock::time_point::max());
-      endpoint.waiters.push_back(&wake);
+      endpoint.veto_waiters.push_back(&wake);
       co_await wake.async_wait(kAwait);  // cancelled by release()
     }
-    ++endpoint.in_flight;
+    ++endpoint.veto_in_flight;
   }
 
   void release(Endpoint& endpoint) {
-    --endpoint.in_flight;
-    if (!endpoint.waiters.empty()) {
-      endpoint.waiters.front()->cancel();
-      endpoint.waiters.pop_front();
+    --endpoint.veto_in_flight;
+    if (!endpoint.veto_waiters.empty()) {
+      endpoint.veto_waiters.front()->cancel();
+      endpoint.veto_waiters.pop_front();
     }
   }
 
@@ -524,15 +754,15 @@ void Dispatcher::stop() {
 }
 
 void Dispatcher::on_committed(store::OutboxEntries entries) {
-  // Many commits hand over events in a burst: only the first one into an empty hand-off posts
-  // (and possibly wakes the dispatcher thread); the drain takes them all.
-  bool first;
+  // Only the first commit after a quiet spell posts (and wakes the dispatcher thread); while
+  // events keep coming, the dispatcher's collect timer takes them.
+  bool wake;
   {
     std::lock_guard lock(impl_->handoff_mu);
-    first = impl_->handoff.empty();
+    wake = impl_->handoff.empty() && !impl_->collecting;
     impl_->handoff.push_back(std::move(entries));
   }
-  if (first) asio::post(impl_->ioc, [impl = impl_.get()] { impl->drain_handoff(); });
+  if (wake) asio::post(impl_->ioc, [impl = impl_.get()] { impl->take_handoff(); });
 }
 
 std::vector<domain::OutboxEntry> Dispatcher::dead_letters(uint32_t sdkappid) const {

@@ -2,11 +2,12 @@
 //
 // Events reach the dispatcher only after they are durable with their change (the engine hands
 // them over from the store's commit callback), and at start-up from the store. Each (URL, app,
-// room) is a lane that sends its events one at a time in order; lanes run concurrently, with at
-// most `connections_per_url` requests in flight per URL over keep-alive connections. Progress
-// (delivered, retry scheduled, dead) is written back to the store without waiting: after a crash
-// an event may be sent again, never lost. Everything runs on the dispatcher's own thread; API
-// threads only queue work for it.
+// room) is a lane that sends its events one at a time in order. Lanes whose head is due wait in
+// their receiver's ready queue; up to `connections_per_url` connection workers per receiver take
+// them in batches of up to `pipeline_depth`, written together on one keep-alive connection
+// (HTTP/1.1 pipelining) and confirmed as a whole. Progress (delivered, retry scheduled, dead) is
+// written back to the store without waiting: after a crash an event may be sent again, never
+// lost. Everything runs on the dispatcher's own thread; API threads only queue work for it.
 #pragma once
 
 #include <atomic>
@@ -31,7 +32,10 @@
 namespace liveroom::webhook {
 
 struct DispatcherOptions {
-  unsigned connections_per_url = 32;
+  unsigned connections_per_url = 32;  // per receiver (scheme, host, port)
+  unsigned pipeline_depth = 32;       // deliveries written at once on one connection; 1 = off
+  // While events keep coming, how often the dispatcher collects them (see take_handoff).
+  std::chrono::milliseconds collect_interval{5};
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds first_retry{1000};
   std::chrono::milliseconds max_retry{300'000};

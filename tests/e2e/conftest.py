@@ -199,8 +199,9 @@ def require_binary():
 
 
 class LiveroomServer:
-    def __init__(self, workdir: Path, apps=None, http=None, env=None):
-        """`env`: extra environment variables of the server process."""
+    def __init__(self, workdir: Path, apps=None, http=None, env=None, extra_toml=""):
+        """`env`: extra environment variables of the server process; `extra_toml`: tables
+        appended to the config file (such as [webhooks])."""
         require_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -209,6 +210,7 @@ class LiveroomServer:
         self.keys = {a["sdkappid"]: a["secret_key"] for a in self.apps}
         self.http = http
         self.env = dict(env or {})
+        self.extra_toml = extra_toml
         self.proc = None
         self.port = None
         self.log_path = self.workdir / "liveroomd.log"
@@ -224,7 +226,8 @@ class LiveroomServer:
         assert self.proc is None, "already running"
         self.port = free_port()
         listen = f"127.0.0.1:{self.port}"
-        self.config_path.write_text(render_config(listen, self.data_dir, self.apps, self.http))
+        self.config_path.write_text(render_config(listen, self.data_dir, self.apps, self.http) +
+                                    self.extra_toml)
         self._logf = open(self.log_path, "ab")
         self._logf.write(f"\n===== start #{self.starts} on {listen} =====\n".encode())
         self._logf.flush()

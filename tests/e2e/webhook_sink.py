@@ -516,9 +516,10 @@ def hook_server_factory(tmp_path):
     in its timeout messages when passed as sinks=[...]."""
     made = []
 
-    def make(app1=None, app2=None, name="hsrv", start=True, http=None, sinks=(), env=None):
+    def make(app1=None, app2=None, name="hsrv", start=True, http=None, sinks=(), env=None,
+             extra_toml=""):
         srv = WebhookServer(tmp_path / f"{name}-{len(made)}", apps=webhook_apps(app1, app2), http=http,
-                            env=env)
+                            env=env, extra_toml=extra_toml)
         conftest._live_servers.append(srv)
         made.append(srv)
         for s in sinks:

@@ -445,6 +445,26 @@ TEST(Config, ExampleFileParses) {
   EXPECT_EQ(cfg.apps[0].secret_key.size(), 64u);
   EXPECT_EQ(cfg.apps[0].admins, std::vector<std::string>{"administrator"});
   EXPECT_FALSE(cfg.apps[0].auto_import_accounts);
+  const WebhooksConfig webhook_defaults;
+  EXPECT_EQ(cfg.webhooks.connections_per_url, webhook_defaults.connections_per_url);
+  EXPECT_EQ(cfg.webhooks.pipeline_depth, webhook_defaults.pipeline_depth);
+  EXPECT_EQ(cfg.webhooks.request_timeout_ms, webhook_defaults.request_timeout_ms);
+}
+
+TEST(Config, Webhooks) {
+  Config cfg = parse_config(with_app(
+      "[webhooks]\nconnections_per_url = 4\npipeline_depth = 1\nrequest_timeout_ms = 250"));
+  EXPECT_EQ(cfg.webhooks.connections_per_url, 4u);
+  EXPECT_EQ(cfg.webhooks.pipeline_depth, 1u);
+  EXPECT_EQ(cfg.webhooks.request_timeout_ms, 250u);
+  EXPECT_EQ(parse_config(kApp).webhooks.pipeline_depth, 32u);
+  EXPECT_TRUE(fails_with(with_app("[webhooks]\npipeline_depth = 0"),
+                         {"webhooks.pipeline_depth must be an integer between 1 and 256"}));
+  EXPECT_TRUE(fails_with(with_app("[webhooks]\nconnections_per_url = 1025"),
+                         {"webhooks.connections_per_url must be an integer between 1 and 1024"}));
+  EXPECT_TRUE(fails_with(with_app("[webhooks]\nrequest_timeout_ms = 99"),
+                         {"webhooks.request_timeout_ms must be an integer between 100 and 60000"}));
+  EXPECT_TRUE(fails_with(with_app("[webhooks]\nretries = 3"), {"webhooks", "retries"}));
 }
 
 }  // namespace
