@@ -6,7 +6,7 @@
 #   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
-#                      bench/webhooks (callbacks/s and what webhooks cost the API, ~1 min)
+#                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
 #   make bench-quick   same with short runs (~30 s); numbers are indicative only
 #   make bench-gateway chat fan-out to 10,000 WebSocket members in one room (bench/gateway)
 #   make format        clang-format -i on src/ and tests/unit/
