@@ -333,7 +333,7 @@ struct Dispatcher::Impl {
       give_up_or_retry(lane, std::move(entry), std::move(*error));
     }
     if (lane.queue.empty()) {
-      lanes.erase(lane.key);
+      lanes.erase(lanes.find(lane.key));  // by iterator: the key passed lives in the erased node
     } else {
       schedule(lane);
     }
