@@ -8,6 +8,7 @@
 // lost because acknowledgements only follow a successful commit.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -315,15 +316,14 @@ class SqliteStore final : public Store {
         observer = observer_;
       }
       const auto started = std::chrono::steady_clock::now();
+      const auto write_change = [this](const Change& change) {
+        std::visit([this](const auto& c) { write(c); }, change);
+      };
       try {
         begin_.run();
         // Deferred changes commute with everything else (see Store::submit_deferred).
-        for (const Change& change : deferred) {
-          std::visit([this](const auto& c) { write(c); }, change);
-        }
-        for_each_surviving_change(batch, [this](const Change& change) {
-          std::visit([this](const auto& c) { write(c); }, change);
-        });
+        std::ranges::for_each(deferred, write_change);
+        for_each_surviving_change(batch, write_change);
         commit_.run();
       } catch (const std::exception& e) {
         spdlog::critical("store: commit failed, stopping to keep memory and disk consistent: {}",
