@@ -270,30 +270,18 @@ struct Dispatcher::Impl {
     pending.erase({e.created_ms, e.id});
   }
 
-  // Delivered rows are deleted in batches: one store submission per burst of deliveries instead
-  // of one per delivery, deferred so that it rides along with the API's next commit instead of
-  // costing an fsync of its own. A crash before it commits only means those events are sent
-  // again, which at-least-once delivery allows.
+  // Delivered rows are deleted per batch of deliveries (flush_delivered after each), deferred so
+  // that the deletes ride along with the API's next commit instead of costing an fsync, or even
+  // a wake-up of the writer, of their own. A crash before they commit only means those events
+  // are sent again, which at-least-once delivery allows.
   std::vector<uint64_t> delivered_ids;
-  // (sdkappid, RoomId) → the highest room_seq delivered in this batch.
+  // (sdkappid, RoomId) → the highest room_seq delivered since the last flush.
   std::map<std::pair<uint32_t, std::string>, uint64_t> delivered_seqs;
-  Timer flush_timer{ioc.get_executor()};
-  bool flush_scheduled = false;
 
   void mark_delivered(const domain::OutboxEntry& e) {
     delivered_ids.push_back(e.id);
     uint64_t& seq = delivered_seqs[{e.sdkappid, e.room_id}];
     seq = std::max(seq, e.room_seq);
-    if (delivered_ids.size() >= 512) {
-      flush_delivered();
-    } else if (!flush_scheduled) {
-      flush_scheduled = true;
-      flush_timer.expires_after(std::chrono::milliseconds(5));
-      flush_timer.async_wait([this](boost::system::error_code) {
-        flush_scheduled = false;
-        flush_delivered();
-      });
-    }
   }
 
   // Deleting delivered rows records their rooms' sequence numbers first, in the same commit.
@@ -383,6 +371,7 @@ struct Dispatcher::Impl {
         --endpoint.starting_workers;
       }
       co_await deliver(endpoint, conn, std::move(batch));
+      flush_delivered();
     }
     if (starting) --endpoint.starting_workers;
     if (conn && conn->tcp().socket().is_open()) endpoint.idle.push_back(std::move(conn));

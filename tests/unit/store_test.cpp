@@ -260,6 +260,18 @@ TEST_F(StoreTest, DeferredChangesCommitAloneWhenNothingElseDoes) {
   EXPECT_EQ(store->durable_seq(), durable_before);  // no sequence number of its own
 }
 
+// Deletes go by runs of consecutive ids: ids given in any order, with gaps and repeats, delete
+// exactly those rows.
+TEST_F(StoreTest, DeleteOutboxDeletesExactlyTheGivenIds) {
+  auto store = open_store(db_path());
+  ASSERT_TRUE(
+      wait_durable(*store, store->submit({PutOutbox{outbox_rows({1, 2, 3, 4, 5, 6, 7, 8, 9})}})));
+  ASSERT_TRUE(wait_durable(*store, store->submit({DeleteOutbox{{8, 2, 1, 5, 3, 7, 2}}})));
+  RawDb reader(db_path());
+  EXPECT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox"), 3);
+  EXPECT_EQ(reader.scalar("SELECT COUNT(*) FROM webhook_outbox WHERE id IN (4, 6, 9)"), 3);
+}
+
 TEST_F(StoreTest, CloseCommitsDeferredChanges) {
   {
     auto store = open_store(db_path());

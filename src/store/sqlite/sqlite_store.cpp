@@ -154,7 +154,7 @@ class SqliteStore final : public Store {
     update_outbox_ = db_.prepare(
         "UPDATE webhook_outbox SET attempts=?, next_attempt_ms=?, created_ms=?, dead=?, "
         "last_error=? WHERE id=?");
-    delete_outbox_ = db_.prepare("DELETE FROM webhook_outbox WHERE id=?");
+    delete_outbox_ = db_.prepare("DELETE FROM webhook_outbox WHERE id BETWEEN ? AND ?");
     put_callback_config_ = db_.prepare(
         "INSERT OR REPLACE INTO callback_config(sdkappid, url, commands, token, token_enabled) "
         "VALUES (?,?,?,?,?)");
@@ -269,10 +269,18 @@ class SqliteStore final : public Store {
     s.bind(6, static_cast<int64_t>(c.id));
     s.run();
   }
+  // Deliveries finish roughly in id order, so the ids mostly form runs: one range delete per run
+  // of consecutive ids instead of one seek per row.
   void write(const DeleteOutbox& c) {
-    for (uint64_t id : c.ids) {
-      delete_outbox_.bind(1, static_cast<int64_t>(id));
+    std::vector<uint64_t> ids = c.ids;
+    std::ranges::sort(ids);
+    for (size_t i = 0; i < ids.size();) {
+      size_t j = i + 1;
+      while (j < ids.size() && ids[j] <= ids[j - 1] + 1) ++j;
+      delete_outbox_.bind(1, static_cast<int64_t>(ids[i]));
+      delete_outbox_.bind(2, static_cast<int64_t>(ids[j - 1]));
       delete_outbox_.run();
+      i = j;
     }
   }
   void write(const PutCallbackConfig& c) {
