@@ -29,8 +29,8 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("LIVEROOMD", str(REPO / "build" / "liveroomd")))
-SHARED = REPO.parent / "shared"
-VECTORS = SHARED / "testdata" / "usersig_vectors.json"
+# Tencent SDK-made UserSig cases, kept in the repository (a clone must test itself).
+VECTORS = REPO / "tests" / "testdata" / "usersig_vectors.json"
 
 APP1 = 1400000001
 APP2 = 1400000002

@@ -124,7 +124,7 @@ void PrintTo(const VectorCase& c, std::ostream* os) {
 }
 
 std::vector<VectorCase> load_vectors() {
-  std::ifstream in(LIVEROOM_SHARED_DIR "/testdata/usersig_vectors.json", std::ios::binary);
+  std::ifstream in(LIVEROOM_TESTDATA_DIR "/usersig_vectors.json", std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   boost::json::error_code ec;

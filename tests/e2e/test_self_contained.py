@@ -1,0 +1,31 @@
+"""A clone of the repository tests itself: no build file, script or test may read the
+`../shared` folder that sits beside the developers' checkout (a user's clone has none)."""
+import re
+import subprocess
+
+from conftest import REPO
+
+# Where a path could be built: build files, scripts, tests, CI. Docs may mention the spec.
+CHECKED = re.compile(r"(CMakeLists\.txt|Makefile|\.cmake|\.py|\.cpp|\.h|\.mjs|\.js|\.sh|/run|install-deps|run-demo)$")
+# `../shared`, `parent / "shared"`, `/../shared`: a reference to the sibling folder.
+SIBLING = re.compile(r"\.\./shared\b|parent\s*/\s*[\"']shared[\"']|parents\[\d\]\s*/\s*[\"']shared[\"']")
+
+
+def tracked_files():
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
+    return [f for f in out.stdout.splitlines() if CHECKED.search(f)]
+
+
+def test_nothing_reads_the_sibling_shared_folder():
+    files = tracked_files()
+    assert "tests/testdata/usersig_vectors.json" in subprocess.run(
+        ["git", "ls-files", "tests/testdata"], cwd=REPO, capture_output=True, text=True).stdout
+    offenders = []
+    for f in files:
+        if f.endswith("test_self_contained.py"):
+            continue
+        text = (REPO / f).read_text(errors="replace")
+        for n, line in enumerate(text.splitlines(), 1):
+            if SIBLING.search(line):
+                offenders.append(f"{f}:{n}: {line.strip()}")
+    assert offenders == [], "reads ../shared:\n" + "\n".join(offenders)
