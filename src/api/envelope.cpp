@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "base/json_writer.h"
+
 namespace liveroom::api {
 
 namespace json = boost::json;
@@ -26,8 +28,9 @@ struct IdRandom {
 
 std::atomic<uint64_t> g_sequence{0};
 
+// Through JsonWriter: ErrorInfo can echo percent-decoded query values, which need not be UTF-8.
 void append_escaped(std::string& out, std::string_view text) {
-  out += json::serialize(json::string_view(text));
+  JsonWriter(out).value(text);
 }
 
 }  // namespace

@@ -1,18 +1,38 @@
 #include "base/json_writer.h"
 
+#include "base/utf8.h"
+
 namespace liveroom {
 
-// RFC 8259 escaping: quote, backslash and control characters; everything else (valid UTF-8 from
-// a parsed request) is copied as is.
+// RFC 8259 escaping: quote, backslash and control characters. Well-formed UTF-8 is copied as is;
+// a byte that does not start a well-formed sequence becomes \ufffd, because strings reach here
+// from percent-decoded query values too (an identifier echoed in ErrorInfo), and a reply or a
+// WebSocket text frame must be valid UTF-8 whatever the client sent.
 void JsonWriter::quote(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = bytes + s.size();
   out_ += '"';
   size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = bytes[i];
+    if (c >= 0x80) {
+      const size_t length = utf8_sequence_length(bytes + i, end);
+      if (length != 0) {
+        i += length;
+        continue;
+      }
+      out_.append(s.data() + run, i - run);
+      out_ += "\\ufffd";
+      run = ++i;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
     out_.append(s.data() + run, i - run);
-    run = i + 1;
+    run = ++i;
     switch (c) {
       case '"':
         out_ += "\\\"";

@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/utf8.h"
+
 namespace liveroom {
 namespace {
 
@@ -63,25 +65,8 @@ void append_json_escaped(spdlog::memory_buf_t& dest, std::string_view text) {
       ++p;
       continue;
     }
-    // The well-formed sequences of Unicode table 3-7: no overlong forms, no surrogates, nothing
-    // above U+10FFFF.
-    size_t length = 0;
-    unsigned char low = 0x80, high = 0xbf;  // range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-      length = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      length = 3;
-      if (c == 0xe0) low = 0xa0;
-      if (c == 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      length = 4;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    }
-    bool valid =
-        length != 0 && static_cast<size_t>(end - p) >= length && p[1] >= low && p[1] <= high;
-    for (size_t i = 2; valid && i < length; ++i) valid = p[i] >= 0x80 && p[i] <= 0xbf;
-    if (valid) {
+    const size_t length = utf8_sequence_length(p, end);
+    if (length != 0) {
       dest.append(reinterpret_cast<const char*>(p), reinterpret_cast<const char*>(p + length));
       p += length;
     } else {
