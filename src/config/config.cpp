@@ -6,6 +6,8 @@
 // inside this file so that no other layer pays for its heavy header.
 #include "config/config.h"
 
+#include "base/utf8.h"
+
 #include "domain/callbacks.h"
 
 #include <toml++/toml.h>
@@ -221,7 +223,7 @@ HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "http", "[http]");
   r.reject_unknown_keys(t, "http",
                         {"io_threads", "max_header_bytes", "max_body_bytes", "read_timeout_ms",
-                         "idle_timeout_ms", "max_connections"});
+                         "idle_timeout_ms", "max_connections", "max_connections_per_ip"});
   HttpConfig http;
   auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
     read_integer(r, t, "http", key, field, lo, hi);
@@ -232,6 +234,7 @@ HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
   read_int("read_timeout_ms", http.read_timeout_ms, 100, 3'600'000);
   read_int("idle_timeout_ms", http.idle_timeout_ms, 100, 3'600'000);
   read_int("max_connections", http.max_connections, 1, 1'000'000);
+  read_int("max_connections_per_ip", http.max_connections_per_ip, 0, 1'000'000);
   return http;
 }
 
@@ -239,7 +242,7 @@ GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "gateway", "[gateway]");
   r.reject_unknown_keys(t, "gateway",
                         {"heartbeat_interval_ms", "presence_grace_ms", "member_batch_ms",
-                         "max_queued_bytes", "max_message_bytes"});
+                         "max_queued_bytes", "max_message_bytes", "login_timeout_ms"});
   GatewayConfig g;
   auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
     read_integer(r, t, "gateway", key, field, lo, hi);
@@ -249,6 +252,7 @@ GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
   read_int("member_batch_ms", g.member_batch_ms, 10, 10'000);
   read_int("max_queued_bytes", g.max_queued_bytes, 64 * 1024, 1024 * 1024 * 1024);
   read_int("max_message_bytes", g.max_message_bytes, 1024, 16 * 1024 * 1024);
+  read_int("login_timeout_ms", g.login_timeout_ms, 100, 600'000);
   return g;
 }
 
@@ -352,6 +356,10 @@ AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::str
     const auto* s = a.as_string();
     if (s == nullptr || s->get().empty() || s->get().size() > kMaxAccountBytes) {
       r.fail(a_path, "must be a string of 1 to 32 bytes", &a);
+    }
+    // The account rule of domain::check_user_id (TOML escapes can write "\u0000").
+    if (find_control_character(s->get()) != std::string_view::npos) {
+      r.fail(a_path, "must not contain control characters", &a);
     }
     auto dup = std::ranges::find(app.admins, s->get());
     if (dup != app.admins.end()) {

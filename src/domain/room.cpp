@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.h"
+
 namespace liveroom::domain {
 
 std::string_view to_string(TakeSeatMode mode) {
@@ -171,6 +173,28 @@ Result<void> check_user_id(std::string_view user_id, std::string_view field) {
   if (user_id.size() > kMaxUserIdBytes) {
     return fail(Code::kInvalidParameter,
                 fmt::format("{} exceeds {} bytes", field, kMaxUserIdBytes));
+  }
+  if (!is_valid_utf8(user_id)) {
+    return fail(Code::kInvalidParameter, fmt::format("{} is not well-formed UTF-8", field));
+  }
+  if (const size_t at = find_control_character(user_id); at != std::string_view::npos) {
+    return fail(Code::kInvalidParameter,
+                fmt::format("{} contains a control character (byte {})", field, at + 1));
+  }
+  return {};
+}
+
+Result<void> check_login_user_id(std::string_view user_id, std::string_view field) {
+  if (auto ok = check_user_id(user_id, field); !ok) return ok;
+  for (const char c : user_id) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!allowed) {
+      return fail(Code::kInvalidParameter,
+                  fmt::format("{} may hold only letters, digits, '_' and '-' to register a new "
+                              "account at login (import other ids with account_import first)",
+                              field));
+    }
   }
   return {};
 }

@@ -173,8 +173,13 @@ bool apply_patch(Room& room, const RoomPatch& patch);
 
 // RoomId: 1..48 bytes of printable ASCII.
 Result<void> check_room_id(std::string_view room_id, std::string_view field);
-// A user id as the account system stores it: 1..32 bytes.
+// A user id as the account system stores it (imports, auto-imports, App administrators, lists
+// of accounts): 1..32 bytes of well-formed UTF-8 with no control character (C0, DEL, C1).
 Result<void> check_user_id(std::string_view user_id, std::string_view field);
+// A user id that a client login registers (docs/compatibility.md): the rule Tencent's SDK pages
+// give, letters, digits, '_' and '-', 1..32 bytes. Accounts that already exist log in by the
+// rule above.
+Result<void> check_login_user_id(std::string_view user_id, std::string_view field);
 
 // Upserts entries into `metadata`; fails (changing nothing) if the result breaks a limit.
 Result<void> upsert_metadata(std::vector<MetadataEntry>& metadata,

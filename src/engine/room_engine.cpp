@@ -174,6 +174,44 @@ bool RoomEngine::account_known(const AppState& app, std::string_view user_id) {
   return app.admins.contains(user_id) || app.accounts.contains(user_id);
 }
 
+Result<void> RoomEngine::require_account(AppState& a, const std::string& user_id,
+                                         std::string_view field, ReadFence& fence,
+                                         std::vector<std::string>& imports) {
+  std::lock_guard lock(a.accounts_mu);
+  if (account_known(a, user_id)) {
+    if (auto it = a.accounts.find(user_id); it != a.accounts.end()) fence.observe(it->second.seq);
+    return {};
+  }
+  fence.observe(a.accounts_delete_seq);
+  if (!a.options.auto_import_accounts) {
+    return fail(Code::kAccountNotImported,
+                fmt::format("{} '{}' is not an imported account (import it with account_import, "
+                            "or set auto_import_accounts)",
+                            field, user_id));
+  }
+  if (auto ok = domain::check_user_id(user_id, field); !ok) return ok;
+  if (std::find(imports.begin(), imports.end(), user_id) == imports.end()) {
+    imports.push_back(user_id);
+  }
+  return {};
+}
+
+void RoomEngine::import_pending(uint32_t sdkappid, const std::vector<std::string>& imports,
+                                std::vector<store::Change>& changes) {
+  for (const auto& user_id : imports) {
+    changes.push_back(store::PutAccount{sdkappid, domain::Account{user_id, {}}});
+  }
+}
+
+void RoomEngine::imported(AppState& a, const std::vector<std::string>& imports, uint64_t seq) {
+  if (imports.empty()) return;
+  std::lock_guard lock(a.accounts_mu);
+  for (const auto& user_id : imports) {
+    // emplace: an account_import that raced this commit keeps its profile.
+    a.accounts.emplace(user_id, AccountEntry{domain::Account{user_id, {}}, seq});
+  }
+}
+
 Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std::string owner,
                                      const domain::RoomPatch& fields, ReadFence& fence,
                                      const Actor& actor) {
@@ -198,23 +236,12 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
                 fmt::format("RoomId '{}' was created less than a second ago", room_id));
   }
 
-  std::vector<store::Change> changes;
-  {
-    std::lock_guard accounts_lock(a->accounts_mu);
-    if (!account_known(*a, owner)) {
-      fence.observe(a->accounts_delete_seq);
-      if (!a->options.auto_import_accounts) {
-        return fail(Code::kAccountNotImported,
-                    fmt::format("Owner_Account '{}' is not an imported account", owner));
-      }
-      if (auto ok = domain::check_user_id(owner, "RoomInfo.Owner_Account"); !ok) {
-        return std::unexpected(ok.error());
-      }
-      domain::Account account{owner, {}};
-      changes.push_back(store::PutAccount{sdkappid, account});
-      a->accounts.emplace(owner, AccountEntry{std::move(account), 0});
-    }
+  std::vector<std::string> imports;
+  if (auto ok = require_account(*a, owner, "RoomInfo.Owner_Account", fence, imports); !ok) {
+    return ok;
   }
+  std::vector<store::Change> changes;
+  import_pending(sdkappid, imports, changes);
 
   domain::Room room;
   room.room_id = room_id;
@@ -231,12 +258,7 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
       actor, changes, events);
   const uint64_t seq = submit(std::move(changes), std::move(events));
   fence.observe(seq);
-  {
-    std::lock_guard accounts_lock(a->accounts_mu);
-    if (auto it = a->accounts.find(room.owner); it != a->accounts.end() && it->second.seq == 0) {
-      it->second.seq = seq;
-    }
-  }
+  imported(*a, imports, seq);
   reindex(*a, nullptr, &room);
   if (shard.recent_creates.size() > 1024) {
     std::erase_if(shard.recent_creates,
@@ -416,12 +438,10 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
             return std::unexpected(ok.error());
           }
         }
+        std::vector<std::string> imports;
         if (message.sender_must_be_imported) {
-          std::lock_guard lock(a.accounts_mu);
-          if (!account_known(a, message.sender)) {
-            fence.observe(a.accounts_delete_seq);
-            return fail(Code::kAccountNotImported,
-                        fmt::format("sender '{}' is not an imported account", message.sender));
+          if (auto ok = require_account(a, message.sender, "sender", fence, imports); !ok) {
+            return std::unexpected(ok.error());
           }
         }
         auto& recent = shard.recent_messages[std::string(room_id)];
@@ -448,8 +468,10 @@ Result<SentMessage> RoomEngine::send_message(uint32_t sdkappid, std::string_view
               actor, changes, events);
         }
         changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+        import_pending(sdkappid, imports, changes);
         const uint64_t seq = submit(std::move(changes), std::move(events));
         fence.observe(seq);
+        imported(a, imports, seq);
         entry.room.msg_seq = updated.msg_seq;
         entry.room.total_msg_count = updated.total_msg_count;
         entry.seq = seq;
@@ -587,9 +609,12 @@ auto no_events = [](auto&, auto&, auto&, auto&) {};
 Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_id,
                                        const std::vector<std::string>& users, AdminOp op,
                                        ReadFence& fence, const Actor& actor) {
-  return moderate(
+  std::vector<std::string> imports;
+  AppState* app_state = nullptr;
+  auto done = moderate(
       sdkappid, room_id, fence,
       [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
+        app_state = &a;
         for (const auto& user : users) {
           auto it = std::find(m.admins.begin(), m.admins.end(), user);
           if (op == AdminOp::kDelete) {
@@ -597,14 +622,7 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
             continue;
           }
           if (it != m.admins.end()) continue;
-          {
-            std::lock_guard lock(a.accounts_mu);
-            if (!account_known(a, user)) {
-              fence.observe(a.accounts_delete_seq);
-              return fail(Code::kAccountNotImported,
-                          fmt::format("Admin_Account '{}' is not an imported account", user));
-            }
-          }
+          if (auto ok = require_account(a, user, "Admin_Account", fence, imports); !ok) return ok;
           m.admins.push_back(user);
         }
         if (m.admins.size() > domain::kMaxAdmins) {
@@ -616,6 +634,7 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
       },
       [&](AppState& a, RoomShard& shard, std::vector<store::Change>& changes,
           PendingEvents& events) {
+        import_pending(sdkappid, imports, changes);
         emit(
             a, shard, room_id, "Live.CallbackAfterModifyAdmin",
             [&] {
@@ -624,6 +643,9 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
             },
             actor, changes, events);
       });
+  // An account to import means the list changed, so the moderation was committed (fence.seq).
+  if (done && !imports.empty()) imported(*app_state, imports, fence.seq);
+  return done;
 }
 
 Result<void> RoomEngine::ban_members(uint32_t sdkappid, std::string_view room_id,
@@ -666,20 +688,16 @@ Result<void> RoomEngine::mute_members(uint32_t sdkappid, std::string_view room_i
 
 Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
                                     const std::vector<std::string>& robots, ReadFence& fence) {
-  return moderate(
+  std::vector<std::string> imports;
+  AppState* app_state = nullptr;
+  auto done = moderate(
       sdkappid, room_id, fence,
       [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
+        app_state = &a;
         for (const auto& robot : robots) {
           if (std::find(m.robots.begin(), m.robots.end(), robot) != m.robots.end()) continue;
-          {
-            std::lock_guard lock(a.accounts_mu);
-            if (!account_known(a, robot)) {
-              fence.observe(a.accounts_delete_seq);
-              return fail(Code::kAccountNotImported,
-                          fmt::format("RobotList_Account '{}' is not an imported account "
-                                      "(import robots with account_import first)",
-                                      robot));
-            }
+          if (auto ok = require_account(a, robot, "RobotList_Account", fence, imports); !ok) {
+            return ok;
           }
           m.robots.push_back(robot);
         }
@@ -690,7 +708,11 @@ Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
         }
         return {};
       },
-      no_events);
+      [&](AppState&, RoomShard&, std::vector<store::Change>& changes, PendingEvents&) {
+        import_pending(sdkappid, imports, changes);
+      });
+  if (done && !imports.empty()) imported(*app_state, imports, fence.seq);
+  return done;
 }
 
 template <typename Change>
@@ -1133,6 +1155,24 @@ std::vector<AccountResult> RoomEngine::delete_accounts(uint32_t sdkappid,
     a->accounts_delete_seq = seq;
   }
   return results;
+}
+
+Result<void> RoomEngine::register_login(uint32_t sdkappid, const std::string& user_id,
+                                        ReadFence& fence) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  std::lock_guard lock(a->accounts_mu);
+  if (auto it = a->accounts.find(user_id); it != a->accounts.end()) {
+    fence.observe(it->second.seq);
+    return {};
+  }
+  if (a->admins.contains(user_id)) return {};
+  if (auto ok = domain::check_login_user_id(user_id, "identifier"); !ok) return ok;
+  domain::Account account{user_id, {}};
+  const uint64_t seq = store_.submit({store::PutAccount{sdkappid, account}});
+  fence.observe(seq);
+  a->accounts.emplace(user_id, AccountEntry{std::move(account), seq});
+  return {};
 }
 
 bool RoomEngine::account_exists(uint32_t sdkappid, std::string_view user_id,

@@ -344,6 +344,10 @@ class RoomEngine {
                                              const std::vector<std::string>& user_ids,
                                              ReadFence& fence);
   bool account_exists(uint32_t sdkappid, std::string_view user_id, ReadFence& fence) const;
+  // A client's login creates its account, as Tencent's SDK login registers one: durably, like
+  // an import (the login's reply waits on `fence`). An id that is not an account yet must follow
+  // check_login_user_id.
+  Result<void> register_login(uint32_t sdkappid, const std::string& user_id, ReadFence& fence);
   // The account's profile; nullopt when the account does not exist. Admins have an empty one.
   std::optional<domain::Account> get_account(uint32_t sdkappid, std::string_view user_id,
                                              ReadFence& fence) const;
@@ -520,6 +524,16 @@ class RoomEngine {
   static void reindex(AppState& app, const domain::Room* before, const domain::Room* after);
   // Requires accounts_mu. Admins always exist.
   static bool account_known(const AppState& app, std::string_view user_id);
+  // An account that a REST call names where one must exist (owner, sender, admin, robot): a
+  // known one passes; an unknown one is 70107, unless the app has auto_import_accounts, where it
+  // is checked and added to `imports`. The caller puts import_pending's PutAccounts in the same
+  // commit as its change (never an import without the change, or the reverse) and records them
+  // with imported() once submitted. Takes accounts_mu.
+  Result<void> require_account(AppState& a, const std::string& user_id, std::string_view field,
+                               ReadFence& fence, std::vector<std::string>& imports);
+  static void import_pending(uint32_t sdkappid, const std::vector<std::string>& imports,
+                             std::vector<store::Change>& changes);
+  static void imported(AppState& a, const std::vector<std::string>& imports, uint64_t seq);
 
   store::Store& store_;
   const Clock& clock_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "domain/room.h"
 #include "gateway/client_session.h"
 #include "gateway/room_channel.h"
 
@@ -30,8 +31,26 @@ Gateway::~Gateway() {
 std::shared_ptr<server::WebSocketSession> Gateway::open_session(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
   auto session = std::make_shared<ClientSession>(*this, std::move(peer));
+  {
+    std::lock_guard lock(login_deadlines_mu_);
+    login_deadlines_.emplace_back(clock_.steady_millis() + options_.login_timeout_ms, session);
+  }
   session->login_from_query(upgrade.target);
   return session;
+}
+
+void Gateway::expire_logins(int64_t now_ms) {
+  std::vector<std::shared_ptr<ClientSession>> expired;
+  {
+    std::lock_guard lock(login_deadlines_mu_);
+    while (!login_deadlines_.empty() && login_deadlines_.front().first <= now_ms) {
+      if (auto session = login_deadlines_.front().second.lock()) {
+        expired.push_back(std::move(session));
+      }
+      login_deadlines_.pop_front();
+    }
+  }
+  for (const auto& session : expired) session->login_deadline();
 }
 
 std::shared_ptr<engine::RoomAudience> Gateway::open(uint32_t sdkappid, std::string_view room_id) {
@@ -39,16 +58,20 @@ std::shared_ptr<engine::RoomAudience> Gateway::open(uint32_t sdkappid, std::stri
 }
 
 Result<void> Gateway::login(const std::shared_ptr<ClientSession>& session, uint32_t sdkappid,
-                            std::string_view user, std::string_view usersig) {
+                            const std::string& user, std::string_view usersig,
+                            engine::ReadFence& fence) {
   auto app = apps_.find(sdkappid);
   if (app == apps_.end()) {
     return fail(Code::kSdkAppIdInvalid, fmt::format("no app with SDKAppID {}", sdkappid));
   }
+  if (auto ok = domain::check_user_id(user, "identifier"); !ok) return ok;
   if (auto ok =
           verifier_.verify(sdkappid, user, usersig, app->second.secret_key, clock_.unix_seconds());
       !ok) {
     return ok;
   }
+  // After the UserSig: only a signed login may create an account.
+  if (auto ok = engine_.register_login(sdkappid, user, fence); !ok) return ok;
   std::shared_ptr<ClientSession> older;
   {
     std::lock_guard lock(logins_mu_);
@@ -100,6 +123,7 @@ void Gateway::housekeeping() {
         batched.swap(batched_);
       }
       const int64_t now = clock_.steady_millis();
+      expire_logins(now);
       std::vector<std::weak_ptr<RoomChannel>> waiting;
       for (auto& weak : batched) {
         if (auto channel = weak.lock(); channel && channel->flush_batch(now)) {

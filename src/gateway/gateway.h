@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,12 +61,14 @@ class Gateway final : public engine::AudienceFactory {
   friend class RoomChannel;
 
   // Verifies a login; on success the session is the user's only one (an older one is told and
-  // closed).
+  // closed). The user's account is created if it is new; the reply waits on `fence`.
   Result<void> login(const std::shared_ptr<ClientSession>& session, uint32_t sdkappid,
-                     std::string_view user, std::string_view usersig);
+                     const std::string& user, std::string_view usersig, engine::ReadFence& fence);
   void logout(const ClientSession* session, uint32_t sdkappid, const std::string& user);
   void mark_batch(std::weak_ptr<RoomChannel> channel);
   void housekeeping();
+  // Tells the connections whose login deadline has passed (they close unless logged in).
+  void expire_logins(int64_t now_ms);
 
   const config::GatewayConfig options_;
   engine::RoomEngine& engine_;
@@ -84,6 +87,10 @@ class Gateway final : public engine::AudienceFactory {
 
   std::mutex logins_mu_;
   std::unordered_map<std::string, std::weak_ptr<ClientSession>> logins_;  // "<app>/<user>"
+
+  // Every connection opened, with its login deadline, in deadline order (one timeout for all).
+  std::mutex login_deadlines_mu_;
+  std::deque<std::pair<int64_t, std::weak_ptr<ClientSession>>> login_deadlines_;
 
   std::mutex batch_mu_;
   std::vector<std::weak_ptr<RoomChannel>> batched_;

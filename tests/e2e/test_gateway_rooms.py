@@ -255,7 +255,8 @@ def test_robots_are_members_and_count_toward_max_member_count(gw):
 
 
 def test_users_need_not_be_imported_to_use_the_gateway(gw):
-    """docs/compatibility.md: gateway users log in with their own UserSig, imported or not."""
+    """docs/compatibility.md: gateway users log in with their own UserSig, imported or not (the
+    login imports them)."""
     rid, owner = gw.room()
     o = gw.member(rid, owner)
     stranger = uid("never-imported")
@@ -263,5 +264,5 @@ def test_users_need_not_be_imported_to_use_the_gateway(gw):
     assert c.login(gw.rest.sdkappid, stranger, gw.sig(stranger))["code"] == 0
     assert c.ok("enter", RoomId=rid)["Role"] == "Audience"
     assert c.ok("send_text", RoomId=rid, Text="hi")["MsgSeq"] == 1
-    # making it an admin still needs an imported account
-    assert o.request("set_admin", RoomId=rid, Member_Account=stranger, IsAdmin=True)["code"] == 70107
+    # its login created its account: it can be made an admin at once
+    assert o.request("set_admin", RoomId=rid, Member_Account=stranger, IsAdmin=True)["code"] == 0
