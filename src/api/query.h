@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/error.h"
+
 namespace liveroom::api {
 
 // Percent-decodes with Boost.URL, but only values that need it: real UserSigs use the URL-safe
@@ -14,8 +16,27 @@ namespace liveroom::api {
 // left as it is, for the checks to reject.
 std::string percent_decoded(std::string_view raw);
 
-// The decimal SDKAppID of a `sdkappid` parameter; nullopt unless the whole text is one uint32.
-std::optional<uint32_t> parse_sdkappid(std::string_view text);
+// A uint32 in canonical decimal: digits only, no sign, no leading zero, at most 4294967295.
+// nullopt otherwise: `01400000001` must not name app 1400000001 here while a proxy in front, or a
+// log reader, takes it for another text.
+std::optional<uint32_t> parse_canonical_u32(std::string_view text);
+// The SDKAppID of a `sdkappid` parameter (canonical decimal uint32).
+inline std::optional<uint32_t> parse_sdkappid(std::string_view text) {
+  return parse_canonical_u32(text);
+}
+
+// The parameters of Tencent's query string (spec §1.1), percent-decoded. Each may appear at most
+// once: with `sdkappid=A&sdkappid=B` a proxy checking the first would see another app than the
+// server serves, so a repeated one is refused (60002). Other parameters are ignored, as Tencent's
+// gateway does.
+struct TencentQuery {
+  std::optional<std::string> sdkappid;
+  std::optional<std::string> identifier;
+  std::optional<std::string> usersig;
+  std::optional<std::string> random;
+  std::optional<std::string> contenttype;
+};
+Result<TencentQuery> read_tencent_query(std::string_view query);
 
 // Calls `visit(key, raw_value)` for each `key=value` of `query`, in order. Keys are
 // case-sensitive (spec §1.1); a parameter without '=' has an empty value.

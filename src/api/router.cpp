@@ -22,26 +22,6 @@ namespace {
 
 constexpr std::string_view kApiPrefix = "/v4/";
 
-struct Credentials {
-  std::optional<std::string> sdkappid;
-  std::string identifier;
-  std::string usersig;
-};
-
-Credentials read_query(std::string_view query) {
-  Credentials c;
-  for_each_param(query, [&c](std::string_view key, std::string_view value) {
-    if (key == "sdkappid") {
-      c.sdkappid = percent_decoded(value);
-    } else if (key == "identifier") {
-      c.identifier = percent_decoded(value);
-    } else if (key == "usersig") {
-      c.usersig = percent_decoded(value);
-    }
-  });
-  return c;
-}
-
 server::HttpResponse json_response(std::string body) {
   return server::HttpResponse{200, "application/json", std::move(body), {}};
 }
@@ -203,26 +183,37 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
     return fail(Code::kBadPath, fmt::format("unknown API '{}'", path.substr(kApiPrefix.size())));
   }
 
-  Credentials cred = read_query(query);
+  auto read = read_tencent_query(query);
+  if (!read) return std::unexpected(read.error());
+  TencentQuery& cred = *read;
   if (!cred.sdkappid || cred.sdkappid->empty()) {
     return fail(Code::kSdkAppIdMissing, "sdkappid is missing from the URL query");
   }
+  // Text that is not a canonical uint32 names no app (`abc`, `01400000001`): 60006, as an
+  // unknown number is.
   auto sdkappid = parse_sdkappid(*cred.sdkappid);
-  auto app = sdkappid ? apps_.find(*sdkappid) : apps_.end();
+  if (!sdkappid) {
+    return fail(Code::kSdkAppIdInvalid,
+                fmt::format("sdkappid '{}' is not a decimal uint32 without sign or leading zeros",
+                            *cred.sdkappid));
+  }
+  auto app = apps_.find(*sdkappid);
   if (app == apps_.end()) {
     return fail(Code::kSdkAppIdInvalid,
                 fmt::format("sdkappid '{}' is not an application of this server", *cred.sdkappid));
   }
-  if (auto ok = verifier_.verify(*sdkappid, cred.identifier, cred.usersig, app->second.secret_key,
+  const std::string identifier = std::move(cred.identifier).value_or("");
+  const std::string usersig = std::move(cred.usersig).value_or("");
+  if (auto ok = verifier_.verify(*sdkappid, identifier, usersig, app->second.secret_key,
                                  clock_.unix_seconds());
       !ok) {
     return std::unexpected(ok.error());
   }
-  if (!services_.engine.is_app_admin(*sdkappid, cred.identifier)) {
+  if (!services_.engine.is_app_admin(*sdkappid, identifier)) {
     return fail(Code::kNotAppAdmin,
                 fmt::format("identifier '{}' is not an App administrator of sdkappid {}; the "
                             "REST API must be called as an App administrator",
-                            cred.identifier, *sdkappid));
+                            identifier, *sdkappid));
   }
   if (auto ok = quotas_.try_acquire(*sdkappid, command->name, std::chrono::steady_clock::now());
       !ok) {
@@ -245,7 +236,7 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
                 fmt::format("request body must be a JSON object, not {}", json_type_name(body)));
   }
 
-  Call call{*sdkappid, cred.identifier, request.remote_address, body.get_object(), storage, {}};
+  Call call{*sdkappid, identifier, request.remote_address, body.get_object(), storage, {}};
   Result<Reply> reply = command->fn(services_, call);
   fence = call.fence;
   return reply;
@@ -258,11 +249,35 @@ std::string percent_decoded(std::string_view raw) {
   return pct->decode();
 }
 
-std::optional<uint32_t> parse_sdkappid(std::string_view text) {
+std::optional<uint32_t> parse_canonical_u32(std::string_view text) {
+  if (text.empty() || (text[0] == '0' && text.size() > 1)) return std::nullopt;
   uint32_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+Result<TencentQuery> read_tencent_query(std::string_view query) {
+  TencentQuery q;
+  std::optional<std::string_view> repeated;
+  for_each_param(query, [&](std::string_view key, std::string_view value) {
+    std::optional<std::string>* slot = key == "sdkappid"      ? &q.sdkappid
+                                       : key == "identifier"  ? &q.identifier
+                                       : key == "usersig"     ? &q.usersig
+                                       : key == "random"      ? &q.random
+                                       : key == "contenttype" ? &q.contenttype
+                                                              : nullptr;
+    if (!slot) return;
+    if (slot->has_value() && !repeated) repeated = key;
+    *slot = percent_decoded(value);
+  });
+  if (repeated) {
+    return fail(Code::kHttpParse,
+                fmt::format("the URL query names '{}' more than once", *repeated));
+  }
+  // `random` is not interpreted (no reply depends on it), so its form is not checked: server
+  // SDKs that send a signed int (Java's nextInt) keep working.
+  return q;
 }
 
 }  // namespace liveroom::api

@@ -287,9 +287,28 @@ TEST_F(RouterTest, SdkAppIdInvalidIs60006) {
   const std::string path = "/v4/live_engine_http_srv/get_room_list?";
   const std::string rest = "&identifier=administrator&usersig=" + sig() + "&random=1";
   for (std::string value : {"abc", "1400009999", "1400000001x", " 1400000001", "-1", "+1400000001",
-                            "99999999999", "1400000001.0"}) {
+                            "99999999999", "1400000001.0", "01400000001", "001400000001", "00"}) {
     EXPECT_TRUE(fails_with(raw("POST", path + "sdkappid=" + value + rest, "{}"), 60006)) << value;
   }
+}
+
+// A parameter given twice would be read differently by a proxy that checks the first one and
+// by the server: refused.
+TEST_F(RouterTest, RepeatedOrMalformedQueryParametersAre60002) {
+  const std::string path = "/v4/live_engine_http_srv/get_room_list?";
+  const std::string creds = "sdkappid=1400000001&identifier=administrator&usersig=" + sig();
+  const std::vector<std::string> repeats = {
+      "&sdkappid=1400000002", "&sdkappid=1400000001", "&identifier=x",
+      "&usersig=" + sig(),    "&random=1&random=2",   "&contenttype=json&contenttype=json"};
+  for (const std::string& extra : repeats) {
+    EXPECT_TRUE(fails_with(raw("POST", path + creds + extra, "{}"), 60002)) << extra;
+  }
+  // random itself is not interpreted: any one value is served (Java SDKs send negative ones).
+  for (std::string random : {"", "0", "4294967295", "-1", "01", "abc"}) {
+    EXPECT_TRUE(fails_with(raw("POST", path + creds + "&random=" + random, "{}"), 0)) << random;
+  }
+  // Parameters Tencent does not define are ignored, repeated or not.
+  EXPECT_TRUE(fails_with(raw("POST", path + creds + "&x=1&x=2", "{}"), 0));
 }
 
 TEST_F(RouterTest, UserSigChecks) {
