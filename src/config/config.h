@@ -61,6 +61,7 @@ struct GatewayConfig {
   uint32_t member_batch_ms = 200;               // MembersChanged and Likes at most this often
   uint64_t max_queued_bytes = 4 * 1024 * 1024;  // per connection; more = slow consumer, closed
   uint32_t max_message_bytes = 64 * 1024;       // largest client message
+  uint32_t login_timeout_ms = 5'000;  // a connection not logged in by then is closed (1008)
 };
 
 // [webhooks]: how the dispatcher talks to receivers (docs/webhooks.md).
@@ -78,6 +79,9 @@ struct HttpConfig {
   uint32_t read_timeout_ms = 10'000;      // rest of a request, once its first byte arrived
   uint32_t idle_timeout_ms = 60'000;      // waiting for a request; writing a response
   uint32_t max_connections = 50'000;      // WebSocket members included
+  // Per client address, so one client cannot take every slot; 0 = no cap. Clients behind one
+  // proxy or load balancer share its address: raise it (or 0) there.
+  uint32_t max_connections_per_ip = 10'000;
 };
 
 struct Config {

@@ -87,6 +87,12 @@ void ClientSession::replaced() {
   });
 }
 
+void ClientSession::login_deadline() {
+  peer_->post([self = shared_from_this()] {
+    if (!self->logged_in_) self->peer_->close(1008, "no login in time");
+  });
+}
+
 void ClientSession::left_room(uint32_t sdkappid, const std::string& room_id) {
   if (sdkappid == sdkappid_ && room_id == room_id_) room_id_.clear();
 }
@@ -95,15 +101,18 @@ void ClientSession::login_from_query(std::string_view target) {
   auto query_at = target.find('?');
   if (query_at == std::string_view::npos) return;
   json::object body;
-  api::for_each_param(target.substr(query_at + 1),
-                      [&body](std::string_view key, std::string_view value) {
-                        if (key == "sdkappid" || key == "identifier" || key == "usersig") {
-                          body[key] = api::percent_decoded(value);
-                        }
-                      });
-  if (body.empty()) return;
+  auto query = api::read_tencent_query(target.substr(query_at + 1));
+  Data data = empty_data();
   Request request{nullptr, body, {}};
-  Data data = do_login(request);
+  if (!query) {
+    data = std::unexpected(client_parameter_error(query.error()));
+  } else {
+    if (query->sdkappid) body["sdkappid"] = *query->sdkappid;
+    if (query->identifier) body["identifier"] = *query->identifier;
+    if (query->usersig) body["usersig"] = *query->usersig;
+    if (body.empty()) return;
+    data = do_login(request);
+  }
   if (!data) {
     reply(nullptr, data, request.fence);
     peer_->close(1008, "login failed");
@@ -174,21 +183,23 @@ void ClientSession::handle(Request& r, std::string_view op) {
       {"set_admin", &ClientSession::do_set_admin},
       {"dismiss", &ClientSession::do_dismiss},
   };
-  if (op == "heartbeat") {
-    reply(r.id, fmt::format(R"({{"ServerTime":{}}})", gateway_.clock_.unix_seconds()), r.fence);
-    return;
-  }
   if (op == "login") {
     Data data = do_login(r);
     reply(r.id, data, r.fence);
     return;
   }
+  // Before a login only `login` is served: a connection that never logs in must not stay by
+  // heartbeating (it is closed at the login deadline, Gateway::expire_logins).
+  if (!logged_in_) {
+    reply(r.id, fail(Code::kClientNotLoggedIn, fmt::format("log in before '{}'", op)), r.fence);
+    return;
+  }
+  if (op == "heartbeat") {
+    reply(r.id, fmt::format(R"({{"ServerTime":{}}})", gateway_.clock_.unix_seconds()), r.fence);
+    return;
+  }
   for (const auto& candidate : kOps) {
     if (candidate.name != op) continue;
-    if (!logged_in_) {
-      reply(r.id, fail(Code::kClientNotLoggedIn), r.fence);
-      return;
-    }
     Data data = (this->*candidate.handler)(r);
     if (!r.deferred) reply(r.id, data, r.fence);
     return;
@@ -259,12 +270,13 @@ ClientSession::Data ClientSession::do_login(Request& r) {
   if (!identifier) return std::unexpected(identifier.error());
   auto usersig = param(f.required_text("usersig", 4096));
   if (!usersig) return std::unexpected(usersig.error());
+  std::string user(*identifier);
   auto ok =
-      gateway_.login(shared_from_this(), static_cast<uint32_t>(sdkappid), *identifier, *usersig);
-  if (!ok) return std::unexpected(ok.error());
+      gateway_.login(shared_from_this(), static_cast<uint32_t>(sdkappid), user, *usersig, r.fence);
+  if (!ok) return std::unexpected(client_parameter_error(ok.error()));
   logged_in_ = true;
   sdkappid_ = static_cast<uint32_t>(sdkappid);
-  user_ = std::string(*identifier);
+  user_ = std::move(user);
   std::string out;
   JsonWriter(out)
       .begin_object()

@@ -45,6 +45,8 @@ class ClientSession final : public server::WebSocketSession,
   // --- from any thread ---
   // A newer login of the same user: say so, then close.
   void replaced();
+  // The login deadline passed: closes the connection unless it has logged in meanwhile.
+  void login_deadline();
 
  private:
   struct Request {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <span>
 #include <stdexcept>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -52,6 +53,7 @@ using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
 template <typename T>
 using Task = asio::awaitable<T, Executor>;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+constexpr std::chrono::steady_clock::duration kCloseHandshakeTimeout = 2s;
 
 }  // namespace
 
@@ -179,6 +181,7 @@ class Watchdog {
 struct Connection {
   Worker& worker;
   Executor executor;
+  asio::ip::address peer;  // counted in the per-address table until the connection ends
   Socket* socket = nullptr;
   // Waiting for the first byte of a request. A drain closes idle connections at once; one that
   // has begun sending a request is in flight and is answered (bounded by read_timeout_ms).
@@ -429,6 +432,14 @@ struct HttpServer::Impl {
   size_t next_worker = 0;
   std::atomic<size_t> connections{0};
   std::atomic<bool> draining{false};
+  // Connections open per client address, for [http] max_connections_per_ip. Incremented by the
+  // accept loop, decremented by the I/O thread whose connection ended.
+  std::mutex per_ip_mu;
+  std::unordered_map<asio::ip::address, size_t> per_ip;
+  // When accept last failed for want of descriptors or memory, and how many failures since the
+  // last log line: the loop backs off instead of spinning, and logs one line per interval.
+  std::chrono::steady_clock::time_point accept_error_logged{};
+  size_t accept_errors_unlogged = 0;
   std::mutex registry_mu;
   std::unordered_set<std::shared_ptr<Connection>> registry;
 
@@ -441,6 +452,13 @@ struct HttpServer::Impl {
   }
 
   Task<void> accept_loop();
+  // Takes a slot for `address`; false when it already has max_connections_per_ip open.
+  bool take_address_slot(const asio::ip::address& address);
+  void release_address_slot(const asio::ip::address& address);
+  // Logs a failed accept at most once per interval (with how many were not logged) and returns
+  // how long the loop waits before accepting again.
+  std::chrono::milliseconds accept_failed(const boost::system::error_code& ec,
+                                          std::chrono::milliseconds previous_backoff);
   template <typename Stream>
   Task<void> serve(Stream stream, std::shared_ptr<Connection> conn);
   template <typename Stream>
@@ -565,22 +583,76 @@ void HttpServer::wait_for_signal() {
   spdlog::info("received signal {}, draining", sig);
 }
 
+bool HttpServer::Impl::take_address_slot(const asio::ip::address& address) {
+  if (cfg.max_connections_per_ip == 0) return true;
+  std::lock_guard lock(per_ip_mu);
+  size_t& open = per_ip[address];
+  if (open >= cfg.max_connections_per_ip) return false;
+  ++open;
+  return true;
+}
+
+void HttpServer::Impl::release_address_slot(const asio::ip::address& address) {
+  if (cfg.max_connections_per_ip == 0) return;
+  std::lock_guard lock(per_ip_mu);
+  auto it = per_ip.find(address);
+  if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+}
+
+std::chrono::milliseconds HttpServer::Impl::accept_failed(
+    const boost::system::error_code& ec, std::chrono::milliseconds previous_backoff) {
+  // Out of descriptors or memory: the pending connection stays in the listen queue, so an
+  // immediate retry fails again at once. Wait, longer each time up to a second, for connections
+  // to end. Other errors (a client that reset before accept) concern one connection only.
+  const bool resources = ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+                         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+  const auto backoff = resources ? std::clamp(previous_backoff * 2, std::chrono::milliseconds(10),
+                                              std::chrono::milliseconds(1000))
+                                 : std::chrono::milliseconds(0);
+  const auto now = std::chrono::steady_clock::now();
+  ++accept_errors_unlogged;
+  if (now - accept_error_logged >= 10s) {
+    spdlog::warn(
+        "accept failed: {} ({} failures since the last report; raise the descriptor "
+        "limit or lower [http] max_connections)",
+        ec.message(), accept_errors_unlogged);
+    accept_error_logged = now;
+    accept_errors_unlogged = 0;
+  }
+  return backoff;
+}
+
 Task<void> HttpServer::Impl::accept_loop() {
+  std::chrono::milliseconds backoff{0};
+  Timer pause(workers[0]->ioc.get_executor());
   for (;;) {
     Worker& worker = *workers[next_worker++ % workers.size()];
     auto [ec, socket] = co_await acceptor->async_accept(worker.ioc, kAwait);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      backoff = accept_failed(ec, backoff);
+      if (backoff.count() > 0) {
+        pause.expires_after(backoff);
+        co_await pause.async_wait(kAwait);
+      }
       continue;
     }
+    backoff = std::chrono::milliseconds(0);
     if (draining || connections.load() >= cfg.max_connections) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
     }
+    boost::system::error_code peer_ec;
+    const asio::ip::address address = socket.remote_endpoint(peer_ec).address();
+    if (peer_ec || !take_address_slot(address)) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(Connection{worker, worker.ioc.get_executor()});
+    auto conn =
+        std::make_shared<Connection>(Connection{worker, worker.ioc.get_executor(), address});
     if (tls) {
       asio::co_spawn(worker.ioc, serve(TlsStream(std::move(socket), *tls), conn), asio::detached);
     } else {
@@ -611,6 +683,7 @@ Task<void> HttpServer::Impl::serve(Stream stream, std::shared_ptr<Connection> co
     registry.erase(conn);
   }
   conn->socket = nullptr;
+  release_address_slot(conn->peer);
   connections.fetch_sub(1);
 }
 
@@ -748,12 +821,21 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
   timeouts.idle_timeout = std::chrono::milliseconds(ws_options->idle_timeout_ms);
   timeouts.keep_alive_pings = false;
   ws.set_option(timeouts);
+  // Beast names itself and its version in every handshake response, refusals included, unless
+  // the response has a Server field already: it gets our name, without a version.
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(http::field::server, "liveroomd"); }));
   ws.read_message_max(ws_options->max_message_bytes);
   ws.auto_fragment(false);
   {
     auto [ec] = co_await ws.async_accept(upgrade, kAwait);
     if (ec) co_return;
   }
+  // From now on the handshake timeout bounds our closing handshake: a client that does not
+  // answer a close frame (one closed at its login deadline, say) must not hold its connection
+  // slot for the whole read timeout.
+  timeouts.handshake_timeout = std::min(timeouts.handshake_timeout, kCloseHandshakeTimeout);
+  ws.set_option(timeouts);
   ws.text(true);
   // A member waiting for events is idle: a drain closes it at once (clients reconnect).
   conn.idle = true;
