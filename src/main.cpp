@@ -92,6 +92,41 @@ void raise_open_file_limit() {
   }
 }
 
+// The data directory holds the callback tokens: 0700 when liveroomd creates it, whatever the
+// umask. An existing one readable by others is the operator's choice, but worth a warning.
+void prepare_data_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(dir)) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+    return;
+  }
+  const fs::perms others = fs::perms::group_all | fs::perms::others_all;
+  if ((fs::status(dir).permissions() & others) != fs::perms::none) {
+    spdlog::warn(
+        "data_dir {} is accessible to other users; it holds the callback tokens that "
+        "sign webhooks (chmod 700 it)",
+        dir.string());
+  }
+}
+
+// Each connection holds a descriptor, and so do the store, the listener, every I/O thread and
+// each webhook connection: keep [http] max_connections within what the descriptor limit allows,
+// or accept fails with EMFILE under load instead of refusing cleanly.
+void clamp_max_connections(config::Config& cfg) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  const uint64_t soft = limit.rlim_cur;
+  const uint64_t reserved = 128 + 4 * uint64_t{cfg.webhooks.connections_per_url};
+  const uint64_t usable = soft > 2 * reserved ? soft - reserved : soft / 2;
+  if (cfg.http.max_connections <= usable) return;
+  spdlog::warn(
+      "[http] max_connections = {} exceeds what the open-file limit ({}) allows; serving "
+      "at most {} connections (raise LimitNOFILE / ulimit -n to allow more)",
+      cfg.http.max_connections, soft, usable);
+  cfg.http.max_connections = static_cast<uint32_t>(std::max<uint64_t>(usable, 1));
+}
+
 int serve(const std::string& config_path, const std::string& listen_override,
           const std::string& data_dir_override) {
   server::block_termination_signals();
@@ -100,7 +135,8 @@ int serve(const std::string& config_path, const std::string& listen_override,
   if (!listen_override.empty()) cfg.listen = listen_override;
   if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
 
-  std::filesystem::create_directories(cfg.data_dir);
+  clamp_max_connections(cfg);
+  prepare_data_dir(cfg.data_dir);
   const auto started = std::chrono::steady_clock::now();
   auto store =
       store::open_sqlite_store({(std::filesystem::path(cfg.data_dir) / "liveroom.db").string()});
@@ -219,10 +255,23 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--config", config_path, "the server's TOML configuration")->required();
   replay_cmd->add_option("--sdkappid", hook_app, "the app (default: the first in the config)");
   replay_cmd->add_option("--id", replay_ids, "dead-letter Ids (default: all)");
+  liveroom::cli::TlsVerify tls_verify;
+  for (auto* cmd : {dead_cmd, replay_cmd}) {
+    cmd->add_option("--ca-file", tls_verify.ca_file,
+                    "with [tls]: CA certificates (PEM) to verify the server with (default: the "
+                    "system's)");
+    cmd->add_option("--tls-name", tls_verify.server_name,
+                    "with [tls]: the host name the certificate must carry (default: the listen "
+                    "host)");
+    cmd->add_flag("--insecure-skip-verify", tls_verify.insecure_skip_verify,
+                  "with [tls]: do not verify the server's certificate");
+  }
 
   CLI11_PARSE(app, argc, argv);
-  if (*dead_cmd) return liveroom::cli::print_dead_letters(config_path, hook_app);
-  if (*replay_cmd) return liveroom::cli::replay_dead_letters(config_path, hook_app, replay_ids);
+  if (*dead_cmd) return liveroom::cli::print_dead_letters(config_path, hook_app, tls_verify);
+  if (*replay_cmd) {
+    return liveroom::cli::replay_dead_letters(config_path, hook_app, replay_ids, tls_verify);
+  }
 
   try {
     if (*serve_cmd) {

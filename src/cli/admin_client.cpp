@@ -27,10 +27,12 @@ namespace {
 struct Caller {
   config::Config cfg;
   const config::AppConfig* app = nullptr;
+  TlsVerify tls;
 };
 
-Caller load_caller(const std::string& config_path, std::optional<uint32_t> sdkappid) {
-  Caller c{config::load_config_file(config_path)};
+Caller load_caller(const std::string& config_path, std::optional<uint32_t> sdkappid,
+                   const TlsVerify& tls) {
+  Caller c{config::load_config_file(config_path), nullptr, tls};
   for (const auto& app : c.cfg.apps) {
     if (!sdkappid || app.sdkappid == *sdkappid) {
       c.app = &app;
@@ -69,12 +71,35 @@ json::value call(const Caller& c, std::string_view path, const json::object& bod
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   if (c.cfg.tls) {
-    // Our own server at the configured address: the certificate may be for a public name only.
     asio::ssl::context ctx(asio::ssl::context::tls_client);
-    ctx.set_verify_mode(asio::ssl::verify_none);
+    const std::string name = c.tls.server_name.empty() ? host : c.tls.server_name;
+    if (c.tls.insecure_skip_verify) {
+      std::cerr << "warning: --insecure-skip-verify: the server's certificate is not checked\n";
+      ctx.set_verify_mode(asio::ssl::verify_none);
+    } else {
+      ctx.set_verify_mode(asio::ssl::verify_peer);
+      if (c.tls.ca_file.empty()) {
+        ctx.set_default_verify_paths();
+      } else {
+        ctx.load_verify_file(c.tls.ca_file);
+      }
+    }
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    if (!c.tls.insecure_skip_verify) {
+      stream.set_verify_callback(asio::ssl::host_name_verification(name));
+    }
+    boost::system::error_code not_ip;
+    asio::ip::make_address(name, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());  // SNI
     beast::get_lowest_layer(stream).connect(endpoints);
-    stream.handshake(asio::ssl::stream_base::client);
+    boost::system::error_code ec;
+    stream.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+      throw std::runtime_error(fmt::format(
+          "TLS handshake with {} failed: {} (verify against your CA with --ca-file, name the "
+          "certificate's host with --tls-name, or skip the check with --insecure-skip-verify)",
+          name, ec.message()));
+    }
     http::write(stream, req);
     http::read(stream, buffer, res);
   } else {
@@ -94,9 +119,10 @@ json::value call(const Caller& c, std::string_view path, const json::object& bod
 
 }  // namespace
 
-int print_dead_letters(const std::string& config_path, std::optional<uint32_t> sdkappid) {
+int print_dead_letters(const std::string& config_path, std::optional<uint32_t> sdkappid,
+                       const TlsVerify& tls) {
   try {
-    Caller c = load_caller(config_path, sdkappid);
+    Caller c = load_caller(config_path, sdkappid, tls);
     json::value reply = call(c, "liveroom_webhooks/get_dead_letters", {});
     const auto& list = reply.at("Response").at("DeadLetters").as_array();
     std::cout << list.size() << " dead letter(s) for sdkappid " << c.app->sdkappid << "\n";
@@ -117,9 +143,9 @@ int print_dead_letters(const std::string& config_path, std::optional<uint32_t> s
 }
 
 int replay_dead_letters(const std::string& config_path, std::optional<uint32_t> sdkappid,
-                        const std::vector<uint64_t>& ids) {
+                        const std::vector<uint64_t>& ids, const TlsVerify& tls) {
   try {
-    Caller c = load_caller(config_path, sdkappid);
+    Caller c = load_caller(config_path, sdkappid, tls);
     json::object body;
     if (!ids.empty()) {
       json::array list;

@@ -199,9 +199,11 @@ def require_binary():
 
 
 class LiveroomServer:
-    def __init__(self, workdir: Path, apps=None, http=None, env=None, extra_toml=""):
+    def __init__(self, workdir: Path, apps=None, http=None, env=None, extra_toml="",
+                 preexec=None):
         """`env`: extra environment variables of the server process; `extra_toml`: tables
-        appended to the config file (such as [webhooks])."""
+        appended to the config file (such as [webhooks]); `preexec`: run in the child before
+        exec (a umask, a descriptor limit)."""
         require_binary()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -211,6 +213,7 @@ class LiveroomServer:
         self.http = http
         self.env = dict(env or {})
         self.extra_toml = extra_toml
+        self.preexec = preexec
         self.proc = None
         self.port = None
         self.log_path = self.workdir / "liveroomd.log"
@@ -236,7 +239,7 @@ class LiveroomServer:
             [str(BINARY), "serve", "--config", str(self.config_path), "--listen", listen,
              "--data-dir", str(self.data_dir)],
             stdout=self._logf, stderr=self._logf, stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env})
+            env={**os.environ, **self.env}, preexec_fn=self.preexec)
         deadline = time.monotonic() + timeout
         while True:
             rc = self.proc.poll()

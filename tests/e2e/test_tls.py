@@ -75,3 +75,28 @@ def test_untrusted_certificate_is_refused_by_a_verifying_client(tls_server):
     base, _, _ = tls_server
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(base + "/healthz", timeout=2)  # the system store does not know our cert
+
+
+def webhooks_cli(tls_server_dir, *flags):
+    config = tls_server_dir / "liveroom.toml"
+    return subprocess.run([str(BINARY), "webhooks", "dead-letters", "--config", str(config),
+                           *flags], capture_output=True, text=True, timeout=20,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_webhooks_cli_verifies_the_server_certificate(tls_server, tmp_path):
+    """The CLI sends an admin UserSig: by default it trusts only the system CAs (which do not
+    know this self-signed certificate), --ca-file trusts ours, --insecure-skip-verify opts out."""
+    _, cert, _ = tls_server
+    refused = webhooks_cli(tmp_path)
+    assert refused.returncode == 1, refused
+    assert "certificate verify failed" in refused.stderr and "--ca-file" in refused.stderr, refused
+    trusted = webhooks_cli(tmp_path, "--ca-file", str(cert))
+    assert trusted.returncode == 0, trusted
+    assert "0 dead letter(s)" in trusted.stdout, trusted
+    # The certificate names 127.0.0.1 and localhost, not this host.
+    wrong_name = webhooks_cli(tmp_path, "--ca-file", str(cert), "--tls-name", "example.org")
+    assert wrong_name.returncode == 1 and "certificate verify failed" in wrong_name.stderr, wrong_name
+    assert webhooks_cli(tmp_path, "--ca-file", str(cert), "--tls-name", "localhost").returncode == 0
+    skipped = webhooks_cli(tmp_path, "--insecure-skip-verify")
+    assert skipped.returncode == 0 and "not checked" in skipped.stderr, skipped

@@ -4,6 +4,10 @@
 #include <map>
 #include <utility>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -88,7 +92,22 @@ std::string_view Statement::column_text(int index) const {
   return text ? std::string_view(text, sqlite3_column_bytes(stmt_, index)) : std::string_view();
 }
 
+// The database holds every room and the apps' callback tokens (which sign webhooks): only the
+// server's user may read it, whatever the umask. Created 0600 before SQLite opens it (SQLite
+// gives its -wal and -shm files the database's mode), and tightened if an older version or an
+// operator left it readable by others.
+static void restrict_to_owner(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // sqlite3_open_v2 below reports why
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    ::chmod((path + suffix).c_str(), 0600);  // absent files: nothing to do
+  }
+}
+
 Database::Database(const std::string& path) {
+  if (path != ":memory:" && !path.empty()) restrict_to_owner(path);
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
