@@ -530,16 +530,30 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
   }
   if (!presence) return;
 
-  // Robots are members while they are in the robot list.
+  // Robots are members while they are in the robot list; the audience hears of them as of any
+  // member coming or going (member counts).
   const auto& robots = entry.room.moderation.robots;
+  std::vector<std::string> robots_in, robots_out;
   for (const auto& robot : robots) {
-    if (!presence->members.contains(robot)) presence->members[robot].robot = true;
+    if (presence->members.contains(robot)) continue;
+    presence->members[robot].robot = true;
+    robots_in.push_back(robot);
   }
   std::erase_if(presence->members, [&](const auto& m) {
-    return m.second.robot && std::find(robots.begin(), robots.end(), m.first) == robots.end();
+    const bool gone =
+        m.second.robot && std::find(robots.begin(), robots.end(), m.first) == robots.end();
+    if (gone) robots_out.push_back(m.first);
+    return gone;
   });
 
   RoomAudience* audience = presence->audience.get();
+  if (audience) {
+    const size_t count = presence->members.size();
+    for (const auto& robot : robots_out) {
+      audience->left(seq, robot, nullptr, count, LeaveCause::kLeft, 0);
+    }
+    for (const auto& robot : robots_in) audience->entered(seq, robot, nullptr, count, false);
+  }
   for (const auto& [user, until] : banned_out) {
     auto it = presence->members.find(user);
     ConnectionPtr connection = std::move(it->second.connection);

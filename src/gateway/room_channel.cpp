@@ -41,7 +41,7 @@ Frame RoomChannel::event(std::string_view name, const std::string& data) const {
 void RoomChannel::entered(uint64_t seq, const std::string& user,
                           const engine::ConnectionPtr& connection, size_t member_count,
                           bool recovered) {
-  enqueue(seq, Add{session_of(connection)});
+  if (connection) enqueue(seq, Add{session_of(connection)});  // (a robot has none)
   std::lock_guard lock(mu_);
   member_count_ = member_count;
   members_seq_ = std::max(members_seq_, seq);

@@ -295,6 +295,17 @@ TEST_F(MembersTest, MembersChatUnlessMutedOrAllMuted) {
   EXPECT_TRUE(engine_->send_member_message(kApp, "r1", m, fence));
 }
 
+TEST_F(MembersTest, RobotsEnterAndLeaveLikeMembers) {
+  ASSERT_TRUE(enter("host"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->import_account(kApp, "bot", {}, fence));
+  events();
+  ASSERT_TRUE(engine_->add_robots(kApp, "r1", {"bot"}, fence));
+  EXPECT_EQ(events(), std::vector<std::string>{"entered:bot 2"});
+  ASSERT_TRUE(engine_->delete_robots(kApp, "r1", {"bot"}, fence));
+  EXPECT_EQ(events(), std::vector<std::string>{"left:bot Left 1"});
+}
+
 TEST_F(MembersTest, EmptyRoomIsDismissedBySystemUnlessItHasRobots) {
   ASSERT_TRUE(enter("host"));
   ReadFence fence;
