@@ -67,8 +67,15 @@ struct SeatRequestResolvedNotice {
   SeatRequestResult result = SeatRequestResult::kAccepted;
   int64_t index = -1;
 };
+// Why a member is no longer on its seat (when it did not leave it itself).
+enum class SeatLossCause {
+  kKicked,      // kick_off_seat / kick_user_off_seat by a manager
+  kSeatRemoved  // a layout change (SeatTemplate, MaxSeatCount) removed the seat
+};
+std::string_view to_string(SeatLossCause cause);
 struct KickedOffSeatNotice {
-  std::string data;
+  std::string data;  // the kicker's text
+  SeatLossCause cause = SeatLossCause::kKicked;
 };
 struct MutedNotice {
   int64_t muted_until = 0;  // Unix seconds; 0 = unmuted

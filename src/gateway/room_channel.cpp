@@ -147,7 +147,7 @@ void RoomChannel::notify(uint64_t seq, const engine::ConnectionPtr& connection,
               .field("Index", n.index);
         } else if constexpr (std::is_same_v<T, engine::KickedOffSeatNotice>) {
           name = "KickedOffSeat";
-          w.field("Data", n.data);
+          w.field("Reason", engine::to_string(n.cause)).field("Data", n.data);
         } else if constexpr (std::is_same_v<T, engine::MutedNotice>) {
           name = "Muted";
           w.field("MutedUntil", n.muted_until);
