@@ -67,8 +67,15 @@ struct SeatRequestResolvedNotice {
   SeatRequestResult result = SeatRequestResult::kAccepted;
   int64_t index = -1;
 };
+// Why a member is no longer on its seat (when it did not leave it itself).
+enum class SeatLossCause {
+  kKicked,      // kick_off_seat / kick_user_off_seat by a manager
+  kSeatRemoved  // a layout change (SeatTemplate, MaxSeatCount) removed the seat
+};
+std::string_view to_string(SeatLossCause cause);
 struct KickedOffSeatNotice {
-  std::string data;
+  std::string data;  // the kicker's text
+  SeatLossCause cause = SeatLossCause::kKicked;
 };
 struct MutedNotice {
   int64_t muted_until = 0;  // Unix seconds; 0 = unmuted
@@ -82,11 +89,12 @@ using MemberNotice = std::variant<SeatRequestNotice, SeatRequestResolvedNotice, 
 class RoomAudience {
  public:
   virtual ~RoomAudience() = default;
-  // `connection` starts receiving the room's events (after this one).
+  // `connection` (null for a robot) starts receiving the room's events (after this one).
   // `recovered`: the member was offline within the grace period (not announced again).
   virtual void entered(uint64_t seq, const std::string& user, const ConnectionPtr& connection,
                        size_t member_count, bool recovered) = 0;
-  // `connection` (null for an offline member) stops receiving the room's events; it hears why.
+  // `connection` (null for an offline member or a robot) stops receiving the room's events; it
+  // hears why.
   virtual void left(uint64_t seq, const std::string& user, const ConnectionPtr& connection,
                     size_t member_count, LeaveCause cause, int64_t banned_until) = 0;
   // The member's connection closed; it stays a member (offline) for the grace period.

@@ -42,6 +42,16 @@ std::string_view to_string(LeaveCause cause) {
   return "Left";
 }
 
+std::string_view to_string(SeatLossCause cause) {
+  switch (cause) {
+    case SeatLossCause::kKicked:
+      return "KickedByAdmin";
+    case SeatLossCause::kSeatRemoved:
+      return "SeatRemoved";
+  }
+  return "KickedByAdmin";
+}
+
 std::string_view to_string(SeatRequestResult result) {
   switch (result) {
     case SeatRequestResult::kAccepted:
@@ -462,6 +472,29 @@ void RoomEngine::resolve_seat_request(RoomEntry& entry, uint64_t seq, const std:
   const SeatRequestResolvedNotice notice{id, request.member, result, index};
   notify_member(entry, seq, request.member, notice);
   notify_managers(entry, seq, notice, request.member);
+}
+
+void RoomEngine::announce_layout(RoomEntry& entry, uint64_t seq,
+                                 const std::vector<domain::Seat>& seats,
+                                 const std::vector<std::string>& unseated) {
+  Presence& p = *entry.presence;
+  if (p.audience) p.audience->seats_changed(seq, seats);
+  // As kick_from_seat tells the kicked member, with the reason that is not a manager's.
+  for (const auto& user : unseated) {
+    notify_member(entry, seq, user, KickedOffSeatNotice{{}, SeatLossCause::kSeatRemoved});
+  }
+  // A request for a seat that is gone (or for any seat, when none is left) can never be granted.
+  const auto count = static_cast<int64_t>(seats.size());
+  for (auto it = p.seat_requests.begin(); it != p.seat_requests.end();) {
+    if (it->second.index < count && count > 0) {
+      ++it;
+      continue;
+    }
+    const std::string id = it->first;
+    const SeatRequest request = std::move(it->second);
+    it = p.seat_requests.erase(it);
+    resolve_seat_request(entry, seq, id, request, SeatRequestResult::kCancelled, request.index);
+  }
 }
 
 Result<void> RoomEngine::cancel_seat_request(uint32_t sdkappid, std::string_view room_id,

@@ -306,34 +306,57 @@ domain::RoomStatistic RoomEngine::dismiss(AppState& a, RoomShard& shard, std::st
 Result<void> RoomEngine::update_room(uint32_t sdkappid, std::string_view room_id,
                                      const domain::RoomPatch& patch, ReadFence& fence,
                                      const Actor& actor) {
-  return with_room(sdkappid, room_id, fence,
-                   [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
-                     domain::Room updated = columns_of(entry.room);
-                     if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
-                     std::vector<store::Change> changes;
-                     PendingEvents events;
-                     emit(
-                         a, shard, room_id, domain::kAfterUpdateRoomInfo,
-                         [&] {
-                           return updated_room_payload(
-                               updated, entry.presence ? entry.presence->members.size() : 0,
-                               actor.operator_account, clock_.unix_millis());
-                         },
-                         actor, changes, events);
-                     changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
-                     const uint64_t seq = submit(std::move(changes), std::move(events));
-                     fence.observe(seq);
-                     updated.metadata = std::move(entry.room.metadata);
-                     updated.moderation = std::move(entry.room.moderation);
-                     reindex(a, &entry.room, &updated);
-                     entry.room = std::move(updated);
-                     entry.seq = seq;
-                     if (entry.presence && entry.presence->audience) {
-                       entry.presence->audience->room_info_changed(seq, entry.room,
-                                                                   entry.presence->members.size());
-                     }
-                     return {};
-                   });
+  return with_room(
+      sdkappid, room_id, fence,
+      [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<void> {
+        domain::Room updated = columns_of(entry.room);
+        if (!domain::apply_patch(updated, patch)) return {};  // nothing changed
+        std::vector<store::Change> changes;
+        PendingEvents events;
+        emit(
+            a, shard, room_id, domain::kAfterUpdateRoomInfo,
+            [&] {
+              return updated_room_payload(updated,
+                                          entry.presence ? entry.presence->members.size() : 0,
+                                          actor.operator_account, clock_.unix_millis());
+            },
+            actor, changes, events);
+        changes.insert(changes.begin(), store::PutRoom{sdkappid, updated});
+        // A new layout (SeatTemplate, MaxSeatCount) removes the seats past its count, with their
+        // occupants and locks, in the same commit: left in the stored list they would come back
+        // occupied and locked when the layout grows again.
+        const std::vector<domain::Seat> seats_before = domain::seats_of(entry.room);
+        std::vector<domain::Seat> seats_after = seats_before;
+        seats_after.resize(updated.seat_count);
+        const bool seats_changed = seats_after != seats_before;
+        std::vector<std::string> unseated;
+        domain::RoomModeration moderation;
+        if (seats_changed) {
+          for (size_t i = seats_after.size(); i < seats_before.size(); ++i) {
+            if (!seats_before[i].member.empty()) unseated.push_back(seats_before[i].member);
+          }
+          moderation = entry.room.moderation;
+          moderation.seats = normalized_seats(seats_after);
+          changes.push_back(store::PutRoomModeration{sdkappid, updated.room_id, moderation});
+          emit_seat_list(a, shard, updated.room_id, seats_after, actor, changes, events);
+        } else {
+          moderation = std::move(entry.room.moderation);
+        }
+        const uint64_t seq = submit(std::move(changes), std::move(events));
+        fence.observe(seq);
+        updated.metadata = std::move(entry.room.metadata);
+        updated.moderation = std::move(moderation);
+        reindex(a, &entry.room, &updated);
+        entry.room = std::move(updated);
+        entry.seq = seq;
+        if (!entry.presence) return {};
+        if (entry.presence->audience) {
+          entry.presence->audience->room_info_changed(seq, entry.room,
+                                                      entry.presence->members.size());
+        }
+        if (seats_changed) announce_layout(entry, seq, seats_after, unseated);
+        return {};
+      });
 }
 
 Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view cursor,
@@ -533,13 +556,7 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
   if (seats_changed) {
     domain::Room view = columns_of(entry.room);
     view.moderation.seats = next.seats;
-    const std::vector<domain::Seat> seats = domain::seats_of(view);
-    emit(
-        a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
-        [&] {
-          return seat_list_payload(room_id, seats, actor.operator_account, clock_.unix_millis());
-        },
-        actor, changes, events);
+    emit_seat_list(a, shard, room_id, domain::seats_of(view), actor, changes, events);
   }
   changes.insert(changes.begin(), store::PutRoomModeration{a.options.sdkappid, room_id, next});
   const uint64_t seq = submit(std::move(changes), std::move(events));
@@ -552,16 +569,30 @@ void RoomEngine::apply_moderation(AppState& a, RoomShard& shard, RoomEntry& entr
   }
   if (!presence) return;
 
-  // Robots are members while they are in the robot list.
+  // Robots are members while they are in the robot list; the audience hears of them as of any
+  // member coming or going (member counts).
   const auto& robots = entry.room.moderation.robots;
+  std::vector<std::string> robots_in, robots_out;
   for (const auto& robot : robots) {
-    if (!presence->members.contains(robot)) presence->members[robot].robot = true;
+    if (presence->members.contains(robot)) continue;
+    presence->members[robot].robot = true;
+    robots_in.push_back(robot);
   }
   std::erase_if(presence->members, [&](const auto& m) {
-    return m.second.robot && std::find(robots.begin(), robots.end(), m.first) == robots.end();
+    const bool gone =
+        m.second.robot && std::find(robots.begin(), robots.end(), m.first) == robots.end();
+    if (gone) robots_out.push_back(m.first);
+    return gone;
   });
 
   RoomAudience* audience = presence->audience.get();
+  if (audience) {
+    const size_t count = presence->members.size();
+    for (const auto& robot : robots_out) {
+      audience->left(seq, robot, nullptr, count, LeaveCause::kLeft, 0);
+    }
+    for (const auto& robot : robots_in) audience->entered(seq, robot, nullptr, count, false);
+  }
   for (const auto& [user, until] : banned_out) {
     auto it = presence->members.find(user);
     ConnectionPtr connection = std::move(it->second.connection);
@@ -806,7 +837,8 @@ Result<void> RoomEngine::kick_from_seat(uint32_t sdkappid, std::string_view room
     if (!entry.presence || !entry.presence->audience) return Result<void>{};
     auto it = entry.presence->members.find(member);
     if (it != entry.presence->members.end() && it->second.connection) {
-      entry.presence->audience->notify(entry.seq, it->second.connection, KickedOffSeatNotice{data});
+      entry.presence->audience->notify(entry.seq, it->second.connection,
+                                       KickedOffSeatNotice{data, SeatLossCause::kKicked});
     }
     return Result<void>{};
   });
@@ -936,6 +968,17 @@ void RoomEngine::emit_member_state(AppState& a, RoomShard& shard, const std::str
       a, shard, room_id, "Live.CallbackAfterMemberStateChanged",
       [&] { return member_state_payload(room_id, type, cause, user, clock_.unix_millis()); },
       Actor{user, {}}, changes, events);
+}
+
+void RoomEngine::emit_seat_list(AppState& a, RoomShard& shard, const std::string& room_id,
+                                const std::vector<domain::Seat>& seats, const Actor& actor,
+                                std::vector<store::Change>& changes, PendingEvents& events) {
+  emit(
+      a, shard, room_id, "Mic.CallbackAfterSeatInfoChanged",
+      [&] {
+        return seat_list_payload(room_id, seats, actor.operator_account, clock_.unix_millis());
+      },
+      actor, changes, events);
 }
 
 std::vector<std::string> RoomEngine::subscribers(AppState& a, std::string_view command) {

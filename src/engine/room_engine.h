@@ -458,6 +458,10 @@ class RoomEngine {
                      LeaveCause cause, const Actor& actor, ReadFence& fence);
   // After a change to members: lifecycle bookkeeping (empty room, absent owner).
   void after_members_changed(AppState& a, RoomEntry& entry);
+  // Mic.CallbackAfterSeatInfoChanged; `seats` is the room's whole seat list after the change.
+  void emit_seat_list(AppState& a, RoomShard& shard, const std::string& room_id,
+                      const std::vector<domain::Seat>& seats, const Actor& actor,
+                      std::vector<store::Change>& changes, PendingEvents& events);
   void emit_member_state(AppState& a, RoomShard& shard, const std::string& room_id,
                          std::string_view type, std::string_view cause, const std::string& user,
                          std::vector<store::Change>& changes, PendingEvents& events);
@@ -470,6 +474,10 @@ class RoomEngine {
                      const MemberNotice& notice);
   void resolve_seat_request(RoomEntry& entry, uint64_t seq, const std::string& id,
                             const SeatRequest& request, SeatRequestResult result, int64_t index);
+  // After a layout change committed at `seq`: members see the new `seats`, whoever sat on a seat
+  // that is gone (`unseated`) hears it, and requests for such seats end Cancelled.
+  void announce_layout(RoomEntry& entry, uint64_t seq, const std::vector<domain::Seat>& seats,
+                       const std::vector<std::string>& unseated);
   // Dismisses the room (destroy_room and the lifecycle policies). `entry` dies.
   domain::RoomStatistic dismiss(AppState& a, RoomShard& shard, std::string_view room_id,
                                 RoomEntry& entry, std::string_view event_type, const Actor& actor,

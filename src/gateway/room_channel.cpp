@@ -41,7 +41,7 @@ Frame RoomChannel::event(std::string_view name, const std::string& data) const {
 void RoomChannel::entered(uint64_t seq, const std::string& user,
                           const engine::ConnectionPtr& connection, size_t member_count,
                           bool recovered) {
-  enqueue(seq, Add{session_of(connection)});
+  if (connection) enqueue(seq, Add{session_of(connection)});  // (a robot has none)
   std::lock_guard lock(mu_);
   member_count_ = member_count;
   members_seq_ = std::max(members_seq_, seq);
@@ -147,7 +147,7 @@ void RoomChannel::notify(uint64_t seq, const engine::ConnectionPtr& connection,
               .field("Index", n.index);
         } else if constexpr (std::is_same_v<T, engine::KickedOffSeatNotice>) {
           name = "KickedOffSeat";
-          w.field("Data", n.data);
+          w.field("Reason", engine::to_string(n.cause)).field("Data", n.data);
         } else if constexpr (std::is_same_v<T, engine::MutedNotice>) {
           name = "Muted";
           w.field("MutedUntil", n.muted_until);

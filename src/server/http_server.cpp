@@ -852,9 +852,21 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
     co_return;
   }
   beast::flat_buffer in;
+  bool refused = false;
   for (;;) {
     auto [ec, n] = co_await ws.async_read(in, kAwait);
     if (ec || draining) break;
+    if (!ws.got_text() && !refused) {
+      // The protocol is JSON text; a binary frame is a client we do not understand (RFC 6455
+      // 1003). Closing through the peer waits for a write in flight; reading on lets Beast
+      // finish the close handshake.
+      refused = true;
+      peer->close(static_cast<uint16_t>(websocket::close_code::unknown_data), "text frames only");
+    }
+    if (refused) {
+      in.consume(in.size());
+      continue;
+    }
     const auto data = in.cdata();
     session->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
     in.consume(in.size());

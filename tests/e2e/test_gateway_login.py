@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import websocket
 
 from conftest import APP1, APP2, KEY1, KEY2, gen_usersig
 from gateway_client import gw, gw_factory, gw_server  # noqa: F401 (fixtures)
@@ -147,6 +148,16 @@ def test_replies_and_events_are_newline_separated_json_objects(gw):
         for line in frame.split("\n"):
             if line:
                 assert isinstance(json.loads(line), dict)
+
+
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_a_binary_frame_is_refused_with_close_code_1003(gw, logged_in):
+    """docs/client-protocol.md "Connecting": text frames only; a binary frame closes the
+    connection with 1003 (unsupported data) and is not served."""
+    c = gw.login() if logged_in else gw.connect()
+    c.ws.send(json.dumps({"id": "binary", "op": "heartbeat"}), opcode=websocket.ABNF.OPCODE_BINARY)
+    assert c.wait_closed() == 1003
+    assert [o for o in c.received if o.get("id") == "binary"] == [], "the binary frame was served"
 
 
 def test_a_burst_of_requests_gets_minus_2_then_recovers(gw):

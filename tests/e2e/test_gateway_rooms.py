@@ -254,6 +254,25 @@ def test_robots_are_members_and_count_toward_max_member_count(gw):
     gw.login().ok("enter", RoomId=rid)
 
 
+def test_robots_coming_and_going_are_members_changed(gw):
+    """docs/client-protocol.md MembersChanged: robots are members, so REST add_robot/del_robot
+    reach online members as a human's entry and exit do."""
+    rid, owner = gw.room()
+    o = gw.member(rid, owner)
+    o.expect_event("MembersChanged", predicate=lambda d: owner in d["Entered"])
+    bots = [gw.account("bot"), gw.account("bot")]
+    gw.rest.ok("add_robot", {"RoomId": rid, "RobotList_Account": bots})
+    ev = o.expect_event("MembersChanged", predicate=lambda d: bots[0] in d["Entered"])["data"]
+    assert sorted(ev["Entered"]) == sorted(bots) and ev["EnteredCount"] == 2, ev
+    assert ev["Left"] == [] and ev["MemberCount"] == 3, ev
+    gw.rest.ok("del_robot", {"RoomId": rid, "RobotList_Account": [bots[1]]})
+    ev = o.expect_event("MembersChanged", predicate=lambda d: bots[1] in d["Left"])["data"]
+    assert ev["Entered"] == [] and ev["LeftCount"] == 1 and ev["MemberCount"] == 2, ev
+    # a robot list that does not change sends nothing
+    gw.rest.ok("add_robot", {"RoomId": rid, "RobotList_Account": [bots[0]]})
+    o.no_event("MembersChanged", within=0.3)
+
+
 def test_users_need_not_be_imported_to_use_the_gateway(gw):
     """docs/compatibility.md: gateway users log in with their own UserSig, imported or not (the
     login imports them)."""

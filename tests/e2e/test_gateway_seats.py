@@ -7,9 +7,12 @@ import time
 
 import pytest
 
-from gateway_client import gw, gw_server, occupants, seat_of  # noqa: F401 (fixtures)
+from conftest import ADMIN, default_apps
+from gateway_client import gw, gw_factory, gw_server, occupants, seat_of  # noqa: F401 (fixtures)
+from webhook_sink import sink, sink_factory  # noqa: F401 (fixtures)
 
 MIC = "room_engine_http_mic/"
+SEAT_INFO = "Mic.CallbackAfterSeatInfoChanged"
 NINE = "VideoDynamicGrid9Seats"
 
 
@@ -333,3 +336,87 @@ def test_invitation_times_out(gw):
     r = b.request("respond_seat_request", RoomId=rid, RequestId=req, Accept=True)
     assert r["code"] != 0, r
     assert occupants(rest_seats(gw, rid)) == {}
+
+
+# --- layout changes ----------------------------------------------------------------------------
+
+def test_rest_layout_shrink_takes_members_off_the_seats_that_vanish(gw):
+    """docs/client-protocol.md: a layout change (SeatTemplate/MaxSeatCount) sends SeatListChanged,
+    KickedOffSeat (Reason SeatRemoved) to whoever sat on a removed seat, and cancels the seat
+    requests for removed seats; removed seats go with their locks."""
+    rid, o, a, b = seat_room(gw)
+    c = gw.member(rid, name="c")
+    a.ok("take_seat", RoomId=rid, Index=7)
+    b.ok("take_seat", RoomId=rid, Index=2)
+    o.ok("lock_seat", RoomId=rid, Index=8, ForbidTaken=True)
+    o.ok("lock_seat", RoomId=rid, Index=3, ForbidAudio=True)
+    doomed = o.ok("invite_to_seat", RoomId=rid, Member_Account=c.user, Index=5)["RequestId"]
+    c.expect_event("SeatInvitation")
+    for conn in (o, a, b, c):
+        conn.expect_event("SeatListChanged", predicate=lambda d: d["SeatList"][3]["IsAudioDisabled"])
+        conn.drain("SeatListChanged")
+
+    assert gw.rest.update(rid, SeatTemplate="VideoLandscape4Seats")["ErrorCode"] == 0
+    for conn in (o, a, b, c):
+        ev = conn.expect_event("SeatListChanged", predicate=lambda d: len(d["SeatList"]) == 4)
+        assert occupants(ev["data"]["SeatList"]) == {2: b.user}
+        assert ev["data"]["SeatList"][3]["IsAudioDisabled"] is True  # surviving locks stay
+    ev = a.expect_event("KickedOffSeat")
+    assert ev["RoomId"] == rid and ev["data"] == {"Reason": "SeatRemoved", "Data": ""}
+    b.no_event("KickedOffSeat", within=0.1)
+    for conn in (o, c):
+        ev = conn.expect_event("SeatRequestResolved", predicate=lambda d: d["RequestId"] == doomed)
+        assert ev["data"]["Result"] == "Cancelled" and ev["data"]["Member_Account"] == c.user
+    c.fail("respond_seat_request", -1001, RoomId=rid, RequestId=doomed, Accept=True)
+    assert occupants(rest_seats(gw, rid)) == {2: b.user}
+    a.fail("leave_seat", -2345, RoomId=rid)  # not left sitting on a seat nobody can see
+
+    # growing again brings fresh seats: nobody back on 7, seat 8 unlocked
+    assert gw.rest.update(rid, SeatTemplate=NINE)["ErrorCode"] == 0
+    ev = a.expect_event("SeatListChanged", predicate=lambda d: len(d["SeatList"]) == 9)
+    assert occupants(ev["data"]["SeatList"]) == {2: b.user}
+    assert not ev["data"]["SeatList"][8]["IsTakenDisabled"]
+    a.ok("take_seat", RoomId=rid, Index=8)
+    assert occupants(rest_seats(gw, rid)) == {2: b.user, 8: a.user}
+
+
+def test_gateway_max_seat_count_change_is_announced(gw):
+    rid, o, a, b = seat_room(gw, template="AudioSalon", MaxSeatCount=8)
+    a.ok("take_seat", RoomId=rid, Index=6)
+    seated(b, a.user, 6)
+    o.ok("update_room_info", RoomId=rid, RoomInfo={"MaxSeatCount": 4})
+    for conn in (o, a, b):
+        ev = conn.expect_event("SeatListChanged", predicate=lambda d: len(d["SeatList"]) == 4)
+        assert occupants(ev["data"]["SeatList"]) == {}
+    assert a.expect_event("KickedOffSeat")["data"]["Reason"] == "SeatRemoved"
+    o.ok("update_room_info", RoomId=rid, RoomInfo={"MaxSeatCount": 6})
+    b.expect_event("SeatListChanged", predicate=lambda d: len(d["SeatList"]) == 6)
+    # a change that leaves the seats as they were sends no SeatListChanged
+    o.ok("update_room_info", RoomId=rid, RoomInfo={"Notice": "seats unchanged"})
+    b.expect_event("RoomInfoChanged", predicate=lambda d: d["RoomInfo"]["Notice"] == "seats unchanged")
+    b.no_event("SeatListChanged", within=0.2)
+
+
+def test_kick_off_seat_says_why(gw):
+    rid, o, a, b = seat_room(gw)
+    a.ok("take_seat", RoomId=rid, Index=0)
+    o.ok("kick_off_seat", RoomId=rid, Member_Account=a.user, Data="next")
+    assert a.expect_event("KickedOffSeat")["data"] == {"Reason": "KickedByAdmin", "Data": "next"}
+
+
+def test_layout_change_reaches_the_seat_webhook(gw_factory, sink):
+    """docs/webhooks.md: Mic.CallbackAfterSeatInfoChanged also follows a layout change that
+    changes the seat list (a robot on a removed seat leaves it)."""
+    apps = default_apps()
+    apps[0]["callbacks"] = [{"url": sink.url(), "commands": [SEAT_INFO]}]
+    kit = gw_factory(apps=apps, name="layout-hooks")
+    rid, owner = kit.room(SeatTemplate=NINE)
+    bot = kit.account("bot")
+    kit.rest.ok("add_robot", {"RoomId": rid, "RobotList_Account": [bot]})
+    kit.rest.ok(MIC + "pick_user_on_seat", {"RoomId": rid, "Index": 7, "Member_Account": bot})
+    sink.wait_delivered(1, timeout=5, command=SEAT_INFO, room=rid)
+    assert kit.rest.update(rid, SeatTemplate="VideoLandscape4Seats")["ErrorCode"] == 0
+    hooks = sink.wait_delivered(2, timeout=5, command=SEAT_INFO, room=rid)
+    last = hooks[-1].json
+    assert len(last["SeatList"]) == 4 and occupants(last["SeatList"]) == {}
+    assert last["Operator_Account"] == ADMIN

@@ -60,7 +60,7 @@ class RecordingAudience final : public RoomAudience {
           } else if constexpr (std::is_same_v<T, RoleNotice>) {
             add(fmt("role", std::string(to_string(n.role))));
           } else {
-            add("kicked_off_seat");
+            add(fmt("kicked_off_seat", std::string(to_string(n.cause))));
           }
         },
         notice);
@@ -293,6 +293,66 @@ TEST_F(MembersTest, MembersChatUnlessMutedOrAllMuted) {
   EXPECT_EQ(blocked.error().code, Code::kClientAllMuted);
   m.sender = "host";
   EXPECT_TRUE(engine_->send_member_message(kApp, "r1", m, fence));
+}
+
+TEST_F(MembersTest, ShrinkingTheLayoutTakesMembersOffTheSeatsThatGo) {
+  ReadFence fence;
+  domain::RoomPatch roomy;
+  roomy.max_member_count = 10;
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", roomy, fence));
+  for (const char* user : {"host", "alice", "bob", "carol"}) ASSERT_TRUE(enter(user));
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "alice", 7, 60'000, fence));
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "bob", 2, 60'000, fence));
+  ASSERT_TRUE(engine_->lock_seat(kApp, "r1", 8, {true, {}, {}}, fence));
+  ASSERT_TRUE(engine_->invite_to_seat(kApp, "r1", "host", "carol", 5, 60'000, fence));
+  ASSERT_TRUE(engine_->invite_to_seat(kApp, "r1", "host", "host", 1, 60'000, fence));
+  events();
+
+  domain::RoomPatch four;
+  four.seat_template = domain::find_seat_template("VideoLandscape4Seats");
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", four, fence));
+  // The room's new info, its new seats, the member who lost seat 7 and the invitation to seat 5
+  // (told to the invitee and to the inviter); the invitation to seat 1 stays.
+  EXPECT_EQ(events(),
+            (std::vector<std::string>{"info:", "seats:--bob-", "kicked_off_seat:SeatRemoved",
+                                      "resolved:carol Cancelled", "resolved:carol Cancelled"}));
+  EXPECT_EQ(room().moderation.seats.size(), 4u);  // seats 4 to 8 are gone, not hidden
+  EXPECT_EQ(code_of(engine_->leave_seat(kApp, "r1", "alice", fence)), Code::kClientNotSeated);
+
+  domain::RoomPatch nine;
+  nine.seat_template = domain::find_seat_template("VideoDynamicGrid9Seats");
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", nine, fence));
+  EXPECT_EQ(events(), (std::vector<std::string>{"info:", "seats:--bob------"}));
+  const auto seats = domain::seats_of(room());
+  EXPECT_FALSE(seats[8].taken_disabled);  // a seat that comes back is a new one: unlocked
+  EXPECT_TRUE(engine_->take_seat(kApp, "r1", "alice", 8, 60'000, fence));
+
+  domain::RoomPatch notice;
+  notice.notice = "same seats";
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", notice, fence));
+  EXPECT_EQ(events(), (std::vector<std::string>{"seats:--bob-----alice", "info:same seats"}));
+}
+
+TEST_F(MembersTest, KickOffSeatSaysTheMemberWasKicked) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "alice", 0, 60'000, fence));
+  events();
+  ASSERT_TRUE(engine_->kick_from_seat(kApp, "r1", "alice", "", fence));
+  EXPECT_EQ(events(),
+            (std::vector<std::string>{"seats:---------", "kicked_off_seat:KickedByAdmin"}));
+}
+
+TEST_F(MembersTest, RobotsEnterAndLeaveLikeMembers) {
+  ASSERT_TRUE(enter("host"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->import_account(kApp, "bot", {}, fence));
+  events();
+  ASSERT_TRUE(engine_->add_robots(kApp, "r1", {"bot"}, fence));
+  EXPECT_EQ(events(), std::vector<std::string>{"entered:bot 2"});
+  ASSERT_TRUE(engine_->delete_robots(kApp, "r1", {"bot"}, fence));
+  EXPECT_EQ(events(), std::vector<std::string>{"left:bot Left 1"});
 }
 
 TEST_F(MembersTest, EmptyRoomIsDismissedBySystemUnlessItHasRobots) {
