@@ -6,6 +6,7 @@
 // inside this file so that no other layer pays for its heavy header.
 #include "config/config.h"
 
+#include "base/hex.h"
 #include "domain/callbacks.h"
 
 #include <toml++/toml.h>
@@ -29,13 +30,16 @@ constexpr int64_t kMaxSdkAppId = std::numeric_limits<uint32_t>::max();
 constexpr size_t kMaxAccountBytes = 32;  // Tencent's limit on a UserID
 constexpr int64_t kMaxRateLimit = 1'000'000;
 
+// What TOML allows in a bare key.
+bool is_bare_key_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
 // Builds the key paths used in messages; keys that are not TOML bare keys are quoted so the path
 // can be pasted back into the file.
 std::string key_path(std::string_view parent, std::string_view key) {
-  bool bare = !key.empty() && std::ranges::all_of(key, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
+  bool bare = !key.empty() && std::ranges::all_of(key, is_bare_key_byte);
   std::string out(parent);
   if (!out.empty()) out += '.';
   if (bare) {
@@ -431,9 +435,170 @@ void read_apps(const ConfigReader& r, const toml::table& root, Config& cfg) {
   }
 }
 
+// --- what toml++ must never see -------------------------------------------------------------
+//
+// toml++ 3.3.0 (Debian's libtomlplusplus-dev) trusts an input it should refuse: its
+// parse_table_header() hands whatever follows `[` or `[[` (and blanks) to parse_key(), whose
+// first line is TOML_ASSERT_ASSUME(is_bare_key_character(*cp) || is_string_delimiter(*cp)). So a
+// header such as `[\0`, `[=]`, `[#]`, `[.a]` or `[Ѣ]` aborts a build with assertions and, with
+// NDEBUG, becomes __builtin_assume(false) under clang: undefined behaviour on operator input.
+// toml++ lets TOML_ASSERT be replaced, but not under NDEBUG (it then turns TOML_ASSERT_ASSUME into
+// an assumption regardless), so no configuration of the library turns this into an error;
+// instead the raw text is checked here first and such a file gets an error naming the line and
+// the rule. The same pass refuses what TOML forbids everywhere (control characters other than tab
+// and CR LF; invalid UTF-8), so those errors name their line too.
+
+[[noreturn]] void syntax_error(const std::string& origin, size_t line, size_t column,
+                               const std::string& rule) {
+  throw ConfigError(origin + ": TOML syntax error at line " + std::to_string(line) + ", column " +
+                    std::to_string(column) + ": " + rule);
+}
+
+// The length of the UTF-8 sequence at `at`, or 0 when it is not one (overlong forms, surrogates
+// and code points past U+10FFFF included).
+size_t utf8_sequence_length(std::string_view text, size_t at) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  size_t length = 0;
+  uint32_t code_point = 0;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    code_point = lead & 0x1Fu;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    code_point = lead & 0x0Fu;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    code_point = lead & 0x07u;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(at + i) & 0xC0u) != 0x80u) return 0;
+    code_point = (code_point << 6) | (byte(at + i) & 0x3Fu);
+  }
+  constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code_point < kSmallest[length] || code_point > 0x10FFFF) return 0;
+  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
+  return length;
+}
+
+std::string byte_hex(char c) {
+  return "0x" + to_hex(std::string_view(&c, 1));
+}
+
+// Walks the text once, knowing just enough TOML (comments, the four kinds of strings, and how
+// deep inside arrays and inline tables a byte is) to tell a table header from a `[` that opens
+// an array on a line of its own.
+void check_toml_text(std::string_view text, const std::string& origin) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  In in = In::kCode;
+  size_t line = 1;
+  size_t line_start = 0;
+  size_t column = 1;  // of text[i], in characters as toml++ counts them
+  bool only_blanks_so_far = true;
+  bool in_header = false;
+  size_t value_depth = 0;  // open arrays and inline tables of a value
+  const auto starts_with = [&](size_t at, std::string_view s) {
+    return text.substr(std::min(at, text.size()), s.size()) == s;
+  };
+  const auto forbidden_control = [&](size_t at) {
+    const auto b = static_cast<unsigned char>(text[at]);
+    return (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7F ||
+           (b == '\r' && !starts_with(at + 1, "\n"));
+  };
+
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const size_t length = utf8_sequence_length(text, i);
+    if (length == 0)
+      syntax_error(origin, line, column, "the byte " + byte_hex(c) + " is not UTF-8");
+    if (forbidden_control(i)) {
+      syntax_error(origin, line, column,
+                   "the control character " + byte_hex(c) +
+                       " is not allowed in TOML (only tab, and CR directly before LF)");
+    }
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+      column = 1;
+      only_blanks_so_far = true;
+      in_header = false;
+      if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
+      ++i;
+      continue;
+    }
+    size_t step = length;
+    switch (in) {
+      case In::kComment:
+        break;
+      case In::kBasic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          step = 2;  // an escaped quote or backslash does not end the string
+        } else if (c == '"') {
+          in = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+        if (c == '\'') in = In::kCode;
+        break;
+      case In::kMultiBasic:
+      case In::kMultiLiteral: {
+        const char quote = in == In::kMultiBasic ? '"' : '\'';
+        if (in == In::kMultiBasic && c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          step = 2;
+        } else if (c == quote && starts_with(i, std::string(3, quote))) {
+          // Up to two more quotes right before the closing three belong to the string.
+          step = 3;
+          while (step < 5 && i + step < text.size() && text[i + step] == quote) ++step;
+          in = In::kCode;
+        }
+        break;
+      }
+      case In::kCode:
+        if (c == '#') {
+          in = In::kComment;
+        } else if (c == '"') {
+          in = starts_with(i, R"(""")") ? In::kMultiBasic : In::kBasic;
+          if (in == In::kMultiBasic) step = 3;
+        } else if (c == '\'') {
+          in = starts_with(i, "'''") ? In::kMultiLiteral : In::kLiteral;
+          if (in == In::kMultiLiteral) step = 3;
+        } else if (c == '[' && only_blanks_so_far && value_depth == 0) {
+          // A table header: its name must start the way parse_key() assumes.
+          in_header = true;
+          size_t name = i + (starts_with(i, "[[") ? 2 : 1);
+          while (name < text.size() && (text[name] == ' ' || text[name] == '\t')) ++name;
+          const char first = name < text.size() ? text[name] : '\n';
+          // A forbidden control character there is reported as such, on the next turn.
+          const bool control_next = name < text.size() && forbidden_control(name);
+          if (first != ']' && first != '"' && first != '\'' && !is_bare_key_byte(first) &&
+              !control_next) {
+            syntax_error(origin, line, name - line_start + 1,
+                         "a table header's name must start with a letter, a digit, '_', '-' or "
+                         "a quote");
+          }
+          step = name - i;
+        } else if ((c == '[' || c == '{') && !in_header) {
+          ++value_depth;
+        } else if ((c == ']' || c == '}') && !in_header && value_depth > 0) {
+          --value_depth;
+        }
+        break;
+    }
+    if (c != ' ' && c != '\t') only_blanks_so_far = false;
+    // A skipped escape or run of quotes is ASCII: one column a byte.
+    column += length == 1 ? step : 1;
+    i += step;
+  }
+}
+
 }  // namespace
 
 Config parse_config(std::string_view toml_text, const std::string& origin) {
+  check_toml_text(toml_text, origin);
   toml::table root;
   try {
     root = toml::parse(toml_text, origin);
