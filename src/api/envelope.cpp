@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.h"
+
 namespace liveroom::api {
 
 namespace json = boost::json;
@@ -26,8 +28,15 @@ struct IdRandom {
 
 std::atomic<uint64_t> g_sequence{0};
 
+// ErrorInfo echoes request bytes (an unknown command's path, a query value); a reply must stay
+// UTF-8 JSON whatever they were, and json::serialize copies invalid bytes through.
 void append_escaped(std::string& out, std::string_view text) {
-  out += json::serialize(json::string_view(text));
+  if (is_valid_utf8(text)) {
+    out += json::serialize(json::string_view(text));
+  } else {
+    const std::string valid = to_valid_utf8(text);
+    out += json::serialize(json::string_view(valid));
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include "base/hex.h"
+#include "base/utf8.h"
 #include "domain/callbacks.h"
 
 #include <toml++/toml.h>
@@ -460,37 +461,6 @@ void read_apps(const ConfigReader& r, const toml::table& root, Config& cfg) {
                                const std::string& rule) {
   throw ConfigError(origin + ": TOML syntax error at line " + std::to_string(line) + ", column " +
                     std::to_string(column) + ": " + rule);
-}
-
-// The length of the UTF-8 sequence at `at`, or 0 when it is not one (overlong forms, surrogates
-// and code points past U+10FFFF included).
-size_t utf8_sequence_length(std::string_view text, size_t at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  size_t length = 0;
-  uint32_t code_point = 0;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    code_point = lead & 0x1Fu;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    code_point = lead & 0x0Fu;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    code_point = lead & 0x07u;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size()) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xC0u) != 0x80u) return 0;
-    code_point = (code_point << 6) | (byte(at + i) & 0x3Fu);
-  }
-  constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (code_point < kSmallest[length] || code_point > 0x10FFFF) return 0;
-  if (code_point >= 0xD800 && code_point <= 0xDFFF) return 0;
-  return length;
 }
 
 std::string byte_hex(char c) {
