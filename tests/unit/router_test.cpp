@@ -269,7 +269,7 @@ TEST_F(RouterTest, InvalidUtf8EchoedInErrorInfoKeepsTheReplyJson) {
   EXPECT_TRUE(fails_with(post("live_engine_http_srv/get_admin_li\xd1t", "{}"), 60009,
                          {"live_engine_http_srv/get_admin_li\xef\xbf\xbdt"}));
   EXPECT_TRUE(fails_with(raw("POST", "/v4/\xff\xc0\xaf?" + query(), "{}"), 60009,
-                         {"/v4/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}));
+                         {"unknown API '\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'"}));
 }
 
 TEST_F(RouterTest, OnlyPostIsSupported) {
