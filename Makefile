@@ -9,12 +9,16 @@
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
 #   make bench-quick   same with short runs (~30 s); numbers are indicative only
 #   make bench-gateway chat fan-out to 10,000 WebSocket members in one room (bench/gateway)
-#   make format        clang-format -i on src/ and tests/unit/
+#   make fuzz          build the libFuzzer targets of fuzz/ with clang 16 (build-fuzz/, ASan+UBSan)
+#                      and run each for FUZZ_SECONDS from its seeds; fails on any crash
+#   make format        clang-format -i on src/, tests/unit/ and fuzz/
 #   make format-check  fail if clang-format would change anything
 #   make clean         remove the build directory
 #
 # Knobs: BUILD_DIR=build  BUILD_TYPE=Release  SKIP_DEPS=1 (do not run install-deps)
 #        CTEST_FLAGS=...  PYTEST_FLAGS=...  BENCH_ARGS=... (see bench/run --help)
+#        FUZZ_SECONDS=60 (per target)  FUZZ_DIR=build-fuzz  FUZZ_TARGETS="fuzz_usersig ..."
+#        FUZZ_FLAGS=... (more libFuzzer flags)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -31,6 +35,10 @@ CTEST_FLAGS ?=
 PYTEST_FLAGS ?=
 BENCH_ARGS ?=
 LIVEROOMD ?= $(CURDIR)/$(BUILD_DIR)/liveroomd
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fuzz_usersig fuzz_router fuzz_gateway fuzz_config
+FUZZ_FLAGS ?=
 
 COMPAT_DIR := tests/compat
 # Written after a successful `npm ci`; newer than the lock file means node_modules is current.
@@ -39,11 +47,11 @@ COMPAT_STAMP := $(COMPAT_DIR)/node_modules/.liveroom-npm-ci
 BROWSER_DIR := tests/browser
 BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.liveroom-npm-ci
 
-FORMAT_FILES = $(shell find src tests/unit -type f \
+FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
 .PHONY: all deps build run test unit-test e2e-test compat-deps browser-deps bench bench-quick \
-        bench-gateway \
+        bench-gateway fuzz \
         format format-check clean distclean
 
 all: build
@@ -102,6 +110,36 @@ bench-gateway: build
 
 bench-quick: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)
+
+# libFuzzer needs clang; Debian 12's clang 14 cannot compile the project's C++23, clang 16 can.
+# Debug keeps assertions (toml++'s, ours) on, -O1 keeps it fast. Each target starts from the
+# committed seeds (fuzz/corpus/<target>, only read) and grows its own corpus in $(FUZZ_DIR)/corpus;
+# a crash leaves its input in $(FUZZ_DIR)/artifacts. Every target runs, then the first failure
+# fails the target.
+fuzz:
+ifneq ($(SKIP_DEPS),1)
+	bash scripts/install-deps
+	bash scripts/install-fuzz-deps
+endif
+	@if [ ! -f "$(FUZZ_DIR)/build.ninja" ]; then \
+	  echo "cmake -S . -B $(FUZZ_DIR) -G Ninja (clang++-16, LIVEROOM_FUZZ=ON)"; \
+	  CXX=clang++-16 cmake -S . -B "$(FUZZ_DIR)" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_CXX_FLAGS=-O1 -DLIVEROOM_FUZZ=ON -DLIVEROOM_BUILD_TESTS=OFF; \
+	fi
+	ninja -C "$(FUZZ_DIR)" $(FUZZ_TARGETS)
+	@failed=(); \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p "$(FUZZ_DIR)/corpus/$$t" "$(FUZZ_DIR)/artifacts"; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  if ! "$(FUZZ_DIR)/fuzz/$$t" -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	       -artifact_prefix="$(FUZZ_DIR)/artifacts/$$t-" $(FUZZ_FLAGS) \
+	       "$(FUZZ_DIR)/corpus/$$t" "fuzz/corpus/$$t" 2>"$(FUZZ_DIR)/$$t.log"; then \
+	    failed+=("$$t"); tail -n 60 "$(FUZZ_DIR)/$$t.log"; \
+	  fi; \
+	  grep -E '^#[0-9]+.*(DONE|pulse)|^stat::' "$(FUZZ_DIR)/$$t.log" | tail -n 6 || true; \
+	done; \
+	if (($${#failed[@]})); then echo "fuzz: crashes in $${failed[*]} (inputs in $(FUZZ_DIR)/artifacts)" >&2; exit 1; fi; \
+	echo "fuzz: no crash in $(FUZZ_TARGETS)"
 
 format: deps
 	@files='$(FORMAT_FILES)'; \

@@ -33,6 +33,12 @@ inline size_t utf8_sequence_length(const unsigned char* p, const unsigned char* 
   return length;
 }
 
+// The same, for the sequence at byte `at` of `text` (at < text.size()).
+inline size_t utf8_sequence_length(std::string_view text, size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  return utf8_sequence_length(p + at, p + text.size());
+}
+
 inline bool is_valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();

@@ -426,6 +426,92 @@ TEST_F(ConfigFiles, LoadConfigFileNamesThePath) {
   EXPECT_THROW(load_config_file(dir_.string()), ConfigError);
 }
 
+// toml++ 3.3.0 asserts (and, built with NDEBUG under clang, assumes) that a table header's
+// name starts with a key character; these inputs broke that and must be plain errors instead.
+TEST(Config, TableHeaderNameThatTomlppCannotTakeIsAnError) {
+  constexpr std::string_view kRule = "a table header's name must start with a letter";
+  EXPECT_TRUE(fails_with("[=]\n", {"test.toml: TOML syntax error at line 1, column 2", kRule}));
+  EXPECT_TRUE(fails_with("[[ #]]\n", {"line 1, column 4", kRule}));
+  EXPECT_TRUE(fails_with("[.a]\n", {"line 1, column 2", kRule}));
+  EXPECT_TRUE(fails_with("x = 1\n[\n", {"line 2, column 2", kRule}));
+  EXPECT_TRUE(fails_with("[\xd1\xa2]\n", {"line 1, column 2", kRule}));
+  EXPECT_TRUE(fails_with(with_app("", "[[\xd1\xa2]]\n"), {"line 7, column 3", kRule}));
+}
+
+// toml++ 3.3.0 reaches __builtin_unreachable() when it asks whether U+00A1-U+0499 or
+// U+FBC6-U+FEFE is whitespace, which it does between tokens and in two places in strings.
+TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
+  constexpr std::string_view kRule = "a non-ASCII character is allowed only inside strings and";
+  EXPECT_TRUE(fails_with("[[appsttp\xd1\xa2]]\n", {"line 1, column 10", kRule}));
+  EXPECT_TRUE(fails_with("[[appsttp\xd1\xa2]]", {"line 1, column 10", kRule}));
+  EXPECT_TRUE(fails_with("a = 1\xc3\xa9\n", {"line 1, column 6", kRule}));
+  EXPECT_TRUE(fails_with("\xef\xbb\xbe = 1\n", {"line 1, column 1", kRule}));
+  EXPECT_TRUE(fails_with("data_dir = \"\"\"\\\xc3\xa9\"\"\"\n",
+                         {"line 1, column 16", "a backslash must be followed by an escape"}));
+  EXPECT_TRUE(
+      fails_with("data_dir = \"\"\"a\\\n  \xc3\xa9\"\"\"\n",
+                 {"line 2, column 3", "cannot start the line after a line-ending backslash"}));
+  // Inside strings and comments they are fine, also after a line-ending backslash's blanks
+  // when something ASCII comes first.
+  const Config c = parse_config(
+      "# \xc3\xa9t\xc3\xa9\n"
+      "data_dir = \"\"\"\xd1\xa2\\\n   x\xc3\xa9\"\"\"\n"
+      "listen = \"127.0.0.1:1\" # \xd1\xa2\n"
+      "[[apps]]\n"
+      "sdkappid = 1\n"
+      "secret_key = '\xd1\xa2'\n"
+      "admins = [\"\xc3\xa9\"]\n",
+      "test.toml");
+  EXPECT_EQ(c.data_dir, "\xd1\xa2x\xc3\xa9");
+  EXPECT_EQ(c.apps.at(0).admins.at(0), "\xc3\xa9");
+}
+
+TEST(Config, ControlCharactersAreErrorsWithTheirLine) {
+  constexpr std::string_view kRule = "is not allowed in TOML (only tab, and CR directly before LF)";
+  EXPECT_TRUE(fails_with(std::string("[\0", 2), {"line 1, column 2", "0x00", kRule}));
+  EXPECT_TRUE(fails_with(std::string("[\0abc]\n", 7), {"line 1, column 2", "0x00", kRule}));
+  EXPECT_TRUE(fails_with(std::string("a = 1\nb = \"x\0\"\n", 14), {"line 2, column 7", kRule}));
+  EXPECT_TRUE(fails_with("# a comment\x01\n", {"line 1, column 12", "0x01", kRule}));
+  EXPECT_TRUE(fails_with("x = 1\r\ny = 2\r", {"line 2, column 6", "0x0d", kRule}));
+  EXPECT_TRUE(fails_with("x = \"\x7f\"\n", {"line 1, column 6", "0x7f", kRule}));
+}
+
+TEST(Config, InvalidUtf8IsAnErrorWithItsLine) {
+  EXPECT_TRUE(fails_with("a = 1\n# \xc0\xaf\n", {"line 2, column 3", "0xc0 is not UTF-8"}));
+  EXPECT_TRUE(fails_with("# \xed\xa0\x80\n", {"line 1, column 3", "0xed is not UTF-8"}));
+  EXPECT_TRUE(fails_with("# \xf4\x90\x80\x80\n", {"line 1, column 3", "0xf4 is not UTF-8"}));
+  EXPECT_TRUE(fails_with("# \xe2\x82", {"line 1, column 3", "0xe2 is not UTF-8"}));
+}
+
+// The pre-check must know arrays, strings and comments: none of these `[` is a table header.
+TEST(Config, BracketsOutsideTableHeadersAreNotChecked) {
+  const Config c = parse_config(
+      "# [=] in a comment\r\n"
+      "data_dir = \"[=]\" # [.x]\n"
+      "[[apps]]\n"
+      "sdkappid = 1400000001\n"
+      "secret_key = \"\"\"\n"
+      "[=]\n"
+      "\\\"\"\"\"\"\n"
+      "admins = [\n"
+      "  \"administrator\", # [\n"
+      "  'x]y',\n"
+      "]\n"
+      "[[apps.callbacks]]\n"
+      "url = 'http://127.0.0.1:9/\xd1\xa2'\n"
+      "commands = [\n"
+      "  'Live.CallbackAfterCreateRoom']\n"
+      "[ apps.rate_limits ]\n"
+      "default = 1\n",
+      "test.toml");
+  EXPECT_EQ(c.data_dir, "[=]");
+  ASSERT_EQ(c.apps.size(), 1u);
+  EXPECT_EQ(c.apps[0].secret_key, "[=]\n\"\"");
+  EXPECT_EQ(c.apps[0].admins, (std::vector<std::string>{"administrator", "x]y"}));
+  ASSERT_EQ(c.apps[0].callbacks.size(), 1u);
+  EXPECT_EQ(c.apps[0].rate_limits.default_per_second, 1u);
+}
+
 TEST(Config, ExampleFileParses) {
   fs::path root = fs::path(__FILE__).parent_path().parent_path().parent_path();
   Config cfg = load_config_file((root / "liveroom.example.toml").string());

@@ -263,6 +263,15 @@ TEST_F(RouterTest, UnknownPathIs60009NamingThePath) {
   EXPECT_TRUE(fails_with(post("live_engine_http_srv/Create_Room", "{}"), 60009));
 }
 
+// ErrorInfo echoes the path; bytes that are not UTF-8 there once made the reply invalid JSON
+// (found by fuzz/fuzz_router). They come back as U+FFFD.
+TEST_F(RouterTest, InvalidUtf8EchoedInErrorInfoKeepsTheReplyJson) {
+  EXPECT_TRUE(fails_with(post("live_engine_http_srv/get_admin_li\xd1t", "{}"), 60009,
+                         {"live_engine_http_srv/get_admin_li\xef\xbf\xbdt"}));
+  EXPECT_TRUE(fails_with(raw("POST", "/v4/\xff\xc0\xaf?" + query(), "{}"), 60009,
+                         {"unknown API '\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd'"}));
+}
+
 TEST_F(RouterTest, OnlyPostIsSupported) {
   for (std::string method : {"GET", "PUT", "DELETE", "HEAD", "post"}) {
     auto r = raw(method, "/v4/live_engine_http_srv/get_room_list?" + query(), "{}");
