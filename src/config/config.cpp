@@ -486,6 +486,10 @@ void check_toml_text(std::string_view text, const std::string& origin) {
   bool in_header = false;
   bool skipping_blanks = false;  // after a line-ending backslash in a multi-line basic string
   size_t value_depth = 0;        // open arrays and inline tables of a value
+  // The last character outside strings and comments other than a blank ('\n' at a line's
+  // start). A quote opens a string only where a key or a value can start; elsewhere (`x = 1'é`)
+  // toml++ reads it as part of a bad token, and the rest of the line is code to it.
+  char previous_code = '\n';
   const auto starts_with = [&](size_t at, std::string_view s) {
     return text.substr(std::min(at, text.size()), s.size()) == s;
   };
@@ -511,6 +515,7 @@ void check_toml_text(std::string_view text, const std::string& origin) {
       column = 1;
       only_blanks_so_far = true;
       in_header = false;
+      previous_code = '\n';
       if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
       ++i;
       continue;
@@ -572,6 +577,9 @@ void check_toml_text(std::string_view text, const std::string& origin) {
         }
         if (c == '#') {
           in = In::kComment;
+        } else if ((c == '"' || c == '\'') &&
+                   std::string_view("\n=[{,.").find(previous_code) == std::string_view::npos) {
+          // Not where a string can start: an ordinary byte of a token toml++ will refuse.
         } else if (c == '"') {
           in = starts_with(i, R"(""")") ? In::kMultiBasic : In::kBasic;
           if (in == In::kMultiBasic) step = 3;
@@ -600,7 +608,10 @@ void check_toml_text(std::string_view text, const std::string& origin) {
         }
         break;
     }
-    if (c != ' ' && c != '\t') only_blanks_so_far = false;
+    if (c != ' ' && c != '\t') {
+      only_blanks_so_far = false;
+      if (in == In::kCode || in == In::kComment) previous_code = c;
+    }
     // A skipped escape or run of quotes is ASCII: one column a byte.
     column += length == 1 ? step : 1;
     i += step;

@@ -451,6 +451,11 @@ TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
   EXPECT_TRUE(
       fails_with("data_dir = \"\"\"a\\\n  \xc3\xa9\"\"\"\n",
                  {"line 2, column 3", "cannot start the line after a line-ending backslash"}));
+  // A quote inside a bad token opens no string for toml++, which reads on to the character
+  // (found by fuzz_config).
+  EXPECT_TRUE(fails_with("ppid = 1tls0'mauto_iw127.0\xef\xbb\xb9[gateway]\n\n",
+                         {"line 1, column 27", kRule}));
+  EXPECT_TRUE(fails_with("a = x\"\xc3\xa9\"\n", {"line 1, column 7", kRule}));
   // Inside strings and comments they are fine, also after a line-ending backslash's blanks
   // when something ASCII comes first.
   const Config c = parse_config(
@@ -460,7 +465,7 @@ TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
       "[[apps]]\n"
       "sdkappid = 1\n"
       "secret_key = '\xd1\xa2'\n"
-      "admins = [\"\xc3\xa9\"]\n",
+      "admins = [\"\xc3\xa9\", 'x\xc3\xa9',\n  \"y\xc3\xa9\"]\n",
       "test.toml");
   EXPECT_EQ(c.data_dir, "\xd1\xa2x\xc3\xa9");
   EXPECT_EQ(c.apps.at(0).admins.at(0), "\xc3\xa9");
