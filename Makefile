@@ -3,7 +3,10 @@
 #   make deps          install Debian packages (scripts/install-deps; idempotent)
 #   make build         configure once (Ninja, Release) and build build/liveroomd + unit tests
 #   make run           build, then start a local demo server (scripts/run-demo)
-#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat
+#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat tests/browser
+#   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
+#                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
+#   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
@@ -14,6 +17,7 @@
 #   make clean         remove the build directory
 #
 # Knobs: BUILD_DIR=build  BUILD_TYPE=Release  SKIP_DEPS=1 (do not run install-deps)
+#        ASAN_BUILD_DIR=build-asan  TSAN_BUILD_DIR=build-tsan  SANITIZE_BUILD_TYPE=RelWithDebInfo
 #        CTEST_FLAGS=...  PYTEST_FLAGS=...  BENCH_ARGS=... (see bench/run --help)
 
 SHELL := bash
@@ -23,6 +27,10 @@ SHELL := bash
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+# Optimised (sanitized code is slow enough) but with line numbers in the reports.
+SANITIZE_BUILD_TYPE ?= RelWithDebInfo
 # Debian's interpreter: it sees python3-pytest and python3-requests; another python3 may be
 # first on PATH.
 PYTHON := /usr/bin/python3
@@ -31,6 +39,8 @@ CTEST_FLAGS ?=
 PYTEST_FLAGS ?=
 BENCH_ARGS ?=
 LIVEROOMD ?= $(CURDIR)/$(BUILD_DIR)/liveroomd
+# A comma in a $(call ...) argument.
+, := ,
 
 COMPAT_DIR := tests/compat
 # Written after a successful `npm ci`; newer than the lock file means node_modules is current.
@@ -43,7 +53,7 @@ FORMAT_FILES = $(shell find src tests/unit -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
 .PHONY: all deps build run test unit-test e2e-test compat-deps browser-deps bench bench-quick \
-        bench-gateway \
+        bench-gateway build-asan build-tsan test-sanitize test-tsan \
         format format-check clean distclean
 
 all: build
@@ -53,12 +63,23 @@ ifneq ($(SKIP_DEPS),1)
 	bash scripts/install-deps
 endif
 
-build: deps
-	@if [ ! -f "$(BUILD_DIR)/build.ninja" ]; then \
-	  echo "cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)"; \
-	  cmake -S . -B "$(BUILD_DIR)" -G Ninja -DCMAKE_BUILD_TYPE="$(BUILD_TYPE)"; \
+# $(call configure_and_build,DIR,BUILD_TYPE,SANITIZERS): configures DIR once, then builds it.
+define configure_and_build
+	@if [ ! -f "$(1)/build.ninja" ]; then \
+	  echo "cmake -S . -B $(1) -G Ninja -DCMAKE_BUILD_TYPE=$(2) -DLIVEROOM_SANITIZE=$(3)"; \
+	  cmake -S . -B "$(1)" -G Ninja -DCMAKE_BUILD_TYPE="$(2)" -DLIVEROOM_SANITIZE="$(3)"; \
 	fi
-	ninja -C "$(BUILD_DIR)"
+	ninja -C "$(1)"
+endef
+
+build: deps
+	$(call configure_and_build,$(BUILD_DIR),$(BUILD_TYPE),)
+
+build-asan: deps
+	$(call configure_and_build,$(ASAN_BUILD_DIR),$(SANITIZE_BUILD_TYPE),address$(,)undefined)
+
+build-tsan: deps
+	$(call configure_and_build,$(TSAN_BUILD_DIR),$(SANITIZE_BUILD_TYPE),thread)
 
 run: build
 	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-demo
@@ -77,6 +98,15 @@ unit-test:
 
 e2e-test: compat-deps browser-deps
 	$(E2E_TEST_CMD)
+
+# Sanitizer runs of the same suites (scripts/test-sanitize says how reports fail the run).
+test-sanitize: build-asan compat-deps browser-deps
+	CTEST_FLAGS='$(CTEST_FLAGS)' PYTEST_FLAGS='$(PYTEST_FLAGS)' \
+	  bash scripts/test-sanitize address "$(ASAN_BUILD_DIR)"
+
+test-tsan: build-tsan compat-deps browser-deps
+	CTEST_FLAGS='$(CTEST_FLAGS)' PYTEST_FLAGS='$(PYTEST_FLAGS)' \
+	  bash scripts/test-sanitize thread "$(TSAN_BUILD_DIR)"
 
 compat-deps: $(COMPAT_STAMP)
 browser-deps: $(BROWSER_STAMP)
@@ -115,7 +145,7 @@ format-check: deps
 	if [ "$$bad" -ne 0 ]; then echo "format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf "$(BUILD_DIR)"
+	rm -rf "$(BUILD_DIR)" "$(ASAN_BUILD_DIR)" "$(TSAN_BUILD_DIR)"
 
 # Also the npm install of the compat test (data/, which holds the demo secret, is kept).
 distclean: clean
