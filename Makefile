@@ -3,7 +3,10 @@
 #   make deps          install Debian packages (scripts/install-deps; idempotent)
 #   make build         configure once (Ninja, Release) and build build/liveroomd + unit tests
 #   make run           build, then start a local demo server (scripts/run-demo)
-#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat
+#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat tests/browser
+#   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
+#                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
+#   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
@@ -13,9 +16,10 @@
 #                      and run each for FUZZ_SECONDS from its seeds; fails on any crash
 #   make format        clang-format -i on src/, tests/unit/ and fuzz/
 #   make format-check  fail if clang-format would change anything
-#   make clean         remove the build directory
+#   make clean         remove the build directories
 #
 # Knobs: BUILD_DIR=build  BUILD_TYPE=Release  SKIP_DEPS=1 (do not run install-deps)
+#        ASAN_BUILD_DIR=build-asan  TSAN_BUILD_DIR=build-tsan  SANITIZE_BUILD_TYPE=RelWithDebInfo
 #        CTEST_FLAGS=...  PYTEST_FLAGS=...  BENCH_ARGS=... (see bench/run --help)
 #        FUZZ_SECONDS=60 (per target)  FUZZ_DIR=build-fuzz  FUZZ_TARGETS="fuzz_usersig ..."
 #        FUZZ_FLAGS=... (more libFuzzer flags)
@@ -27,6 +31,10 @@ SHELL := bash
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+# Optimised (sanitized code is slow enough) but with line numbers in the reports.
+SANITIZE_BUILD_TYPE ?= RelWithDebInfo
 # Debian's interpreter: it sees python3-pytest and python3-requests; another python3 may be
 # first on PATH.
 PYTHON := /usr/bin/python3
@@ -39,6 +47,8 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= fuzz_usersig fuzz_router fuzz_gateway fuzz_config
 FUZZ_FLAGS ?=
+# A comma in a $(call ...) argument.
+, := ,
 
 COMPAT_DIR := tests/compat
 # Written after a successful `npm ci`; newer than the lock file means node_modules is current.
@@ -51,7 +61,7 @@ FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
 .PHONY: all deps build run test unit-test e2e-test compat-deps browser-deps bench bench-quick \
-        bench-gateway fuzz \
+        bench-gateway fuzz build-asan build-tsan test-sanitize test-tsan \
         format format-check clean distclean
 
 all: build
@@ -61,12 +71,23 @@ ifneq ($(SKIP_DEPS),1)
 	bash scripts/install-deps
 endif
 
-build: deps
-	@if [ ! -f "$(BUILD_DIR)/build.ninja" ]; then \
-	  echo "cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)"; \
-	  cmake -S . -B "$(BUILD_DIR)" -G Ninja -DCMAKE_BUILD_TYPE="$(BUILD_TYPE)"; \
+# $(call configure_and_build,DIR,BUILD_TYPE,SANITIZERS): configures DIR once, then builds it.
+define configure_and_build
+	@if [ ! -f "$(1)/build.ninja" ]; then \
+	  echo "cmake -S . -B $(1) -G Ninja -DCMAKE_BUILD_TYPE=$(2) -DLIVEROOM_SANITIZE=$(3)"; \
+	  cmake -S . -B "$(1)" -G Ninja -DCMAKE_BUILD_TYPE="$(2)" -DLIVEROOM_SANITIZE="$(3)"; \
 	fi
-	ninja -C "$(BUILD_DIR)"
+	ninja -C "$(1)"
+endef
+
+build: deps
+	$(call configure_and_build,$(BUILD_DIR),$(BUILD_TYPE),)
+
+build-asan: deps
+	$(call configure_and_build,$(ASAN_BUILD_DIR),$(SANITIZE_BUILD_TYPE),address$(,)undefined)
+
+build-tsan: deps
+	$(call configure_and_build,$(TSAN_BUILD_DIR),$(SANITIZE_BUILD_TYPE),thread)
 
 run: build
 	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-demo
@@ -85,6 +106,15 @@ unit-test:
 
 e2e-test: compat-deps browser-deps
 	$(E2E_TEST_CMD)
+
+# Sanitizer runs of the same suites (scripts/test-sanitize says how reports fail the run).
+test-sanitize: build-asan compat-deps browser-deps
+	CTEST_FLAGS='$(CTEST_FLAGS)' PYTEST_FLAGS='$(PYTEST_FLAGS)' \
+	  bash scripts/test-sanitize address "$(ASAN_BUILD_DIR)"
+
+test-tsan: build-tsan compat-deps browser-deps
+	CTEST_FLAGS='$(CTEST_FLAGS)' PYTEST_FLAGS='$(PYTEST_FLAGS)' \
+	  bash scripts/test-sanitize thread "$(TSAN_BUILD_DIR)"
 
 compat-deps: $(COMPAT_STAMP)
 browser-deps: $(BROWSER_STAMP)
@@ -153,7 +183,7 @@ format-check: deps
 	if [ "$$bad" -ne 0 ]; then echo "format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf "$(BUILD_DIR)"
+	rm -rf "$(BUILD_DIR)" "$(ASAN_BUILD_DIR)" "$(TSAN_BUILD_DIR)" "$(FUZZ_DIR)"
 
 # Also the npm install of the compat test (data/, which holds the demo secret, is kept).
 distclean: clean

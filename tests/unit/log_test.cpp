@@ -7,7 +7,6 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -16,6 +15,8 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include "text_shape.h"
 
 namespace liveroom {
 namespace {
@@ -68,8 +69,8 @@ TEST(JsonLog, OneObjectPerLineWithTheDocumentedFields) {
   EXPECT_EQ(records[0].size(), 3u);  // ts, level, msg; no request_id outside a request
   EXPECT_EQ(records[0].at("level").as_string(), "info");
   EXPECT_EQ(msg_of(records[0]), "liveroomd listening on 127.0.0.1:8080 (port 8080)");
-  EXPECT_TRUE(std::regex_match(std::string(records[0].at("ts").as_string()),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  EXPECT_TRUE(testing_support::has_shape(std::string(records[0].at("ts").as_string()),
+                                         "####-##-##T##:##:##.###Z"));
   EXPECT_EQ(records[1].at("level").as_string(), "warning");
   // The line's text begins with the timestamp, as the documented example shows.
   EXPECT_TRUE(c.lines()[0].starts_with(R"({"ts":")"));
@@ -194,8 +195,7 @@ TEST(TextLog, AppendsRequestIdInsideAScope) {
   }
   auto lines = c.lines();
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_TRUE(std::regex_match(
-      lines[0], std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[info\] plain)")))
+  EXPECT_TRUE(testing_support::has_shape(lines[0], "####-##-##T##:##:##.###Z [info] plain"))
       << lines[0];
   EXPECT_TRUE(lines[1].ends_with("[warning] tagged request_id=Id-9")) << lines[1];
 }

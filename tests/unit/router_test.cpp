@@ -11,13 +11,13 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "auth/usersig.h"
 #include "test_support.h"
+#include "text_shape.h"
 
 // gtest prints JSON values as text instead of bytes (found by ADL).
 namespace boost::json {
@@ -164,13 +164,12 @@ class RouterTest : public testing::Test {
   }
 
   static void check_envelope(const json::object& o, const std::string& text) {
-    static const std::regex kRequestId("^Id-[0-9a-f]{32}-O-Seq-\\d+$");
     ASSERT_TRUE(o.contains("ActionStatus") && o.at("ActionStatus").is_string()) << text;
     ASSERT_TRUE(o.contains("ErrorCode") && o.at("ErrorCode").is_int64()) << text;
     ASSERT_TRUE(o.contains("ErrorInfo") && o.at("ErrorInfo").is_string()) << text;
     ASSERT_TRUE(o.contains("RequestId") && o.at("RequestId").is_string()) << text;
     const std::string id(o.at("RequestId").get_string());
-    EXPECT_TRUE(std::regex_match(id, kRequestId)) << id;
+    EXPECT_TRUE(testing_support::has_shape(id, "Id-" + std::string(32, '%') + "-O-Seq-#+")) << id;
     const bool ok = o.at("ActionStatus").get_string() == "OK";
     if (ok) {
       EXPECT_EQ(o.at("ErrorCode").get_int64(), 0) << text;
