@@ -16,14 +16,10 @@ namespace liveroom::api {
 // left as it is, for the checks to reject.
 std::string percent_decoded(std::string_view raw);
 
-// A uint32 in canonical decimal: digits only, no sign, no leading zero, at most 4294967295.
-// nullopt otherwise: `01400000001` must not name app 1400000001 here while a proxy in front, or a
-// log reader, takes it for another text.
-std::optional<uint32_t> parse_canonical_u32(std::string_view text);
-// The SDKAppID of a `sdkappid` parameter (canonical decimal uint32).
-inline std::optional<uint32_t> parse_sdkappid(std::string_view text) {
-  return parse_canonical_u32(text);
-}
+// The SDKAppID of a `sdkappid` parameter: a uint32 in canonical decimal (digits only, no sign, no
+// leading zero). nullopt otherwise: `01400000001` must not name app 1400000001 here while a proxy
+// in front, or a log reader, takes it for another text.
+std::optional<uint32_t> parse_sdkappid(std::string_view text);
 
 // The parameters of Tencent's query string (spec §1.1), percent-decoded. Each may appear at most
 // once: with `sdkappid=A&sdkappid=B` a proxy checking the first would see another app than the

@@ -249,7 +249,7 @@ std::string percent_decoded(std::string_view raw) {
   return pct->decode();
 }
 
-std::optional<uint32_t> parse_canonical_u32(std::string_view text) {
+std::optional<uint32_t> parse_sdkappid(std::string_view text) {
   if (text.empty() || (text[0] == '0' && text.size() > 1)) return std::nullopt;
   uint32_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -641,11 +641,9 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
                                        const std::vector<std::string>& users, AdminOp op,
                                        ReadFence& fence, const Actor& actor) {
   std::vector<std::string> imports;
-  AppState* app_state = nullptr;
   auto done = moderate(
       sdkappid, room_id, fence,
       [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
-        app_state = &a;
         for (const auto& user : users) {
           auto it = std::find(m.admins.begin(), m.admins.end(), user);
           if (op == AdminOp::kDelete) {
@@ -675,7 +673,7 @@ Result<void> RoomEngine::modify_admins(uint32_t sdkappid, std::string_view room_
             actor, changes, events);
       });
   // An account to import means the list changed, so the moderation was committed (fence.seq).
-  if (done && !imports.empty()) imported(*app_state, imports, fence.seq);
+  if (done && !imports.empty()) imported(*app(sdkappid), imports, fence.seq);
   return done;
 }
 
@@ -720,11 +718,9 @@ Result<void> RoomEngine::mute_members(uint32_t sdkappid, std::string_view room_i
 Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
                                     const std::vector<std::string>& robots, ReadFence& fence) {
   std::vector<std::string> imports;
-  AppState* app_state = nullptr;
   auto done = moderate(
       sdkappid, room_id, fence,
       [&](domain::RoomModeration& m, AppState& a, RoomEntry&) -> Result<void> {
-        app_state = &a;
         for (const auto& robot : robots) {
           if (std::find(m.robots.begin(), m.robots.end(), robot) != m.robots.end()) continue;
           if (auto ok = require_account(a, robot, "RobotList_Account", fence, imports); !ok) {
@@ -742,7 +738,7 @@ Result<void> RoomEngine::add_robots(uint32_t sdkappid, std::string_view room_id,
       [&](AppState&, RoomShard&, std::vector<store::Change>& changes, PendingEvents&) {
         import_pending(sdkappid, imports, changes);
       });
-  if (done && !imports.empty()) imported(*app_state, imports, fence.seq);
+  if (done && !imports.empty()) imported(*app(sdkappid), imports, fence.seq);
   return done;
 }
 

@@ -690,11 +690,7 @@ Task<void> HttpServer::Impl::serve(Stream stream, std::shared_ptr<Connection> co
 template <typename Stream>
 Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watchdog& watchdog) {
   Socket& socket = beast::get_lowest_layer(stream);
-  const std::string remote = [&] {
-    boost::system::error_code ec;
-    auto ep = socket.remote_endpoint(ec);
-    return ec ? std::string() : ep.address().to_string();
-  }();
+  const std::string remote = conn.peer.to_string();  // read once, at accept
   constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
   if constexpr (kTls) {
     watchdog.limit(std::chrono::milliseconds(cfg.read_timeout_ms));
