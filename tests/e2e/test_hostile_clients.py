@@ -145,6 +145,15 @@ def low_descriptor_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
 
+# The sanitizers' runtimes need descriptors of their own (UBSan's vptr check probes memory
+# through a pipe): starved of them, they report errors that are not there. Both tests below
+# run out of descriptors on purpose, so they run in `make test` only.
+needs_free_descriptors_for_sanitizers = pytest.mark.skipif(
+    any(v in os.environ for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")),
+    reason="a sanitizer runtime cannot work without free descriptors")
+
+
+@needs_free_descriptors_for_sanitizers
 def test_max_connections_is_clamped_to_the_descriptor_limit(server_factory):
     srv = server_factory(http={"max_connections": 5000, "max_connections_per_ip": 0},
                          preexec=low_descriptor_limit)
@@ -160,10 +169,7 @@ def test_max_connections_is_clamped_to_the_descriptor_limit(server_factory):
     assert log_lines < 50, f"{log_lines} log lines:\n{srv.log_tail(20)}"
 
 
-# The sanitizers' runtimes need descriptors of their own (UBSan's vptr check probes memory
-# through a pipe): starved of them, they report errors that are not there.
-@pytest.mark.skipif(any(v in os.environ for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")),
-                    reason="a sanitizer runtime cannot work without free descriptors")
+@needs_free_descriptors_for_sanitizers
 def test_accept_backs_off_and_logs_once_when_descriptors_run_out(server_factory):
     """A descriptor limit so low that accept itself fails with EMFILE (the clamp leaves
     max_connections above what is really free): the loop waits instead of spinning, logs a line
