@@ -307,8 +307,8 @@ int serve_cluster(config::Config cfg) {
           // memory could show state the new leader has changed.
           if (!leadership.lease_valid() && path.starts_with("/v4/")) {
             return unavailable(
-                "cluster: this node's leadership lease could not be renewed (Redis unreachable); "
-                "retry");
+                "cluster: this node's leadership lease has lapsed (Redis unreachable, or this "
+                "node was paused); retry");
           }
           return s->router->handle(std::move(req));
         }

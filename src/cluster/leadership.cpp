@@ -106,22 +106,32 @@ std::string Leadership::leader_url() const {
 
 void Leadership::run() {
   const auto interval = std::chrono::milliseconds(config_.lease_ms / 3);
+  // A leader that could not renew retries at once and often: when Redis returns (perhaps empty)
+  // it must renew before a follower takes the lease, or the cluster loses its leader for nothing.
+  constexpr auto kLeaderRetry = std::chrono::milliseconds(100);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    tick();
+    const bool ok = tick();
     lock.lock();
-    cv_.wait_for(lock, interval, [this] { return stopping_; });
+    cv_.wait_for(lock, !ok && elected() ? kLeaderRetry : interval, [this] { return stopping_; });
   }
 }
 
-void Leadership::tick() {
+bool Leadership::tick() {
   const int64_t sent = steady_ns();
   const std::string lease_ms = std::to_string(config_.lease_ms);
   const int64_t valid_until = sent + int64_t{config_.lease_ms} * 1'000'000;
   try {
     if (!elected()) {
-      RedisReply r = redis_.command({"SET", key_, value_, "NX", "PX", lease_ms});
+      // A follower competes only once it has seen the lease free twice in a row (a lease
+      // interval apart): a leader cut off from Redis for a moment renews first.
+      RedisReply holder = redis_.command({"GET", key_});
+      const bool free_now = std::holds_alternative<std::monostate>(holder);
+      const bool compete = free_now && seen_free_;
+      seen_free_ = free_now;
+      RedisReply r;
+      if (compete) r = redis_.command({"SET", key_, value_, "NX", "PX", lease_ms});
       if (std::holds_alternative<std::string>(r)) {
         valid_until_ns_.store(valid_until, std::memory_order_release);
         {
@@ -131,9 +141,8 @@ void Leadership::tick() {
         }
         cv_.notify_all();
         spdlog::info("cluster: node {} holds the leadership lease", config_.node_id);
-        return;
+        return true;
       }
-      RedisReply holder = redis_.command({"GET", key_});
       std::string url;
       if (const auto* v = std::get_if<std::string>(&holder)) {
         // "<node_id> <token> <url>"; a previous life of this very node is not a leader to use.
@@ -144,17 +153,21 @@ void Leadership::tick() {
       }
       std::lock_guard lock(mu_);
       leader_url_ = std::move(url);
-      return;
+      return true;
     }
     RedisReply r = redis_.command({"EVAL", kRenewScript, "1", key_, value_, lease_ms});
     const long long outcome = std::holds_alternative<long long>(r) ? std::get<long long>(r) : 0;
-    if (outcome == 0) return lose("another node holds the leadership lease");
+    if (outcome == 0) {
+      lose("another node holds the leadership lease");
+      return true;
+    }
     if (outcome == 2) {
       // The lease lapsed while Redis was away and nobody took it since: still ours only if no
       // other node raised the epoch meanwhile.
       const uint64_t current = hooks_.current_epoch();
       if (current != epoch_.load()) {
-        return lose("the leadership epoch moved on to " + std::to_string(current));
+        lose("the leadership epoch moved on to " + std::to_string(current));
+        return true;
       }
       spdlog::warn("cluster: leadership lease regained after an outage (epoch {} unchanged)",
                    current);
@@ -164,6 +177,7 @@ void Leadership::tick() {
       spdlog::info("cluster: leadership lease renewed; serving again");
       lease_lapsed_logged_ = false;
     }
+    return true;
   } catch (const std::exception& e) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_error_log_ > std::chrono::seconds(5)) {
@@ -176,6 +190,7 @@ void Leadership::tick() {
           "until it is renewed");
       lease_lapsed_logged_ = true;
     }
+    return false;
   }
 }
 

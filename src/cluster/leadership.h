@@ -55,7 +55,7 @@ class Leadership {
 
  private:
   void run();
-  void tick();
+  bool tick();  // false when Redis could not be reached
   void lose(const std::string& why);
 
   config::ClusterConfig config_;
@@ -73,6 +73,7 @@ class Leadership {
   bool stopping_ = false;
   bool interrupted_ = false;
   bool lease_lapsed_logged_ = false;
+  bool seen_free_ = false;  // the last look found no leader (lease thread only)
   std::chrono::steady_clock::time_point last_error_log_{};
   std::thread thread_;
 };
