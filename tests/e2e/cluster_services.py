@@ -216,7 +216,7 @@ class Postgres:
             time.sleep(0.05)
 
     def _orphans(self):
-        p = _run(["pgrep", "-u", PG_OS_USER, "-f", f"^postgres: .*"], check=False)
+        p = _run(["pgrep", "-u", PG_OS_USER, "-f", "^postgres: "], check=False)
         mine = []
         for pid in p.stdout.split():
             try:
