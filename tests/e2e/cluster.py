@@ -22,6 +22,7 @@ wait_ready(), node(node_id).
 
 import itertools
 import os
+import re
 import secrets
 import signal
 import threading
@@ -267,9 +268,22 @@ class Cluster:
                         return n
         return None
 
+    def lease_holder(self):
+        """The node named by the leadership lease in Redis (key <key_prefix>:leader, whose value
+        holds the holder's node_id and advertise_url), or None."""
+        try:
+            value = self.redis.cli("GET", f"{self.key_prefix}:leader", timeout=3)
+        except Exception:
+            return None
+        for n in self.nodes:
+            if re.search(re.escape(n.base_url) + r"(?![0-9])", value):
+                return n
+        return None
+
     def leader(self, timeout=READY_TIMEOUT, exclude=()):
-        """The node that leads: the one a running node names in its /readyz reply, once a
-        majority of the running nodes agree. Waits up to `timeout`."""
+        """The node that leads and serves: the one the running nodes name in their /readyz
+        replies (a majority agreeing), or else the holder of the Redis lease once it answers
+        /readyz with 200. Waits up to `timeout`."""
         deadline = time.monotonic() + timeout
         last = {}
         while True:
@@ -283,6 +297,10 @@ class Cluster:
             for node_id, count in votes.items():
                 if count * 2 > len(running):
                     return self.node(node_id)
+            holder = self.lease_holder()
+            last["lease"] = holder.node_id if holder else None
+            if holder is not None and holder in running and self.readyz(holder)[0] == 200:
+                return holder
             if time.monotonic() > deadline:
                 raise AssertionError(f"no leader agreed on within {timeout}s (each node's answer: "
                                      f"{last}):\n{self.log_tail(30)}")
