@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -271,6 +272,45 @@ WebhooksConfig read_webhooks(const ConfigReader& r, const toml::node& node) {
   read_int("pipeline_depth", w.pipeline_depth, 1, 256);
   read_int("request_timeout_ms", w.request_timeout_ms, 100, 60'000);
   return w;
+}
+
+ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
+  const toml::table& t = r.table(node, "cluster", "[cluster]");
+  r.reject_unknown_keys(
+      t, "cluster",
+      {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms", "key_prefix"});
+  ClusterConfig c;
+  const auto& id_node = r.required(t, "node_id", "cluster", "a name unique in the cluster");
+  c.node_id = r.non_empty_string(id_node, "cluster.node_id");
+  const auto name_byte = [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+  };
+  if (c.node_id.size() > 64 || !std::ranges::all_of(c.node_id, name_byte)) {
+    r.fail("cluster.node_id", "must be 1 to 64 letters, digits, '_', '-' or '.'", &id_node);
+  }
+  const auto& adv = r.required(t, "advertise_url", "cluster",
+                               "where the other nodes reach this one, e.g. http://10.0.0.1:9000");
+  c.advertise_url = r.non_empty_string(adv, "cluster.advertise_url");
+  if (!c.advertise_url.starts_with("http://") && !c.advertise_url.starts_with("https://")) {
+    r.fail("cluster.advertise_url", "must start with http:// or https://", &adv);
+  }
+  while (c.advertise_url.ends_with('/')) c.advertise_url.pop_back();
+  const auto& pg = r.required(t, "postgres_url", "cluster",
+                              "a libpq URI, e.g. postgresql://user:password@host:5432/liveroom");
+  c.postgres_url = r.non_empty_string(pg, "cluster.postgres_url");
+  if (!c.postgres_url.starts_with("postgresql://") && !c.postgres_url.starts_with("postgres://")) {
+    r.fail("cluster.postgres_url", "must be a URI starting with postgresql://", &pg);
+  }
+  const auto& redis = r.required(t, "redis_url", "cluster", "redis://[:password@]host[:port][/db]");
+  c.redis_url = r.non_empty_string(redis, "cluster.redis_url");
+  if (!c.redis_url.starts_with("redis://")) {
+    r.fail("cluster.redis_url", "must be a URI starting with redis://", &redis);
+  }
+  read_integer(r, t, "cluster", "lease_ms", c.lease_ms, 1'000, 60'000);
+  if (const toml::node* n = t.get("key_prefix")) {
+    c.key_prefix = r.non_empty_string(*n, "cluster.key_prefix");
+  }
+  return c;
 }
 
 RateLimits read_rate_limits(const ConfigReader& r, const toml::node& node,
@@ -633,8 +673,8 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   }
 
   ConfigReader r(origin);
-  r.reject_unknown_keys(root, "",
-                        {"listen", "data_dir", "tls", "http", "gateway", "webhooks", "apps"});
+  r.reject_unknown_keys(
+      root, "", {"listen", "data_dir", "tls", "http", "gateway", "webhooks", "apps", "cluster"});
   Config cfg;
   if (const toml::node* n = root.get("listen")) read_listen(r, *n, cfg);
   if (const toml::node* n = root.get("data_dir")) cfg.data_dir = r.non_empty_string(*n, "data_dir");
@@ -642,6 +682,7 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   if (const toml::node* n = root.get("http")) cfg.http = read_http(r, *n);
   if (const toml::node* n = root.get("gateway")) cfg.gateway = read_gateway(r, *n);
   if (const toml::node* n = root.get("webhooks")) cfg.webhooks = read_webhooks(r, *n);
+  if (const toml::node* n = root.get("cluster")) cfg.cluster = read_cluster(r, *n);
   read_apps(r, root, cfg);
   return cfg;
 }

@@ -84,6 +84,17 @@ struct HttpConfig {
   uint32_t max_connections_per_ip = 10'000;
 };
 
+// [cluster]: run as one node of a cluster sharing PostgreSQL (durable state) and Redis (the
+// leadership lease) instead of the embedded SQLite store (docs/cluster.md).
+struct ClusterConfig {
+  std::string node_id;        // unique per node: letters, digits, '_', '-', '.'
+  std::string advertise_url;  // http(s)://host:port where the other nodes reach this one
+  std::string postgres_url;   // a libpq connection URI
+  std::string redis_url;      // redis://[:password@]host[:port][/db]
+  uint32_t lease_ms = 5'000;  // leadership lease; a dead leader is replaced after about this long
+  std::string key_prefix = "liveroom";  // Redis key namespace (several clusters on one Redis)
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   std::string data_dir = "./data";
@@ -92,6 +103,7 @@ struct Config {
   GatewayConfig gateway;
   WebhooksConfig webhooks;
   std::vector<AppConfig> apps;
+  std::optional<ClusterConfig> cluster;  // absent: one node on the embedded store
 };
 
 // Parses and validates the file; throws ConfigError naming the file, key and rule.

@@ -102,6 +102,21 @@ auto async_pass_gate(Gate& gate, Worker& worker, Token&& token) {
       token);
 }
 
+// Suspends the coroutine until `later` answers, stores the answer in `out` and resumes on
+// `worker`'s thread.
+template <typename Token>
+auto async_wait_for_answer(Later& later, HttpResponse& out, Worker& worker, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [&later, &out, &worker](auto completion) {
+        later.start([&out, &worker, completion = std::move(completion)](HttpResponse&& answer) mutable {
+          out = std::move(answer);  // published to the worker by resume_later's queue
+          worker.resume_later(
+              [completion = std::move(completion)]() mutable { std::move(completion)(); });
+        });
+      },
+      token);
+}
+
 // The response head is small and fixed in shape; writing it directly is cheaper than Beast's
 // serializer. Head and body then go out in one gathered write.
 std::string serialize_head(const HttpResponse& r, unsigned version, bool keep_alive) {
@@ -783,6 +798,13 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
     HttpResponse answer =
         handler(HttpRequest{std::string(req.method_string()), std::string(req.target()),
                             std::move(req.body()), remote});
+    if (answer.later) {
+      std::shared_ptr<Later> later = std::move(answer.later);
+      watchdog.unlimited();
+      co_await async_wait_for_answer(*later, answer, conn.worker,
+                                     asio::use_awaitable_t<Executor>{});
+      watchdog.limit(std::chrono::milliseconds(cfg.idle_timeout_ms));
+    }
     if (answer.gate) {
       watchdog.unlimited();
       co_await async_pass_gate(answer.gate, conn.worker, asio::use_awaitable_t<Executor>{});

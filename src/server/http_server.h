@@ -29,11 +29,21 @@ struct HttpRequest {
 // once, from any thread.
 using Gate = std::move_only_function<void(std::move_only_function<void()> open)>;
 
+struct Later;
+
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
-  Gate gate;  // empty: send at once
+  Gate gate;                     // empty: send at once
+  std::shared_ptr<Later> later;  // set: everything above is replaced by what it answers
+};
+
+// The answer comes later (a request forwarded to another server): `start` is called once with a
+// function that takes the answer, which must be called exactly once, from any thread.
+using Answer = std::move_only_function<void(HttpResponse&&)>;
+struct Later {
+  std::move_only_function<void(Answer answer)> start;
 };
 
 // Answers one request. It runs on the connection's I/O thread and must not block.

@@ -140,4 +140,27 @@ struct SqliteOptions {
 // The embedded default: SQLite in WAL mode with synchronous=FULL and one writer thread.
 std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options);
 
+struct PostgresOptions {
+  std::string url;  // a libpq connection URI
+  // The leadership epoch this node holds (take_postgres_leadership): every commit checks it is
+  // still the current one, and refuses otherwise.
+  uint64_t epoch = 0;
+  // Called on the writer thread when a commit is refused because another node took over. The
+  // refused batch is never acknowledged; the process must stop acting for the cluster.
+  std::function<void()> on_fenced;
+};
+
+// Cluster mode: PostgreSQL, one writer thread, fenced commits (docs/cluster.md). The schema must
+// be prepared first. Throws StoreError (with libpq's reason) when it cannot connect.
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
+// Connects and brings the schema to this binary's version; throws StoreError if the database is
+// unreachable, refuses the credentials, or holds a schema newer than this binary knows.
+void prepare_postgres(const std::string& url);
+// Raises the leadership epoch and records this node as the leader; returns the new epoch. Waits
+// for the previous leader's commits in flight to end.
+uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
+                                  const std::string& advertise_url);
+// The current leadership epoch.
+uint64_t postgres_leadership_epoch(const std::string& url);
+
 }  // namespace liveroom::store

@@ -1,7 +1,6 @@
 #include "store/sqlite/sqlite_db.h"
 
 #include <array>
-#include <map>
 #include <utility>
 
 #include <fcntl.h>
@@ -9,11 +8,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <boost/json.hpp>
 
 namespace liveroom::store {
-
-namespace json = boost::json;
 
 namespace {
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
@@ -276,196 +272,6 @@ void migrate(Database& db) {
       throw;
     }
   }
-}
-
-namespace {
-
-json::value parse_column(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) throw StoreError(fmt::format("corrupt {} column: {}", what, ec.message()));
-  return v;
-}
-
-}  // namespace
-
-std::string encode_moderation(const domain::RoomModeration& m) {
-  auto users = [](const std::vector<std::string>& list) {
-    json::array a;
-    for (const auto& u : list) a.emplace_back(json::string(u));
-    return a;
-  };
-  auto restrictions = [](const std::vector<domain::Restriction>& list) {
-    json::array a;
-    for (const auto& r : list) {
-      a.emplace_back(json::object{{"user", r.user_id}, {"until", r.until}, {"reason", r.reason}});
-    }
-    return a;
-  };
-  json::array seats;
-  for (const auto& s : m.seats) {
-    seats.emplace_back(json::object{{"member", s.member},
-                                    {"taken_disabled", s.taken_disabled},
-                                    {"video_disabled", s.video_disabled},
-                                    {"audio_disabled", s.audio_disabled}});
-  }
-  return json::serialize(json::object{{"admins", users(m.admins)},
-                                      {"bans", restrictions(m.bans)},
-                                      {"mutes", restrictions(m.mutes)},
-                                      {"robots", users(m.robots)},
-                                      {"seats", std::move(seats)}});
-}
-
-namespace {
-
-domain::RoomModeration decode_moderation(const json::value& state) {
-  domain::RoomModeration m;
-  const auto& o = state.as_object();
-  for (const auto& u : o.at("admins").as_array()) m.admins.emplace_back(u.as_string());
-  for (const auto& u : o.at("robots").as_array()) m.robots.emplace_back(u.as_string());
-  auto restrictions = [&](std::string_view key, std::vector<domain::Restriction>& out) {
-    for (const auto& v : o.at(key).as_array()) {
-      const auto& r = v.as_object();
-      out.push_back({std::string(r.at("user").as_string()), r.at("until").to_number<int64_t>(),
-                     std::string(r.at("reason").as_string())});
-    }
-  };
-  restrictions("bans", m.bans);
-  restrictions("mutes", m.mutes);
-  if (const auto* seats = o.if_contains("seats")) {
-    for (const auto& v : seats->as_array()) {
-      const auto& s = v.as_object();
-      m.seats.push_back({std::string(s.at("member").as_string()), s.at("taken_disabled").as_bool(),
-                         s.at("video_disabled").as_bool(), s.at("audio_disabled").as_bool()});
-    }
-  }
-  return m;
-}
-
-}  // namespace
-
-Snapshot load_snapshot(Database& db) {
-  Snapshot snapshot;
-  std::map<std::pair<int64_t, std::string>, size_t, std::less<>> index;
-  Statement rooms = db.prepare(
-      "SELECT sdkappid, room_id, owner, name, seat_template, seat_count, take_seat_mode, "
-      "max_member_count, is_message_disabled, is_public_visible, is_like_enabled, "
-      "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
-      "background_url, notice, custom_info, category, activity_status, create_time, view_count, "
-      "msg_seq, total_msg_count, total_likes FROM rooms");
-  while (rooms.step()) {
-    domain::Room r;
-    auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
-    r.room_id = rooms.column_text(1);
-    r.owner = rooms.column_text(2);
-    r.name = rooms.column_text(3);
-    r.seat_template = rooms.column_text(4);
-    r.seat_count = static_cast<uint32_t>(rooms.column_int(5));
-    r.take_seat_mode = static_cast<domain::TakeSeatMode>(rooms.column_int(6));
-    r.max_member_count = rooms.column_int(7);
-    r.is_message_disabled = rooms.column_int(8) != 0;
-    r.is_public_visible = rooms.column_int(9) != 0;
-    r.is_like_enabled = rooms.column_int(10) != 0;
-    r.is_gift_enabled = rooms.column_int(11) != 0;
-    r.is_unlimited_room_enabled = rooms.column_int(12) != 0;
-    r.keep_owner_on_seat = rooms.column_int(13) != 0;
-    r.cover_url = rooms.column_text(14);
-    r.background_url = rooms.column_text(15);
-    r.notice = rooms.column_text(16);
-    r.custom_info = rooms.column_text(17);
-    const json::value category = parse_column(rooms.column_text(18), "rooms.category");
-    for (const auto& c : category.as_array()) r.category.push_back(c.as_int64());
-    r.activity_status = rooms.column_int(19);
-    r.create_time = rooms.column_int(20);
-    r.view_count = rooms.column_int(21);
-    r.msg_seq = static_cast<uint64_t>(rooms.column_int(22));
-    r.total_msg_count = rooms.column_int(23);
-    r.total_likes = rooms.column_int(24);
-    index.emplace(std::pair<int64_t, std::string>(sdkappid, r.room_id), snapshot.rooms.size());
-    snapshot.rooms.push_back({sdkappid, std::move(r)});
-  }
-
-  Statement metadata = db.prepare("SELECT sdkappid, room_id, entries FROM room_metadata");
-  while (metadata.step()) {
-    auto it = index.find(std::pair<int64_t, std::string>(metadata.column_int(0),
-                                                         std::string(metadata.column_text(1))));
-    if (it == index.end()) continue;  // cannot happen: both rows go in one transaction
-    auto& entries = snapshot.rooms[it->second].room.metadata;
-    const json::value stored = parse_column(metadata.column_text(2), "room_metadata.entries");
-    for (const auto& e : stored.as_array()) {
-      const auto& pair = e.as_array();
-      entries.emplace_back(std::string(pair.at(0).as_string()),
-                           std::string(pair.at(1).as_string()));
-    }
-  }
-
-  Statement moderation = db.prepare("SELECT sdkappid, room_id, state FROM room_moderation");
-  while (moderation.step()) {
-    auto it = index.find(std::pair<int64_t, std::string>(moderation.column_int(0),
-                                                         std::string(moderation.column_text(1))));
-    if (it == index.end()) continue;
-    const json::value state = parse_column(moderation.column_text(2), "room_moderation.state");
-    snapshot.rooms[it->second].room.moderation = decode_moderation(state);
-  }
-
-  Statement accounts = db.prepare("SELECT sdkappid, user_id, profile FROM accounts");
-  while (accounts.step()) {
-    PutAccount a{static_cast<uint32_t>(accounts.column_int(0)), {}};
-    a.account.user_id = accounts.column_text(1);
-    const json::value profile = parse_column(accounts.column_text(2), "accounts.profile");
-    for (const auto& [tag, value] : profile.as_object()) {
-      if (value.is_string()) {
-        a.account.profile.emplace(std::string(tag), std::string(value.get_string()));
-      } else {
-        a.account.profile.emplace(std::string(tag), value.to_number<int64_t>());
-      }
-    }
-    snapshot.accounts.push_back(std::move(a));
-  }
-  Statement outbox = db.prepare(
-      "SELECT id, sdkappid, url, room_id, room_seq, event_id, command, payload, client_ip, "
-      "created_ms, attempts, next_attempt_ms, dead, last_error FROM webhook_outbox ORDER BY id");
-  while (outbox.step()) {
-    domain::OutboxEntry e;
-    e.id = static_cast<uint64_t>(outbox.column_int(0));
-    e.sdkappid = static_cast<uint32_t>(outbox.column_int(1));
-    e.url = outbox.column_text(2);
-    e.room_id = outbox.column_text(3);
-    e.room_seq = static_cast<uint64_t>(outbox.column_int(4));
-    e.event_id = outbox.column_text(5);
-    e.command = outbox.column_text(6);
-    e.payload = outbox.column_text(7);
-    e.client_ip = outbox.column_text(8);
-    e.created_ms = outbox.column_int(9);
-    e.attempts = static_cast<uint32_t>(outbox.column_int(10));
-    e.next_attempt_ms = outbox.column_int(11);
-    e.dead = outbox.column_int(12) != 0;
-    e.last_error = outbox.column_text(13);
-    snapshot.outbox.push_back(std::move(e));
-  }
-
-  Statement seqs = db.prepare("SELECT sdkappid, room_id, last_seq FROM room_event_seq");
-  while (seqs.step()) {
-    snapshot.room_event_seqs.push_back({static_cast<uint32_t>(seqs.column_int(0)),
-                                        std::string(seqs.column_text(1)),
-                                        static_cast<uint64_t>(seqs.column_int(2))});
-  }
-
-  Statement configs =
-      db.prepare("SELECT sdkappid, url, commands, token, token_enabled FROM callback_config");
-  while (configs.step()) {
-    PutCallbackConfig c{static_cast<uint32_t>(configs.column_int(0)), {}};
-    if (!configs.column_is_null(1)) {
-      domain::Subscription sub{std::string(configs.column_text(1)), {}};
-      const json::value commands = parse_column(configs.column_text(2), "callback_config.commands");
-      for (const auto& cmd : commands.as_array()) sub.commands.emplace_back(cmd.as_string());
-      c.config.subscription = std::move(sub);
-    }
-    if (!configs.column_is_null(3)) c.config.token = std::string(configs.column_text(3));
-    c.config.token_enabled = configs.column_int(4) != 0;
-    snapshot.callback_configs.push_back(std::move(c));
-  }
-  return snapshot;
 }
 
 }  // namespace liveroom::store

@@ -10,13 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "store/rows.h"
 #include "store/store.h"
 
 namespace liveroom::store {
-
-struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 class Statement {
  public:
@@ -65,8 +62,5 @@ int64_t latest_schema_version();
 
 // Brings the schema to the latest version (PRAGMA user_version), one transaction per step.
 void migrate(Database& db);
-Snapshot load_snapshot(Database& db);
-// The room_moderation.state document.
-std::string encode_moderation(const domain::RoomModeration& moderation);
 
 }  // namespace liveroom::store

@@ -1,0 +1,58 @@
+// A small synchronous Redis client over hiredis, for the leadership lease: one connection, short
+// timeouts, reconnect on demand. It is used from one thread (the lease keeper), never on the
+// request path.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+struct redisContext;
+
+namespace liveroom::cluster {
+
+struct RedisError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// redis://[[user]:password@]host[:port][/db]
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  std::string user;
+  std::string password;
+};
+// Throws RedisError naming what is wrong with the URL.
+RedisAddress parse_redis_url(const std::string& url);
+
+// What a command returned: nil, an integer, a string (bulk or status).
+using RedisReply = std::variant<std::monostate, long long, std::string>;
+
+class RedisClient {
+ public:
+  RedisClient(RedisAddress address, std::chrono::milliseconds timeout);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Connects (and AUTH / SELECT) now; throws RedisError with the reason (refused, wrong
+  // password...).
+  void connect();
+  // Runs one command; connects first if needed. Throws RedisError on any failure, after which
+  // the next call reconnects.
+  RedisReply command(const std::vector<std::string>& args);
+
+ private:
+  RedisReply run(const std::vector<std::string>& args);
+  void disconnect();
+
+  RedisAddress address_;
+  std::chrono::milliseconds timeout_;
+  redisContext* context_ = nullptr;
+};
+
+}  // namespace liveroom::cluster

@@ -1,0 +1,168 @@
+// PostgreSQL implementation of Store for cluster mode: the same group commit as SQLite
+// (store/group_commit.h), each batch sent as one transaction in one round trip, and fenced: the
+// transaction first checks that the leadership epoch this node holds is still current, so a node
+// that lost the cluster (paused past its lease, cut off) can never commit after its successor
+// took over.
+//
+// A lost connection is not fatal: the batch is written again once PostgreSQL answers (every
+// change is idempotent, so a commit whose outcome the lost connection hid is harmless to repeat);
+// the requests in it wait, unacknowledged, meanwhile.
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "store/group_commit.h"
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+
+namespace liveroom::store {
+namespace {
+
+class PostgresBackend {
+ public:
+  explicit PostgresBackend(const PostgresOptions& options)
+      : options_(options), db_(options.url), reader_(options.url) {
+    prepare();
+  }
+
+  WriteStatements<PgStatement>& statements() { return s_; }
+
+  Snapshot load() {
+    struct Reader {
+      PgConnection* db;
+      PgStatement prepare(std::string_view sql) { return PgStatement(db, nullptr, sql); }
+    } reader{&reader_};
+    // One snapshot of every table, whatever commits meanwhile.
+    reader_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Snapshot snapshot = read_snapshot(reader);
+    reader_.exec("COMMIT");
+    reader_.close();
+    return snapshot;
+  }
+
+  void begin() {
+    pending_.clear();
+    pending_ += "BEGIN;\n";
+    pending_ += "SELECT liveroom_check_epoch(" + std::to_string(options_.epoch) + ");\n";
+  }
+
+  void commit() {
+    pending_ += "COMMIT;";
+    try {
+      db_.exec(pending_);
+    } catch (const PgError& e) {
+      if (!e.connection_lost) {
+        try {
+          db_.exec("ROLLBACK");
+        } catch (const PgError&) {
+        }
+      }
+      throw;
+    }
+    backoff_ = kFirstBackoff;
+  }
+
+  bool retry_after(const std::exception& failure) {
+    const auto* e = dynamic_cast<const PgError*>(&failure);
+    if (e == nullptr) return false;
+    if (e->sqlstate == kFencedSqlstate) {
+      spdlog::critical("cluster: lost leadership: {}", e->what());
+      options_.on_fenced();
+      return false;
+    }
+    if (!e->connection_lost) return false;
+    spdlog::error("store: PostgreSQL unreachable, retrying the commit in {} ms: {}",
+                  backoff_.count(), e->what());
+    std::this_thread::sleep_for(backoff_);
+    backoff_ = std::min(backoff_ * 2, kLastBackoff);
+    db_.reset();
+    return true;
+  }
+
+  void close() { db_.close(); }
+
+ private:
+  static constexpr std::chrono::milliseconds kFirstBackoff{50};
+  static constexpr std::chrono::milliseconds kLastBackoff{2000};
+
+  // PostgreSQL has no INSERT OR REPLACE: a replace is a delete and an insert in the same
+  // transaction. Outbox rows may be written twice (a retried commit), hence ON CONFLICT.
+  void prepare() {
+    auto make = [this](std::string_view sql) { return PgStatement(&db_, &pending_, sql); };
+    s_.put_room = make(
+        "DELETE FROM rooms WHERE sdkappid=$1 AND room_id=$2;"
+        "INSERT INTO rooms(sdkappid, room_id, owner, name, seat_template, seat_count, "
+        "take_seat_mode, max_member_count, is_message_disabled, is_public_visible, "
+        "is_like_enabled, is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, "
+        "cover_url, background_url, notice, custom_info, category, activity_status, create_time, "
+        "view_count, msg_seq, total_msg_count, total_likes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+        "$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)");
+    s_.put_metadata = make(
+        "DELETE FROM room_metadata WHERE sdkappid=$1 AND room_id=$2;"
+        "INSERT INTO room_metadata(sdkappid, room_id, entries) VALUES ($1,$2,$3)");
+    s_.delete_metadata = make("DELETE FROM room_metadata WHERE sdkappid=$1 AND room_id=$2");
+    s_.put_moderation = make(
+        "DELETE FROM room_moderation WHERE sdkappid=$1 AND room_id=$2;"
+        "INSERT INTO room_moderation(sdkappid, room_id, state) VALUES ($1,$2,$3)");
+    s_.delete_moderation = make("DELETE FROM room_moderation WHERE sdkappid=$1 AND room_id=$2");
+    s_.delete_room = make("DELETE FROM rooms WHERE sdkappid=$1 AND room_id=$2");
+    s_.put_account = make(
+        "DELETE FROM accounts WHERE sdkappid=$1 AND user_id=$2;"
+        "INSERT INTO accounts(sdkappid, user_id, profile) VALUES ($1,$2,$3)");
+    s_.delete_account = make("DELETE FROM accounts WHERE sdkappid=$1 AND user_id=$2");
+    s_.put_outbox = make(
+        "INSERT INTO webhook_outbox(id, sdkappid, url, room_id, room_seq, event_id, command, "
+        "payload, client_ip, created_ms, attempts, next_attempt_ms, dead, last_error) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT (id) DO NOTHING");
+    s_.put_event_seq = make(
+        "INSERT INTO room_event_seq(sdkappid, room_id, last_seq) VALUES ($1,$2,$3) "
+        "ON CONFLICT (sdkappid, room_id) DO UPDATE "
+        "SET last_seq = GREATEST(room_event_seq.last_seq, excluded.last_seq)");
+    s_.update_outbox = make(
+        "UPDATE webhook_outbox SET attempts=$1, next_attempt_ms=$2, created_ms=$3, dead=$4, "
+        "last_error=$5 WHERE id=$6");
+    s_.delete_outbox = make("DELETE FROM webhook_outbox WHERE id BETWEEN $1 AND $2");
+    s_.put_callback_config = make(
+        "DELETE FROM callback_config WHERE sdkappid=$1;"
+        "INSERT INTO callback_config(sdkappid, url, commands, token, token_enabled) "
+        "VALUES ($1,$2,$3,$4,$5)");
+  }
+
+  PostgresOptions options_;
+  PgConnection db_;      // the writer's
+  PgConnection reader_;  // the start-up load's, closed after it
+  std::string pending_;  // the transaction being built
+  WriteStatements<PgStatement> s_;
+  std::chrono::milliseconds backoff_ = kFirstBackoff;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options) {
+  return std::make_unique<GroupCommitStore<PostgresBackend>>(options);
+}
+
+void prepare_postgres(const std::string& url) {
+  PgConnection db(url);
+  migrate_postgres(db);
+}
+
+uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
+                                  const std::string& advertise_url) {
+  PgConnection db(url);
+  PgResult r = db.exec_params(
+      "UPDATE cluster_leadership SET epoch = epoch + 1, node_id = $1, advertise_url = $2, "
+      "since = now() WHERE id = 1 RETURNING epoch",
+      {node_id, advertise_url});
+  if (r.rows() != 1) throw StoreError("cluster_leadership has no row; the schema is damaged");
+  return std::stoull(std::string(r.text(0, 0)));
+}
+
+uint64_t postgres_leadership_epoch(const std::string& url) {
+  PgConnection db(url);
+  PgResult r = db.exec("SELECT epoch FROM cluster_leadership WHERE id = 1");
+  if (r.rows() != 1) throw StoreError("cluster_leadership has no row; the schema is damaged");
+  return std::stoull(std::string(r.text(0, 0)));
+}
+
+}  // namespace liveroom::store

@@ -1,0 +1,138 @@
+#include "store/rows.h"
+
+#include <fmt/format.h>
+
+namespace liveroom::store {
+
+namespace json = boost::json;
+
+std::string encode_category(const std::vector<int64_t>& category) {
+  json::array arr;
+  for (int64_t c : category) arr.emplace_back(c);
+  return json::serialize(arr);
+}
+
+std::string encode_metadata(const std::vector<domain::MetadataEntry>& metadata) {
+  json::array arr;
+  arr.reserve(metadata.size());
+  for (const auto& [k, v] : metadata) {
+    json::array pair;
+    pair.reserve(2);
+    pair.emplace_back(k);
+    pair.emplace_back(v);
+    arr.emplace_back(std::move(pair));
+  }
+  return json::serialize(arr);
+}
+
+std::string encode_profile(const domain::Account& account) {
+  json::object obj;
+  for (const auto& [tag, value] : account.profile) {
+    if (const auto* s = std::get_if<std::string>(&value)) {
+      obj[tag] = *s;
+    } else {
+      obj[tag] = std::get<int64_t>(value);
+    }
+  }
+  return json::serialize(obj);
+}
+
+std::string encode_commands(const std::vector<std::string>& commands) {
+  json::array arr;
+  for (const auto& cmd : commands) arr.emplace_back(cmd);
+  return json::serialize(arr);
+}
+
+std::string encode_moderation(const domain::RoomModeration& m) {
+  auto users = [](const std::vector<std::string>& list) {
+    json::array a;
+    for (const auto& u : list) a.emplace_back(json::string(u));
+    return a;
+  };
+  auto restrictions = [](const std::vector<domain::Restriction>& list) {
+    json::array a;
+    for (const auto& r : list) {
+      a.emplace_back(json::object{{"user", r.user_id}, {"until", r.until}, {"reason", r.reason}});
+    }
+    return a;
+  };
+  json::array seats;
+  for (const auto& s : m.seats) {
+    seats.emplace_back(json::object{{"member", s.member},
+                                    {"taken_disabled", s.taken_disabled},
+                                    {"video_disabled", s.video_disabled},
+                                    {"audio_disabled", s.audio_disabled}});
+  }
+  return json::serialize(json::object{{"admins", users(m.admins)},
+                                      {"bans", restrictions(m.bans)},
+                                      {"mutes", restrictions(m.mutes)},
+                                      {"robots", users(m.robots)},
+                                      {"seats", std::move(seats)}});
+}
+
+json::value parse_column(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) throw StoreError(fmt::format("corrupt {} column: {}", what, ec.message()));
+  return v;
+}
+
+void decode_category(std::string_view text, std::vector<int64_t>& out) {
+  const json::value category = parse_column(text, "rooms.category");
+  for (const auto& c : category.as_array()) out.push_back(c.as_int64());
+}
+
+void decode_metadata(std::string_view text, std::vector<domain::MetadataEntry>& out) {
+  const json::value stored = parse_column(text, "room_metadata.entries");
+  for (const auto& e : stored.as_array()) {
+    const auto& pair = e.as_array();
+    out.emplace_back(std::string(pair.at(0).as_string()), std::string(pair.at(1).as_string()));
+  }
+}
+
+void decode_profile(std::string_view text, domain::Account& out) {
+  const json::value profile = parse_column(text, "accounts.profile");
+  for (const auto& [tag, value] : profile.as_object()) {
+    if (value.is_string()) {
+      out.profile.emplace(std::string(tag), std::string(value.get_string()));
+    } else {
+      out.profile.emplace(std::string(tag), value.to_number<int64_t>());
+    }
+  }
+}
+
+std::vector<std::string> decode_commands(std::string_view text) {
+  std::vector<std::string> commands;
+  const json::value stored = parse_column(text, "callback_config.commands");
+  for (const auto& cmd : stored.as_array()) {
+    commands.emplace_back(cmd.as_string());
+  }
+  return commands;
+}
+
+domain::RoomModeration decode_moderation(std::string_view text) {
+  const json::value state = parse_column(text, "room_moderation.state");
+  domain::RoomModeration m;
+  const auto& o = state.as_object();
+  for (const auto& u : o.at("admins").as_array()) m.admins.emplace_back(u.as_string());
+  for (const auto& u : o.at("robots").as_array()) m.robots.emplace_back(u.as_string());
+  auto restrictions = [&](std::string_view key, std::vector<domain::Restriction>& out) {
+    for (const auto& v : o.at(key).as_array()) {
+      const auto& r = v.as_object();
+      out.push_back({std::string(r.at("user").as_string()), r.at("until").to_number<int64_t>(),
+                     std::string(r.at("reason").as_string())});
+    }
+  };
+  restrictions("bans", m.bans);
+  restrictions("mutes", m.mutes);
+  if (const auto* seats = o.if_contains("seats")) {
+    for (const auto& v : seats->as_array()) {
+      const auto& s = v.as_object();
+      m.seats.push_back({std::string(s.at("member").as_string()), s.at("taken_disabled").as_bool(),
+                         s.at("video_disabled").as_bool(), s.at("audio_disabled").as_bool()});
+    }
+  }
+  return m;
+}
+
+}  // namespace liveroom::store
