@@ -7,14 +7,22 @@
 #include <iostream>
 
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "api/envelope.h"
 #include "api/router.h"
 #include "auth/usersig.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/admin_client.h"
+#include "cluster/forwarder.h"
+#include "cluster/leadership.h"
 #include "config/config.h"
 #include "engine/room_engine.h"
 #include "gateway/gateway.h"
@@ -127,92 +135,270 @@ void clamp_max_connections(config::Config& cfg) {
   cfg.http.max_connections = static_cast<uint32_t>(std::max<uint64_t>(usable, 1));
 }
 
-int serve(const std::string& config_path, const std::string& listen_override,
-          const std::string& data_dir_override) {
-  server::block_termination_signals();
-  raise_open_file_limit();
+// Everything that answers the API from this node's memory: the single node's, or the cluster
+// leader's once it has taken over.
+struct Services {
+  Services(const config::Config& cfg, std::unique_ptr<store::Store> opened,
+           server::HttpServer& http, metrics::Registry& registry)
+      : store(std::move(opened)) {
+    std::vector<engine::AppOptions> apps;
+    std::unordered_map<uint32_t, int64_t> max_age_ms;
+    for (const auto& app : cfg.apps) {
+      std::vector<domain::Subscription> callbacks;
+      for (const auto& c : app.callbacks) callbacks.push_back({c.url, c.commands});
+      apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts, std::move(callbacks),
+                      app.callback_token, app.callback_token_enabled,
+                      int64_t{app.empty_room_dismiss_seconds},
+                      int64_t{app.owner_absent_dismiss_seconds}});
+      max_age_ms[app.sdkappid] = int64_t{app.webhook_max_age_seconds} * 1000;
+    }
+    engine = std::make_unique<engine::RoomEngine>(*store, clock, std::move(apps));
+    store::Snapshot snapshot = store->load();
+    std::vector<domain::OutboxEntry> outbox = snapshot.outbox;
+    engine->load(std::move(snapshot));
+
+    dispatcher = std::make_unique<webhook::Dispatcher>(
+        *store, clock, [e = engine.get()](uint32_t sdkappid) { return e->signing_token(sdkappid); },
+        [max_age_ms](uint32_t sdkappid) {
+          auto it = max_age_ms.find(sdkappid);
+          return it == max_age_ms.end() ? int64_t{86'400'000} : it->second;
+        },
+        webhook::DispatcherOptions{
+            .connections_per_url = cfg.webhooks.connections_per_url,
+            .pipeline_depth = cfg.webhooks.pipeline_depth,
+            .request_timeout = std::chrono::milliseconds(cfg.webhooks.request_timeout_ms)});
+    undelivered = outbox.size();
+    dispatcher->load(std::move(outbox));
+    engine->set_outbox_listener(dispatcher.get());
+    dispatcher->start();
+
+    router =
+        std::make_unique<api::ApiRouter>(cfg, *engine, *store, clock, dispatcher.get(), &registry);
+    check_rate_limit_names(cfg, *router);
+    gateway =
+        std::make_unique<gateway::Gateway>(cfg, *engine, *store, clock, http, dispatcher.get());
+    engine->set_audience_factory(gateway.get(), {int64_t{cfg.gateway.presence_grace_ms}});
+    register_gauges(registry, *store, *engine, *dispatcher, http, *gateway);
+    gateway->start();
+  }
+
+  std::shared_ptr<server::WebSocketSession> open(const server::HttpRequest& upgrade,
+                                                 std::shared_ptr<server::WebSocketPeer> peer) {
+    return gateway->open_session(upgrade, std::move(peer));
+  }
+
+  // After the HTTP server stopped: undelivered events stay in the store for the next start.
+  void stop() {
+    gateway->stop();
+    dispatcher->stop();
+    store->close();
+  }
+
+  SystemClock clock;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<engine::RoomEngine> engine;
+  std::unique_ptr<webhook::Dispatcher> dispatcher;
+  std::unique_ptr<api::ApiRouter> router;
+  std::unique_ptr<gateway::Gateway> gateway;
+  size_t undelivered = 0;
+};
+
+server::WebSocketOptions websocket_options(const config::Config& cfg) {
+  return {"/gateway", 3 * cfg.gateway.heartbeat_interval_ms, cfg.gateway.max_message_bytes,
+          cfg.gateway.max_queued_bytes};
+}
+
+config::Config load_config(const std::string& config_path, const std::string& listen_override,
+                           const std::string& data_dir_override) {
   config::Config cfg = config::load_config_file(config_path);
   if (!listen_override.empty()) cfg.listen = listen_override;
   if (!data_dir_override.empty()) cfg.data_dir = data_dir_override;
-
   clamp_max_connections(cfg);
+  return cfg;
+}
+
+int serve_single(config::Config cfg) {
   prepare_data_dir(cfg.data_dir);
   const auto started = std::chrono::steady_clock::now();
-  auto store =
-      store::open_sqlite_store({(std::filesystem::path(cfg.data_dir) / "liveroom.db").string()});
-
-  SystemClock clock;
-  std::vector<engine::AppOptions> apps;
-  std::unordered_map<uint32_t, int64_t> max_age_ms;
-  for (const auto& app : cfg.apps) {
-    std::vector<domain::Subscription> callbacks;
-    for (const auto& c : app.callbacks) callbacks.push_back({c.url, c.commands});
-    apps.push_back({app.sdkappid, app.admins, app.auto_import_accounts, std::move(callbacks),
-                    app.callback_token, app.callback_token_enabled,
-                    int64_t{app.empty_room_dismiss_seconds},
-                    int64_t{app.owner_absent_dismiss_seconds}});
-    max_age_ms[app.sdkappid] = int64_t{app.webhook_max_age_seconds} * 1000;
-  }
-  engine::RoomEngine engine(*store, clock, std::move(apps));
-  store::Snapshot snapshot = store->load();
-  std::vector<domain::OutboxEntry> outbox = snapshot.outbox;
-  engine.load(std::move(snapshot));
-
-  webhook::Dispatcher dispatcher(
-      *store, clock, [&engine](uint32_t sdkappid) { return engine.signing_token(sdkappid); },
-      [max_age_ms](uint32_t sdkappid) {
-        auto it = max_age_ms.find(sdkappid);
-        return it == max_age_ms.end() ? int64_t{86'400'000} : it->second;
-      },
-      {.connections_per_url = cfg.webhooks.connections_per_url,
-       .pipeline_depth = cfg.webhooks.pipeline_depth,
-       .request_timeout = std::chrono::milliseconds(cfg.webhooks.request_timeout_ms)});
-  const size_t undelivered = outbox.size();
-  dispatcher.load(std::move(outbox));
-  engine.set_outbox_listener(&dispatcher);
-  dispatcher.start();
+  metrics::Registry registry;
+  std::unique_ptr<Services> services;
+  server::HttpServer http(
+      cfg.http, cfg.tls,
+      [&services](server::HttpRequest&& req) { return services->router->handle(std::move(req)); },
+      &api::ApiRouter::refuse);
+  services = std::make_unique<Services>(
+      cfg,
+      store::open_sqlite_store({(std::filesystem::path(cfg.data_dir) / "liveroom.db").string()}),
+      http, registry);
   const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
-
-  metrics::Registry registry;
-  api::ApiRouter router(cfg, engine, *store, clock, &dispatcher, &registry);
-  check_rate_limit_names(cfg, router);
-  server::HttpServer http(
-      cfg.http, cfg.tls,
-      [&router](server::HttpRequest&& req) { return router.handle(std::move(req)); },
-      &api::ApiRouter::refuse);
   http.listen(cfg.listen);
-  gateway::Gateway gateway(cfg, engine, *store, clock, http, &dispatcher);
-  engine.set_audience_factory(&gateway, {int64_t{cfg.gateway.presence_grace_ms}});
   http.set_websocket(
-      {"/gateway", 3 * cfg.gateway.heartbeat_interval_ms, cfg.gateway.max_message_bytes,
-       cfg.gateway.max_queued_bytes},
-      [&gateway](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
-        return gateway.open_session(upgrade, std::move(peer));
+      websocket_options(cfg),
+      [&services](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
+        return services->open(upgrade, std::move(peer));
       });
-  register_gauges(registry, *store, engine, dispatcher, http, gateway);
-  gateway.start();
   http.start();
   spdlog::info(
       "liveroomd listening on {} (port {}), {} rooms and {} queued webhook deliveries loaded from "
       "{} in {} ms{}",
-      cfg.listen, http.port(), engine.room_count(), undelivered, cfg.data_dir, loaded_ms,
-      cfg.tls ? ", TLS on" : "");
+      cfg.listen, http.port(), services->engine->room_count(), services->undelivered, cfg.data_dir,
+      loaded_ms, cfg.tls ? ", TLS on" : "");
 
   http.wait_for_signal();
-  router.set_draining();
+  services->router->set_draining();
   http.drain_and_stop(std::chrono::seconds(10));
-  gateway.stop();
-  dispatcher.stop();  // undelivered events stay in the store for the next start
-  store->close();
+  services->stop();
   spdlog::info("liveroomd stopped cleanly");
   return 0;
+}
+
+// The command line this process was started with, to start again as a follower.
+std::vector<char*> g_argv;
+
+// A node that led and no longer does holds state another node now owns: the only safe way back
+// is the start-up path, so the process replaces itself (same pid, same command line) and
+// rejoins as a follower. Nothing it held in memory was acknowledged without being committed.
+[[noreturn]] void restart_as_follower(const std::string& why) {
+  spdlog::critical("cluster: restarting as a follower ({})", why);
+  spdlog::default_logger()->flush();
+  ::close_range(3, ~0U, 0);  // the listener and every connection: the new image opens its own
+  ::execv("/proc/self/exe", g_argv.data());
+  spdlog::critical("cluster: cannot restart ({}); exiting", std::strerror(errno));
+  std::_Exit(3);
+}
+
+server::HttpResponse unavailable(std::string_view why) {
+  return server::HttpResponse{
+      200,
+      "application/json",
+      api::encode_failure(api::next_request_id(), Error{Code::kInternal, std::string(why)}),
+      {}};
+}
+
+int serve_cluster(config::Config cfg) {
+  const config::ClusterConfig& cluster = *cfg.cluster;
+  if (cfg.http.max_connections_per_ip != 0) {
+    spdlog::info(
+        "[http] max_connections_per_ip is off in cluster mode: followers relay their clients, so "
+        "clients reach the leader from the nodes' addresses");
+    cfg.http.max_connections_per_ip = 0;
+  }
+  // Refuse to start on a database or Redis this node cannot use, with the reason.
+  store::prepare_postgres(cluster.postgres_url);
+  cluster::Leadership leadership(
+      cluster, {.current_epoch =
+                    [&cluster] { return store::postgres_leadership_epoch(cluster.postgres_url); },
+                .lost = [](const std::string& why) { restart_as_follower(why); }});
+  leadership.check();
+
+  metrics::Registry registry;
+  std::atomic<Services*> serving{nullptr};
+  std::unique_ptr<Services> services;
+  cluster::Forwarder forwarder(&unavailable, std::chrono::seconds(30), 1);
+
+  server::HttpServer http(
+      cfg.http, cfg.tls,
+      [&](server::HttpRequest&& req) -> server::HttpResponse {
+        const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+        if (Services* s = serving.load(std::memory_order_acquire)) {
+          // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
+          // memory could show state the new leader has changed.
+          if (!leadership.lease_valid() && path.starts_with("/v4/")) {
+            return unavailable(
+                "cluster: this node's leadership lease could not be renewed (Redis unreachable); "
+                "retry");
+          }
+          return s->router->handle(std::move(req));
+        }
+        if (path == "/healthz")
+          return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
+        const std::string leader = leadership.leader_url();
+        if (path == "/readyz") {
+          return leader.empty()
+                     ? server::HttpResponse{503,
+                                            "application/json",
+                                            R"({"status":"no leader"})",
+                                            {}}
+                     : server::HttpResponse{200, "application/json", R"({"status":"ready"})", {}};
+        }
+        if (leader.empty()) {
+          return unavailable(leadership.elected()
+                                 ? "cluster: this node is taking over as leader; retry"
+                                 : "cluster: no leader is elected yet; retry");
+        }
+        return forwarder.forward(leader, std::move(req));
+      },
+      &api::ApiRouter::refuse);
+  http.listen(cfg.listen);
+  http.set_websocket(
+      websocket_options(cfg),
+      [&](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer)
+          -> std::shared_ptr<server::WebSocketSession> {
+        if (Services* s = serving.load(std::memory_order_acquire)) {
+          return s->open(upgrade, std::move(peer));
+        }
+        const std::string leader = leadership.leader_url();
+        if (leader.empty()) return nullptr;
+        return forwarder.relay(leader, upgrade, std::move(peer));
+      });
+  http.start();
+  leadership.start();
+  spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({})", cfg.listen,
+               http.port(), cluster.node_id, cluster.advertise_url);
+
+  // Takes over when this node wins the lease: raise the epoch (which waits for the old leader's
+  // commits in flight), then load everything committed and serve it.
+  std::thread takeover([&] {
+    if (!leadership.wait_until_elected()) return;
+    try {
+      const auto started = std::chrono::steady_clock::now();
+      const uint64_t epoch = store::take_postgres_leadership(cluster.postgres_url, cluster.node_id,
+                                                             cluster.advertise_url);
+      leadership.set_epoch(epoch);
+      auto store = store::open_postgres_store(
+          {cluster.postgres_url, epoch,
+           [] { restart_as_follower("another node took over (fenced commit)"); }});
+      services = std::make_unique<Services>(cfg, std::move(store), http, registry);
+      serving.store(services.get(), std::memory_order_release);
+      spdlog::info(
+          "cluster: node {} leads (epoch {}): {} rooms and {} queued webhook deliveries loaded in "
+          "{} ms",
+          cluster.node_id, epoch, services->engine->room_count(), services->undelivered,
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                started)
+              .count());
+    } catch (const std::exception& e) {
+      restart_as_follower(std::string("cannot take over: ") + e.what());
+    }
+  });
+
+  http.wait_for_signal();
+  if (Services* s = serving.load()) s->router->set_draining();
+  http.drain_and_stop(std::chrono::seconds(10));
+  leadership.interrupt_wait();
+  takeover.join();
+  if (services) services->stop();
+  leadership.stop();  // gives the lease up only now, with every commit done
+  forwarder.stop();
+  spdlog::info("liveroomd stopped cleanly");
+  return 0;
+}
+
+int serve(const std::string& config_path, const std::string& listen_override,
+          const std::string& data_dir_override) {
+  server::block_termination_signals();
+  raise_open_file_limit();
+  config::Config cfg = load_config(config_path, listen_override, data_dir_override);
+  return cfg.cluster ? serve_cluster(std::move(cfg)) : serve_single(std::move(cfg));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_argv.assign(argv, argv + argc);
+  g_argv.push_back(nullptr);
   CLI::App app{"liveroomd: a self-hosted server for Tencent Cloud's Live room REST API"};
   app.require_subcommand(1);
 

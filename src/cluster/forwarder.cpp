@@ -168,9 +168,7 @@ class RelaySession final : public server::WebSocketSession,
         client_(std::move(client)),
         peer_(std::move(peer)) {}
 
-  void start() {
-    asio::co_spawn(strand_, run(shared_from_this()), asio::detached);
-  }
+  void start() { asio::co_spawn(strand_, run(shared_from_this()), asio::detached); }
 
   void on_text(std::string_view text) override {
     asio::post(strand_, [self = shared_from_this(), msg = std::string(text)]() mutable {
@@ -203,9 +201,8 @@ class RelaySession final : public server::WebSocketSession,
     self->ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(*stream));
     auto& ws = *self->ws_;
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws.set_option(websocket::stream_base::decorator([client = self->client_](auto& req) {
-      req.set("X-Forwarded-For", client);
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [client = self->client_](auto& req) { req.set("X-Forwarded-For", client); }));
     ws.read_message_max(0);  // the leader enforces its own limits
     auto [hec] = co_await ws.async_handshake(to->host + ":" + to->port, self->target_, kAwait);
     if (hec) {
@@ -219,7 +216,8 @@ class RelaySession final : public server::WebSocketSession,
       auto [ec, n] = co_await ws.async_read(buffer, kAwait);
       (void)n;
       if (ec) break;
-      self->peer_->send(std::make_shared<const std::string>(beast::buffers_to_string(buffer.data())));
+      self->peer_->send(
+          std::make_shared<const std::string>(beast::buffers_to_string(buffer.data())));
       buffer.consume(buffer.size());
     }
     if (!self->client_gone_) {
@@ -274,7 +272,8 @@ void Forwarder::stop() {
   impl_->pool.clear();
 }
 
-server::HttpResponse Forwarder::forward(const std::string& base_url, server::HttpRequest&& request) {
+server::HttpResponse Forwarder::forward(const std::string& base_url,
+                                        server::HttpRequest&& request) {
   server::HttpResponse response;
   response.later = std::make_shared<server::Later>();
   response.later->start = [impl = impl_, base = base_url,

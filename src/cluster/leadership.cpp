@@ -83,8 +83,16 @@ void Leadership::stop() {
 
 bool Leadership::wait_until_elected() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return stopping_ || elected(); });
-  return !stopping_;
+  cv_.wait(lock, [this] { return stopping_ || interrupted_ || elected(); });
+  return !stopping_ && !interrupted_;
+}
+
+void Leadership::interrupt_wait() {
+  {
+    std::lock_guard lock(mu_);
+    interrupted_ = true;
+  }
+  cv_.notify_all();
 }
 
 bool Leadership::lease_valid() const {
@@ -163,8 +171,9 @@ void Leadership::tick() {
       last_error_log_ = now;
     }
     if (elected() && !lease_valid() && !lease_lapsed_logged_) {
-      spdlog::error("cluster: the leadership lease lapsed (Redis unreachable); refusing requests "
-                    "until it is renewed");
+      spdlog::error(
+          "cluster: the leadership lease lapsed (Redis unreachable); refusing requests "
+          "until it is renewed");
       lease_lapsed_logged_ = true;
     }
   }

@@ -39,8 +39,10 @@ class Leadership {
   // Stops the lease thread; a leader gives its lease up so a follower need not wait for expiry.
   void stop();
 
-  // Blocks until this node holds the lease; false if stop() came first.
+  // Blocks until this node holds the lease; false if stop() or interrupt_wait() came first.
   bool wait_until_elected();
+  // Wakes wait_until_elected() for shutdown, keeping the lease (and its renewal) until stop().
+  void interrupt_wait();
   // Recorded once this node has raised the epoch in PostgreSQL.
   void set_epoch(uint64_t epoch) { epoch_.store(epoch); }
 
@@ -69,6 +71,7 @@ class Leadership {
   std::condition_variable cv_;
   std::string leader_url_;
   bool stopping_ = false;
+  bool interrupted_ = false;
   bool lease_lapsed_logged_ = false;
   std::chrono::steady_clock::time_point last_error_log_{};
   std::thread thread_;

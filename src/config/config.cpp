@@ -291,8 +291,9 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   const auto& adv = r.required(t, "advertise_url", "cluster",
                                "where the other nodes reach this one, e.g. http://10.0.0.1:9000");
   c.advertise_url = r.non_empty_string(adv, "cluster.advertise_url");
-  if (!c.advertise_url.starts_with("http://") && !c.advertise_url.starts_with("https://")) {
-    r.fail("cluster.advertise_url", "must start with http:// or https://", &adv);
+  if (!c.advertise_url.starts_with("http://") || c.advertise_url.size() == 7) {
+    r.fail("cluster.advertise_url",
+           "must be http://host:port (nodes talk plain HTTP; TLS ends at the load balancer)", &adv);
   }
   while (c.advertise_url.ends_with('/')) c.advertise_url.pop_back();
   const auto& pg = r.required(t, "postgres_url", "cluster",
@@ -678,6 +679,11 @@ Config parse_config(std::string_view toml_text, const std::string& origin) {
   Config cfg;
   if (const toml::node* n = root.get("listen")) read_listen(r, *n, cfg);
   if (const toml::node* n = root.get("data_dir")) cfg.data_dir = r.non_empty_string(*n, "data_dir");
+  // Nodes forward to each other over plain HTTP: TLS ends at the load balancer in front.
+  if (root.get("tls") != nullptr && root.get("cluster") != nullptr) {
+    r.fail("tls", "cannot be combined with [cluster]: terminate TLS at the load balancer",
+           root.get("tls"));
+  }
   if (const toml::node* n = root.get("tls")) cfg.tls = read_tls(r, *n);
   if (const toml::node* n = root.get("http")) cfg.http = read_http(r, *n);
   if (const toml::node* n = root.get("gateway")) cfg.gateway = read_gateway(r, *n);

@@ -88,7 +88,7 @@ struct HttpConfig {
 // leadership lease) instead of the embedded SQLite store (docs/cluster.md).
 struct ClusterConfig {
   std::string node_id;        // unique per node: letters, digits, '_', '-', '.'
-  std::string advertise_url;  // http(s)://host:port where the other nodes reach this one
+  std::string advertise_url;  // http://host:port where the other nodes reach this one
   std::string postgres_url;   // a libpq connection URI
   std::string redis_url;      // redis://[:password@]host[:port][/db]
   uint32_t lease_ms = 5'000;  // leadership lease; a dead leader is replaced after about this long

@@ -108,11 +108,12 @@ template <typename Token>
 auto async_wait_for_answer(Later& later, HttpResponse& out, Worker& worker, Token&& token) {
   return asio::async_initiate<Token, void()>(
       [&later, &out, &worker](auto completion) {
-        later.start([&out, &worker, completion = std::move(completion)](HttpResponse&& answer) mutable {
-          out = std::move(answer);  // published to the worker by resume_later's queue
-          worker.resume_later(
-              [completion = std::move(completion)]() mutable { std::move(completion)(); });
-        });
+        later.start(
+            [&out, &worker, completion = std::move(completion)](HttpResponse&& answer) mutable {
+              out = std::move(answer);  // published to the worker by resume_later's queue
+              worker.resume_later(
+                  [completion = std::move(completion)]() mutable { std::move(completion)(); });
+            });
       },
       token);
 }

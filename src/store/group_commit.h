@@ -4,10 +4,10 @@
 // share a commit (and its fsync) without any timer.
 //
 // A Backend supplies the database: its WriteStatements, begin()/commit(), load() and close(), and
-// what a failed commit means. Nothing is acknowledged until its commit succeeded, so a failure
-// never exposes memory that disk does not hold; the backend decides whether the batch may be
-// written again (PostgreSQL after reconnecting: every change is idempotent) or the process must
-// stop (SQLite: a failed commit means a broken disk).
+// what a failed commit means (after_failure). Nothing is acknowledged until its commit succeeded,
+// so a failure never exposes memory that disk does not hold; the backend decides whether the batch
+// may be written again (PostgreSQL after reconnecting: every change is idempotent) or the process
+// must stop (SQLite: a failed commit means a broken disk).
 #pragma once
 
 #include <algorithm>
@@ -25,6 +25,13 @@
 #include "store/store.h"
 
 namespace liveroom::store {
+
+// What a backend makes of a failed commit (nothing of the batch was acknowledged).
+enum class AfterFailure {
+  kRetry,  // write the same batch again (the backend has waited and reconnected)
+  kHalt,   // write nothing more: this node may no longer write (fenced)
+  kAbort,  // memory is ahead of a database that cannot take it: stop the process
+};
 
 template <typename Backend>
 class GroupCommitStore final : public Store {
@@ -129,10 +136,16 @@ class GroupCommitStore final : public Store {
           backend_.commit();
           break;
         } catch (const std::exception& e) {
-          if (!backend_.retry_after(e)) {
-            spdlog::critical(
-                "store: commit failed, stopping to keep memory and disk consistent: {}", e.what());
-            std::abort();
+          switch (backend_.after_failure(e)) {
+            case AfterFailure::kRetry:
+              continue;
+            case AfterFailure::kHalt:
+              return;  // nothing more is acknowledged; the backend has told its owner why
+            case AfterFailure::kAbort:
+              spdlog::critical(
+                  "store: commit failed, stopping to keep memory and disk consistent: {}",
+                  e.what());
+              std::abort();
           }
         }
       }

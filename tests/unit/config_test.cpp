@@ -558,5 +558,64 @@ TEST(Config, Webhooks) {
   EXPECT_TRUE(fails_with(with_app("[webhooks]\nretries = 3"), {"webhooks", "retries"}));
 }
 
+constexpr std::string_view kCluster = R"(
+[cluster]
+node_id = "node-1"
+advertise_url = "http://10.0.0.11:8080/"
+postgres_url = "postgresql://liveroom:pw@10.0.0.5:5432/liveroom"
+redis_url = "redis://:pw@10.0.0.6:6379/2"
+)";
+
+std::string cluster_with(std::string_view extra) {
+  return with_app(std::string(kCluster) + std::string(extra));
+}
+
+TEST(ClusterConfig, AbsentMeansOneNode) {
+  EXPECT_FALSE(parse_config(with_app("")).cluster.has_value());
+}
+
+TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
+  Config cfg = parse_config(cluster_with(""));
+  ASSERT_TRUE(cfg.cluster.has_value());
+  EXPECT_EQ(cfg.cluster->node_id, "node-1");
+  EXPECT_EQ(cfg.cluster->advertise_url, "http://10.0.0.11:8080");  // trailing '/' dropped
+  EXPECT_EQ(cfg.cluster->postgres_url, "postgresql://liveroom:pw@10.0.0.5:5432/liveroom");
+  EXPECT_EQ(cfg.cluster->redis_url, "redis://:pw@10.0.0.6:6379/2");
+  EXPECT_EQ(cfg.cluster->lease_ms, 5000u);
+  EXPECT_EQ(cfg.cluster->key_prefix, "liveroom");
+  cfg = parse_config(cluster_with("lease_ms = 1000\nkey_prefix = \"blue\"\n"));
+  EXPECT_EQ(cfg.cluster->lease_ms, 1000u);
+  EXPECT_EQ(cfg.cluster->key_prefix, "blue");
+}
+
+TEST(ClusterConfig, BadValuesNameTheKey) {
+  EXPECT_TRUE(fails_with(with_app("[cluster]\nadvertise_url = \"http://a:1\"\n"),
+                         {"cluster.node_id", "required"}));
+  EXPECT_TRUE(fails_with(cluster_with("lease_ms = 999\n"), {"cluster.lease_ms", "1000"}));
+  EXPECT_TRUE(fails_with(cluster_with("colour = 1\n"), {"cluster.colour", "not a known key"}));
+  std::string text = with_app(
+      "[cluster]\nnode_id = \"a b\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
+      "\"postgresql://x\"\nredis_url = \"redis://x\"\n");
+  EXPECT_TRUE(fails_with(text, {"cluster.node_id", "letters, digits"}));
+  text = with_app(
+      "[cluster]\nnode_id = \"a\"\nadvertise_url = \"https://a:1\"\npostgres_url = "
+      "\"postgresql://x\"\nredis_url = \"redis://x\"\n");
+  EXPECT_TRUE(fails_with(text, {"cluster.advertise_url", "http://host:port"}));
+  text = with_app(
+      "[cluster]\nnode_id = \"a\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
+      "\"mysql://x\"\nredis_url = \"redis://x\"\n");
+  EXPECT_TRUE(fails_with(text, {"cluster.postgres_url", "postgresql://"}));
+  text = with_app(
+      "[cluster]\nnode_id = \"a\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
+      "\"postgresql://x\"\nredis_url = \"http://x\"\n");
+  EXPECT_TRUE(fails_with(text, {"cluster.redis_url", "redis://"}));
+}
+
+TEST(ClusterConfig, TlsEndsAtTheLoadBalancer) {
+  EXPECT_TRUE(
+      fails_with(with_app("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\n" + std::string(kCluster)),
+                 {"tls", "load balancer"}));
+}
+
 }  // namespace
 }  // namespace liveroom::config

@@ -62,21 +62,21 @@ class PostgresBackend {
     backoff_ = kFirstBackoff;
   }
 
-  bool retry_after(const std::exception& failure) {
+  AfterFailure after_failure(const std::exception& failure) {
     const auto* e = dynamic_cast<const PgError*>(&failure);
-    if (e == nullptr) return false;
+    if (e == nullptr) return AfterFailure::kAbort;
     if (e->sqlstate == kFencedSqlstate) {
       spdlog::critical("cluster: lost leadership: {}", e->what());
-      options_.on_fenced();
-      return false;
+      if (options_.on_fenced) options_.on_fenced();
+      return AfterFailure::kHalt;
     }
-    if (!e->connection_lost) return false;
+    if (!e->connection_lost) return AfterFailure::kAbort;
     spdlog::error("store: PostgreSQL unreachable, retrying the commit in {} ms: {}",
                   backoff_.count(), e->what());
     std::this_thread::sleep_for(backoff_);
     backoff_ = std::min(backoff_ * 2, kLastBackoff);
     db_.reset();
-    return true;
+    return AfterFailure::kRetry;
   }
 
   void close() { db_.close(); }

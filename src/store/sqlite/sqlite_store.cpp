@@ -23,7 +23,7 @@ class SqliteBackend {
   void begin() { begin_.run(); }
   void commit() { commit_.run(); }
   // A failed SQLite commit is a failing disk or a bug, not something a retry fixes.
-  bool retry_after(const std::exception&) { return false; }
+  AfterFailure after_failure(const std::exception&) { return AfterFailure::kAbort; }
   void close() {
     s_ = {};
     begin_ = {};

@@ -1,0 +1,223 @@
+// The PostgreSQL store against a real PostgreSQL: the same promises as the SQLite store (every
+// change comes back after a reload, byte for byte), plus the cluster's own: a commit from a node
+// whose leadership epoch is stale changes nothing, a lost connection delays commits instead of
+// failing them, and a schema newer than the binary is refused.
+//
+// They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
+// databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
+// without it they skip.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+#include "test_support.h"
+
+namespace liveroom::store {
+namespace {
+
+using testing_support::wait_durable;
+
+constexpr uint32_t kApp = 1400000001;
+
+// A fresh database per test, dropped afterwards.
+class PostgresStore : public testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = std::getenv("LIVEROOM_TEST_POSTGRES_URL");
+    if (base == nullptr || *base == '\0') {
+      GTEST_SKIP() << "LIVEROOM_TEST_POSTGRES_URL is not set";
+    }
+    base_ = base;
+    static std::atomic<int> counter{0};
+    name_ = "liveroom_unit_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    PgConnection admin(base_);
+    admin.exec("DROP DATABASE IF EXISTS " + name_);
+    admin.exec("CREATE DATABASE " + name_);
+    // Same server and credentials, another database: replace the URI's path.
+    const size_t slash = base_.find('/', base_.find("://") + 3);
+    const size_t query = base_.find('?');
+    url_ = base_.substr(0, slash) + "/" + name_ +
+           (query == std::string::npos ? "" : base_.substr(query));
+    prepare_postgres(url_);
+  }
+  void TearDown() override {
+    if (name_.empty()) return;
+    PgConnection admin(base_);
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  }
+
+  std::unique_ptr<Store> open(
+      uint64_t epoch, std::function<void()> on_fenced = [] {}) {
+    return open_postgres_store({url_, epoch, std::move(on_fenced)});
+  }
+  uint64_t lead() { return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1"); }
+
+  std::string base_, name_, url_;
+};
+
+// Bytes that text columns would mangle or refuse: NUL, invalid UTF-8, quotes and backslashes.
+// Values the store keeps inside JSON documents (metadata, bans, profiles) arrive as JSON and so
+// are valid UTF-8: kAwkwardText has everything but the invalid bytes.
+const std::string kAwkwardText = std::string("a\0b", 3) + "'\\\"; DROP TABLE rooms; --";
+const std::string kAwkward = kAwkwardText + "\xff\xfe";
+
+domain::Room awkward_room(std::string id) {
+  domain::Room r;
+  r.room_id = std::move(id);
+  r.owner = kAwkward;
+  r.name = "Evening \xe6\x99\x9a";
+  r.seat_template = "AudioSalon";
+  r.seat_count = 12;
+  r.take_seat_mode = domain::TakeSeatMode::kApplyToTake;
+  r.max_member_count = 300;
+  r.is_message_disabled = true;
+  r.keep_owner_on_seat = true;
+  r.notice = kAwkward;
+  r.custom_info = R"({"k":"v"})";
+  r.category = {1, -2, 9'000'000'000};
+  r.activity_status = -7;
+  r.create_time = 1'769'000'000;
+  r.view_count = 812;
+  r.msg_seq = 41;
+  r.total_msg_count = 40;
+  r.total_likes = 9;
+  r.metadata = {{"k1", kAwkwardText}, {"k2", "v2"}};
+  r.moderation.admins = {"adm"};
+  r.moderation.bans = {{"troll", 1'900'000'000, kAwkwardText}};
+  return r;
+}
+
+TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
+  const uint64_t epoch = lead();
+  {
+    auto store = open(epoch);
+    domain::Room room = awkward_room("r1");
+    domain::Account account;
+    account.user_id = kAwkward;
+    account.profile = {{"Tag_Profile_IM_Nick", kAwkwardText}, {"Tag_Profile_IM_Level", int64_t{7}}};
+    auto outbox = std::make_shared<std::vector<domain::OutboxEntry>>();
+    domain::OutboxEntry e;
+    e.id = 5;
+    e.sdkappid = kApp;
+    e.url = "http://hook";
+    e.room_id = "r1";
+    e.room_seq = 3;
+    e.event_id = "ev";
+    e.command = "Live.CallbackAfterCreateRoom";
+    e.payload = kAwkward;
+    e.client_ip = "1.2.3.4";
+    e.created_ms = 17;
+    outbox->push_back(e);
+    domain::CallbackConfig config;
+    config.subscription = domain::Subscription{kAwkward, {"a", "b"}};
+    config.token = kAwkward;
+    config.token_enabled = true;
+    const uint64_t seq =
+        store->submit({PutRoom{kApp, room}, PutRoomMetadata{kApp, "r1", room.metadata},
+                       PutRoomModeration{kApp, "r1", room.moderation},
+                       PutRoom{kApp, awkward_room("gone")}, DeleteRoom{kApp, "gone"},
+                       PutAccount{kApp, account}, PutOutbox{outbox}, PutRoomEventSeq{kApp, "r1", 9},
+                       PutRoomEventSeq{kApp, "r1", 4}, PutCallbackConfig{kApp, config}});
+    ASSERT_TRUE(wait_durable(*store, seq));
+    store->close();
+  }
+  auto store = open(epoch);
+  Snapshot s = store->load();
+  ASSERT_EQ(s.rooms.size(), 1u);
+  const domain::Room& r = s.rooms[0].room;
+  EXPECT_EQ(r.owner, kAwkward);
+  EXPECT_EQ(r.notice, kAwkward);
+  EXPECT_EQ(r.name, "Evening \xe6\x99\x9a");
+  EXPECT_EQ(r.category, (std::vector<int64_t>{1, -2, 9'000'000'000}));
+  EXPECT_EQ(r.take_seat_mode, domain::TakeSeatMode::kApplyToTake);
+  EXPECT_EQ(r.msg_seq, 41u);
+  EXPECT_EQ(r.total_likes, 9);
+  EXPECT_EQ(r.metadata, awkward_room("x").metadata);
+  ASSERT_EQ(r.moderation.bans.size(), 1u);
+  EXPECT_EQ(r.moderation.bans[0].reason, kAwkwardText);
+  ASSERT_EQ(s.accounts.size(), 1u);
+  EXPECT_EQ(s.accounts[0].account.user_id, kAwkward);
+  EXPECT_EQ(std::get<std::string>(s.accounts[0].account.profile.at("Tag_Profile_IM_Nick")),
+            kAwkwardText);
+  ASSERT_EQ(s.outbox.size(), 1u);
+  EXPECT_EQ(s.outbox[0].payload, kAwkward);
+  ASSERT_EQ(s.room_event_seqs.size(), 1u);
+  EXPECT_EQ(s.room_event_seqs[0].last_seq, 9u);  // never lowered
+  ASSERT_EQ(s.callback_configs.size(), 1u);
+  EXPECT_EQ(s.callback_configs[0].config.token, kAwkward);
+  EXPECT_EQ(s.callback_configs[0].config.subscription->commands,
+            (std::vector<std::string>{"a", "b"}));
+}
+
+// The fencing token: once another node raised the epoch, nothing this store submits commits, its
+// callbacks never fire, and it is told.
+TEST_F(PostgresStore, ACommitWithAStaleEpochChangesNothing) {
+  const uint64_t old_epoch = lead();
+  std::promise<void> fenced;
+  auto store = open(old_epoch, [&fenced] { fenced.set_value(); });
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room("before")}})));
+
+  ASSERT_GT(lead(), old_epoch);  // another node takes over
+  std::atomic<bool> acknowledged{false};
+  const uint64_t seq = store->submit({PutRoom{kApp, awkward_room("stale")}});
+  store->when_durable(seq, [&acknowledged] { acknowledged = true; });
+  ASSERT_EQ(fenced.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(acknowledged.load());
+
+  auto fresh = open(0);
+  Snapshot s = fresh->load();
+  ASSERT_EQ(s.rooms.size(), 1u);
+  EXPECT_EQ(s.rooms[0].room.room_id, "before");
+  store->close();  // the halted writer has ended; close only closes the connection
+}
+
+TEST_F(PostgresStore, ALostConnectionDelaysCommitsInsteadOfFailingThem) {
+  auto store = open(lead());
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room("a")}})));
+  PgConnection admin(url_);
+  admin.exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND pid <> pg_backend_pid()");
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room("b")}})));
+  store->close();
+  EXPECT_EQ(open(0)->load().rooms.size(), 2u);
+}
+
+TEST_F(PostgresStore, MigrationIsIdempotentAndANewerSchemaIsRefused) {
+  prepare_postgres(url_);  // again: nothing to do
+  PgConnection db(url_);
+  PgResult r = db.exec("SELECT version FROM liveroom_schema");
+  ASSERT_EQ(r.rows(), 1);
+  EXPECT_EQ(std::string(r.text(0, 0)), std::to_string(latest_postgres_schema_version()));
+  db.exec("UPDATE liveroom_schema SET version = 999");
+  try {
+    prepare_postgres(url_);
+    FAIL() << "a newer schema was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("newer than this liveroomd"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(PostgresStore, AWrongPasswordSaysSo) {
+  const size_t at = url_.find('@');
+  ASSERT_NE(at, std::string::npos) << "the test URL should carry credentials";
+  const size_t colon = url_.rfind(':', at);
+  const std::string wrong = url_.substr(0, colon) + ":wrong-password" + url_.substr(at);
+  try {
+    prepare_postgres(wrong);
+    FAIL() << "a wrong password was accepted";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("password authentication failed"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace liveroom::store
