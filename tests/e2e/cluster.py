@@ -49,24 +49,42 @@ _reserved_ports = set()
 _reserved_lock = threading.Lock()
 
 
+def _ports_outside_ephemeral_range():
+    """Ports below the range the system gives outgoing connections, so that no client
+    connection of the tests can sit on a node's port while that node is down."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(1024, low - 12000), low
+
+
 def reserve_ports(n):
     """n distinct free ports, none handed to another cluster of this session before (a node keeps
-    its port across restarts). They are bound together, so the system cannot give one twice."""
+    its port across restarts). They lie outside the ephemeral range (see above) and are bound
+    together, so none is handed twice."""
+    lo, hi = _ports_outside_ephemeral_range()
     with _reserved_lock:
-        while True:
+        for _ in range(1000):
+            ports = set()
+            while len(ports) < n:
+                p = lo + secrets.randbelow(hi - lo)
+                if p not in _reserved_ports:
+                    ports.add(p)
             socks = []
             try:
-                for _ in range(n):
+                for p in ports:
                     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    s.bind(("127.0.0.1", 0))
                     socks.append(s)
-                ports = [s.getsockname()[1] for s in socks]
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                continue  # in use: draw again
             finally:
                 for s in socks:
                     s.close()
-            if not _reserved_ports.intersection(ports):
-                _reserved_ports.update(ports)
-                return ports
+            _reserved_ports.update(ports)
+            return sorted(ports)
+        raise AssertionError(f"no {n} free ports found in {lo}..{hi}")
 
 
 class Cluster:
