@@ -16,16 +16,19 @@ Cluster has the interface the e2e tests use on a LiveroomServer, so the same tes
 * log_tail() is every node's tail, each under a header;
 * connect() (nodes of GatewayServer) and cli() (nodes of WebhookServer) use the next node.
 
-For failure tests: nodes (LiveroomServer objects, each with node_id; node.kill9(), node.start()
-restart one node on its port), leader() (the node that leads, asked over HTTP), followers(),
-wait_ready(), node(node_id).
+For failure tests: nodes (LiveroomServer objects, each with node_id; node.kill9(), and
+start_node(node) restarts one on its port and data dir), leader() (the node that leads: named by
+the nodes' /readyz if they say, else the holder of the Redis lease), lease_holder(), followers(),
+wait_ready(), node(node_id), node_client(node) (a client that always talks to that node); the
+fixtures cluster_factory and private_redis, and Writers (threads writing counters to rooms of
+their own, recording what was acknowledged, refused or went wrong).
 """
 
 import itertools
 import os
 import re
-import socket
 import secrets
+import socket
 import signal
 import threading
 import time
