@@ -583,7 +583,12 @@ class Writers:
     def check_no_violation(self):
         with self.lock:
             bad = list(self.violations)
-        assert not bad, f"{len(bad)} wrong answers or hangs ({self.summary()}), first: {bad[:5]}"
+        if bad:
+            t0 = bad[0][0]
+            shown = [(round(sent - t0, 2), round(done - sent, 2), t, what) for sent, done, t, what in bad[:8]]
+            raise AssertionError(
+                f"{len(bad)} wrong answers or hangs ({self.summary()}); (sent at +s, took s, "
+                f"thread, what): {shown}\n{self.cluster.log_tail(40)}")
 
     def check_every_ack_visible(self, client):
         """Each room holds a value at least as new as its last acknowledged write and at most
