@@ -57,7 +57,7 @@ struct WriteStatements {
   Stmt put_callback_config;  // sdkappid, url, commands, token, token_enabled
 
   void write(const Change& change) {
-    std::visit([this](const auto& c) { write_one(c); }, change);
+    std::visit([&](const auto& c) { this->write_one(c); }, change);
   }
 
  private:
