@@ -3,7 +3,12 @@
 #   make deps          install Debian packages (scripts/install-deps; idempotent)
 #   make build         configure once (Ninja, Release) and build build/liveroomd + unit tests
 #   make run           build, then start a local demo server (scripts/run-demo)
-#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat tests/browser
+#   make run-cluster   build, then start a local three-node cluster behind nginx on the address of
+#                      `make run` (PostgreSQL, Redis, nodes on 9001-9003; scripts/run-cluster)
+#   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat tests/browser,
+#                      then tests/e2e again in cluster mode (LIVEROOM_E2E_CLUSTER=1: every test
+#                      on a three-node cluster; the cluster failure tests test_cluster_* run in
+#                      the first pass only)
 #   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
 #                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
 #   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
@@ -60,7 +65,8 @@ BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.liveroom-npm-ci
 FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
-.PHONY: all deps build run test unit-test e2e-test compat-deps browser-deps bench bench-quick \
+.PHONY: all deps build run run-cluster test unit-test e2e-test cluster-test compat-deps \
+        browser-deps bench bench-quick \
         bench-gateway fuzz build-asan build-tsan test-sanitize test-tsan \
         format format-check clean distclean
 
@@ -92,13 +98,21 @@ build-tsan: deps
 run: build
 	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-demo
 
+run-cluster: build
+	LIVEROOMD="$(LIVEROOMD)" bash scripts/run-cluster
+
 UNIT_TEST_CMD = ctest --test-dir "$(BUILD_DIR)" --output-on-failure --no-tests=error $(CTEST_FLAGS)
 E2E_TEST_CMD = LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e tests/compat \
                tests/browser
+# The e2e suite once more with every server a cluster (tests/e2e/cluster.py); the failure tests
+# (test_cluster_*, which make clusters of their own) already ran in the first pass.
+CLUSTER_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) \
+                   tests/e2e --ignore-glob='tests/e2e/test_cluster_*'
 
 test: build compat-deps browser-deps
 	$(UNIT_TEST_CMD)
 	$(E2E_TEST_CMD)
+	$(CLUSTER_TEST_CMD)
 
 # The steps of `make test` alone, without building first.
 unit-test:
@@ -106,6 +120,9 @@ unit-test:
 
 e2e-test: compat-deps browser-deps
 	$(E2E_TEST_CMD)
+
+cluster-test:
+	$(CLUSTER_TEST_CMD)
 
 # Sanitizer runs of the same suites (scripts/test-sanitize says how reports fail the run).
 test-sanitize: build-asan compat-deps browser-deps

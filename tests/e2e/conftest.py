@@ -7,6 +7,13 @@
 * Client: signs every request, `call()` checks HTTP 200 and the Tencent envelope.
 
 Run with `/usr/bin/python3 -m pytest tests/e2e`. LIVEROOMD overrides the binary path.
+
+Cluster mode (issue #10): with LIVEROOM_E2E_CLUSTER=1 the fixtures `server`, `client`,
+`module_server`, `mclient`, `server_factory` (and the gateway and webhook fixtures, which make
+their servers through make_server()) give a cluster.Cluster of LIVEROOM_E2E_NODES (default 3)
+nodes sharing one PostgreSQL database and one Redis, whose base_url turns round-robin over the
+nodes: the same tests then go through every node. Tests about one process are marked
+`@pytest.mark.single_node("why")` and skipped in that mode.
 """
 
 import base64
@@ -27,10 +34,14 @@ from pathlib import Path
 import pytest
 import requests
 
+import cluster_services
+
 REPO = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("LIVEROOMD", str(REPO / "build" / "liveroomd")))
 # Tencent SDK-made UserSig cases, kept in the repository (a clone must test itself).
 VECTORS = REPO / "tests" / "testdata" / "usersig_vectors.json"
+
+CLUSTER_MODE = os.environ.get("LIVEROOM_E2E_CLUSTER", "") == "1"
 
 APP1 = 1400000001
 APP2 = 1400000002
@@ -220,6 +231,10 @@ class LiveroomServer:
         self.config_path = self.workdir / "liveroom.toml"
         self._logf = None
         self.starts = 0
+        # Set by cluster.Cluster for its nodes: the keys of the [cluster] table (advertise_url
+        # is added here) and a port kept across restarts, as a real node keeps its address.
+        self.cluster = None
+        self.fixed_port = None
 
     @property
     def base_url(self):
@@ -227,10 +242,10 @@ class LiveroomServer:
 
     def start(self, timeout=10.0):
         assert self.proc is None, "already running"
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         listen = f"127.0.0.1:{self.port}"
         self.config_path.write_text(render_config(listen, self.data_dir, self.apps, self.http) +
-                                    self.extra_toml)
+                                    self.extra_toml + self.cluster_table())
         self._logf = open(self.log_path, "ab")
         self._logf.write(f"\n===== start #{self.starts} on {listen} =====\n".encode())
         self._logf.flush()
@@ -258,6 +273,13 @@ class LiveroomServer:
                 self.proc = None
                 raise AssertionError(f"liveroomd not healthy within {timeout}s:\n{self.log_tail()}")
             time.sleep(0.05)
+
+    def cluster_table(self):
+        """The [cluster] table of a cluster node's config ("" for a single server)."""
+        if not self.cluster:
+            return ""
+        keys = {"advertise_url": self.base_url, **self.cluster}
+        return "\n[cluster]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in keys.items())
 
     def stop(self, timeout=10.0):
         """SIGTERM; asserts a clean exit 0 (kills after `timeout`)."""
@@ -479,10 +501,31 @@ def uid(prefix="r"):
 _live_servers = []
 
 
-def _make_server(path, **kw):
-    srv = LiveroomServer(path, **kw)
+def make_server(path, cls=None, **kw):
+    """A server (not started) of class `cls` (LiveroomServer or a subclass, with its keyword
+    arguments); in cluster mode a cluster.Cluster of such nodes, which has the same interface."""
+    cls = cls or LiveroomServer
+    if CLUSTER_MODE:
+        from cluster import Cluster
+        srv = Cluster(path, node_cls=cls, **kw)
+    else:
+        srv = cls(path, **kw)
     _live_servers.append(srv)
     return srv
+
+
+def _make_server(path, **kw):
+    return make_server(path, **kw)
+
+
+def finish_server(srv):
+    """Teardown: stop() (exit 0 asserted), then a cluster drops its database."""
+    try:
+        srv.stop()
+    finally:
+        release = getattr(type(srv), "release", None)
+        if release is not None:
+            release(srv)
 
 
 @pytest.fixture
@@ -501,7 +544,7 @@ def server_factory(tmp_path):
     errors = []
     for srv in made:
         try:
-            srv.stop()
+            finish_server(srv)
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)
@@ -514,7 +557,7 @@ def server(tmp_path):
     server.restart() / server.restart(hard=True) / server.kill9() keep the data dir."""
     srv = _make_server(tmp_path / "srv").start()
     yield srv
-    srv.stop()
+    finish_server(srv)
 
 
 @pytest.fixture
@@ -526,12 +569,33 @@ def client(server):
 def module_server(tmp_path_factory):
     srv = _make_server(tmp_path_factory.mktemp("msrv")).start()
     yield srv
-    srv.stop()
+    finish_server(srv)
 
 
 @pytest.fixture(scope="module")
 def mclient(module_server):
     return module_server.client()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "single_node(reason): about one liveroomd process (its data dir, log, "
+        "descriptors, a kill -9 and restart of that process...); skipped in cluster mode "
+        "(LIVEROOM_E2E_CLUSTER=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not CLUSTER_MODE:
+        return
+    for item in items:
+        mark = item.get_closest_marker("single_node")
+        if mark is not None:
+            why = mark.args[0] if mark.args else mark.kwargs.get("reason", "about one process")
+            item.add_marker(pytest.mark.skip(reason=f"single node only: {why}"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    cluster_services.stop_shared()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -540,7 +604,9 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.failed:
         for srv in list(_live_servers):
-            if srv.proc is not None or srv.log_path.exists():
+            nodes = getattr(srv, "nodes", None) or [srv]
+            if any(n.proc is not None or n.log_path.exists() for n in nodes):
                 if any(v is srv or getattr(v, "server", None) is srv
                        for v in getattr(item, "funcargs", {}).values()):
-                    rep.sections.append((f"liveroomd log {srv.workdir}", srv.log_tail(40)))
+                    for n in nodes:
+                        rep.sections.append((f"liveroomd log {n.workdir}", n.log_tail(40)))

@@ -469,16 +469,15 @@ def wait_until(pred, timeout=3.0, what="condition", interval=0.05):
 # Fixtures (import them into a test module to use them)
 
 def _make(path, **kw):
-    srv = GatewayServer(path, **kw)
-    conftest._live_servers.append(srv)
-    return srv
+    # A GatewayServer, or a cluster of them in cluster mode (conftest.make_server).
+    return conftest.make_server(path, cls=GatewayServer, **kw)
 
 
 @pytest.fixture(scope="module")
 def gw_server(tmp_path_factory):
     srv = _make(tmp_path_factory.mktemp("gwsrv"), gateway=FAST_GATEWAY).start()
     yield srv
-    srv.stop()
+    conftest.finish_server(srv)
 
 
 @pytest.fixture
@@ -507,7 +506,7 @@ def gw_factory(tmp_path):
     for kit in made:
         kit.close_all()
         try:
-            kit.server.stop()
+            conftest.finish_server(kit.server)
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)

@@ -128,6 +128,7 @@ def is_closed_by_server(sock, within=2.0):
         return True
 
 
+@pytest.mark.single_node("max_connections_per_ip counts the connections of one process's listener")
 def test_one_address_cannot_take_every_slot(server_factory):
     srv = server_factory(http={"max_connections": 100, "max_connections_per_ip": 5})
     held = open_sockets(srv.port, 5)
@@ -153,6 +154,7 @@ needs_free_descriptors_for_sanitizers = pytest.mark.skipif(
     reason="a sanitizer runtime cannot work without free descriptors")
 
 
+@pytest.mark.single_node("the descriptor limit of one process, and that process's log")
 @needs_free_descriptors_for_sanitizers
 def test_max_connections_is_clamped_to_the_descriptor_limit(server_factory):
     srv = server_factory(http={"max_connections": 5000, "max_connections_per_ip": 0},
@@ -169,6 +171,7 @@ def test_max_connections_is_clamped_to_the_descriptor_limit(server_factory):
     assert log_lines < 50, f"{log_lines} log lines:\n{srv.log_tail(20)}"
 
 
+@pytest.mark.single_node("the descriptor limit of one process, its CPU time and its log")
 @needs_free_descriptors_for_sanitizers
 def test_accept_backs_off_and_logs_once_when_descriptors_run_out(server_factory):
     """A descriptor limit so low that accept itself fails with EMFILE (the clamp leaves
@@ -202,6 +205,7 @@ def no_umask():
     os.umask(0)
 
 
+@pytest.mark.single_node("the files of one process's data dir (a cluster keeps its state in PostgreSQL)")
 def test_data_dir_is_0700_and_files_0600_whatever_the_umask(server_factory):
     srv = server_factory(preexec=no_umask)
     srv.ok("create_room", {"RoomInfo": {"RoomId": uid(), "RoomType": "Live"}})
@@ -212,6 +216,7 @@ def test_data_dir_is_0700_and_files_0600_whatever_the_umask(server_factory):
         assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f
 
 
+@pytest.mark.single_node("the SQLite file of one process's data dir (a cluster keeps its state in PostgreSQL)")
 def test_an_existing_readable_database_is_tightened(server_factory, tmp_path):
     srv = server_factory(start=False, preexec=no_umask)
     srv.data_dir.mkdir(parents=True)

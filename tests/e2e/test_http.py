@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import (BINARY, LiveroomServer, _make_server, check_envelope, default_apps,
-                      free_port, render_config, require_binary)
+                      finish_server, free_port, render_config, require_binary)
 
 HTTP = {"max_body_bytes": 65536, "max_header_bytes": 4096, "read_timeout_ms": 800,
         "idle_timeout_ms": 1500, "max_connections": 1000}
@@ -22,7 +22,7 @@ HTTP = {"max_body_bytes": 65536, "max_header_bytes": 4096, "read_timeout_ms": 80
 def hs(tmp_path_factory):
     srv = _make_server(tmp_path_factory.mktemp("http"), http=HTTP).start()
     yield srv
-    srv.stop()
+    finish_server(srv)
 
 
 def connect(srv, timeout=5.0):

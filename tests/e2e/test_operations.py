@@ -5,6 +5,7 @@ import re
 import subprocess
 import time
 
+import pytest
 import requests
 
 from conftest import BINARY, free_port, default_apps, render_config, require_binary
@@ -21,6 +22,7 @@ def metric(text, name, **labels):
     return None
 
 
+@pytest.mark.single_node("/metrics counts the requests of one process")
 def test_metrics_count_requests_by_command_and_code(server):
     c = server.client()
     before = requests.get(server.base_url + "/metrics").text

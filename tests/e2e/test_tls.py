@@ -14,6 +14,10 @@ import requests
 from conftest import (ADMIN, APP1, BINARY, KEY1, default_apps, free_port, gen_usersig,
                       render_config, require_binary)
 
+# The fixture below starts one liveroomd of its own with a [tls] table; the cluster nodes of
+# cluster mode listen in plain HTTP.
+pytestmark = pytest.mark.single_node("a [tls] listener of one liveroomd the test starts itself")
+
 
 @pytest.fixture
 def tls_server(tmp_path):

@@ -173,9 +173,14 @@ class RawSink:
 
 
 def retries(srv):
-    text = requests.get(srv.base_url + "/metrics", timeout=5).text
-    m = re.search(r'^liveroom_webhook_deliveries_total\{result="retry"\} (\S+)$', text, re.M)
-    return float(m.group(1)) if m else 0.0
+    """Retried deliveries: /metrics of the server, or summed over every node of a cluster
+    (whichever node delivers counts them)."""
+    total = 0.0
+    for url in getattr(srv, "urls", None) or [srv.base_url]:
+        text = requests.get(url + "/metrics", timeout=5).text
+        m = re.search(r'^liveroom_webhook_deliveries_total\{result="retry"\} (\S+)$', text, re.M)
+        total += float(m.group(1)) if m else 0.0
+    return total
 
 
 def burst(srv, rooms):

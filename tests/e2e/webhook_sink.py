@@ -518,9 +518,10 @@ def hook_server_factory(tmp_path):
 
     def make(app1=None, app2=None, name="hsrv", start=True, http=None, sinks=(), env=None,
              extra_toml=""):
-        srv = WebhookServer(tmp_path / f"{name}-{len(made)}", apps=webhook_apps(app1, app2), http=http,
-                            env=env, extra_toml=extra_toml)
-        conftest._live_servers.append(srv)
+        # A WebhookServer, or a cluster of them in cluster mode (conftest.make_server).
+        srv = conftest.make_server(tmp_path / f"{name}-{len(made)}", cls=WebhookServer,
+                                   apps=webhook_apps(app1, app2), http=http, env=env,
+                                   extra_toml=extra_toml)
         made.append(srv)
         for s in sinks:
             s.diag.append(lambda srv=srv: f"--- liveroomd log {srv.workdir}:\n{srv.log_tail(30)}")
@@ -532,7 +533,7 @@ def hook_server_factory(tmp_path):
     errors = []
     for srv in made:
         try:
-            srv.stop()
+            conftest.finish_server(srv)
         except AssertionError as e:
             errors.append(str(e))
     assert not errors, "\n".join(errors)
