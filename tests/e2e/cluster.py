@@ -8,22 +8,27 @@ Cluster has the interface the e2e tests use on a LiveroomServer, so the same tes
   Client (which reads server.base_url per request) and each gateway connection goes to the next
   node;
 * client(), and the cluster object itself as the APP1 administrator's client (cluster.call(...));
-* start() starts every node and waits until each answers /readyz with 200; stop() sends SIGTERM
-  to every node at once and asserts that each exits 0; kill9() kills every node; restart(hard)
-  does either and starts them again (same node ids, ports, data dirs, database);
-  send_sigterm()/wait_exit() for every node;
+* start() starts every node and waits until each answers /readyz with 200; stop() is an orderly
+  stop (SIGTERM to the followers, then to the leader, as an operator stops a cluster: requests
+  in flight on a follower still find their leader) and asserts that each node exits 0; kill9()
+  kills every node; restart(hard) does either and starts them again (same node ids, ports, data
+  dirs, database); send_sigterm()/wait_exit() are stop() in two halves;
 * log_tail() is every node's tail, each under a header;
 * connect() (nodes of GatewayServer) and cli() (nodes of WebhookServer) use the next node.
 
-For failure tests: nodes (LiveroomServer objects, each with node_id; node.kill9(), node.start()
-restart one node on its port), leader() (the node that leads, asked over HTTP), followers(),
-wait_ready(), node(node_id).
+For failure tests: nodes (LiveroomServer objects, each with node_id; node.kill9(), and
+start_node(node) restarts one on its port and data dir), leader() (the node that leads: named by
+the nodes' /readyz if they say, else the holder of the Redis lease), lease_holder(), followers(),
+wait_ready(), node(node_id), node_client(node) (a client that always talks to that node); the
+fixtures cluster_factory and private_redis, and Writers (threads writing counters to rooms of
+their own, recording what was acknowledged, refused or went wrong).
 """
 
 import itertools
 import os
 import re
 import secrets
+import socket
 import signal
 import threading
 import time
@@ -34,13 +39,55 @@ import requests
 
 import cluster_services
 import conftest
-from conftest import APP1, ADMIN, Client, LiveroomServer, check_envelope, free_port, uid
+from conftest import APP1, ADMIN, Client, LiveroomServer, check_envelope, uid
 
 DEFAULT_NODES = int(os.environ.get("LIVEROOM_E2E_NODES", "3"))
 # Short enough that a restart after kill -9 of every node (the old lease has to run out) costs
 # little, long enough for a loaded 2-core machine not to lose leadership by accident.
 DEFAULT_LEASE_MS = int(os.environ.get("LIVEROOM_E2E_LEASE_MS", "2000"))
 READY_TIMEOUT = 30.0
+
+
+_reserved_ports = set()
+_reserved_lock = threading.Lock()
+
+
+def _ports_outside_ephemeral_range():
+    """Ports below the range the system gives outgoing connections, so that no client
+    connection of the tests can sit on a node's port while that node is down."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return max(1024, low - 12000), low
+
+
+def reserve_ports(n):
+    """n distinct free ports, none handed to another cluster of this session before (a node keeps
+    its port across restarts). They lie outside the ephemeral range (see above) and are bound
+    together, so none is handed twice."""
+    lo, hi = _ports_outside_ephemeral_range()
+    with _reserved_lock:
+        for _ in range(1000):
+            ports = set()
+            while len(ports) < n:
+                p = lo + secrets.randbelow(hi - lo)
+                if p not in _reserved_ports:
+                    ports.add(p)
+            socks = []
+            try:
+                for p in ports:
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    socks.append(s)
+                    s.bind(("127.0.0.1", p))
+            except OSError:
+                continue  # in use: draw again
+            finally:
+                for s in socks:
+                    s.close()
+            _reserved_ports.update(ports)
+            return sorted(ports)
+        raise AssertionError(f"no {n} free ports found in {lo}..{hi}")
 
 
 class Cluster:
@@ -61,11 +108,12 @@ class Cluster:
         self.database = None
         n = DEFAULT_NODES if nodes is None else nodes
         self.nodes = []
-        for i in range(n):
+        for i, port in enumerate(reserve_ports(n)):
             node = self.node_cls(self.workdir / f"node{i + 1}", **node_kw)
             node.node_id = f"n{i + 1}"
-            node.fixed_port = free_port()
+            node.fixed_port = port
             self.nodes.append(node)
+        self._stopping = None
         self._rr = itertools.count()
         self._rr_lock = threading.Lock()
         self.starts = 0
@@ -142,6 +190,8 @@ class Cluster:
             if node.proc is None:
                 node.start()
         self.wait_ready(timeout)
+        dead = [(n.node_id, n.proc.poll()) for n in self.nodes if n.proc.poll() is not None]
+        assert not dead, f"nodes exited during start-up: {dead}\n{self.log_tail(30)}"
         return self
 
     def start_node(self, node, timeout=READY_TIMEOUT):
@@ -177,21 +227,34 @@ class Cluster:
             time.sleep(0.05)
         return self
 
-    def stop(self, timeout=10.0):
-        """SIGTERM to every running node at once; asserts each exits 0 within `timeout`."""
+    def _stop_order(self):
+        """The running nodes in the order of an orderly stop: the followers, then the leader
+        (so that requests in flight on a follower still find their leader)."""
         running = self.running_nodes()
-        for node in running:
-            node.send_sigterm()
+        holder = self.lease_holder() if self.redis is not None else None
+        if holder in running and len(running) > 1:
+            return [[n for n in running if n is not holder], [holder]]
+        return [running]
+
+    def stop(self, timeout=10.0):
+        """SIGTERM to the followers at once, then to the leader; asserts each exits 0 within
+        `timeout`."""
         errors = []
-        for node in running:
-            try:
-                rc = node.wait_exit(timeout)
-            except AssertionError as e:
-                errors.append(str(e))
-                continue
-            if rc != 0:
-                errors.append(f"node {node.node_id} exited with {rc} after SIGTERM:\n{node.log_tail()}")
+        for group in self._stop_order():
+            for node in group:
+                node.send_sigterm()
+            for node in group:
+                errors += self._reap(node, timeout)
         assert not errors, "\n".join(errors)
+
+    def _reap(self, node, timeout):
+        try:
+            rc = node.wait_exit(timeout)
+        except AssertionError as e:
+            return [str(e)]
+        if rc != 0:
+            return [f"node {node.node_id} exited with {rc} after SIGTERM:\n{node.log_tail()}"]
+        return []
 
     def release(self):
         """After the last stop: the cluster's database is dropped (the shared server stays)."""
@@ -203,13 +266,22 @@ class Cluster:
             self.database = None
 
     def send_sigterm(self):
-        for node in self.running_nodes():
+        """The start of an orderly stop without waiting: SIGTERM to the followers (the leader
+        gets its SIGTERM in wait_exit(), once they have exited)."""
+        self._stopping = self._stop_order()
+        for node in self._stopping[0]:
             node.send_sigterm()
 
     def wait_exit(self, timeout=10.0):
-        """After send_sigterm(): waits for every node; returns the first non-zero exit status
-        (0 when every node exited 0)."""
-        rcs = [node.wait_exit(timeout) for node in self.running_nodes()]
+        """After send_sigterm(): waits for the followers, then stops the leader; returns the
+        first non-zero exit status (0 when every node exited 0)."""
+        groups, self._stopping = self._stopping or [self.running_nodes()], None
+        rcs = []
+        for i, group in enumerate(groups):
+            if i:
+                for node in group:
+                    node.send_sigterm()
+            rcs += [node.wait_exit(timeout) for node in group]
         return next((rc for rc in rcs if rc != 0), 0)
 
     def alive(self):

@@ -579,8 +579,8 @@ def mclient(module_server):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "single_node(reason): about one liveroomd process (its data dir, log, "
-        "descriptors, a kill -9 and restart of that process...); skipped in cluster mode "
+        "markers", "single_node(reason): about one liveroomd process (its data dir files, its "
+        "log, its descriptors and connection limits, its /metrics); skipped in cluster mode "
         "(LIVEROOM_E2E_CLUSTER=1)")
 
 

@@ -106,6 +106,8 @@ def test_a_frozen_leader_is_replaced_and_exits_with_3_without_committing(cluster
         time.sleep(0.1)
     t.join(65)
     assert not t.is_alive()
+    print(f"frozen leader {leader.node_id} replaced by {new_leader.node_id}; the write queued on "
+          f"it got {queued}")
     # Whatever the woken leader answered, it is not an acknowledgement, and its write is nowhere.
     assert queued.get("reply", {}).get("ErrorCode") != 0, (
         f"the frozen leader acknowledged a write after losing the lead: {queued}")
