@@ -17,6 +17,10 @@
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
 #   make bench-quick   same with short runs (~30 s); numbers are indicative only
 #   make bench-gateway chat fan-out to 10,000 WebSocket members in one room (bench/gateway)
+#   make bench-cluster build, then bench/cluster: a three-node cluster (PostgreSQL, Redis, nginx
+#                      round-robin) against the single node in one run: REST req/s ratios, chat
+#                      fan-out over the three nodes, kill -9 of the leader under writes (~4 min;
+#                      QUICK=1 ~1.5 min)
 #   make fuzz          build the libFuzzer targets of fuzz/ with clang 16 (build-fuzz/, ASan+UBSan)
 #                      and run each for FUZZ_SECONDS from its seeds; fails on any crash
 #   make format        clang-format -i on src/, tests/unit/ and fuzz/
@@ -67,7 +71,7 @@ FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
 
 .PHONY: all deps build run run-cluster test unit-test e2e-test cluster-test compat-deps \
         browser-deps bench bench-quick \
-        bench-gateway fuzz build-asan build-tsan test-sanitize test-tsan \
+        bench-gateway bench-cluster fuzz build-asan build-tsan test-sanitize test-tsan \
         format format-check clean distclean
 
 all: build
@@ -154,6 +158,11 @@ bench: build
 # Chat fan-out through the client gateway: 10,000 members in one room (bench/gateway).
 bench-gateway: build
 	LIVEROOMD="$(LIVEROOMD)" GATEWAY_LOAD="$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" bash bench/gateway
+
+# A three-node cluster against the single node, in one run (bench/cluster; QUICK=1, DURATION=N).
+bench-cluster: build
+	$(PYTHON) bench/cluster --liveroomd "$(LIVEROOMD)" \
+	  --gateway-load "$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" $(BENCH_ARGS)
 
 bench-quick: build
 	$(PYTHON) bench/run --liveroomd "$(LIVEROOMD)" --duration 3 --warmup 1 $(BENCH_ARGS)

@@ -12,6 +12,10 @@
 // It also reads the server's VmRSS before the first connection and once all members are in the
 // room and idle (--server-pid), for the server memory per idle member.
 //
+// Against a cluster (bench/cluster), --ports P1,P2,P3 spreads the members over the nodes:
+// member i connects to the i % n-th port (the REST set-up goes to the first), and --server-pid
+// takes every node's pid, so memory and CPU are the nodes' sums.
+//
 // The generator shares two cores with the server, so the hot path (one Message event per member
 // per message) avoids a JSON parse: objects are split on '\n', events are told apart by their
 // leading `{"event":"Name"` and the send time is found by searching for the text's marker.
@@ -91,7 +95,7 @@ constexpr uint64_t kFirstSendId = 3;
 
 struct Options {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;
+  std::vector<uint16_t> ports;  // member i connects to ports[i % ports.size()]
   uint32_t sdkappid = 1400000001;
   std::string key;
   std::string admin = "administrator";
@@ -103,7 +107,8 @@ struct Options {
   int connect_concurrency = 200;
   bool login_op = false;  // false: credentials in the query string of the upgrade
   bool setup = true;      // import the accounts and create the room over REST
-  int server_pid = 0;
+  // Memory and CPU are summed over these.
+  std::vector<int> server_pids;
   double idle_s = 5;
   double rate = 5;
   double latency_s = 10;
@@ -119,12 +124,13 @@ struct Options {
 [[noreturn]] void usage_error(const std::string& what, int status = 2) {
   std::fprintf(status == 0 ? stdout : stderr,
                "liveroom_gateway_load: %s\n"
-               "usage: liveroom_gateway_load --port P --key SECRET [--host H] [--sdkappid N]\n"
-               "  [--admin ID] [--room ID] [--user-prefix P] [--members N] [--senders N]\n"
-               "  [--threads N] [--connect-concurrency N] [--login query|op] [--no-setup]\n"
-               "  [--server-pid PID] [--idle S] [--rate MSG_PER_S] [--latency-duration S]\n"
-               "  [--throughput-duration S] [--window MSGS] [--flow deliveries|replies]\n"
-               "  [--sender-max-rate MSG_PER_S] [--heartbeat-ms MS] [--drain S]\n"
+               "usage: liveroom_gateway_load --port P|--ports P1,P2,.. --key SECRET [--host H]\n"
+               "  [--sdkappid N] [--admin ID] [--room ID] [--user-prefix P] [--members N]\n"
+               "  [--senders N] [--threads N] [--connect-concurrency N] [--login query|op]\n"
+               "  [--no-setup] [--server-pid PID[,PID..]] [--idle S] [--rate MSG_PER_S]\n"
+               "  [--latency-duration S] [--throughput-duration S] [--window MSGS]\n"
+               "  [--flow deliveries|replies]"
+               " [--sender-max-rate MSG_PER_S] [--heartbeat-ms MS] [--drain S]\n"
                "  [--connect-timeout S]\n",
                what.c_str());
   std::exit(status);
@@ -138,6 +144,18 @@ T parse_number(std::string_view name, std::string_view text) {
     usage_error(fmt::format("{} must be a number, not \"{}\"", name, text));
   }
   return value;
+}
+
+// "1,2,3": numbers separated by commas.
+template <typename T>
+std::vector<T> parse_list(std::string_view name, std::string_view text) {
+  std::vector<T> out;
+  while (true) {
+    const size_t comma = text.find(',');
+    out.push_back(parse_number<T>(name, text.substr(0, comma)));
+    if (comma == std::string_view::npos) return out;
+    text.remove_prefix(comma + 1);
+  }
 }
 
 Options parse_options(int argc, char** argv) {
@@ -160,7 +178,9 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--host") {
       o.host = next();
     } else if (arg == "--port") {
-      integer(o.port);
+      o.ports = {parse_number<uint16_t>(arg, next())};
+    } else if (arg == "--ports") {
+      o.ports = parse_list<uint16_t>(arg, next());
     } else if (arg == "--sdkappid") {
       integer(o.sdkappid);
     } else if (arg == "--key") {
@@ -186,7 +206,7 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--no-setup") {
       o.setup = false;
     } else if (arg == "--server-pid") {
-      integer(o.server_pid);
+      o.server_pids = parse_list<int>(arg, next());
     } else if (arg == "--idle") {
       integer(o.idle_s);
     } else if (arg == "--rate") {
@@ -215,7 +235,9 @@ Options parse_options(int argc, char** argv) {
       usage_error(fmt::format("unknown option {}", arg));
     }
   }
-  if (o.port == 0) usage_error("--port is required");
+  if (o.ports.empty() || std::ranges::count(o.ports, uint16_t{0}) != 0) {
+    usage_error("--port or --ports is required (ports 1 to 65535)");
+  }
   if (o.key.empty()) usage_error("--key is required (the app's secret key)");
   if (o.members < 1) usage_error("--members must be at least 1");
   o.senders = std::clamp(o.senders, 1, o.members);
@@ -323,13 +345,12 @@ constexpr uint64_t kMaxSpans = 1 << 20;
 
 // One thread with its own io_context and its share of the members: no locks between threads.
 struct Worker {
-  Worker(const Options& options, tcp::endpoint server) : o(options), endpoint(server) {}
+  explicit Worker(const Options& options) : o(options) {}
 
   void start_more();
   void tick();
 
   const Options& o;
-  const tcp::endpoint endpoint;
   asio::io_context ioc{1};
   asio::steady_timer ticker{ioc};
   std::vector<std::unique_ptr<Member>> members;  // after ioc: destroyed before it
@@ -354,7 +375,8 @@ class Member {
  public:
   enum class State { kIdle, kConnecting, kLogin, kEntering, kInRoom, kClosed };
 
-  Member(Worker& worker, std::string user) : w_(worker), user_(std::move(user)), ws_(worker.ioc) {}
+  Member(Worker& worker, std::string user, tcp::endpoint server)
+      : w_(worker), user_(std::move(user)), server_(server), ws_(worker.ioc) {}
 
   const std::string& user() const { return user_; }
   bool in_room() const { return in_room_.load(std::memory_order_relaxed); }
@@ -363,7 +385,7 @@ class Member {
 
   void start() {
     state_ = State::kConnecting;
-    ws_.next_layer().async_connect(w_.endpoint, [this](beast::error_code ec) { on_connect(ec); });
+    ws_.next_layer().async_connect(server_, [this](beast::error_code ec) { on_connect(ec); });
   }
 
   // Called on the worker's thread (posted by the controller).
@@ -405,7 +427,7 @@ class Member {
     ws_.text(true);
     std::string target = "/gateway";
     if (!w_.o.login_op) target += query();
-    const std::string host = fmt::format("{}:{}", w_.o.host, w_.o.port);
+    const std::string host = fmt::format("{}:{}", w_.o.host, server_.port());
     // The upgrade's response is kept only so a refusal can say which HTTP status it got.
     upgrade_ = std::make_unique<websocket::response_type>();
     ws_.async_handshake(*upgrade_, host, target,
@@ -620,6 +642,7 @@ class Member {
 
   Worker& w_;
   const std::string user_;
+  const tcp::endpoint server_;
   websocket::stream<Socket> ws_;
   beast::flat_buffer in_;
   std::unique_ptr<websocket::response_type> upgrade_;
@@ -657,7 +680,7 @@ void Worker::tick() {
 class Rest {
  public:
   explicit Rest(const Options& o) : o_(o), stream_(ioc_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address(o.host), o.port));
+    stream_.connect(tcp::endpoint(asio::ip::make_address(o.host), o.ports.front()));
     sig_ = liveroom::auth::generate_usersig(o.sdkappid, o.key, o.admin, 86400,
                                             static_cast<int64_t>(std::time(nullptr)));
   }
@@ -741,15 +764,21 @@ void raise_nofile_limit(int members) {
   }
 }
 
-// VmRSS of a process in KiB, or -1.
-int64_t rss_kb(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream f(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.starts_with("VmRSS:")) return std::strtoll(line.c_str() + 6, nullptr, 10);
+// VmRSS of the server processes in KiB, summed, or -1 if there are none or one cannot be read.
+int64_t rss_kb(const std::vector<int>& pids) {
+  int64_t total = 0;
+  for (const int pid : pids) {
+    if (pid <= 0) return -1;
+    std::ifstream f(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    int64_t kb = -1;
+    while (kb < 0 && std::getline(f, line)) {
+      if (line.starts_with("VmRSS:")) kb = std::strtoll(line.c_str() + 6, nullptr, 10);
+    }
+    if (kb < 0) return -1;
+    total += kb;
   }
-  return -1;
+  return pids.empty() ? -1 : total;
 }
 
 // CPU seconds (user + system) used so far by a process; this one when pid is 0.
@@ -773,6 +802,13 @@ double cpu_seconds(int pid) {
     if (i == 15) stime = std::stoull(field);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds used so far by the server processes, summed.
+double cpu_seconds(const std::vector<int>& pids) {
+  double total = 0;
+  for (const int pid : pids) total += pid > 0 ? std::max(0.0, cpu_seconds(pid)) : 0;
+  return total;
 }
 
 // CPU seconds the whole machine spent busy so far (every state of /proc/stat's "cpu" line but
@@ -848,7 +884,7 @@ class Controller {
     r.name = std::string(kPhaseNames[phase]);
     r.duration_s = duration_s;
     r.members = in_room();
-    const double client0 = cpu_seconds(0), server0 = cpu_seconds(o_.server_pid);
+    const double client0 = cpu_seconds(0), server0 = cpu_seconds(o_.server_pids);
     const double machine0 = machine_busy_seconds();
     const int64_t start = now_ns();
     const int64_t end = start + static_cast<int64_t>(duration_s * kNsPerSec);
@@ -922,7 +958,7 @@ class Controller {
     r.lost = static_cast<int64_t>(r.expected) - static_cast<int64_t>(r.received);
     const double wall = static_cast<double>(now_ns() - start) / kNsPerSec;
     r.client_cpu = (cpu_seconds(0) - client0) / wall;
-    r.server_cpu = o_.server_pid > 0 ? (cpu_seconds(o_.server_pid) - server0) / wall : 0;
+    r.server_cpu = (cpu_seconds(o_.server_pids) - server0) / wall;
     r.other_cpu =
         std::max(0.0, (machine_busy_seconds() - machine0) / wall - r.client_cpu - r.server_cpu);
     return r;
@@ -950,7 +986,7 @@ double ms(uint64_t us) {
 
 int run(const Options& o) {
   raise_nofile_limit(o.members);
-  const tcp::endpoint server(asio::ip::make_address(o.host), o.port);
+  const auto address = asio::ip::make_address(o.host);
 
   if (o.setup) {
     const int64_t t = now_ns();
@@ -960,13 +996,14 @@ int run(const Options& o) {
     // Let the store's writer settle, so the baseline does not catch allocations in flight.
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  const int64_t rss_before = rss_kb(o.server_pid);
+  const int64_t rss_before = rss_kb(o.server_pids);
 
   std::vector<std::unique_ptr<Worker>> workers;
-  for (int t = 0; t < o.threads; ++t) workers.push_back(std::make_unique<Worker>(o, server));
+  for (int t = 0; t < o.threads; ++t) workers.push_back(std::make_unique<Worker>(o));
   for (int i = 0; i < o.members; ++i) {
     Worker& w = *workers[i % o.threads];
-    w.members.push_back(std::make_unique<Member>(w, user_id(o, i)));
+    const tcp::endpoint server(address, o.ports[static_cast<size_t>(i) % o.ports.size()]);
+    w.members.push_back(std::make_unique<Member>(w, user_id(o, i), server));
   }
 
   Controller ctl(o, workers);
@@ -1002,7 +1039,7 @@ int run(const Options& o) {
 
   // Idle: the server's member-list batches drain, then its memory is read.
   std::this_thread::sleep_for(std::chrono::duration<double>(o.idle_s));
-  const int64_t rss_idle = rss_kb(o.server_pid);
+  const int64_t rss_idle = rss_kb(o.server_pids);
   const uint64_t idle_members = ctl.in_room();
 
   std::vector<PhaseResult> results;
