@@ -305,6 +305,10 @@ int serve_cluster(config::Config cfg) {
         if (Services* s = serving.load(std::memory_order_acquire)) {
           // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
           // memory could show state the new leader has changed.
+          if (!leadership.lease_valid() && path == "/readyz") {
+            return server::HttpResponse{
+                503, "application/json", R"({"status":"lease lapsed"})", {}};
+          }
           if (!leadership.lease_valid() && path.starts_with("/v4/")) {
             return unavailable(
                 "cluster: this node's leadership lease has lapsed (Redis unreachable, or this "
@@ -315,13 +319,10 @@ int serve_cluster(config::Config cfg) {
         if (path == "/healthz")
           return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
         const std::string leader = leadership.leader_url();
-        if (path == "/readyz") {
-          return leader.empty()
-                     ? server::HttpResponse{503,
-                                            "application/json",
-                                            R"({"status":"no leader"})",
-                                            {}}
-                     : server::HttpResponse{200, "application/json", R"({"status":"ready"})", {}};
+        // Ready means the leader answers: the node the lease names may be one that restarted and
+        // does not lead yet, so its own /readyz (forwarded like any call) is the answer.
+        if (path == "/readyz" && leader.empty()) {
+          return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
         }
         if (leader.empty()) {
           return unavailable(leadership.elected()
