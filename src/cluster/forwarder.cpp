@@ -7,12 +7,11 @@
 #include <vector>
 
 #include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include <spdlog/spdlog.h>
+#include "base/http_target.h"
 
 namespace liveroom::cluster {
 
@@ -27,22 +26,6 @@ namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 // Pooled connections idle longer than this are not reused: the leader may be about to close them.
 constexpr auto kMaxIdle = std::chrono::seconds(20);
-
-struct Endpoint {
-  std::string host;
-  std::string port;
-};
-
-std::optional<Endpoint> parse_base_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) return std::nullopt;
-  std::string_view hostport = url.substr(kScheme.size());
-  hostport = hostport.substr(0, hostport.find('/'));
-  if (hostport.empty()) return std::nullopt;
-  const size_t colon = hostport.rfind(':');
-  if (colon == std::string_view::npos) return Endpoint{std::string(hostport), "80"};
-  return Endpoint{std::string(hostport.substr(0, colon)), std::string(hostport.substr(colon + 1))};
-}
 
 }  // namespace
 
@@ -73,7 +56,7 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
     idle[base].push_back({std::move(stream), std::chrono::steady_clock::now()});
   }
 
-  asio::awaitable<std::unique_ptr<beast::tcp_stream>> connect(const Endpoint& to,
+  asio::awaitable<std::unique_ptr<beast::tcp_stream>> connect(const HttpTarget& to,
                                                               std::string& error) {
     tcp::resolver resolver(ioc);
     auto [rec, results] = co_await resolver.async_resolve(to.host, to.port, kAwait);
@@ -94,8 +77,8 @@ struct Forwarder::Impl : std::enable_shared_from_this<Forwarder::Impl> {
   }
 
   asio::awaitable<server::HttpResponse> exchange(std::string base, server::HttpRequest req) {
-    auto to = parse_base_url(base);
-    if (!to) co_return unreachable("the leader's advertise_url is not http://host:port");
+    auto to = parse_http_target(base);
+    if (!to || to->tls) co_return unreachable("the leader's advertise_url is not http://host:port");
     http::request<http::string_body> out;
     out.method_string(req.method);
     out.target(req.target);
@@ -189,10 +172,10 @@ class RelaySession final : public server::WebSocketSession,
 
  private:
   static asio::awaitable<void> run(std::shared_ptr<RelaySession> self) {
-    auto to = parse_base_url(self->base_);
+    auto to = parse_http_target(self->base_);
     std::string error = "the leader's advertise_url is not http://host:port";
     std::unique_ptr<beast::tcp_stream> stream;
-    if (to) stream = co_await self->forwarder_->connect(*to, error);
+    if (to && !to->tls) stream = co_await self->forwarder_->connect(*to, error);
     if (!stream || self->client_gone_) {
       self->peer_->close(1011, "cluster: " + error);
       co_return;

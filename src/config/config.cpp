@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include "base/hex.h"
+#include "base/http_target.h"
 #include "base/utf8.h"
 #include "domain/callbacks.h"
 
@@ -291,7 +292,7 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   const auto& adv = r.required(t, "advertise_url", "cluster",
                                "where the other nodes reach this one, e.g. http://10.0.0.1:9000");
   c.advertise_url = r.non_empty_string(adv, "cluster.advertise_url");
-  if (!c.advertise_url.starts_with("http://") || c.advertise_url.size() == 7) {
+  if (const auto target = parse_http_target(c.advertise_url); !target || target->tls) {
     r.fail("cluster.advertise_url",
            "must be http://host:port (nodes talk plain HTTP; TLS ends at the load balancer)", &adv);
   }

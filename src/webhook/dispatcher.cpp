@@ -14,7 +14,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/url.hpp>
+
+#include "base/http_target.h"
 
 namespace liveroom::webhook {
 
@@ -66,31 +67,6 @@ std::string body_signature(std::string_view token, std::string_view timestamp,
   return hex(digest, length);
 }
 
-struct Target {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string path_and_query;  // without liveroom's parameters
-  std::string endpoint_key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
-};
-
-std::optional<Target> parse_target(const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return std::nullopt;
-  Target t;
-  t.tls = parsed->scheme() == "https";
-  if (!t.tls && parsed->scheme() != "http") return std::nullopt;
-  t.host = parsed->host_name().empty() ? std::string(parsed->encoded_host())
-                                       : std::string(parsed->host_name());
-  if (parsed->host_type() == boost::urls::host_type::ipv6) {
-    t.host = std::string(parsed->host_ipv6_address().to_string());
-  }
-  t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
-  t.path_and_query = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
-  if (parsed->has_query()) t.path_and_query += "?" + std::string(parsed->encoded_query());
-  return t;
-}
-
 struct Connection {
   std::unique_ptr<TcpStream> plain;
   std::unique_ptr<TlsStream> secure;
@@ -108,7 +84,7 @@ constexpr std::chrono::minutes kPipeliningPause{10};
 
 // One receiver (scheme, host, port): its keep-alive connections, shared by every URL on it.
 struct Endpoint {
-  Target target;  // where to connect (its path is that of the first URL seen)
+  HttpTarget target;  // where to connect (its path is that of the first URL seen)
   std::vector<std::unique_ptr<Connection>> idle;
   // Deliveries: lanes whose head is due, and the connection workers sending them.
   std::deque<Lane*> ready;
@@ -123,7 +99,7 @@ struct Endpoint {
 
 // A URL's parsed target and its endpoint, parsed once (a handful of URLs serve every event).
 struct Destination {
-  Target target;
+  HttpTarget target;
   Endpoint* endpoint;
 };
 
@@ -201,7 +177,7 @@ struct Dispatcher::Impl {
   std::shared_ptr<const Destination> destination_of(const std::string& url) {
     if (auto it = destinations.find(url); it != destinations.end()) return it->second;
     std::shared_ptr<const Destination> destination;
-    if (auto parsed = parse_target(url)) {
+    if (auto parsed = parse_http_target(url)) {
       auto [it, fresh] = endpoints.try_emplace(parsed->endpoint_key());
       if (fresh) it->second.target = *parsed;
       destination = std::make_shared<const Destination>(Destination{*parsed, &it->second});
@@ -381,7 +357,7 @@ struct Dispatcher::Impl {
   // The request head of one delivery. It is small and fixed in shape: written directly, as the
   // server side writes its response heads, instead of through Beast's fields container and
   // serializer. The payload goes out beside it, uncopied.
-  std::string request_head(const Target& target, uint32_t sdkappid, std::string_view command,
+  std::string request_head(const HttpTarget& target, uint32_t sdkappid, std::string_view command,
                            std::string_view client_ip, std::string_view payload,
                            std::string_view event_id, uint64_t room_seq) {
     const std::string now_s = std::to_string(clock.unix_seconds());
@@ -563,7 +539,7 @@ struct Dispatcher::Impl {
     // Held: the cache may drop it meanwhile.
     const std::shared_ptr<const Destination> destination = destination_of(url);
     if (!destination) co_return fail(Code::kInvalidParameter, "the URL cannot be parsed");
-    const Target* target = &destination->target;
+    const HttpTarget* target = &destination->target;
     Endpoint& endpoint = *destination->endpoint;
     const std::string head = request_head(*target, sdkappid, command, client_ip, payload, {}, 0);
     const std::array<asio::const_buffer, 2> req{asio::buffer(head), asio::buffer(payload)};
@@ -653,7 +629,7 @@ struct Dispatcher::Impl {
     }
   }
 
-  Task<Result<std::unique_ptr<Connection>>> connect(const Target& t,
+  Task<Result<std::unique_ptr<Connection>>> connect(const HttpTarget& t,
                                                     std::chrono::milliseconds timeout) {
     tcp::resolver resolver(ioc);
     auto [rec, endpoints_found] = co_await resolver.async_resolve(t.host, t.port, kAwait);
