@@ -36,6 +36,8 @@ class ClientSession final : public server::WebSocketSession,
   void push(const Frame& frame) { peer_->send_here(frame); }
   void push(std::span<const Frame> frames) { peer_->send_here(frames); }
   size_t worker() const { return peer_->worker(); }
+  server::SharedLink* shared_link() const { return peer_->shared_link(); }
+  uint64_t shared_link_id() const { return peer_->shared_link_id(); }
   // The engine took this connection out of `room_id` (left, kicked, banned, dismissed).
   void left_room(uint32_t sdkappid, const std::string& room_id);
   // Where RoomChannel keeps this session in its list for this thread.

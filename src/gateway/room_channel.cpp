@@ -1,5 +1,7 @@
 #include "gateway/room_channel.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/json_writer.h"
@@ -295,9 +297,24 @@ void RoomChannel::run_inbox(size_t w) {
   // Consecutive broadcasts go to each member as one message: under load a member gets one write
   // for everything that happened since its last one, not one per event.
   std::vector<Frame> batch;
+  // Members connected through another node share that node's link: the batch crosses it once,
+  // with the list of its members, and that node writes it to each of them.
+  std::vector<std::pair<server::SharedLink*, std::vector<uint64_t>>> links;
   auto flush = [&] {
     if (batch.empty()) return;
-    for (const auto& session : sessions) session->push(batch);
+    for (const auto& session : sessions) {
+      server::SharedLink* link = session->shared_link();
+      if (!link) {
+        session->push(batch);
+        continue;
+      }
+      auto it = std::find_if(links.begin(), links.end(),
+                             [link](const auto& entry) { return entry.first == link; });
+      if (it == links.end()) it = links.insert(links.end(), {link, {}});
+      it->second.push_back(session->shared_link_id());
+    }
+    for (auto& [link, ids] : links) link->multicast_here(ids, batch);
+    links.clear();
     batch.clear();
   };
   for (auto& item : items) {

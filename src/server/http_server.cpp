@@ -224,12 +224,14 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
   using Ws = websocket::stream<Stream&>;
   static constexpr bool kRawWrites = std::is_same_v<Stream, Socket>;
 
-  WsPeer(Ws& ws, Executor executor, size_t worker, std::string remote, size_t max_queued)
+  WsPeer(Ws& ws, Executor executor, size_t worker, std::string remote, size_t max_queued,
+         bool binary)
       : ws_(&ws),
         executor_(executor),
         worker_(worker),
         remote_(std::move(remote)),
         max_queued_(max_queued),
+        opcode_(binary ? 0x82 : 0x81),
         drained_(executor) {
     if constexpr (kRawWrites) {
       boost::system::error_code ignored;
@@ -303,10 +305,11 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
     socket().close(ignored);  // fails the pending read and write
   }
 
-  // A text frame's header for `size` payload bytes (RFC 6455 §5.2, FIN set, unmasked).
+  // A text (or binary) frame's header for `size` payload bytes (RFC 6455 §5.2, FIN set,
+  // unmasked).
   asio::const_buffer frame_header(size_t size) {
     size_t n = 0;
-    header_[n++] = 0x81;
+    header_[n++] = opcode_;
     if (size < 126) {
       header_[n++] = static_cast<uint8_t>(size);
     } else if (size <= 0xffff) {
@@ -427,6 +430,7 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::vector<std::shared_ptr<const std::string>> in_flight_;
   std::vector<asio::const_buffer> wire_;
+  const uint8_t opcode_;  // FIN and text or binary
   std::array<uint8_t, 10> header_{};
   std::shared_ptr<std::string> partial_;  // the rest of a frame the socket took only part of
   size_t queued_bytes_ = 0;
@@ -438,8 +442,18 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
 
 struct HttpServer::Impl {
   config::HttpConfig cfg;
-  std::optional<WebSocketOptions> ws_options;
-  WebSocketOpener ws_opener;
+  struct WebSocketRoute {
+    WebSocketOptions options;
+    WebSocketOpener opener;
+  };
+  std::vector<WebSocketRoute> websockets;  // by path
+  const WebSocketRoute* websocket_route(std::string_view target) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const auto& route : websockets) {
+      if (route.options.path == path) return &route;
+    }
+    return nullptr;
+  }
   Handler handler;
   RefusalRenderer refusal;
   std::optional<ssl::context> tls;
@@ -481,7 +495,8 @@ struct HttpServer::Impl {
   Task<void> run_session(Stream& stream, Connection& conn, Watchdog& watchdog);
   template <typename Stream>
   Task<void> run_websocket(Stream& stream, Connection& conn, Watchdog& watchdog,
-                           http::request<http::string_body> upgrade, std::string remote);
+                           http::request<http::string_body> upgrade, std::string remote,
+                           const WebSocketRoute& route);
   size_t worker_index(const Worker& w) const {
     for (size_t i = 0; i < workers.size(); ++i) {
       if (workers[i].get() == &w) return i;
@@ -529,8 +544,7 @@ size_t HttpServer::active_connections() const {
 }
 
 void HttpServer::set_websocket(WebSocketOptions options, WebSocketOpener opener) {
-  impl_->ws_options = std::move(options);
-  impl_->ws_opener = std::move(opener);
+  impl_->websockets.push_back({std::move(options), std::move(opener)});
 }
 
 size_t HttpServer::worker_count() const {
@@ -787,11 +801,12 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
     }
 
     auto& req = parser.get();
-    if (ws_opener && websocket::is_upgrade(req) &&
-        req.target().substr(0, req.target().find('?')) == ws_options->path) {
+    const WebSocketRoute* route =
+        websocket::is_upgrade(req) ? websocket_route(std::string_view(req.target())) : nullptr;
+    if (route) {
       buffer.consume(buffer.size());  // (a client waits for 101 before sending frames)
       buffer.shrink_to_fit();         // the session below may be idle for hours
-      co_await run_websocket(stream, conn, watchdog, parser.release(), remote);
+      co_await run_websocket(stream, conn, watchdog, parser.release(), remote, *route);
       co_return;
     }
     const bool keep_alive = req.keep_alive() && !draining;
@@ -832,19 +847,19 @@ Task<void> HttpServer::Impl::run_session(Stream& stream, Connection& conn, Watch
 template <typename Stream>
 Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Watchdog& watchdog,
                                            http::request<http::string_body> upgrade,
-                                           std::string remote) {
+                                           std::string remote, const WebSocketRoute& route) {
   watchdog.unlimited();  // the WebSocket stream keeps its own (idle) timeout
   websocket::stream<Stream&> ws(stream);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
-  timeouts.idle_timeout = std::chrono::milliseconds(ws_options->idle_timeout_ms);
+  timeouts.idle_timeout = std::chrono::milliseconds(route.options.idle_timeout_ms);
   timeouts.keep_alive_pings = false;
   ws.set_option(timeouts);
   // Beast names itself and its version in every handshake response, refusals included, unless
   // the response has a Server field already: it gets our name, without a version.
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(http::field::server, "liveroomd"); }));
-  ws.read_message_max(ws_options->max_message_bytes);
+  ws.read_message_max(route.options.max_message_bytes);
   ws.auto_fragment(false);
   {
     auto [ec] = co_await ws.async_accept(upgrade, kAwait);
@@ -855,17 +870,22 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
   // slot for the whole read timeout.
   timeouts.handshake_timeout = std::min(timeouts.handshake_timeout, kCloseHandshakeTimeout);
   ws.set_option(timeouts);
-  ws.text(true);
+  if (route.options.binary) {
+    ws.binary(true);
+  } else {
+    ws.text(true);
+  }
   // A member waiting for events is idle: a drain closes it at once (clients reconnect).
   conn.idle = true;
   conn.websocket = true;
   auto peer = std::make_shared<WsPeer<Stream>>(ws, conn.executor, worker_index(conn.worker),
-                                               std::move(remote), ws_options->max_queued_bytes);
+                                               std::move(remote), route.options.max_queued_bytes,
+                                               route.options.binary);
   HttpRequest request{std::string(upgrade.method_string()),
                       std::string(upgrade.target()),
                       {},
                       peer->remote_address()};
-  std::shared_ptr<WebSocketSession> session = ws_opener(request, peer);
+  std::shared_ptr<WebSocketSession> session = route.opener(request, peer);
   if (!session) {
     co_await ws.async_close(websocket::close_code::policy_error, kAwait);
     co_return;
@@ -875,7 +895,7 @@ Task<void> HttpServer::Impl::run_websocket(Stream& stream, Connection& conn, Wat
   for (;;) {
     auto [ec, n] = co_await ws.async_read(in, kAwait);
     if (ec || draining) break;
-    if (!ws.got_text() && !refused) {
+    if (!ws.got_text() && !route.options.binary && !refused) {
       // The protocol is JSON text; a binary frame is a client we do not understand (RFC 6455
       // 1003). Closing through the peer waits for a write in flight; reading on lets Beast
       // finish the close handshake.

@@ -78,7 +78,7 @@ class HttpServer {
 
   size_t active_connections() const;
 
-  // Serves WebSocket upgrades on options.path with `opener`. Call before start().
+  // Serves WebSocket upgrades on options.path with `opener`; once per path. Call before start().
   void set_websocket(WebSocketOptions options, WebSocketOpener opener);
   // The I/O threads, for applications that fan work out to every connection thread by thread.
   size_t worker_count() const;

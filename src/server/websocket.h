@@ -15,7 +15,19 @@ namespace liveroom::server {
 
 struct HttpRequest;
 
-// One WebSocket connection, as the application holds it. Text messages only.
+// A connection that carries the traffic of many peers (a cluster node's link to another): a
+// message for several of them crosses it once, with the list of who gets it.
+class SharedLink {
+ public:
+  virtual ~SharedLink() = default;
+  // From the link's I/O thread (the worker() of its peers): `texts` to each of `peers` (their
+  // shared_link_id()s), as send_here(texts) to each would.
+  virtual void multicast_here(std::span<const uint64_t> peers,
+                              std::span<const std::shared_ptr<const std::string>> texts) = 0;
+};
+
+// One WebSocket connection, as the application holds it. Text messages (or binary ones, on a
+// path whose options say so).
 class WebSocketPeer {
  public:
   virtual ~WebSocketPeer() = default;
@@ -35,6 +47,9 @@ class WebSocketPeer {
   // Which I/O thread the peer lives on (0 .. HttpServer::worker_count() - 1).
   virtual size_t worker() const = 0;
   virtual const std::string& remote_address() const = 0;
+  // The link this peer rides on with others, and its id there; null for a connection of its own.
+  virtual SharedLink* shared_link() { return nullptr; }
+  virtual uint64_t shared_link_id() const { return 0; }
 };
 
 // What the application does with a connection. Both calls run on the peer's I/O thread.
@@ -51,6 +66,9 @@ struct WebSocketOptions {
   uint32_t idle_timeout_ms = 30'000;     // nothing received this long: the server closes
   size_t max_message_bytes = 64 * 1024;  // larger incoming messages close the connection
   size_t max_queued_bytes = 4 * 1024 * 1024;
+  // Binary frames both ways instead of text: the messages are bytes (a cluster's node link, whose
+  // payloads are whatever clients sent).
+  bool binary = false;
 };
 
 // Accepts an upgraded connection (nullptr refuses it with close code 1008).
