@@ -41,6 +41,7 @@ RoomEngine::~RoomEngine() = default;
 
 void RoomEngine::load(store::Snapshot snapshot) {
   size_t skipped = 0;
+  const int64_t loaded_at = std::max<int64_t>(1, clock_.steady_millis());  // 0 means online
   for (auto& [sdkappid, room] : snapshot.rooms) {
     AppState* a = app(sdkappid);
     if (!a) {
@@ -48,16 +49,23 @@ void RoomEngine::load(store::Snapshot snapshot) {
       continue;
     }
     reindex(*a, nullptr, &room);
-    // Presence is soft state: after a restart only robots are members, so only they still sit.
+    // Presence is soft state, but a member on a seat is stored: it comes back as a member that
+    // went offline at this load, so it keeps its seat and role if it re-enters within the grace
+    // period (a client reconnecting after a restart or a cluster failover gets its room back),
+    // and leaves the seat when the period ends (set_audience_factory schedules that).
     const auto& robots = room.moderation.robots;
-    for (auto& seat : room.moderation.seats) {
-      if (std::find(robots.begin(), robots.end(), seat.member) == robots.end()) seat.member.clear();
-    }
-    room.moderation.seats = normalized_seats(std::move(room.moderation.seats));
     std::unique_ptr<Presence> presence;
-    if (!robots.empty()) {
-      presence = std::make_unique<Presence>();
-      for (const auto& robot : robots) presence->members[robot].robot = true;
+    auto member = [&presence](const std::string& user) -> Member& {
+      if (!presence) presence = std::make_unique<Presence>();
+      return presence->members[user];
+    };
+    for (const auto& robot : robots) member(robot).robot = true;
+    for (const auto& seat : room.moderation.seats) {
+      if (seat.member.empty() ||
+          std::find(robots.begin(), robots.end(), seat.member) != robots.end()) {
+        continue;
+      }
+      member(seat.member).offline_since = loaded_at;
     }
     std::string id = room.room_id;
     shard_of(*a, id).rooms.emplace(std::move(id),
@@ -92,6 +100,25 @@ void RoomEngine::load(store::Snapshot snapshot) {
   next_outbox_id_ = max_outbox_id + 1;
   if (skipped)
     spdlog::warn("store holds {} rows of apps that are not configured; kept on disk", skipped);
+}
+
+void RoomEngine::set_audience_factory(AudienceFactory* factory, PresenceOptions options) {
+  audience_factory_ = factory;
+  presence_options_ = options;
+  // The members load() brought back offline (seated ones) leave when their grace period ends.
+  for (const auto& [sdkappid, a] : apps_) {
+    for (auto& shard : a->shards) {
+      std::lock_guard lock(shard.mu);
+      for (const auto& [room_id, entry] : shard.rooms) {
+        if (!entry.presence) continue;
+        for (const auto& [user, m] : entry.presence->members) {
+          if (m.robot || m.connection || m.offline_since == 0) continue;
+          schedule(m.offline_since + options.grace_ms,
+                   Deadline{sdkappid, DeadlineKind::kGrace, room_id, user});
+        }
+      }
+    }
+  }
 }
 
 RoomEngine::AppState* RoomEngine::app(uint32_t sdkappid) const {

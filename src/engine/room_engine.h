@@ -254,11 +254,8 @@ class RoomEngine {
                             const Actor& actor = {});
 
   // --- members (the client gateway) -----------------------------------------------------------
-  // Where rooms' audiences come from; set before serving.
-  void set_audience_factory(AudienceFactory* factory, PresenceOptions options) {
-    audience_factory_ = factory;
-    presence_options_ = options;
-  }
+  // Where rooms' audiences come from; set before serving, after load().
+  void set_audience_factory(AudienceFactory* factory, PresenceOptions options);
   // Enters `user` with its connection: refused while banned (10007), when MaxMemberCount
   // members are in (10014), or when the room does not exist. A member that is offline within the
   // grace period comes back with its seat and role; one online elsewhere moves here. Every entry

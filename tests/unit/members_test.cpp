@@ -4,6 +4,9 @@
 // is the real SQLite store, and the clock is fixed so deadlines are exact.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 #include <mutex>
 
@@ -402,6 +405,42 @@ TEST_F(MembersTest, MemberListPagesWithoutDuplicates) {
   EXPECT_EQ(seen.size(), 250u);
   EXPECT_EQ(pages, 3);
   EXPECT_FALSE(engine_->list_members(kApp, "r1", "zz", 100, fence));
+}
+
+// A restart (or a cluster failover, which loads the same way) keeps who sits: a seated member is
+// back as offline since the load, keeps seat and role if it re-enters within the grace period,
+// and leaves (seat freed, stored) when the period ends without it.
+TEST_F(MembersTest, SeatedMembersGetTheirSeatsBackWithinGraceAfterARestart) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  ASSERT_TRUE(enter("bob"));
+  ReadFence fence;
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "alice", 2, 60'000, fence));
+  ASSERT_TRUE(engine_->take_seat(kApp, "r1", "bob", 4, 60'000, fence));
+  while (store_->durable_seq() < fence.seq)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  engine_ = std::make_unique<RoomEngine>(*store_, clock_,
+                                         std::vector<AppOptions>{{kApp, {"administrator"}, true}});
+  engine_->load(store_->load());
+  engine_->set_audience_factory(&factory_, {5'000});
+  events();
+  EXPECT_EQ(room().moderation.seats[2].member, "alice");
+  EXPECT_EQ(room().moderation.seats[4].member, "bob");
+
+  clock_.advance_millis(3'000);
+  engine_->tick();
+  auto back = enter("alice", std::make_shared<Connection>());
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->recovered);
+  EXPECT_EQ(back->seats[2].member, "alice");
+
+  clock_.advance_millis(2'001);  // bob's grace period, counted from the load, is over
+  engine_->tick();
+  auto seen = events();
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "left:bob TimedOut 1"), seen.end());
+  EXPECT_EQ(room().moderation.seats[2].member, "alice");
+  EXPECT_EQ(room().moderation.seats[4].member, "");
 }
 
 }  // namespace
