@@ -21,8 +21,9 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "cli/admin_client.h"
-#include "cluster/forwarder.h"
 #include "cluster/leadership.h"
+#include "cluster/link_client.h"
+#include "cluster/link_host.h"
 #include "config/config.h"
 #include "engine/room_engine.h"
 #include "gateway/gateway.h"
@@ -279,14 +280,9 @@ server::HttpResponse unavailable(std::string_view why) {
 
 int serve_cluster(config::Config cfg) {
   const config::ClusterConfig& cluster = *cfg.cluster;
-  if (cfg.http.max_connections_per_ip != 0) {
-    spdlog::info(
-        "[http] max_connections_per_ip is off in cluster mode: followers relay their clients, so "
-        "clients reach the leader from the nodes' addresses");
-    cfg.http.max_connections_per_ip = 0;
-  }
   // Refuse to start on a database or Redis this node cannot use, with the reason.
   store::prepare_postgres(cluster.postgres_url);
+  const std::string link_secret = store::postgres_cluster_secret(cluster.postgres_url);
   cluster::Leadership leadership(
       cluster, {.current_epoch =
                     [&cluster] { return store::postgres_leadership_epoch(cluster.postgres_url); },
@@ -296,42 +292,47 @@ int serve_cluster(config::Config cfg) {
   metrics::Registry registry;
   std::atomic<Services*> serving{nullptr};
   std::unique_ptr<Services> services;
-  cluster::Forwarder forwarder(&unavailable, std::chrono::seconds(30), 1);
+  cluster::LinkClient links(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30),
+                            cfg.http.io_threads
+                                ? cfg.http.io_threads
+                                : std::max(1u, std::thread::hardware_concurrency()));
 
-  server::HttpServer http(
-      cfg.http, cfg.tls,
-      [&](server::HttpRequest&& req) -> server::HttpResponse {
-        const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-        if (Services* s = serving.load(std::memory_order_acquire)) {
-          // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
-          // memory could show state the new leader has changed.
-          if (!leadership.lease_valid() && path == "/readyz") {
-            return server::HttpResponse{
-                503, "application/json", R"({"status":"lease lapsed"})", {}};
-          }
-          if (!leadership.lease_valid() && path.starts_with("/v4/")) {
-            return unavailable(
-                "cluster: this node's leadership lease has lapsed (Redis unreachable, or this "
-                "node was paused); retry");
-          }
-          return s->router->handle(std::move(req));
-        }
-        if (path == "/healthz")
-          return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
-        const std::string leader = leadership.leader_url();
-        // Ready means the leader answers: the node the lease names may be one that restarted and
-        // does not lead yet, so its own /readyz (forwarded like any call) is the answer.
-        if (path == "/readyz" && leader.empty()) {
-          return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
-        }
-        if (leader.empty()) {
-          return unavailable(leadership.elected()
-                                 ? "cluster: this node is taking over as leader; retry"
-                                 : "cluster: no leader is elected yet; retry");
-        }
-        return forwarder.forward(leader, std::move(req));
-      },
-      &api::ApiRouter::refuse);
+  const server::Handler handle = [&](server::HttpRequest&& req) -> server::HttpResponse {
+    const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+    if (Services* s = serving.load(std::memory_order_acquire)) {
+      // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
+      // memory could show state the new leader has changed.
+      if (!leadership.lease_valid() && path == "/readyz") {
+        return server::HttpResponse{503, "application/json", R"({"status":"lease lapsed"})", {}};
+      }
+      if (!leadership.lease_valid() && path.starts_with("/v4/")) {
+        return unavailable(
+            "cluster: this node's leadership lease has lapsed (Redis unreachable, or this "
+            "node was paused); retry");
+      }
+      return s->router->handle(std::move(req));
+    }
+    if (path == "/healthz")
+      return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
+    const std::string leader = leadership.leader_url();
+    // Ready means the leader answers: the node the lease names may be one that restarted and
+    // does not lead yet, so its own /readyz (forwarded like any call) is the answer.
+    if (path == "/readyz" && leader.empty()) {
+      return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
+    }
+    if (leader.empty()) {
+      return unavailable(leadership.elected() ? "cluster: this node is taking over as leader; retry"
+                                              : "cluster: no leader is elected yet; retry");
+    }
+    if (path == "/readyz") {  // ready only if the leader itself answers
+      return links.forward(leader, std::move(req), [](std::string_view) {
+        return server::HttpResponse{
+            503, "application/json", R"({"status":"the leader does not answer"})", {}};
+      });
+    }
+    return links.forward(leader, std::move(req));
+  };
+  server::HttpServer http(cfg.http, cfg.tls, handle, &api::ApiRouter::refuse);
   http.listen(cfg.listen);
   http.set_websocket(
       websocket_options(cfg),
@@ -342,7 +343,25 @@ int serve_cluster(config::Config cfg) {
         }
         const std::string leader = leadership.leader_url();
         if (leader.empty()) return nullptr;
-        return forwarder.relay(leader, upgrade, std::move(peer));
+        return links.open(leader, upgrade, std::move(peer));
+      });
+  // The leader's end of the followers' links: their clients become this node's gateway sessions.
+  http.set_websocket(
+      {.path = std::string(cluster::kLinkPath),
+       .idle_timeout_ms = 60'000,
+       .max_message_bytes = 16 << 20,
+       .max_queued_bytes = size_t{1} << 30,
+       .binary = true},
+      [&](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer)
+          -> std::shared_ptr<server::WebSocketSession> {
+        Services* s = serving.load(std::memory_order_acquire);
+        if (!s || !cluster::link_secret_matches(upgrade.target, link_secret)) return nullptr;
+        return std::make_shared<cluster::LinkHost>(
+            std::move(peer),
+            [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {
+              return s->open(client, std::move(p));
+            },
+            handle);
       });
   http.start();
   leadership.start();
@@ -382,7 +401,7 @@ int serve_cluster(config::Config cfg) {
   takeover.join();
   if (services) services->stop();
   leadership.stop();  // gives the lease up only now, with every commit done
-  forwarder.stop();
+  links.stop();
   spdlog::info("liveroomd stopped cleanly");
   return 0;
 }

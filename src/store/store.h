@@ -162,5 +162,7 @@ uint64_t take_postgres_leadership(const std::string& url, const std::string& nod
                                   const std::string& advertise_url);
 // The current leadership epoch.
 uint64_t postgres_leadership_epoch(const std::string& url);
+// The secret every node of the cluster shows on its links to the others (made by the schema).
+std::string postgres_cluster_secret(const std::string& url);
 
 }  // namespace liveroom::store

@@ -86,9 +86,8 @@ def test_before_login_only_login_is_served_and_the_deadline_closes(gw_factory):
     assert not logged.closed
 
 
-@pytest.mark.single_node("max_connections of one process: in a cluster a follower's relayed "
-                         "connections count at the leader too, so 20 squatters spread over three "
-                         "nodes hold more than 20 slots there")
+@pytest.mark.single_node("max_connections of one process: in a cluster each node has its own "
+                         "limit, so squatters spread over three nodes fill none of them")
 def test_sockets_that_never_log_in_cannot_lock_out_the_api(gw_factory):
     """The attack: max_connections WebSockets that never log in (nor answer the close frame).
     They are closed at the login deadline, dropped 2 s later at most, and the REST API is served

@@ -10,7 +10,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 1> kMigrations{{
+constexpr std::array<std::string_view, 2> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -107,6 +107,16 @@ constexpr std::array<std::string_view, 1> kMigrations{{
           USING ERRCODE = 'LR001';
       END IF;
     END $$;
+    )sql",
+    // 2: the secret nodes show each other on their links (docs/cluster.md): whoever can read the
+    // database is a node. gen_random_uuid() draws from the server's strong random source.
+    R"sql(
+    CREATE TABLE cluster_secret(
+      id integer PRIMARY KEY CHECK (id = 1),
+      secret text NOT NULL
+    );
+    INSERT INTO cluster_secret
+      SELECT 1, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
     )sql",
 }};
 

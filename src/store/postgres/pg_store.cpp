@@ -165,4 +165,11 @@ uint64_t postgres_leadership_epoch(const std::string& url) {
   return std::stoull(std::string(r.text(0, 0)));
 }
 
+std::string postgres_cluster_secret(const std::string& url) {
+  PgConnection db(url);
+  PgResult r = db.exec("SELECT secret FROM cluster_secret WHERE id = 1");
+  if (r.rows() != 1) throw StoreError("cluster_secret has no row; the schema is damaged");
+  return std::string(r.text(0, 0));
+}
+
 }  // namespace liveroom::store

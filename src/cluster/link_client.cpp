@@ -1,0 +1,462 @@
+#include "cluster/link_client.h"
+
+#include <atomic>
+#include <charconv>
+#include <deque>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "base/http_target.h"
+#include "cluster/link_records.h"
+
+namespace liveroom::cluster {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+// The leader closes a link it hears nothing from (its idle timeout is larger than this).
+constexpr auto kKeepAlive = std::chrono::seconds(10);
+constexpr auto kLeaderSilence = std::chrono::seconds(15);
+// A message to the leader carries what is queued, up to about this much.
+constexpr size_t kMaxMessage = 1 << 20;
+
+}  // namespace
+
+struct Lane;
+
+// One link to a leader. Everything here runs on its lane's thread.
+class Link : public std::enable_shared_from_this<Link> {
+ public:
+  Link(LinkClient::Impl& owner, Lane& lane, std::string base);
+
+  void start(const std::string& node_id, const std::string& secret) {
+    asio::co_spawn(ioc_, run(shared_from_this(), node_id, secret), asio::detached);
+  }
+
+  void add(uint64_t id, std::shared_ptr<server::WebSocketPeer> peer, const std::string& target) {
+    if (dead_) {
+      peer->close(1012, "cluster: " + why_dead_ + "; reconnect");
+      return;
+    }
+    append_record(outbox_, 'O', id, peer->remote_address() + "\n" + target);
+    clients_.emplace(id, std::move(peer));
+    kick_writer();
+  }
+
+  void from_client(uint64_t id, const std::string& text) {
+    if (dead_ || !clients_.contains(id)) return;
+    append_record(outbox_, 'D', id, text);
+    kick_writer();
+  }
+
+  void client_closed(uint64_t id) {
+    if (dead_ || clients_.erase(id) == 0) return;
+    append_record(outbox_, 'C', id, {});
+    kick_writer();
+  }
+
+  // `unreachable` renders the answer should the leader not give one.
+  void call(uint64_t id, server::Answer answer, const server::HttpRequest& request,
+            std::chrono::steady_clock::time_point deadline, LinkClient::Unreachable unreachable) {
+    Call call{std::move(answer), deadline, std::move(unreachable)};
+    if (dead_) {
+      fail(call, why_dead_);
+      return;
+    }
+    append_call(outbox_, id,
+                {request.method, request.target, request.remote_address, request.body});
+    calls_.emplace(id, std::move(call));
+    kick_writer();
+  }
+
+  void stop() {
+    die("this node is stopping");
+    if (ws_) {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(*ws_).socket().close(ignored);
+    }
+  }
+
+ private:
+  static asio::awaitable<void> run(std::shared_ptr<Link> self, std::string node_id,
+                                   std::string secret) {
+    auto to = parse_http_target(self->base_);
+    if (!to || to->tls) {
+      self->die("the leader's advertise_url is not http://host:port");
+      co_return;
+    }
+    tcp::resolver resolver(self->ioc_);
+    auto [rec, results] = co_await resolver.async_resolve(to->host, to->port, kAwait);
+    if (rec) {
+      self->die("cannot resolve the leader " + to->host + ": " + rec.message());
+      co_return;
+    }
+    beast::tcp_stream stream(self->ioc_);
+    stream.expires_after(kConnectTimeout);
+    auto [cec, ep] = co_await stream.async_connect(results, kAwait);
+    (void)ep;
+    if (cec) {
+      self->die("cannot connect to the leader at " + to->host + ":" + to->port + ": " +
+                cec.message());
+      co_return;
+    }
+    stream.socket().set_option(tcp::no_delay(true));
+    self->ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(stream));
+    auto& ws = *self->ws_;
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = kConnectTimeout;
+    // A leader that vanished without closing (its machine lost power, a partition) must not
+    // hold this link's clients forever: silent for half this, it is pinged; for all of it, the
+    // link is dead and its clients reconnect.
+    timeouts.idle_timeout = kLeaderSilence;
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.read_message_max(0);  // the leader's batches; it is trusted
+    ws.binary(true);         // payloads are whatever clients sent, not necessarily UTF-8
+    const std::string target =
+        std::string(kLinkPath) + "?node=" + node_id + "&secret=" + std::move(secret);
+    auto [hec] = co_await ws.async_handshake(to->host + ":" + to->port, target, kAwait);
+    if (hec) {
+      self->die("the leader refused the link: " + hec.message());
+      co_return;
+    }
+    beast::get_lowest_layer(ws).expires_never();
+    self->open_ = true;
+    self->kick_writer();
+    asio::co_spawn(self->ioc_, keep_alive(self), asio::detached);
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws.async_read(buffer, kAwait);
+      (void)n;
+      if (ec) {
+        const auto reason = ws.reason();
+        self->die(reason.code ? fmt::format("the leader closed the link ({} {})",
+                                            static_cast<int>(reason.code), reason.reason.c_str())
+                              : "the leader went away");
+        co_return;
+      }
+      const auto data = buffer.cdata();
+      const std::string_view message(static_cast<const char*>(data.data()), data.size());
+      if (!parse_records(message, [&](const LinkRecord& r) { self->from_leader(r); })) {
+        self->die("a malformed record from the leader");
+        co_return;
+      }
+      buffer.consume(buffer.size());
+    }
+  }
+
+  void from_leader(const LinkRecord& record) {
+    if (dead_) return;
+    auto ids = parse_link_ids(record.ids);
+    if (!ids) return;
+    switch (record.kind) {
+      case 'D':
+      case 'B': {
+        auto text = std::make_shared<const std::string>(record.payload);
+        for (uint64_t id : *ids) {
+          if (auto it = clients_.find(id); it != clients_.end()) it->second->send(text);
+        }
+        break;
+      }
+      case 'A': {
+        auto it = calls_.find(ids->front());
+        if (it == calls_.end()) break;  // timed out meanwhile
+        Call call = std::move(it->second);
+        calls_.erase(it);
+        auto parsed = parse_answer(record.payload);
+        if (!parsed) {
+          fail(call, "a malformed answer from the leader");
+          break;
+        }
+        call.answer(server::HttpResponse{
+            parsed->status, std::string(parsed->content_type), std::string(parsed->body), {}, {}});
+        break;
+      }
+      case 'C': {
+        const std::string_view payload = record.payload;
+        const size_t space = payload.find(' ');
+        uint16_t code = 1011;
+        std::from_chars(payload.data(), payload.data() + std::min(space, payload.size()), code);
+        const std::string reason(space == std::string_view::npos ? "" : payload.substr(space + 1));
+        for (uint64_t id : *ids) {
+          if (auto it = clients_.find(id); it != clients_.end()) {
+            it->second->close(code, reason);
+            clients_.erase(it);
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void kick_writer() {
+    if (!open_ || writing_ || outbox_.empty() || dead_) return;
+    writing_ = true;
+    asio::co_spawn(ioc_, write_all(shared_from_this()), asio::detached);
+  }
+
+  static asio::awaitable<void> write_all(std::shared_ptr<Link> self) {
+    while (!self->outbox_.empty() && !self->dead_) {
+      std::string message;
+      if (self->outbox_.size() <= kMaxMessage) {
+        message = std::exchange(self->outbox_, {});
+      } else {
+        // Cut after the last whole record within the limit (records carry their lengths, so a
+        // cut is found by walking them).
+        size_t cut = 0;
+        std::string_view rest = self->outbox_;
+        parse_records(rest, [&](const LinkRecord& r) {
+          const size_t end =
+              static_cast<size_t>(r.payload.data() + r.payload.size() - self->outbox_.data());
+          if (cut == 0 || end <= kMaxMessage) cut = std::max(cut, end);
+        });
+        message = self->outbox_.substr(0, cut);
+        self->outbox_.erase(0, cut);
+      }
+      auto [ec, n] = co_await self->ws_->async_write(asio::buffer(message), kAwait);
+      (void)n;
+      if (ec) {
+        self->die("cannot write to the leader: " + ec.message());
+        break;
+      }
+      self->wrote_ = true;
+    }
+    self->writing_ = false;
+  }
+
+  // Once a second: calls past their deadline are answered as unreachable (the leader may be
+  // paused; a late answer is dropped), and a link with nothing to say says it is alive.
+  static asio::awaitable<void> keep_alive(std::shared_ptr<Link> self) {
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (!self->dead_) {
+      self->keepalive_.expires_after(std::chrono::seconds(1));
+      auto [ec] = co_await self->keepalive_.async_wait(kAwait);
+      if (ec || self->dead_) co_return;
+      const auto now = std::chrono::steady_clock::now();
+      while (!self->calls_.empty() && self->calls_.begin()->second.deadline <= now) {
+        Call call = std::move(self->calls_.begin()->second);
+        self->calls_.erase(self->calls_.begin());
+        fail(call, "the leader did not answer in time");
+      }
+      if (self->wrote_) {
+        self->wrote_ = false;
+        quiet_since = now;
+      } else if (now - quiet_since >= kKeepAlive) {
+        append_record(self->outbox_, 'P', 0, {});
+        self->kick_writer();
+        quiet_since = now;
+      }
+    }
+  }
+
+  // The link is gone: its clients are told to reconnect (through the load balancer, to whichever
+  // node; the new link or leader gives them their room back).
+  void die(const std::string& why);
+  struct Call;
+  static void fail(Call& call, const std::string& why) {
+    call.answer(call.unreachable("cluster: " + why));
+  }
+
+  LinkClient::Impl& owner_;
+  Lane& lane_;
+  asio::io_context& ioc_;
+  const std::string base_;
+  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
+  asio::steady_timer keepalive_;
+  std::unordered_map<uint64_t, std::shared_ptr<server::WebSocketPeer>> clients_;
+  struct Call {
+    server::Answer answer;
+    std::chrono::steady_clock::time_point deadline;
+    LinkClient::Unreachable unreachable;
+  };
+  std::map<uint64_t, Call> calls_;  // by id, which is also the order of their deadlines
+  std::string outbox_;
+  bool open_ = false, writing_ = false, dead_ = false, wrote_ = false;
+  std::string why_dead_;
+};
+
+// One I/O thread and the links it runs (one per leader it has talked to).
+struct Lane {
+  Lane() : work(asio::make_work_guard(ioc)) {}
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::thread thread;
+  std::unordered_map<std::string, std::shared_ptr<Link>> links;  // touched on `thread` only
+};
+
+struct LinkClient::Impl {
+  Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t, unsigned count)
+      : node_id(std::move(n)),
+        secret(std::move(s)),
+        unreachable(std::move(u)),
+        call_timeout(t),
+        lanes(std::max(1u, count)) {
+    for (auto& lane : lanes) lane.thread = std::thread([&lane] { lane.ioc.run(); });
+  }
+
+  // Calls take the lanes in turn; a client keeps the lane of its id, so its records stay in
+  // order on one link.
+  Lane& lane_of(uint64_t id) { return lanes[id % lanes.size()]; }
+
+  // On the lane's thread.
+  std::shared_ptr<Link> link_to(Lane& lane, const std::string& base) {
+    auto& link = lane.links[base];
+    if (!link) {
+      link = std::make_shared<Link>(*this, lane, base);
+      link->start(node_id, secret);
+    }
+    return link;
+  }
+
+  const std::string node_id, secret;
+  const Unreachable unreachable;
+  const std::chrono::milliseconds call_timeout;
+  std::deque<Lane> lanes;  // (not movable)
+  std::atomic<uint64_t> next_id{1};
+};
+
+Link::Link(LinkClient::Impl& owner, Lane& lane, std::string base)
+    : owner_(owner), lane_(lane), ioc_(lane.ioc), base_(std::move(base)), keepalive_(lane.ioc) {}
+
+void Link::die(const std::string& why) {
+  if (dead_) return;
+  dead_ = true;
+  why_dead_ = why;
+  keepalive_.cancel();
+  if (auto it = lane_.links.find(base_); it != lane_.links.end() && it->second.get() == this) {
+    lane_.links.erase(it);  // the next client opens a new link
+  }
+  if (!clients_.empty()) {
+    spdlog::warn("cluster: the link to {} is gone ({}); {} clients told to reconnect", base_, why,
+                 clients_.size());
+  }
+  for (auto& [id, peer] : std::exchange(clients_, {})) {
+    peer->close(1012, "cluster: " + why + "; reconnect");
+  }
+  // A call in flight may have been carried out: the client learns it failed, as with any lost
+  // connection, and may retry (the API's writes are safe to repeat or fail cleanly).
+  for (auto& [id, call] : std::exchange(calls_, {})) fail(call, why);
+}
+
+namespace {
+
+// A client's connection on this node, carried over the link. The transport calls it on the
+// client's I/O thread; it hands everything to the link's thread, in order.
+class LinkedClient final : public server::WebSocketSession,
+                           public std::enable_shared_from_this<LinkedClient> {
+ public:
+  LinkedClient(asio::io_context& ioc, uint64_t id) : ioc_(ioc), id_(id) {}
+  // Set on the link's thread before anything the client sends reaches it (same queue).
+  std::shared_ptr<Link> link;
+
+  void on_text(std::string_view text) override {
+    asio::post(ioc_, [this, self = shared_from_this(), msg = std::string(text)] {
+      if (link) link->from_client(id_, msg);
+    });
+  }
+  void on_close() override {
+    asio::post(ioc_, [this, self = shared_from_this()] {
+      if (link) link->client_closed(id_);
+      link.reset();
+    });
+  }
+
+ private:
+  asio::io_context& ioc_;
+  const uint64_t id_;
+};
+
+}  // namespace
+
+LinkClient::LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
+                       std::chrono::milliseconds call_timeout, unsigned lanes)
+    : impl_(std::make_shared<Impl>(std::move(node_id), std::move(secret), std::move(unreachable),
+                                   call_timeout, lanes)) {}
+
+server::HttpResponse LinkClient::forward(const std::string& leader_url,
+                                         server::HttpRequest&& request, Unreachable unreachable) {
+  if (!unreachable) unreachable = impl_->unreachable;
+  server::HttpResponse response;
+  response.later = std::make_shared<server::Later>();
+  response.later->start = [impl = impl_, base = leader_url, request = std::move(request),
+                           unreachable = std::move(unreachable)](server::Answer answer) mutable {
+    const uint64_t id = impl->next_id.fetch_add(1);
+    const auto deadline = std::chrono::steady_clock::now() + impl->call_timeout;
+    Lane& lane = impl->lane_of(id);
+    asio::post(lane.ioc, [impl, &lane, base = std::move(base), request = std::move(request),
+                          answer = std::move(answer), id, deadline,
+                          unreachable = std::move(unreachable)]() mutable {
+      impl->link_to(lane, base)
+          ->call(id, std::move(answer), request, deadline, std::move(unreachable));
+    });
+  };
+  return response;
+}
+
+LinkClient::~LinkClient() {
+  stop();
+}
+
+void LinkClient::stop() {
+  if (!impl_) return;
+  for (auto& lane : impl_->lanes) {
+    if (!lane.thread.joinable()) continue;
+    asio::post(lane.ioc, [&lane] {
+      auto links = lane.links;
+      for (auto& [base, link] : links) link->stop();
+    });
+    lane.work.reset();
+    lane.thread.join();
+  }
+}
+
+std::shared_ptr<server::WebSocketSession> LinkClient::open(
+    const std::string& leader_url, const server::HttpRequest& upgrade,
+    std::shared_ptr<server::WebSocketPeer> peer) {
+  const uint64_t id = impl_->next_id.fetch_add(1);
+  Lane& lane = impl_->lane_of(id);
+  auto session = std::make_shared<LinkedClient>(lane.ioc, id);
+  asio::post(lane.ioc, [impl = impl_, &lane, session, id, base = leader_url,
+                        target = upgrade.target, peer = std::move(peer)]() mutable {
+    session->link = impl->link_to(lane, base);
+    session->link->add(id, std::move(peer), target);
+  });
+  return session;
+}
+
+bool link_secret_matches(std::string_view target, std::string_view secret) {
+  const size_t query = target.find('?');
+  if (query == std::string_view::npos || secret.empty()) return false;
+  std::string_view rest = target.substr(query + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view param = rest.substr(0, amp);
+    if (param.starts_with("secret=")) {
+      const std::string_view given = param.substr(7);
+      if (given.size() != secret.size()) return false;
+      unsigned char diff = 0;  // constant time: the secret is not guessed byte by byte
+      for (size_t i = 0; i < given.size(); ++i) diff |= given[i] ^ secret[i];
+      return diff == 0;
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace liveroom::cluster

@@ -1,0 +1,198 @@
+#include "cluster/link_host.h"
+
+#include <charconv>
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/link_records.h"
+
+namespace liveroom::cluster {
+
+// A client's connection as the gateway sees it: what it sends goes into the link, tagged with
+// the client's id; the follower writes it to the client.
+class LinkHost::ClientPeer final : public server::WebSocketPeer {
+ public:
+  ClientPeer(std::weak_ptr<LinkHost> host, std::shared_ptr<server::WebSocketPeer> link, uint64_t id,
+             std::string remote)
+      : host_(std::move(host)), link_(std::move(link)), id_(id), remote_(std::move(remote)) {}
+
+  void send(std::shared_ptr<const std::string> text) override {
+    auto host = host_.lock();
+    if (!host) return;
+    if (host->on_link_thread()) return host->write_here(id_, std::span(&text, 1));
+    link_->post([weak = host_, id = id_, text = std::move(text)] {
+      if (auto h = weak.lock()) h->write_here(id, std::span(&text, 1));
+    });
+  }
+  void send_here(const std::shared_ptr<const std::string>& text) override {
+    if (auto host = host_.lock()) host->write_here(id_, std::span(&text, 1));
+  }
+  void send_here(std::span<const std::shared_ptr<const std::string>> texts) override {
+    if (auto host = host_.lock()) host->write_here(id_, texts);
+  }
+  void close(uint16_t code, std::string reason) override {
+    link_->post([weak = host_, id = id_, code, reason = std::move(reason)] {
+      if (auto h = weak.lock()) h->close_here(id, code, reason);
+    });
+  }
+  void post(std::move_only_function<void()> fn) override { link_->post(std::move(fn)); }
+  size_t worker() const override { return link_->worker(); }
+  const std::string& remote_address() const override { return remote_; }
+  server::SharedLink* shared_link() override { return host_.lock().get(); }
+  uint64_t shared_link_id() const override { return id_; }
+
+ private:
+  std::weak_ptr<LinkHost> host_;
+  std::shared_ptr<server::WebSocketPeer> link_;
+  const uint64_t id_;
+  const std::string remote_;
+};
+
+LinkHost::LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocketOpener open_client,
+                   server::Handler handle)
+    : link_(std::move(link)),
+      open_client_(std::move(open_client)),
+      handle_(std::move(handle)),
+      thread_(std::this_thread::get_id()) {}
+
+void LinkHost::on_text(std::string_view text) {
+  const bool well_formed = parse_records(text, [this](const LinkRecord& record) {
+    uint64_t id = 0;
+    const auto [end, ec] =
+        std::from_chars(record.ids.data(), record.ids.data() + record.ids.size(), id);
+    if (ec != std::errc{} || end != record.ids.data() + record.ids.size()) return;
+    switch (record.kind) {
+      case 'O':
+        open_here(id, record.payload);
+        break;
+      case 'R':
+        call_here(id, record.payload);
+        break;
+      case 'D':
+        if (auto it = clients_.find(id); it != clients_.end()) {
+          auto session = it->second.session;  // on_text may close it (and erase the entry)
+          session->on_text(record.payload);
+        }
+        break;
+      case 'C':
+        if (auto it = clients_.find(id); it != clients_.end()) {
+          auto session = std::move(it->second.session);
+          clients_.erase(it);
+          session->on_close();
+        }
+        break;
+      default:  // 'P': keep-alive
+        break;
+    }
+  });
+  if (!well_formed) {
+    spdlog::warn("cluster: a malformed record on the link from {}; closing it",
+                 link_->remote_address());
+    link_->close(1002, "malformed link record");
+  }
+}
+
+void LinkHost::open_here(uint64_t id, std::string_view payload) {
+  if (closed_ || clients_.contains(id)) return;
+  const size_t eol = payload.find('\n');
+  if (eol == std::string_view::npos) return;
+  auto peer = std::make_shared<ClientPeer>(weak_from_this(), link_, id,
+                                           std::string(payload.substr(0, eol)));
+  server::HttpRequest upgrade{
+      "GET", std::string(payload.substr(eol + 1)), {}, peer->remote_address()};
+  auto& client = clients_[id];
+  client.peer = peer;
+  client.session = open_client_(upgrade, peer);
+  if (!client.session) {
+    clients_.erase(id);
+    std::string out;
+    append_record(out, 'C', id, "1008 refused");
+    pending_ += out;
+    flush_soon();
+  }
+}
+
+void LinkHost::call_here(uint64_t id, std::string_view payload) {
+  const auto call = parse_call(payload);
+  if (!call) {
+    answer_here(id, {400, "text/plain", "malformed forwarded call", {}, {}});
+    return;
+  }
+  finish(weak_from_this(), id,
+         handle_(server::HttpRequest{std::string(call->method), std::string(call->target),
+                                     std::string(call->body), std::string(call->client_address)}));
+}
+
+void LinkHost::finish(std::weak_ptr<LinkHost> weak, uint64_t id, server::HttpResponse response) {
+  // As the transport does: a later answer replaces the response (and may have a gate of its
+  // own), a gate holds it until it opens (durability); from whichever thread, the answer then
+  // goes into the link on its own thread.
+  if (response.later) {
+    auto later = std::move(response.later);
+    later->start([weak, id](server::HttpResponse&& ready) { finish(weak, id, std::move(ready)); });
+    return;
+  }
+  if (response.gate) {
+    auto gate = std::move(response.gate);
+    gate([weak, id, response = std::move(response)]() mutable {
+      finish(weak, id, std::move(response));
+    });
+    return;
+  }
+  auto host = weak.lock();
+  if (!host) return;
+  if (host->on_link_thread()) return host->answer_here(id, response);
+  host->link_->post([weak, id, response = std::move(response)] {
+    if (auto h = weak.lock()) h->answer_here(id, response);
+  });
+}
+
+void LinkHost::answer_here(uint64_t id, const server::HttpResponse& response) {
+  if (closed_) return;
+  append_answer(pending_, id, {response.status, response.content_type, response.body});
+  flush_soon();
+}
+
+void LinkHost::write_here(uint64_t id, std::span<const std::shared_ptr<const std::string>> texts) {
+  if (closed_ || texts.empty() || !clients_.contains(id)) return;
+  append_record(pending_, 'D', std::span(&id, 1), texts);
+  flush_soon();
+}
+
+void LinkHost::multicast_here(std::span<const uint64_t> peers,
+                              std::span<const std::shared_ptr<const std::string>> texts) {
+  if (closed_ || peers.empty() || texts.empty()) return;
+  append_record(pending_, 'B', peers, texts);
+  flush_soon();
+}
+
+void LinkHost::close_here(uint64_t id, uint16_t code, const std::string& reason) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  auto session = std::move(it->second.session);
+  clients_.erase(it);
+  if (!closed_) {
+    append_record(pending_, 'C', id, std::to_string(code) + " " + reason);
+    flush_soon();
+  }
+  session->on_close();  // as the transport does once a connection it closed is gone
+}
+
+void LinkHost::flush_soon() {
+  // Records written while handling one thing leave together, in one message.
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  link_->post([self = shared_from_this()] {
+    self->flush_posted_ = false;
+    if (self->closed_ || self->pending_.empty()) return;
+    self->link_->send_here(std::make_shared<const std::string>(std::exchange(self->pending_, {})));
+  });
+}
+
+void LinkHost::on_close() {
+  closed_ = true;
+  auto clients = std::exchange(clients_, {});
+  for (auto& [id, client] : clients) client.session->on_close();
+}
+
+}  // namespace liveroom::cluster

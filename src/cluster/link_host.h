@@ -1,0 +1,63 @@
+// The leader's end of a node link (link_records.h): every client connection a follower carries
+// over it becomes a session of this node's gateway, as if the client had connected here, with a
+// peer that writes into the link. Broadcasts to the link's clients cross it once (SharedLink).
+// REST calls forwarded over it go to the node's handler and their answers back, each when it is
+// ready (an answer that waits for its write to be durable does not hold up the others).
+// Everything runs on the link's I/O thread, as the transport calls a session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "server/http_server.h"
+#include "server/websocket.h"
+
+namespace liveroom::cluster {
+
+class LinkHost final : public server::WebSocketSession,
+                       public server::SharedLink,
+                       public std::enable_shared_from_this<LinkHost> {
+ public:
+  // `open_client` is the gateway's opener and `handle` the REST handler: what a direct
+  // connection to this node would get.
+  LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocketOpener open_client,
+           server::Handler handle);
+
+  void on_text(std::string_view text) override;
+  void on_close() override;
+  void multicast_here(std::span<const uint64_t> peers,
+                      std::span<const std::shared_ptr<const std::string>> texts) override;
+
+  // For the peers of the link's clients (on the link's I/O thread).
+  bool on_link_thread() const { return std::this_thread::get_id() == thread_; }
+  void write_here(uint64_t id, std::span<const std::shared_ptr<const std::string>> texts);
+  void close_here(uint64_t id, uint16_t code, const std::string& reason);
+  server::WebSocketPeer& link() { return *link_; }
+
+ private:
+  class ClientPeer;
+  struct Client {
+    std::shared_ptr<ClientPeer> peer;
+    std::shared_ptr<server::WebSocketSession> session;
+  };
+  void open_here(uint64_t id, std::string_view payload);
+  void call_here(uint64_t id, std::string_view payload);
+  void answer_here(uint64_t id, const server::HttpResponse& response);
+  // Sends `response` once it is final (its later answer arrived, its gate opened).
+  static void finish(std::weak_ptr<LinkHost> weak, uint64_t id, server::HttpResponse response);
+  void flush_soon();
+
+  std::shared_ptr<server::WebSocketPeer> link_;
+  server::WebSocketOpener open_client_;
+  server::Handler handle_;
+  const std::thread::id thread_;
+  std::unordered_map<uint64_t, Client> clients_;
+  std::string pending_;  // records written since the last flush
+  bool flush_posted_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace liveroom::cluster

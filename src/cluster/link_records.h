@@ -1,0 +1,61 @@
+// The records a node link carries. A follower holds one WebSocket to the leader for all of its
+// clients' gateway connections and the REST calls it forwards; each record names the client
+// connection or the call (an id the follower chose) it is about:
+//
+//   follower → leader  O id  payload = the client's address, '\n', the upgrade's target
+//                      D id  payload = a message from the client
+//                      C id  the client closed
+//                      R id  payload = "<method> <target> <client address>\n<body>": a REST call
+//                      P 0   keep-alive (nothing else to send)
+//   leader → follower  D id  payload = messages to the client (joined by '\n')
+//                      B ids payload = the same, to every listed client (ids joined by ',')
+//                      C id  payload = "<close code> <reason>": close the client
+//                      A id  payload = "<status> <content type>\n<body>": the answer to R id
+//
+// A record is "<kind> <ids> <payload length>\n<payload>". A WebSocket message holds one or more
+// records, optionally separated by '\n' (the transport joins queued messages with one).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace liveroom::cluster {
+
+struct LinkRecord {
+  char kind = 0;
+  std::string_view ids;  // one id, or several joined by ','
+  std::string_view payload;
+};
+
+void append_record(std::string& out, char kind, uint64_t id, std::string_view payload);
+// One record whose payload is `texts` joined by '\n', for one id or several.
+void append_record(std::string& out, char kind, std::span<const uint64_t> ids,
+                   std::span<const std::shared_ptr<const std::string>> texts);
+
+// A REST call (R) and its answer (A).
+struct LinkCall {
+  std::string_view method, target, client_address, body;
+};
+struct LinkAnswer {
+  unsigned status = 0;
+  std::string_view content_type, body;
+};
+void append_call(std::string& out, uint64_t id, const LinkCall& call);
+void append_answer(std::string& out, uint64_t id, const LinkAnswer& answer);
+// nullopt when the payload is not an R's (A's).
+std::optional<LinkCall> parse_call(std::string_view payload);
+std::optional<LinkAnswer> parse_answer(std::string_view payload);
+
+// Calls `visit` for each record of `message`; false (having visited the well-formed ones
+// before) when a record is malformed.
+bool parse_records(std::string_view message, const std::function<void(const LinkRecord&)>& visit);
+// "12" or "3,4,5"; nullopt unless every id is a decimal number.
+std::optional<std::vector<uint64_t>> parse_link_ids(std::string_view ids);
+
+}  // namespace liveroom::cluster
