@@ -20,7 +20,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-_E2E_CONFTEST = HERE.parent / "e2e" / "conftest.py"
+_E2E = HERE.parent / "e2e"
+_E2E_CONFTEST = _E2E / "conftest.py"
+# Its helper modules (cluster_services, gateway_client, cluster) import from there.
+if str(_E2E) not in sys.path:
+    sys.path.append(str(_E2E))
 if "liveroom_e2e" in sys.modules:
     e2e = sys.modules["liveroom_e2e"]
 else:
