@@ -381,6 +381,13 @@ int serve_cluster(config::Config cfg) {
           {cluster.postgres_url, epoch,
            [] { restart_as_follower("another node took over (fenced commit)"); }});
       services = std::make_unique<Services>(cfg, std::move(store), http, registry);
+      // As for REST calls: once the lease lapses another node may lead, so the gateway's
+      // sessions (direct and carried) must not act on this node's memory either.
+      services->gateway->set_availability([&leadership]() -> std::optional<std::string> {
+        if (leadership.lease_valid()) return std::nullopt;
+        return "cluster: this node's leadership lease has lapsed (Redis unreachable, or this node "
+               "was paused); retry";
+      });
       serving.store(services.get(), std::memory_order_release);
       spdlog::info(
           "cluster: node {} leads (epoch {}): {} rooms and {} queued webhook deliveries loaded in "

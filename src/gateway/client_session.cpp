@@ -183,6 +183,12 @@ void ClientSession::handle(Request& r, std::string_view op) {
       {"set_admin", &ClientSession::do_set_admin},
       {"dismiss", &ClientSession::do_dismiss},
   };
+  if (gateway_.unavailable_ && op != "heartbeat") {
+    if (auto why = gateway_.unavailable_()) {
+      reply(r.id, fail(Code::kInternal, *why), r.fence);
+      return;
+    }
+  }
   if (op == "login") {
     Data data = do_login(r);
     reply(r.id, data, r.fence);

@@ -11,8 +11,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -56,9 +58,18 @@ class Gateway final : public engine::AudienceFactory {
 
   size_t sessions() const { return sessions_.load(); }
 
+  // Cluster mode: why this node may not serve requests right now (nullopt: it may), asked
+  // before each request but heartbeats; requests get 100001 with the reason meanwhile. Set before
+  // the first session opens.
+  void set_availability(std::function<std::optional<std::string>()> unavailable) {
+    unavailable_ = std::move(unavailable);
+  }
+
  private:
   friend class ClientSession;
   friend class RoomChannel;
+
+  std::function<std::optional<std::string>()> unavailable_;
 
   // Verifies a login; on success the session is the user's only one (an older one is told and
   // closed). The user's account is created if it is new; the reply waits on `fence`.

@@ -12,7 +12,8 @@ import time
 import requests
 
 from cluster import ALLOWED_ERROR, Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
-from conftest import check_envelope, uid
+from conftest import APP1, check_envelope, gen_usersig, uid
+from gateway_client import GatewayClient
 
 LEASE_MS = 2000
 # The contract: another node takes over within lease_ms + load time; the brief: the cluster
@@ -139,6 +140,13 @@ def test_redis_outage_refuses_cleanly_and_recovers_by_itself(cluster_factory, pr
     # Every node stays up through the outage, so a transport error is a violation too.
     writers = Writers(cluster, n=4, timeout=5.0, transport_ok=False)
     writers.create_rooms()
+    # A gateway member on the leader: its requests are refused too while the lease has lapsed.
+    member = uid("gwm")
+    cluster.client().import_account(member)
+    room = uid("gwroom")
+    cluster.client().must_create(room)
+    gw = GatewayClient(cluster.leader().port, name=member)
+    assert gw.login(APP1, member, gen_usersig(APP1, cluster.keys[APP1], member))["code"] == 0
     writers.start()
     try:
         time.sleep(1.0)
@@ -146,12 +154,16 @@ def test_redis_outage_refuses_cleanly_and_recovers_by_itself(cluster_factory, pr
         down_at = time.monotonic()
         private_redis.kill9()
         time.sleep(2.5 * LEASE_MS / 1000)
+        refused = gw.request("enter", RoomId=room)
+        assert refused["code"] == 100001 and "lease" in refused["message"], refused
         up_at = time.monotonic()
         private_redis.start()
         writers.wait_acks_after(up_at, per_thread=5, timeout=30)
         time.sleep(0.5)
+        assert gw.request("enter", RoomId=room)["code"] == 0, "the gateway did not recover"
     finally:
         writers.stop()
+        gw.close()
     print(f"Redis outage of {up_at - down_at:.1f} s: {writers.summary()}")
     writers.check_no_violation()
     # Past the lease (and a second for the leader's timer), nothing sent during the outage is
