@@ -297,6 +297,13 @@ int serve_cluster(config::Config cfg) {
                                 ? cfg.http.io_threads
                                 : std::max(1u, std::thread::hardware_concurrency()));
 
+  // What /metrics shows while this node follows (the leader's are its Services' and these two).
+  metrics::Registry follower_metrics;
+  registry.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
+                 [] { return 1.0; });
+  follower_metrics.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
+                         [] { return 0.0; });
+
   const server::Handler handle = [&](server::HttpRequest&& req) -> server::HttpResponse {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (Services* s = serving.load(std::memory_order_acquire)) {
@@ -314,6 +321,11 @@ int serve_cluster(config::Config cfg) {
     }
     if (path == "/healthz")
       return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
+    // Each node is scraped on its own: a follower's figures are its own, not the leader's.
+    if (path == "/metrics") {
+      return server::HttpResponse{
+          200, std::string(metrics::kContentType), follower_metrics.render(), {}};
+    }
     const std::string leader = leadership.leader_url();
     // Ready means the leader answers: the node the lease names may be one that restarted and
     // does not lead yet, so its own /readyz (forwarded like any call) is the answer.
@@ -363,6 +375,14 @@ int serve_cluster(config::Config cfg) {
             },
             handle);
       });
+  follower_metrics.gauge("liveroom_connections", "Open client connections",
+                         [&http] { return static_cast<double>(http.active_connections()); });
+  follower_metrics.gauge("liveroom_cluster_link_clients",
+                         "Client connections carried to the leader over this node's links",
+                         [&links] { return static_cast<double>(links.carried_clients()); });
+  follower_metrics.gauge("liveroom_cluster_link_calls",
+                         "REST calls carried to the leader and not answered yet",
+                         [&links] { return static_cast<double>(links.calls_in_flight()); });
   http.start();
   leadership.start();
   spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({})", cfg.listen,

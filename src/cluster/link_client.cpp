@@ -53,6 +53,7 @@ class Link : public std::enable_shared_from_this<Link> {
     }
     append_record(outbox_, 'O', id, peer->remote_address() + "\n" + target);
     clients_.emplace(id, std::move(peer));
+    count_clients(+1);
     kick_writer();
   }
 
@@ -64,6 +65,7 @@ class Link : public std::enable_shared_from_this<Link> {
 
   void client_closed(uint64_t id) {
     if (dead_ || clients_.erase(id) == 0) return;
+    count_clients(-1);
     append_record(outbox_, 'C', id, {});
     kick_writer();
   }
@@ -79,6 +81,7 @@ class Link : public std::enable_shared_from_this<Link> {
     append_call(outbox_, id,
                 {request.method, request.target, request.remote_address, request.body});
     calls_.emplace(id, std::move(call));
+    count_calls(+1);
     kick_writer();
   }
 
@@ -176,6 +179,7 @@ class Link : public std::enable_shared_from_this<Link> {
         if (it == calls_.end()) break;  // timed out meanwhile
         Call call = std::move(it->second);
         calls_.erase(it);
+        count_calls(-1);
         auto parsed = parse_answer(record.payload);
         if (!parsed) {
           fail(call, "a malformed answer from the leader");
@@ -195,6 +199,7 @@ class Link : public std::enable_shared_from_this<Link> {
           if (auto it = clients_.find(id); it != clients_.end()) {
             it->second->close(code, reason);
             clients_.erase(it);
+            count_clients(-1);
           }
         }
         break;
@@ -251,6 +256,7 @@ class Link : public std::enable_shared_from_this<Link> {
       while (!self->calls_.empty() && self->calls_.begin()->second.deadline <= now) {
         Call call = std::move(self->calls_.begin()->second);
         self->calls_.erase(self->calls_.begin());
+        self->count_calls(-1);
         fail(call, "the leader did not answer in time");
       }
       if (self->wrote_) {
@@ -267,6 +273,8 @@ class Link : public std::enable_shared_from_this<Link> {
   // The link is gone: its clients are told to reconnect (through the load balancer, to whichever
   // node; the new link or leader gives them their room back).
   void die(const std::string& why);
+  void count_clients(int64_t delta);
+  void count_calls(int64_t delta);
   struct Call;
   static void fail(Call& call, const std::string& why) {
     call.answer(call.unreachable("cluster: " + why));
@@ -328,7 +336,16 @@ struct LinkClient::Impl {
   const std::chrono::milliseconds call_timeout;
   std::deque<Lane> lanes;  // (not movable)
   std::atomic<uint64_t> next_id{1};
+  std::atomic<int64_t> clients{0}, calls{0};
 };
+
+void Link::count_clients(int64_t delta) {
+  owner_.clients.fetch_add(delta, std::memory_order_relaxed);
+}
+
+void Link::count_calls(int64_t delta) {
+  owner_.calls.fetch_add(delta, std::memory_order_relaxed);
+}
 
 Link::Link(LinkClient::Impl& owner, Lane& lane, std::string base)
     : owner_(owner), lane_(lane), ioc_(lane.ioc), base_(std::move(base)), keepalive_(lane.ioc) {}
@@ -345,6 +362,8 @@ void Link::die(const std::string& why) {
     spdlog::warn("cluster: the link to {} is gone ({}); {} clients told to reconnect", base_, why,
                  clients_.size());
   }
+  count_clients(-static_cast<int64_t>(clients_.size()));
+  count_calls(-static_cast<int64_t>(calls_.size()));
   for (auto& [id, peer] : std::exchange(clients_, {})) {
     peer->close(1012, "cluster: " + why + "; reconnect");
   }
@@ -437,6 +456,14 @@ std::shared_ptr<server::WebSocketSession> LinkClient::open(
     session->link->add(id, std::move(peer), target);
   });
   return session;
+}
+
+size_t LinkClient::carried_clients() const {
+  return static_cast<size_t>(std::max<int64_t>(0, impl_->clients.load()));
+}
+
+size_t LinkClient::calls_in_flight() const {
+  return static_cast<size_t>(std::max<int64_t>(0, impl_->calls.load()));
 }
 
 bool link_secret_matches(std::string_view target, std::string_view secret) {

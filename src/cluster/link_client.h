@@ -44,6 +44,10 @@ class LinkClient {
                                Unreachable unreachable = {});
   void stop();
 
+  // For /metrics: client connections carried, and calls waiting for the leader's answer.
+  size_t carried_clients() const;
+  size_t calls_in_flight() const;
+
   struct Impl;
 
  private:

@@ -144,8 +144,13 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
             assert c.login(APP1, user, gen_usersig(APP1, cluster.keys[APP1], user))["code"] == 0
             c.enter(room)
         assert gauge(leader, "liveroom_gateway_sessions") == len(users)
-        # The link, and at most one pooled REST connection of the follower's.
+        # Only the follower's links (one per I/O thread of its: two here) are connections.
         assert gauge(leader, "liveroom_connections") - connections_before <= 2
+        # Each node's /metrics is its own: the follower holds the clients and carries them.
+        assert gauge(leader, "liveroom_cluster_leader") == 1
+        assert gauge(follower, "liveroom_cluster_leader") == 0
+        assert gauge(follower, "liveroom_cluster_link_clients") == len(users)
+        assert gauge(follower, "liveroom_connections") >= len(users)
         reply = rest.call("send_text_msg", {"RoomId": room, "Sender_Account": ADMIN,
                                             "TextContent": "to all"})
         assert reply["ErrorCode"] == 0, reply
@@ -156,7 +161,8 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
         # A client that leaves is gone from the leader too.
         clients.pop().close()
         deadline = time.time() + 10
-        while gauge(leader, "liveroom_gateway_sessions") != len(users) - 1:
+        while (gauge(leader, "liveroom_gateway_sessions") != len(users) - 1
+               or gauge(follower, "liveroom_cluster_link_clients") != len(users) - 1):
             assert time.time() < deadline, "the leader kept the closed client's session"
             time.sleep(0.05)
     finally:
