@@ -1,7 +1,6 @@
 #include "cluster/link_client.h"
 
 #include <atomic>
-#include <charconv>
 #include <deque>
 #include <map>
 #include <thread>
@@ -190,14 +189,10 @@ class Link : public std::enable_shared_from_this<Link> {
         break;
       }
       case 'C': {
-        const std::string_view payload = record.payload;
-        const size_t space = payload.find(' ');
-        uint16_t code = 1011;
-        std::from_chars(payload.data(), payload.data() + std::min(space, payload.size()), code);
-        const std::string reason(space == std::string_view::npos ? "" : payload.substr(space + 1));
+        const LinkClose close = parse_close(record.payload);
         for (uint64_t id : *ids) {
           if (auto it = clients_.find(id); it != clients_.end()) {
-            it->second->close(code, reason);
+            it->second->close(close.code, std::string(close.reason));
             clients_.erase(it);
             count_clients(-1);
           }

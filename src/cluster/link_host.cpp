@@ -1,7 +1,5 @@
 #include "cluster/link_host.h"
 
-#include <charconv>
-
 #include <spdlog/spdlog.h>
 
 #include "cluster/link_records.h"
@@ -57,10 +55,9 @@ LinkHost::LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocke
 
 void LinkHost::on_text(std::string_view text) {
   const bool well_formed = parse_records(text, [this](const LinkRecord& record) {
-    uint64_t id = 0;
-    const auto [end, ec] =
-        std::from_chars(record.ids.data(), record.ids.data() + record.ids.size(), id);
-    if (ec != std::errc{} || end != record.ids.data() + record.ids.size()) return;
+    const auto parsed = parse_link_id(record.ids);
+    if (!parsed) return;
+    const uint64_t id = *parsed;
     switch (record.kind) {
       case 'O':
         open_here(id, record.payload);
@@ -105,9 +102,7 @@ void LinkHost::open_here(uint64_t id, std::string_view payload) {
   client.session = open_client_(upgrade, peer);
   if (!client.session) {
     clients_.erase(id);
-    std::string out;
-    append_record(out, 'C', id, "1008 refused");
-    pending_ += out;
+    append_close(pending_, id, {1008, "refused"});
     flush_soon();
   }
 }
@@ -172,7 +167,7 @@ void LinkHost::close_here(uint64_t id, uint16_t code, const std::string& reason)
   auto session = std::move(it->second.session);
   clients_.erase(it);
   if (!closed_) {
-    append_record(pending_, 'C', id, std::to_string(code) + " " + reason);
+    append_close(pending_, id, {code, reason});
     flush_soon();
   }
   session->on_close();  // as the transport does once a connection it closed is gone

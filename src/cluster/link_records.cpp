@@ -32,6 +32,22 @@ void append_record(std::string& out, char kind, std::span<const uint64_t> ids,
   }
 }
 
+void append_close(std::string& out, uint64_t id, const LinkClose& close) {
+  fmt::format_to(std::back_inserter(out), "C {} {}\n{} ", id,
+                 std::to_string(close.code).size() + 1 + close.reason.size(), close.code);
+  out.append(close.reason);
+}
+
+LinkClose parse_close(std::string_view payload) {
+  const size_t space = payload.find(' ');
+  uint64_t code = 0;
+  if (space == std::string_view::npos || !parse_number(payload.substr(0, space), code) ||
+      code < 1000 || code > 4999) {
+    return {1011, payload};
+  }
+  return {static_cast<uint16_t>(code), payload.substr(space + 1)};
+}
+
 void append_call(std::string& out, uint64_t id, const LinkCall& call) {
   fmt::format_to(
       std::back_inserter(out), "R {} {}\n{} {} {}\n", id,
@@ -95,6 +111,12 @@ bool parse_records(std::string_view message, const std::function<void(const Link
     message.remove_prefix(eol + 1 + length);
   }
   return true;
+}
+
+std::optional<uint64_t> parse_link_id(std::string_view id) {
+  uint64_t value = 0;
+  if (!parse_number(id, value)) return std::nullopt;
+  return value;
 }
 
 std::optional<std::vector<uint64_t>> parse_link_ids(std::string_view ids) {

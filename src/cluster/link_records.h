@@ -46,6 +46,15 @@ struct LinkAnswer {
   unsigned status = 0;
   std::string_view content_type, body;
 };
+// A close (C) from the leader: the close code and reason the client gets.
+struct LinkClose {
+  uint16_t code = 1011;
+  std::string_view reason;
+};
+void append_close(std::string& out, uint64_t id, const LinkClose& close);
+// A payload without a valid code reads as 1011 (server error) with the payload as reason.
+LinkClose parse_close(std::string_view payload);
+
 void append_call(std::string& out, uint64_t id, const LinkCall& call);
 void append_answer(std::string& out, uint64_t id, const LinkAnswer& answer);
 // nullopt when the payload is not an R's (A's).
@@ -55,6 +64,8 @@ std::optional<LinkAnswer> parse_answer(std::string_view payload);
 // Calls `visit` for each record of `message`; false (having visited the well-formed ones
 // before) when a record is malformed.
 bool parse_records(std::string_view message, const std::function<void(const LinkRecord&)>& visit);
+// One id; nullopt unless it is a decimal number.
+std::optional<uint64_t> parse_link_id(std::string_view id);
 // "12" or "3,4,5"; nullopt unless every id is a decimal number.
 std::optional<std::vector<uint64_t>> parse_link_ids(std::string_view ids);
 

@@ -104,6 +104,23 @@ TEST(LinkRecords, MalformedCallsAndAnswersAreRefused) {
   }
 }
 
+TEST(LinkRecords, ClosesCarryCodeAndReason) {
+  std::string message;
+  append_close(message, 9, {1012, "cluster: the leader went away; reconnect"});
+  auto records = read_all(message);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(std::get<0>(records[0]), 'C');
+  EXPECT_EQ(parse_link_id(std::get<1>(records[0])), 9u);
+  const LinkClose close = parse_close(std::get<2>(records[0]));
+  EXPECT_EQ(close.code, 1012);
+  EXPECT_EQ(close.reason, "cluster: the leader went away; reconnect");
+  // Anything else is a server error, its text kept as the reason.
+  for (std::string_view bad : {"", "1012", "x reason", "999 low", "5000 high"}) {
+    EXPECT_EQ(parse_close(bad).code, 1011) << bad;
+  }
+  EXPECT_EQ(parse_link_id("12x"), std::nullopt);
+}
+
 TEST(LinkRecords, TheSecretMustMatchExactly) {
   EXPECT_TRUE(link_secret_matches("/cluster/link?node=a&secret=abc123", "abc123"));
   EXPECT_TRUE(link_secret_matches("/cluster/link?secret=abc123&node=a", "abc123"));
