@@ -10,7 +10,7 @@
 // (the test killed a node meanwhile) and ends with {"ok", "checks": {...}} as client_live.mjs.
 import { createInterface } from 'node:readline';
 
-import { chromium } from 'playwright-core';
+import { checksPassed, launchChromium, report } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2]);
 
@@ -94,11 +94,8 @@ async function after(cfg) {
 }
 
 const result = { ok: false, checks: {}, pageErrors: [] };
-try {
-  const browser = await chromium.launch({
-    executablePath: config.chromium || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+await report(result, async () => {
+  const browser = await launchChromium(config);
   try {
     const page = await browser.newPage();
     page.on('pageerror', (err) => result.pageErrors.push(err.message));
@@ -106,18 +103,11 @@ try {
     console.log(JSON.stringify({ phase: await page.evaluate(before, config) }));
     const lines = createInterface({ input: process.stdin });
     for await (const line of lines) {
-      if (line.trim()) break;  // the test did its part
+      if (line.trim()) break; // the test did its part
     }
     result.checks = await page.evaluate(after, config);
   } finally {
     await browser.close();
   }
-  const checks = Object.values(result.checks);
-  result.ok = checks.length > 0 && checks.every((c) => c.ok) && result.pageErrors.length === 0;
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
-} catch (err) {
-  result.error = String(err.stack || err);
-  console.log(JSON.stringify(result));
-  process.exit(2);
-}
+  result.ok = checksPassed(result);
+});

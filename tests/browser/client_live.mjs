@@ -8,7 +8,7 @@
 // The last line on stdout is {"ok": bool, "checks": {name: {"ok", "detail"?, "error"?}}}.
 import { readFileSync } from 'node:fs';
 
-import { chromium } from 'playwright-core';
+import { checksPassed, launchChromium, report } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
 
@@ -182,11 +182,8 @@ async function scenario(cfg) {
 }
 
 const result = { ok: false, checks: {}, pageErrors: [] };
-try {
-  const browser = await chromium.launch({
-    executablePath: config.chromium || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage'], // --no-sandbox: CI runs as root
-  });
+await report(result, async () => {
+  const browser = await launchChromium(config);
   try {
     const page = await browser.newPage();
     page.on('pageerror', (err) => result.pageErrors.push(err.message));
@@ -196,12 +193,5 @@ try {
   } finally {
     await browser.close();
   }
-  const checks = Object.values(result.checks);
-  result.ok = checks.length > 0 && checks.every((c) => c.ok) && result.pageErrors.length === 0;
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
-} catch (err) {
-  result.error = String(err.stack || err);
-  console.log(JSON.stringify(result));
-  process.exit(2);
-}
+  result.ok = checksPassed(result);
+});

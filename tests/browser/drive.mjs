@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { launchChromium, report } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
 const timeout = config.timeoutMs ?? 10000;
@@ -62,11 +62,7 @@ async function waitEntered(page) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: config.chromium || '/usr/bin/chromium',
-    // --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+  const browser = await launchChromium(config);
   try {
     const { userA, userB, text } = config;
     const a = await openPage(browser, 'A', userA);
@@ -126,12 +122,4 @@ async function main() {
   result.ok = Object.values(result.checks).every((c) => c.ok) && result.pageErrors.length === 0;
 }
 
-try {
-  await main();
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
-} catch (err) {
-  result.error = String(err.stack || err);
-  console.log(JSON.stringify(result));
-  process.exit(2);
-}
+await report(result, main);
