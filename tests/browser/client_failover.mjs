@@ -10,7 +10,7 @@
 // (the test killed a node meanwhile) and ends with {"ok", "checks": {...}} as client_live.mjs.
 import { createInterface } from 'node:readline';
 
-import { checksPassed, launchChromium, report } from './driver_support.mjs';
+import { checksPassed, launchChromium, openDemoPage, report } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2]);
 
@@ -97,9 +97,7 @@ const result = { ok: false, checks: {}, pageErrors: [] };
 await report(result, async () => {
   const browser = await launchChromium(config);
   try {
-    const page = await browser.newPage();
-    page.on('pageerror', (err) => result.pageErrors.push(err.message));
-    await page.goto(`${config.baseUrl}/demo/`);
+    const page = await openDemoPage(browser, config, result);
     console.log(JSON.stringify({ phase: await page.evaluate(before, config) }));
     const lines = createInterface({ input: process.stdin });
     for await (const line of lines) {

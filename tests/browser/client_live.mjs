@@ -8,7 +8,7 @@
 // The last line on stdout is {"ok": bool, "checks": {name: {"ok", "detail"?, "error"?}}}.
 import { readFileSync } from 'node:fs';
 
-import { checksPassed, launchChromium, report } from './driver_support.mjs';
+import { checksPassed, launchChromium, openDemoPage, report } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
 
@@ -185,10 +185,7 @@ const result = { ok: false, checks: {}, pageErrors: [] };
 await report(result, async () => {
   const browser = await launchChromium(config);
   try {
-    const page = await browser.newPage();
-    page.on('pageerror', (err) => result.pageErrors.push(err.message));
-    // Same origin as the gateway and the module; the page's own script stays idle (no autoEnter).
-    await page.goto(`${config.baseUrl}/demo/`);
+    const page = await openDemoPage(browser, config, result);
     result.checks = await page.evaluate(scenario, config);
   } finally {
     await browser.close();

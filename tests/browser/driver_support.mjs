@@ -11,6 +11,15 @@ export function launchChromium(config) {
   });
 }
 
+// A page on /demo/ (the same origin as the gateway and /demo/liveroom.js; the page's own script
+// stays idle without autoEnter) whose uncaught errors go into result.pageErrors.
+export async function openDemoPage(browser, config, result) {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => result.pageErrors.push(err.message));
+  await page.goto(`${config.baseUrl}/demo/`);
+  return page;
+}
+
 // Whether every named check passed (and there was one) with no error in the page.
 export function checksPassed(result) {
   const checks = Object.values(result.checks);
