@@ -67,13 +67,13 @@ void LinkHost::on_text(std::string_view text) {
         break;
       case 'D':
         if (auto it = clients_.find(id); it != clients_.end()) {
-          auto session = it->second.session;  // on_text may close it (and erase the entry)
+          auto session = it->second;  // on_text may close it (and erase the entry)
           session->on_text(record.payload);
         }
         break;
       case 'C':
         if (auto it = clients_.find(id); it != clients_.end()) {
-          auto session = std::move(it->second.session);
+          auto session = std::move(it->second);
           clients_.erase(it);
           session->on_close();
         }
@@ -97,10 +97,10 @@ void LinkHost::open_here(uint64_t id, std::string_view payload) {
                                            std::string(payload.substr(0, eol)));
   server::HttpRequest upgrade{
       "GET", std::string(payload.substr(eol + 1)), {}, peer->remote_address()};
-  auto& client = clients_[id];
-  client.peer = peer;
-  client.session = open_client_(upgrade, peer);
-  if (!client.session) {
+  // In the map before the opener runs: a login in the query may be answered at once.
+  auto& session = clients_[id];
+  session = open_client_(upgrade, peer);
+  if (!session) {
     clients_.erase(id);
     append_close(pending_, id, {1008, "refused"});
     flush_soon();
@@ -164,7 +164,7 @@ void LinkHost::multicast_here(std::span<const uint64_t> peers,
 void LinkHost::close_here(uint64_t id, uint16_t code, const std::string& reason) {
   auto it = clients_.find(id);
   if (it == clients_.end()) return;
-  auto session = std::move(it->second.session);
+  auto session = std::move(it->second);
   clients_.erase(it);
   if (!closed_) {
     append_close(pending_, id, {code, reason});
@@ -187,7 +187,7 @@ void LinkHost::flush_soon() {
 void LinkHost::on_close() {
   closed_ = true;
   auto clients = std::exchange(clients_, {});
-  for (auto& [id, client] : clients) client.session->on_close();
+  for (auto& [id, session] : clients) session->on_close();
 }
 
 }  // namespace liveroom::cluster

@@ -35,14 +35,9 @@ class LinkHost final : public server::WebSocketSession,
   bool on_link_thread() const { return std::this_thread::get_id() == thread_; }
   void write_here(uint64_t id, std::span<const std::shared_ptr<const std::string>> texts);
   void close_here(uint64_t id, uint16_t code, const std::string& reason);
-  server::WebSocketPeer& link() { return *link_; }
 
  private:
-  class ClientPeer;
-  struct Client {
-    std::shared_ptr<ClientPeer> peer;
-    std::shared_ptr<server::WebSocketSession> session;
-  };
+  class ClientPeer;  // (its session holds it)
   void open_here(uint64_t id, std::string_view payload);
   void call_here(uint64_t id, std::string_view payload);
   void answer_here(uint64_t id, const server::HttpResponse& response);
@@ -54,7 +49,7 @@ class LinkHost final : public server::WebSocketSession,
   server::WebSocketOpener open_client_;
   server::Handler handle_;
   const std::thread::id thread_;
-  std::unordered_map<uint64_t, Client> clients_;
+  std::unordered_map<uint64_t, std::shared_ptr<server::WebSocketSession>> clients_;  // by id
   std::string pending_;  // records written since the last flush
   bool flush_posted_ = false;
   bool closed_ = false;
