@@ -10,7 +10,7 @@
 // (the test killed a node meanwhile) and ends with {"ok", "checks": {...}} as client_live.mjs.
 import { createInterface } from 'node:readline';
 
-import { checksPassed, launchChromium, openDemoPage, report } from './driver_support.mjs';
+import { reportChecksOnDemoPage } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2]);
 
@@ -94,18 +94,11 @@ async function after(cfg) {
 }
 
 const result = { ok: false, checks: {}, pageErrors: [] };
-await report(result, async () => {
-  const browser = await launchChromium(config);
-  try {
-    const page = await openDemoPage(browser, config, result);
-    console.log(JSON.stringify({ phase: await page.evaluate(before, config) }));
-    const lines = createInterface({ input: process.stdin });
-    for await (const line of lines) {
-      if (line.trim()) break; // the test did its part
-    }
-    result.checks = await page.evaluate(after, config);
-  } finally {
-    await browser.close();
+await reportChecksOnDemoPage(config, result, async (page) => {
+  console.log(JSON.stringify({ phase: await page.evaluate(before, config) }));
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line.trim()) break; // the test did its part
   }
-  result.ok = checksPassed(result);
+  return page.evaluate(after, config);
 });

@@ -8,7 +8,7 @@
 // The last line on stdout is {"ok": bool, "checks": {name: {"ok", "detail"?, "error"?}}}.
 import { readFileSync } from 'node:fs';
 
-import { checksPassed, launchChromium, openDemoPage, report } from './driver_support.mjs';
+import { reportChecksOnDemoPage } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
 
@@ -182,13 +182,4 @@ async function scenario(cfg) {
 }
 
 const result = { ok: false, checks: {}, pageErrors: [] };
-await report(result, async () => {
-  const browser = await launchChromium(config);
-  try {
-    const page = await openDemoPage(browser, config, result);
-    result.checks = await page.evaluate(scenario, config);
-  } finally {
-    await browser.close();
-  }
-  result.ok = checksPassed(result);
-});
+await reportChecksOnDemoPage(config, result, (page) => page.evaluate(scenario, config));

@@ -13,7 +13,7 @@ export function launchChromium(config) {
 
 // A page on /demo/ (the same origin as the gateway and /demo/liveroom.js; the page's own script
 // stays idle without autoEnter) whose uncaught errors go into result.pageErrors.
-export async function openDemoPage(browser, config, result) {
+async function openDemoPage(browser, config, result) {
   const page = await browser.newPage();
   page.on('pageerror', (err) => result.pageErrors.push(err.message));
   await page.goto(`${config.baseUrl}/demo/`);
@@ -21,9 +21,23 @@ export async function openDemoPage(browser, config, result) {
 }
 
 // Whether every named check passed (and there was one) with no error in the page.
-export function checksPassed(result) {
+function checksPassed(result) {
   const checks = Object.values(result.checks);
   return checks.length > 0 && checks.every((c) => c.ok) && result.pageErrors.length === 0;
+}
+
+// The whole of a driver on one /demo/ page: `body(page)` answers the named checks, and the
+// result is printed and the process ends with its verdict.
+export async function reportChecksOnDemoPage(config, result, body) {
+  await report(result, async () => {
+    const browser = await launchChromium(config);
+    try {
+      result.checks = await body(await openDemoPage(browser, config, result));
+    } finally {
+      await browser.close();
+    }
+    result.ok = checksPassed(result);
+  });
 }
 
 // Runs `run()`, which fills `result` (and sets result.ok), then prints it and exits.
