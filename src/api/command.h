@@ -45,6 +45,9 @@ struct Reply {
   // Already-serialized members of the Response object (without braces), written by JsonWriter
   // for hot replies; used instead of `fields` when not empty.
   std::string raw_members;
+  // Written at the top level as well as `fields` in Response: for replies whose documented and
+  // observed shapes differ (the gift language getters), so that clients of either work.
+  boost::json::object beside_response;
 };
 
 using CommandFn = Result<Reply> (*)(Services&, Call&);
@@ -52,6 +55,11 @@ using CommandFn = Result<Reply> (*)(Services&, Call&);
 struct CommandSpec {
   std::string_view path;  // "<service>/<command>"
   CommandFn fn;
+  // How the command refuses a caller that is not an App administrator, and a call over its
+  // quota. Most commands answer as Tencent's REST gateway does; the gift pages document their
+  // own codes (100006, 100012).
+  Code not_app_admin = Code::kNotAppAdmin;
+  Code over_quota = Code::kRateLimited;
 };
 
 // One list per command family; the router indexes them all.
@@ -63,5 +71,6 @@ std::span<const CommandSpec> callback_commands();
 std::span<const CommandSpec> moderation_commands();
 std::span<const CommandSpec> seat_commands();
 std::span<const CommandSpec> message_commands();
+std::span<const CommandSpec> gift_commands();
 
 }  // namespace liveroom::api

@@ -62,6 +62,12 @@ std::string encode_success(const std::string& request_id, const Reply& reply) {
     out += R"(,"Response":)";
     out += json::serialize(reply.fields);
   }
+  for (const auto& field : reply.beside_response) {
+    out += ',';
+    append_escaped(out, field.key());
+    out += ':';
+    out += json::serialize(field.value());
+  }
   out += '}';
   return out;
 }

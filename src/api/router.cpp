@@ -36,13 +36,13 @@ ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, s
       clock_(clock),
       metrics_(metrics),
       quotas_(config.apps) {
-  for (auto family :
-       {room_commands(), metadata_commands(), account_commands(), profile_commands(),
-        callback_commands(), moderation_commands(), seat_commands(), message_commands()}) {
+  for (auto family : {room_commands(), metadata_commands(), account_commands(), profile_commands(),
+                      callback_commands(), moderation_commands(), seat_commands(),
+                      message_commands(), gift_commands()}) {
     for (const CommandSpec& spec : family) {
       const auto slash = spec.path.find('/');
       Command c{spec.fn, std::string(spec.path.substr(0, slash)),
-                std::string(spec.path.substr(slash + 1))};
+                std::string(spec.path.substr(slash + 1)), spec.not_app_admin, spec.over_quota};
       if (metrics_) {
         metrics::Labels labels{{"service", c.service}, {"command", c.name}};
         c.duration = &metrics_->histogram(
@@ -210,14 +210,14 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
     return std::unexpected(ok.error());
   }
   if (!services_.engine.is_app_admin(*sdkappid, identifier)) {
-    return fail(Code::kNotAppAdmin,
+    return fail(command->not_app_admin,
                 fmt::format("identifier '{}' is not an App administrator of sdkappid {}; the "
                             "REST API must be called as an App administrator",
                             identifier, *sdkappid));
   }
   if (auto ok = quotas_.try_acquire(*sdkappid, command->name, std::chrono::steady_clock::now());
       !ok) {
-    return std::unexpected(ok.error());
+    return fail(command->over_quota, std::move(ok.error().info));
   }
 
   if (request.body.empty()) {

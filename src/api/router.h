@@ -47,6 +47,8 @@ class ApiRouter {
     CommandFn fn = nullptr;
     std::string service;
     std::string name;
+    Code not_app_admin = Code::kNotAppAdmin;
+    Code over_quota = Code::kRateLimited;
     metrics::Counter* ok = nullptr;
     metrics::Histogram* duration = nullptr;
   };

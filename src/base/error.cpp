@@ -50,8 +50,9 @@ std::string_view default_info(Code code) {
       return "operation not permitted";
     case Code::kRoomExistsSameOwner:
       return "RoomId already exists with the same Owner_Account";
-    case Code::kCreateTooFrequent:
-      return "same RoomId created more than once per second";
+    case Code::kTooFrequent:
+      return "called too often: the same RoomId created twice in a second, or a gift command over "
+             "1 per second";
     case Code::kTooManyAdmins:
       return "a room has at most 5 admins";
     case Code::kRoomHasNoSeats:

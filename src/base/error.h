@@ -41,7 +41,7 @@ enum class Code : int {
   kRoomNotFound = 100004,
   kNotPermitted = 100006,
   kRoomExistsSameOwner = 100010,
-  kCreateTooFrequent = 100012,
+  kTooFrequent = 100012,
   kTooManyAdmins = 100020,
   kRoomHasNoSeats = 100211,
   kCallbackTokenMissing = 100302,

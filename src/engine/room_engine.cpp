@@ -27,8 +27,18 @@ std::vector<domain::Seat> normalized_seats(std::vector<domain::Seat> seats) {
   return pristine ? std::vector<domain::Seat>{} : std::move(seats);
 }
 
+namespace {
+
+std::vector<uint32_t> sdkappids_of(const std::vector<AppOptions>& apps) {
+  std::vector<uint32_t> ids;
+  for (const auto& app : apps) ids.push_back(app.sdkappid);
+  return ids;
+}
+
+}  // namespace
+
 RoomEngine::RoomEngine(store::Store& store, const Clock& clock, std::vector<AppOptions> apps)
-    : store_(store), clock_(clock) {
+    : store_(store), clock_(clock), gifts_(store, clock, sdkappids_of(apps)) {
   for (auto& options : apps) {
     auto state = std::make_unique<AppState>();
     state->admins.insert(options.admins.begin(), options.admins.end());
@@ -40,6 +50,7 @@ RoomEngine::RoomEngine(store::Store& store, const Clock& clock, std::vector<AppO
 RoomEngine::~RoomEngine() = default;
 
 void RoomEngine::load(store::Snapshot snapshot) {
+  gifts_.load(snapshot);
   size_t skipped = 0;
   const int64_t loaded_at = std::max<int64_t>(1, clock_.steady_millis());  // 0 means online
   for (auto& [sdkappid, room] : snapshot.rooms) {

@@ -34,16 +34,11 @@
 #include "domain/callbacks.h"
 #include "domain/room.h"
 #include "engine/audience.h"
+#include "engine/gift_catalog.h"
+#include "engine/read_fence.h"
 #include "store/store.h"
 
 namespace liveroom::engine {
-
-struct ReadFence {
-  uint64_t seq = 0;
-  void observe(uint64_t s) {
-    if (s > seq) seq = s;
-  }
-};
 
 struct AppOptions {
   uint32_t sdkappid = 0;
@@ -170,6 +165,9 @@ class RoomEngine {
   void load(store::Snapshot snapshot);
   // Where committed events go; set before serving.
   void set_outbox_listener(OutboxListener* listener) { outbox_listener_ = listener; }
+
+  // The apps' gift catalogs (add_gift and its siblings; what a sent gift costs).
+  GiftCatalog& gifts() { return gifts_; }
 
   bool has_app(uint32_t sdkappid) const;
   bool is_app_admin(uint32_t sdkappid, std::string_view user_id) const;
@@ -549,6 +547,7 @@ class RoomEngine {
   std::multimap<int64_t, Deadline> deadlines_;
   std::atomic<uint64_t> next_outbox_id_{1};
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
+  GiftCatalog gifts_;
 };
 
 template <typename Fn>

@@ -58,7 +58,7 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
   const int64_t now_ms = clock_.steady_millis();
   if (auto it = shard.recent_creates.find(room_id);
       it != shard.recent_creates.end() && now_ms - it->second < 1000) {
-    return fail(Code::kCreateTooFrequent,
+    return fail(Code::kTooFrequent,
                 fmt::format("RoomId '{}' was created less than a second ago", room_id));
   }
 

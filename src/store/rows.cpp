@@ -135,4 +135,77 @@ domain::RoomModeration decode_moderation(std::string_view text) {
   return m;
 }
 
+namespace {
+
+json::object encode_languages(const std::map<std::string, domain::LocalText, std::less<>>& texts) {
+  json::object o;
+  for (const auto& [language, text] : texts) {
+    o[language] = json::array{json::string(text.name), json::string(text.desc)};
+  }
+  return o;
+}
+
+void decode_languages(const json::object& o,
+                      std::map<std::string, domain::LocalText, std::less<>>& out) {
+  for (const auto& [language, v] : o) {
+    const auto& pair = v.as_array();
+    out.emplace(std::string(language), domain::LocalText{std::string(pair.at(0).as_string()),
+                                                         std::string(pair.at(1).as_string())});
+  }
+}
+
+}  // namespace
+
+std::string encode_gift(const domain::Gift& g) {
+  json::object o;
+  o["icon_url"] = g.icon_url;
+  o["resource_url"] = g.resource_url;
+  o["coins"] = g.coins;
+  o["level"] = g.level;
+  o["extension_info"] = g.extension_info;
+  o["name"] = g.default_name;
+  o["desc"] = g.default_desc;
+  o["create_time"] = g.create_time;
+  o["languages"] = encode_languages(g.languages);
+  return json::serialize(o);
+}
+
+void decode_gift(std::string_view text, domain::Gift& out) {
+  const json::value doc = parse_column(text, "gifts.doc");
+  const auto& o = doc.as_object();
+  out.icon_url = o.at("icon_url").as_string();
+  out.resource_url = o.at("resource_url").as_string();
+  out.coins = o.at("coins").to_number<int64_t>();
+  out.level = o.at("level").to_number<int64_t>();
+  out.extension_info = o.at("extension_info").as_string();
+  out.default_name = o.at("name").as_string();
+  out.default_desc = o.at("desc").as_string();
+  out.create_time = o.at("create_time").to_number<int64_t>();
+  decode_languages(o.at("languages").as_object(), out.languages);
+}
+
+std::string encode_gift_category(const domain::GiftCategory& c) {
+  json::object o;
+  o["extension_info"] = c.extension_info;
+  o["name"] = c.default_name;
+  o["desc"] = c.default_desc;
+  o["create_time"] = c.create_time;
+  o["languages"] = encode_languages(c.languages);
+  json::array gifts;
+  for (const auto& id : c.gift_ids) gifts.emplace_back(json::string(id));
+  o["gift_ids"] = std::move(gifts);
+  return json::serialize(o);
+}
+
+void decode_gift_category(std::string_view text, domain::GiftCategory& out) {
+  const json::value doc = parse_column(text, "gift_categories.doc");
+  const auto& o = doc.as_object();
+  out.extension_info = o.at("extension_info").as_string();
+  out.default_name = o.at("name").as_string();
+  out.default_desc = o.at("desc").as_string();
+  out.create_time = o.at("create_time").to_number<int64_t>();
+  decode_languages(o.at("languages").as_object(), out.languages);
+  for (const auto& id : o.at("gift_ids").as_array()) out.gift_ids.emplace_back(id.as_string());
+}
+
 }  // namespace liveroom::store

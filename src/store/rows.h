@@ -37,24 +37,33 @@ void decode_metadata(std::string_view text, std::vector<domain::MetadataEntry>& 
 void decode_profile(std::string_view text, domain::Account& out);
 domain::RoomModeration decode_moderation(std::string_view text);
 std::vector<std::string> decode_commands(std::string_view text);
+// A gift or a category without its id (the row's key) as one JSON document.
+std::string encode_gift(const domain::Gift& gift);
+std::string encode_gift_category(const domain::GiftCategory& category);
+void decode_gift(std::string_view text, domain::Gift& out);
+void decode_gift_category(std::string_view text, domain::GiftCategory& out);
 
 // One prepared statement per kind of write; each store fills these with its dialect's SQL.
 // Parameters are numbered as in the SQLite statements' column lists below.
 template <typename Stmt>
 struct WriteStatements {
-  Stmt put_room;             // the 25 columns of rooms, in read_snapshot's order
-  Stmt put_metadata;         // sdkappid, room_id, entries
-  Stmt delete_metadata;      // sdkappid, room_id
-  Stmt put_moderation;       // sdkappid, room_id, state
-  Stmt delete_moderation;    // sdkappid, room_id
-  Stmt delete_room;          // sdkappid, room_id
-  Stmt put_account;          // sdkappid, user_id, profile
-  Stmt delete_account;       // sdkappid, user_id
-  Stmt put_outbox;           // the 14 columns of webhook_outbox, in read_snapshot's order
-  Stmt put_event_seq;        // sdkappid, room_id, last_seq (never lowers it)
-  Stmt update_outbox;        // attempts, next_attempt_ms, created_ms, dead, last_error, id
-  Stmt delete_outbox;        // first id, last id (inclusive range)
-  Stmt put_callback_config;  // sdkappid, url, commands, token, token_enabled
+  Stmt put_room;              // the 25 columns of rooms, in read_snapshot's order
+  Stmt put_metadata;          // sdkappid, room_id, entries
+  Stmt delete_metadata;       // sdkappid, room_id
+  Stmt put_moderation;        // sdkappid, room_id, state
+  Stmt delete_moderation;     // sdkappid, room_id
+  Stmt delete_room;           // sdkappid, room_id
+  Stmt put_account;           // sdkappid, user_id, profile
+  Stmt delete_account;        // sdkappid, user_id
+  Stmt put_outbox;            // the 14 columns of webhook_outbox, in read_snapshot's order
+  Stmt put_event_seq;         // sdkappid, room_id, last_seq (never lowers it)
+  Stmt update_outbox;         // attempts, next_attempt_ms, created_ms, dead, last_error, id
+  Stmt delete_outbox;         // first id, last id (inclusive range)
+  Stmt put_callback_config;   // sdkappid, url, commands, token, token_enabled
+  Stmt put_gift;              // sdkappid, gift_id, doc
+  Stmt delete_gift;           // sdkappid, gift_id
+  Stmt put_gift_category;     // sdkappid, category_id, doc
+  Stmt delete_gift_category;  // sdkappid, category_id
 
   void write(const Change& change) {
     std::visit([&](const auto& c) { this->write_one(c); }, change);
@@ -195,6 +204,28 @@ struct WriteStatements {
     s.bind(5, int64_t{c.config.token_enabled});
     s.run();
   }
+  void write_one(const PutGift& c) {
+    put_gift.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_gift.bind(2, c.gift.gift_id);
+    put_gift.bind(3, encode_gift(c.gift));
+    put_gift.run();
+  }
+  void write_one(const DeleteGift& c) {
+    delete_gift.bind(1, static_cast<int64_t>(c.sdkappid));
+    delete_gift.bind(2, c.gift_id);
+    delete_gift.run();
+  }
+  void write_one(const PutGiftCategory& c) {
+    put_gift_category.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_gift_category.bind(2, c.category.category_id);
+    put_gift_category.bind(3, encode_gift_category(c.category));
+    put_gift_category.run();
+  }
+  void write_one(const DeleteGiftCategory& c) {
+    delete_gift_category.bind(1, static_cast<int64_t>(c.sdkappid));
+    delete_gift_category.bind(2, c.category_id);
+    delete_gift_category.run();
+  }
 };
 
 // Reads every table into a Snapshot. `db.prepare(sql)` returns a statement; the SELECTs below
@@ -306,6 +337,21 @@ Snapshot read_snapshot(Db& db) {
     if (!configs.column_is_null(3)) c.config.token = std::string(configs.column_text(3));
     c.config.token_enabled = configs.column_int(4) != 0;
     snapshot.callback_configs.push_back(std::move(c));
+  }
+
+  auto gifts = db.prepare("SELECT sdkappid, gift_id, doc FROM gifts");
+  while (gifts.step()) {
+    PutGift g{static_cast<uint32_t>(gifts.column_int(0)), {}};
+    g.gift.gift_id = gifts.column_text(1);
+    decode_gift(gifts.column_text(2), g.gift);
+    snapshot.gifts.push_back(std::move(g));
+  }
+  auto categories = db.prepare("SELECT sdkappid, category_id, doc FROM gift_categories");
+  while (categories.step()) {
+    PutGiftCategory c{static_cast<uint32_t>(categories.column_int(0)), {}};
+    c.category.category_id = categories.column_text(1);
+    decode_gift_category(categories.column_text(2), c.category);
+    snapshot.gift_categories.push_back(std::move(c));
   }
   return snapshot;
 }

@@ -17,6 +17,7 @@
 
 #include "domain/account.h"
 #include "domain/callbacks.h"
+#include "domain/gift.h"
 #include "domain/room.h"
 
 namespace liveroom::store {
@@ -77,9 +78,27 @@ struct PutCallbackConfig {
   uint32_t sdkappid;
   domain::CallbackConfig config;
 };
+// The gift catalog: one row per gift and per category (a category's row lists its gifts).
+struct PutGift {
+  uint32_t sdkappid;
+  domain::Gift gift;
+};
+struct DeleteGift {
+  uint32_t sdkappid;
+  std::string gift_id;
+};
+struct PutGiftCategory {
+  uint32_t sdkappid;
+  domain::GiftCategory category;
+};
+struct DeleteGiftCategory {
+  uint32_t sdkappid;
+  std::string category_id;
+};
 using Change =
     std::variant<PutRoom, PutRoomMetadata, PutRoomModeration, DeleteRoom, PutAccount, DeleteAccount,
-                 PutOutbox, PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig>;
+                 PutOutbox, PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig, PutGift,
+                 DeleteGift, PutGiftCategory, DeleteGiftCategory>;
 
 // Everything the store holds, as read at start-up.
 struct Snapshot {
@@ -92,6 +111,8 @@ struct Snapshot {
   std::vector<domain::OutboxEntry> outbox;  // by id: pending and dead deliveries
   std::vector<PutRoomEventSeq> room_event_seqs;
   std::vector<PutCallbackConfig> callback_configs;
+  std::vector<PutGift> gifts;
+  std::vector<PutGiftCategory> gift_categories;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the

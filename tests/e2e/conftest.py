@@ -61,6 +61,13 @@ SERVICES = {
         "modify_admin", "ban_member", "unban_member", "get_banned_member_list", "mute_member",
         "get_muted_member_list", "send_text_msg", "send_custom_msg", "add_robot", "del_robot",
         "get_robot",
+        # the gift catalog (spec §2.7)
+        "add_gift", "edit_gift", "del_gift", "get_gift", "get_gift_count", "get_gift_info_list",
+        "set_gift_language", "get_gift_language", "del_gift_language", "add_gift_category",
+        "edit_gift_category", "del_gift_category", "get_gift_category",
+        "set_gift_category_language", "get_gift_category_language",
+        "del_gift_category_language", "add_gift_category_relations",
+        "del_gift_category_relations", "get_gift_category_relations",
     ],
     "im_open_login_svc": ["account_import", "multiaccount_import", "account_delete", "account_check"],
     "profile": ["portrait_get", "portrait_set"],

@@ -222,14 +222,14 @@ TEST_F(EngineTest, RecreateWithinOneSecondIs100012ThenSucceedsWithoutOldMetadata
 
   auto too_soon = create("r1");
   ASSERT_FALSE(too_soon);
-  EXPECT_EQ(too_soon.error().code, Code::kCreateTooFrequent);
+  EXPECT_EQ(too_soon.error().code, Code::kTooFrequent);
   EXPECT_FALSE(room("r1"));
 
   // Another RoomId is not affected.
   EXPECT_TRUE(create("r2"));
 
   clock_.advance_millis(999);
-  EXPECT_EQ(create("r1").error().code, Code::kCreateTooFrequent);
+  EXPECT_EQ(create("r1").error().code, Code::kTooFrequent);
   clock_.advance_millis(1);
   ASSERT_TRUE(create("r1"));
   auto r = room("r1");

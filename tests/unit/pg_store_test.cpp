@@ -67,6 +67,19 @@ class PostgresStore : public testing::Test {
 const std::string kAwkwardText = std::string("a\0b", 3) + "'\\\"; DROP TABLE rooms; --";
 const std::string kAwkward = kAwkwardText + "\xff\xfe";
 
+// Gift texts come from JSON request bodies, so they are valid UTF-8 (NUL and quotes included);
+// ids are printable ASCII (a category lists them in its document), but a gift row is keyed by
+// its own column, which takes any bytes.
+domain::Gift awkward_gift() {
+  return {
+      kAwkward,       "https://i",  "https://r", 4'294'967'295, 3,
+      R"({"k":"v"})", kAwkwardText, "d",         1'769'000'000, {{"zh-Hans", {kAwkwardText, ""}}}};
+}
+
+domain::GiftCategory awkward_category() {
+  return {"cat", "", kAwkwardText, "", 5, {{"en", {"n", kAwkwardText}}}, {"gift_rose"}};
+}
+
 domain::Room awkward_room(std::string id) {
   domain::Room r;
   r.room_id = std::move(id);
@@ -123,7 +136,9 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
                        PutRoomModeration{kApp, "r1", room.moderation},
                        PutRoom{kApp, awkward_room("gone")}, DeleteRoom{kApp, "gone"},
                        PutAccount{kApp, account}, PutOutbox{outbox}, PutRoomEventSeq{kApp, "r1", 9},
-                       PutRoomEventSeq{kApp, "r1", 4}, PutCallbackConfig{kApp, config}});
+                       PutRoomEventSeq{kApp, "r1", 4}, PutCallbackConfig{kApp, config},
+                       PutGift{kApp, awkward_gift()}, PutGift{kApp, {"gone", {}, {}, 1, 1, {}}},
+                       DeleteGift{kApp, "gone"}, PutGiftCategory{kApp, awkward_category()}});
     ASSERT_TRUE(wait_durable(*store, seq));
     store->close();
   }
@@ -153,6 +168,10 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
   EXPECT_EQ(s.callback_configs[0].config.token, kAwkward);
   EXPECT_EQ(s.callback_configs[0].config.subscription->commands,
             (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(s.gifts.size(), 1u);
+  EXPECT_EQ(s.gifts[0].gift, awkward_gift());
+  ASSERT_EQ(s.gift_categories.size(), 1u);
+  EXPECT_EQ(s.gift_categories[0].category, awkward_category());
 }
 
 // The fencing token: once another node raised the epoch, nothing this store submits commits, its

@@ -404,6 +404,38 @@ TEST_F(StoreTest, ChangesOfOneSubmissionAreAppliedInOrder) {
   EXPECT_EQ(s.rooms[0].room.name, "second");
 }
 
+TEST_F(StoreTest, GiftCatalogRoundTripsAndDeletesStayDeleted) {
+  domain::Gift rose{"gift_rose",
+                    "https://i/rose.png",
+                    "https://r/rose.svga",
+                    10,
+                    2,
+                    R"({"rarity":"common"})",
+                    "Rose",
+                    "A red \xe7\x8e\xab",
+                    1'700'000'000,
+                    {{"zh-Hans", {"\xe7\x8e\xab\xe7\x91\xb0", ""}}, {"en", {"Rose", "red"}}}};
+  domain::Gift gone{"gone", "", "", 0, 0, "", std::string("a\0b", 3), "", 1, {}};
+  domain::GiftCategory popular{
+      "cat_popular",        "{}", "Popular", "d", 1'700'000'001, {{"zh-Hant", {"n", "d"}}},
+      {"gift_rose", "gone"}};
+  {
+    auto store = open_store(db_path());
+    store->submit({PutGift{kApp, rose}, PutGift{kApp, gone}, PutGiftCategory{kApp, popular},
+                   PutGiftCategory{kApp, {"cat_gone", "", "x", "", 0, {}, {}}}});
+    popular.gift_ids = {"gift_rose"};
+    store->submit({DeleteGift{kApp, "gone"}, PutGiftCategory{kApp, popular},
+                   DeleteGiftCategory{kApp, "cat_gone"}});
+    store->close();
+  }
+  Snapshot s = open_store(db_path())->load();
+  ASSERT_EQ(s.gifts.size(), 1u);
+  EXPECT_EQ(s.gifts[0].sdkappid, kApp);
+  EXPECT_EQ(s.gifts[0].gift, rose);
+  ASSERT_EQ(s.gift_categories.size(), 1u);
+  EXPECT_EQ(s.gift_categories[0].category, popular);
+}
+
 // ----- migrations --------------------------------------------------------------------------
 
 TEST_F(StoreTest, FreshDatabaseGetsTheLatestSchemaVersion) {

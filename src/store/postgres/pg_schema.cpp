@@ -10,7 +10,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 2> kMigrations{{
+constexpr std::array<std::string_view, 3> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -117,6 +117,21 @@ constexpr std::array<std::string_view, 2> kMigrations{{
     );
     INSERT INTO cluster_secret
       SELECT 1, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+    )sql",
+    // 3: the gift catalog, as the SQLite store's migration 6.
+    R"sql(
+    CREATE TABLE gifts(
+      sdkappid bigint NOT NULL,
+      gift_id bytea NOT NULL,
+      doc bytea NOT NULL,
+      PRIMARY KEY (sdkappid, gift_id)
+    );
+    CREATE TABLE gift_categories(
+      sdkappid bigint NOT NULL,
+      category_id bytea NOT NULL,
+      doc bytea NOT NULL,
+      PRIMARY KEY (sdkappid, category_id)
+    );
     )sql",
 }};
 

@@ -126,6 +126,15 @@ class PostgresBackend {
         "DELETE FROM callback_config WHERE sdkappid=$1;"
         "INSERT INTO callback_config(sdkappid, url, commands, token, token_enabled) "
         "VALUES ($1,$2,$3,$4,$5)");
+    s_.put_gift = make(
+        "DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2;"
+        "INSERT INTO gifts(sdkappid, gift_id, doc) VALUES ($1,$2,$3)");
+    s_.delete_gift = make("DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2");
+    s_.put_gift_category = make(
+        "DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2;"
+        "INSERT INTO gift_categories(sdkappid, category_id, doc) VALUES ($1,$2,$3)");
+    s_.delete_gift_category =
+        make("DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2");
   }
 
   PostgresOptions options_;

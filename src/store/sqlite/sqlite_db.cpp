@@ -148,7 +148,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 5> kMigrations{{
+constexpr std::array<std::string_view, 6> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -238,6 +238,21 @@ constexpr std::array<std::string_view, 5> kMigrations{{
     // 5: likes received by the room (statistics), counted from the client gateway.
     R"sql(
     ALTER TABLE rooms ADD COLUMN total_likes INTEGER NOT NULL DEFAULT 0;
+    )sql",
+    // 6: the gift catalog: one JSON document per gift and per category (with its gift ids).
+    R"sql(
+    CREATE TABLE gifts(
+      sdkappid INTEGER NOT NULL,
+      gift_id TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      PRIMARY KEY (sdkappid, gift_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE gift_categories(
+      sdkappid INTEGER NOT NULL,
+      category_id TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      PRIMARY KEY (sdkappid, category_id)
+    ) WITHOUT ROWID;
     )sql",
 }};
 

@@ -65,6 +65,13 @@ class SqliteBackend {
     s_.put_callback_config = db_.prepare(
         "INSERT OR REPLACE INTO callback_config(sdkappid, url, commands, token, token_enabled) "
         "VALUES (?,?,?,?,?)");
+    s_.put_gift =
+        db_.prepare("INSERT OR REPLACE INTO gifts(sdkappid, gift_id, doc) VALUES (?,?,?)");
+    s_.delete_gift = db_.prepare("DELETE FROM gifts WHERE sdkappid=? AND gift_id=?");
+    s_.put_gift_category = db_.prepare(
+        "INSERT OR REPLACE INTO gift_categories(sdkappid, category_id, doc) VALUES (?,?,?)");
+    s_.delete_gift_category =
+        db_.prepare("DELETE FROM gift_categories WHERE sdkappid=? AND category_id=?");
     begin_ = db_.prepare("BEGIN IMMEDIATE");
     commit_ = db_.prepare("COMMIT");
   }
