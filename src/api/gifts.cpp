@@ -4,8 +4,8 @@
 //
 // Reply shapes: get_gift_info_list and get_gift_count answer inside Response. The single-item
 // getters answer at the top level (GiftInfo, GiftCategoryInfo, CategoryInfo, GiftIdList), as the
-// Gen1 pages show; the language getters also answer inside Response.Language, where the official
-// console reads them.
+// Gen1 pages show, and with a copy inside Response (spec §1.3); the language getters also answer
+// inside Response.Language, where the official console reads them.
 #include <array>
 
 #include <fmt/format.h>
@@ -142,6 +142,13 @@ Reply empty_reply(const Call& call) {
   return Reply{json::object(call.storage)};
 }
 
+// A getter's result, at the top level as the Gen1 pages show it and in Response as the other
+// Live APIs (and the console) have it (spec §1.3).
+void put_in_both_places(Reply& reply, std::string_view key, json::value value) {
+  reply.beside_response.emplace(key, value);
+  reply.fields.emplace(key, std::move(value));
+}
+
 json::string text(std::string_view s, const Call& call) {
   return json::string(s, call.storage);
 }
@@ -196,8 +203,8 @@ Result<Reply> get_gift(Services& s, Call& call) {
   info["DefaultName"] = text(gift->default_name, call);
   info["DefaultDesc"] = text(gift->default_desc, call);
   info["CreateTime"] = gift->create_time;
-  Reply reply{json::object(call.storage), true};
-  reply.fields["GiftInfo"] = std::move(info);
+  Reply reply = empty_reply(call);
+  put_in_both_places(reply, "GiftInfo", std::move(info));
   return reply;
 }
 
@@ -322,10 +329,10 @@ Reply language_reply(const Call& call, std::string_view language, const domain::
     return o;
   };
   Reply reply = empty_reply(call);
-  json::object in_response = texts();
-  in_response["Language"] = text(language, call);
-  reply.fields["Language"] = std::move(in_response);
-  reply.beside_response.emplace(top_key, texts());
+  json::object in_language = texts();
+  in_language["Language"] = text(language, call);
+  reply.fields["Language"] = std::move(in_language);
+  put_in_both_places(reply, top_key, texts());
   return reply;
 }
 
@@ -384,8 +391,8 @@ Result<Reply> get_gift_category(Services& s, Call& call) {
   info["DefaultName"] = text(category->default_name, call);
   info["DefaultDesc"] = text(category->default_desc, call);
   info["CreateTime"] = category->create_time;
-  Reply reply{json::object(call.storage), true};
-  reply.fields["GiftCategoryInfo"] = std::move(info);
+  Reply reply = empty_reply(call);
+  put_in_both_places(reply, "GiftCategoryInfo", std::move(info));
   return reply;
 }
 
@@ -454,9 +461,9 @@ Result<Reply> get_gift_category_relations(Services& s, Call& call) {
   if (!category) return std::unexpected(category.error());
   json::array ids(call.storage);
   for (const auto& gift_id : category->gift_ids) ids.emplace_back(text(gift_id, call));
-  Reply reply{json::object(call.storage), true};
-  reply.fields["CategoryId"] = text(category->category_id, call);
-  reply.fields["GiftIdList"] = std::move(ids);
+  Reply reply = empty_reply(call);
+  put_in_both_places(reply, "CategoryId", text(category->category_id, call));
+  put_in_both_places(reply, "GiftIdList", std::move(ids));
   return reply;
 }
 

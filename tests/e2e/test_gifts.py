@@ -84,6 +84,7 @@ def test_console_gift_page_flow(server):
     assert reply["Response"]["Language"]["Name"] == "玫瑰"
     assert reply["Response"]["Language"]["Desc"] == "一朵红玫瑰"
     assert reply["GiftInfo"] == {"Name": "玫瑰", "Desc": "一朵红玫瑰"}
+    assert reply["Response"]["GiftInfo"] == reply["GiftInfo"]
     reply = c.call("get_gift_category_language", {"CategoryId": "cat_popular", "Language": "zh-Hant"})
     assert reply["Response"]["Language"]["CategoryName"] == "熱門"
     assert reply["CategoryInfo"] == {"CategoryName": "熱門", "CategoryDesc": "最常送出"}
@@ -108,8 +109,9 @@ def test_getters_answer_at_top_level(server):
     c = server
     c.ok("add_gift", ROSE)
     reply = c.call("get_gift", {"GiftId": "gift_rose"})
-    assert reply["ErrorCode"] == 0 and "Response" not in reply
+    assert reply["ErrorCode"] == 0
     info = reply["GiftInfo"]
+    assert reply["Response"]["GiftInfo"] == info  # and a copy where other Live APIs answer
     for key in ["GiftId", "IconUrl", "ResourceUrl", "Coins", "Level", "ExtensionInfo",
                 "DefaultName", "DefaultDesc"]:
         want = ROSE[key]
@@ -122,10 +124,12 @@ def test_getters_answer_at_top_level(server):
     assert reply["GiftCategoryInfo"]["CategoryId"] == "cat_a"
     assert reply["GiftCategoryInfo"]["DefaultDesc"] == "d" * 60
     assert reply["GiftCategoryInfo"]["ExtensionInfo"] == "{\"k\":1}"
+    assert reply["Response"]["GiftCategoryInfo"] == reply["GiftCategoryInfo"]
 
     c.ok("add_gift_category_relations", {"CategoryId": "cat_a", "GiftIdList": ["gift_rose"]})
     reply = c.call("get_gift_category_relations", {"CategoryId": "cat_a"})
-    assert reply["GiftIdList"] == ["gift_rose"]
+    assert reply["GiftIdList"] == ["gift_rose"] == reply["Response"]["GiftIdList"]
+    assert reply["CategoryId"] == "cat_a"
 
     assert c.ok("get_gift_count")["TotalCount"] == 1
 
