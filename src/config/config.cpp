@@ -378,7 +378,8 @@ AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::str
       t, path,
       {"sdkappid", "secret_key", "admins", "auto_import_accounts", "rate_limits", "callbacks",
        "callback_token", "callback_token_enabled", "webhook_max_age_seconds", "veto_timeout_ms",
-       "veto_fail_open", "empty_room_dismiss_seconds", "owner_absent_dismiss_seconds"});
+       "veto_fail_open", "gift_veto_fail_open", "empty_room_dismiss_seconds",
+       "owner_absent_dismiss_seconds"});
   AppConfig app;
 
   const std::string id_path = path + ".sdkappid";
@@ -447,6 +448,9 @@ AppConfig read_app(const ConfigReader& r, const toml::node& node, const std::str
   }
   if (const toml::node* n = t.get("veto_fail_open")) {
     app.veto_fail_open = r.boolean(*n, path + ".veto_fail_open");
+  }
+  if (const toml::node* n = t.get("gift_veto_fail_open")) {
+    app.gift_veto_fail_open = r.boolean(*n, path + ".gift_veto_fail_open");
   }
   if (const toml::node* n = t.get("empty_room_dismiss_seconds")) {
     app.empty_room_dismiss_seconds =

@@ -48,6 +48,9 @@ struct AppConfig {
   uint32_t webhook_max_age_seconds = 86'400;  // then a failing delivery becomes a dead letter
   uint32_t veto_timeout_ms = 2'000;           // "before" callbacks
   bool veto_fail_open = true;                 // allow when the backend fails or is late
+  // Live.CallbackBeforeSendGift alone: Tencent blocks a gift when the backend fails or is late,
+  // unless the app turns on its non-blocking switch (Live.CallbackBeforeCallBackNotBlock).
+  bool gift_veto_fail_open = false;
   // Room lifecycle: an empty room (no members, no robots) is dismissed after this long; a room
   // whose owner is away this long is dismissed. 0 = never.
   uint32_t empty_room_dismiss_seconds = 1'800;

@@ -8,7 +8,7 @@
 namespace liveroom::domain {
 
 namespace {
-constexpr std::array<std::string_view, 19> kCommands{
+constexpr std::array<std::string_view, 20> kCommands{
     kAfterCreateRoom,
     kAfterDestroyRoom,
     kAfterUpdateRoomInfo,
@@ -23,7 +23,8 @@ constexpr std::array<std::string_view, 19> kCommands{
     "Live.CallbackAfterCreateBattle",
     "Live.CallbackAfterStartBattle",
     "Live.CallbackAfterEndBattle",
-    "Live.CallbackBeforeSendGift",
+    kBeforeSendGift,
+    kGiftCheckNotBlock,
     "Group.CallbackBeforeSendMsg",
     "Group.CallbackAfterSendMsg",
     "Follow.CallbackAfterFollowAdd",
@@ -86,7 +87,11 @@ Result<void> check_callback_url(std::string_view url, std::string_view field) {
 }
 
 bool Subscription::wants(std::string_view command) const {
-  return commands.empty() || std::find(commands.begin(), commands.end(), command) != commands.end();
+  return commands.empty() || lists(command);
+}
+
+bool Subscription::lists(std::string_view command) const {
+  return std::find(commands.begin(), commands.end(), command) != commands.end();
 }
 
 }  // namespace liveroom::domain

@@ -17,6 +17,10 @@ inline constexpr std::string_view kAfterDestroyRoom = "Live.CallbackAfterDestroy
 inline constexpr std::string_view kAfterUpdateRoomInfo = "Live.CallbackAfterUpdateRoomInfo";
 inline constexpr std::string_view kAfterSetMetadata = "Live.CallbackAfterSetMetadata";
 inline constexpr std::string_view kAfterDelMetadata = "Live.CallbackAfterDelMetadata";
+inline constexpr std::string_view kBeforeSendGift = "Live.CallbackBeforeSendGift";
+// Not an event: a subscription that lists it turns on the non-blocking gift check (a backend
+// that fails or is late allows the gift), as the switch of that name does in Tencent's console.
+inline constexpr std::string_view kGiftCheckNotBlock = "Live.CallbackBeforeCallBackNotBlock";
 
 // Every CallbackCommand a subscription may list: the ones this build sends and the ones of
 // spec §5.2 that later features send (accepting them now keeps a copied Tencent list valid).
@@ -33,6 +37,8 @@ struct Subscription {
   std::string url;
   std::vector<std::string> commands;  // empty: every command
   bool wants(std::string_view command) const;
+  // Whether `command` is in the list itself (an empty list wants every event, lists nothing).
+  bool lists(std::string_view command) const;
 };
 
 // What Tencent's live_config API manages for one app: one subscription and one token.

@@ -62,6 +62,9 @@ RoomStatistic statistic_of(const Room& room) {
   stats.total_viewers = room.view_count;
   stats.total_msg_count = room.total_msg_count;
   stats.total_likes_received = room.total_likes;
+  stats.total_gifts_sent = room.total_gifts_sent;
+  stats.total_gift_coins = room.total_gift_coins;
+  stats.total_unique_gift_senders = room.total_gift_senders;
   return stats;
 }
 

@@ -129,6 +129,9 @@ struct Room {
   uint64_t msg_seq = 0;                 // the last room message's MsgSeq
   int64_t total_msg_count = 0;          // messages sent to the room (statistics)
   int64_t total_likes = 0;              // likes received (statistics)
+  int64_t total_gifts_sent = 0;         // gifts received, each of a Count counted
+  int64_t total_gift_coins = 0;         // their price in the app's virtual currency
+  int64_t total_gift_senders = 0;       // distinct senders (their rows: room_gift_senders)
   std::vector<MetadataEntry> metadata;  // insertion order
   RoomModeration moderation;
 };

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "domain/gift.h"
 #include "domain/room.h"
 
 namespace liveroom::engine {
@@ -47,6 +48,16 @@ struct MessageNotice {
   std::string from;
   std::string msg_body;  // the IM MsgBody array, serialized JSON
   std::string cloud_custom_data;
+};
+
+// A gift a member sent (the gateway's send_gift), as every member sees it.
+struct GiftNotice {
+  std::string from;
+  std::vector<std::string> receivers;
+  const domain::Gift* gift = nullptr;  // the catalog's entry, valid during the call
+  int64_t count = 0;                   // per receiver
+  int64_t coins = 0;                   // price × count × receivers
+  int64_t total_gift_coins = 0;        // the room's, after this gift
 };
 
 enum class SeatRequestKind { kApplication, kInvitation };
@@ -103,6 +114,7 @@ class RoomAudience {
   virtual void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) = 0;
   virtual void message(uint64_t seq, const MessageNotice& message) = 0;
   virtual void likes(uint64_t seq, int64_t total_likes) = 0;
+  virtual void gift(uint64_t seq, const GiftNotice& gift) = 0;
   virtual void notify(uint64_t seq, const ConnectionPtr& connection,
                       const MemberNotice& notice) = 0;
   // The room is gone; every connection stops receiving its events.

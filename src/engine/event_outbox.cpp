@@ -57,6 +57,17 @@ std::vector<std::string> RoomEngine::subscribers(uint32_t sdkappid, std::string_
   return a ? subscribers(*a, command) : std::vector<std::string>{};
 }
 
+bool RoomEngine::subscription_lists(uint32_t sdkappid, std::string_view command) {
+  AppState* a = app(sdkappid);
+  if (!a) return false;
+  {
+    std::lock_guard lock(a->callbacks_mu);
+    if (a->api_callbacks.subscription && a->api_callbacks.subscription->lists(command)) return true;
+  }
+  return std::ranges::any_of(a->options.file_callbacks,
+                             [&](const auto& sub) { return sub.lists(command); });
+}
+
 uint64_t RoomEngine::submit(std::vector<store::Change> changes, PendingEvents events) {
   const uint64_t seq = store_.submit(std::move(changes));
   if (!events.entries.empty() && outbox_listener_) {

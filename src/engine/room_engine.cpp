@@ -103,6 +103,14 @@ void RoomEngine::load(store::Snapshot snapshot) {
   }
   for (const auto& entry : snapshot.outbox)
     raise_seq(entry.sdkappid, entry.room_id, entry.room_seq);
+  for (auto& [sdkappid, room_id, user_id, recent] : snapshot.gift_senders) {
+    AppState* a = app(sdkappid);
+    if (!a) continue;
+    RoomShard& shard = shard_of(*a, room_id);
+    if (auto it = shard.rooms.find(room_id); it != shard.rooms.end()) {
+      it->second.gift_senders.insert_or_assign(std::move(user_id), std::move(recent));
+    }
+  }
   for (auto& [sdkappid, config] : snapshot.callback_configs) {
     if (AppState* a = app(sdkappid)) a->api_callbacks = std::move(config);
   }

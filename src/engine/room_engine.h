@@ -110,6 +110,29 @@ struct SentMessage {
   int64_t msg_time = 0;  // Unix seconds
 };
 
+// A gift a member sends to members of its room (the gateway's send_gift).
+struct GiftSend {
+  std::string sender;
+  std::string gift_id;
+  int64_t count = 1;                   // of the gift, to each receiver
+  std::vector<std::string> receivers;  // empty: the room's owner
+  std::optional<uint32_t> random;      // the sender's key: a retry with it is not counted again
+};
+
+// What a send counted; for a retried send, what the first one counted.
+struct SentGift {
+  domain::Gift gift;  // the catalog's entry when it was sent
+  std::vector<std::string> receivers;
+  int64_t count = 0;
+  int64_t coins = 0;  // price × count × receivers
+  bool repeated = false;
+};
+
+inline constexpr int64_t kMaxGiftCount = 9'999;
+inline constexpr size_t kMaxGiftReceivers = 20;
+// How many of a sender's latest Random keys a room remembers (durably).
+inline constexpr size_t kGiftKeysPerSender = 32;
+
 // A live_config update: the fields sent.
 struct CallbackPatch {
   std::optional<std::string> url;
@@ -232,6 +255,18 @@ class RoomEngine {
                                    const RoomMessage& message, ReadFence& fence,
                                    const Actor& actor = {});
 
+  // --- gifts (engine/gifts.cpp) ---------------------------------------------------------------
+  // What send_gift would check and count, without counting: for asking the app's backend
+  // (Live.CallbackBeforeSendGift) first. -2101 for a sender that is not a member, 100006 when
+  // the room has IsGiftEnabled false, -1001 for a gift the catalog lacks or a receiver not in
+  // the room.
+  Result<SentGift> price_gift(uint32_t sdkappid, std::string_view room_id, const GiftSend& send,
+                              ReadFence& fence);
+  // Counts the gift into the room's statistics and shows it to the members, in the room's
+  // order of events, once durable; checks again (the room may have changed meanwhile).
+  Result<SentGift> send_gift(uint32_t sdkappid, std::string_view room_id, const GiftSend& send,
+                             ReadFence& fence);
+
   // --- seats (room_engine_http_mic, spec §2.3) ------------------------------------------------
   // Only members can sit; robots are members (online members come with the client gateway).
   struct SeatLocks {
@@ -324,6 +359,8 @@ class RoomEngine {
                                                           ReadFence& fence) const;
   // The URLs subscribed to `command` (the live_config one and the file's).
   std::vector<std::string> subscribers(uint32_t sdkappid, std::string_view command);
+  // Whether a subscription (the live_config one or the file's) lists `command` by name.
+  bool subscription_lists(uint32_t sdkappid, std::string_view command);
   // The token deliveries are signed with right now: the API's if set, else the file's; nullopt
   // when none is set or it is disabled.
   std::optional<std::string> signing_token(uint32_t sdkappid) const;
@@ -378,6 +415,9 @@ class RoomEngine {
     domain::Room room;
     uint64_t seq = 0;  // store sequence of the last write to this room
     std::unique_ptr<Presence> presence;
+    // Who has sent the room gifts, with the Random keys of their latest sends (stored).
+    std::unordered_map<std::string, std::vector<store::GiftSendKey>, StringHash, std::equal_to<>>
+        gift_senders;
   };
 
   // Something the engine must look at later (tick()).
@@ -512,6 +552,9 @@ class RoomEngine {
                         std::vector<store::Change> changes, PendingEvents events);
   static Result<void> check_member(const RoomEntry& entry, const std::string& member,
                                    std::string_view room_id);
+  // price_gift's checks, under the room's lock.
+  Result<SentGift> price_gift_locked(uint32_t sdkappid, const RoomEntry& entry,
+                                     const GiftSend& send, ReadFence& fence);
   // Whether member `sender` may chat in the room now (requires the room's lock).
   static Result<void> member_may_send(const RoomEntry& entry, const std::string& sender,
                                       int64_t now);

@@ -158,6 +158,30 @@ std::string metadata_deleted_payload(std::string_view room_id, const std::vector
   return out;
 }
 
+std::string before_send_gift_payload(std::string_view room_id, std::string_view sender,
+                                     const std::vector<std::string>& receivers,
+                                     std::string_view gift_id, int64_t count, int64_t coins,
+                                     int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, domain::kBeforeSendGift, sender, event_time_ms)
+      .field("RoomId", room_id)
+      .key("GiftWater")
+      .begin_object()
+      .field("From_Account", sender)
+      .key("To_Account")
+      .begin_array();
+  for (const auto& receiver : receivers) w.value(receiver);
+  w.end_array()
+      .field("Time", event_time_ms / 1000)
+      .field("GiftId", gift_id)
+      .field("Count", count)
+      .field("Coins", coins)
+      .end_object()
+      .end_object();
+  return out;
+}
+
 }  // namespace liveroom::engine
 
 namespace liveroom::engine {

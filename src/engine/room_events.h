@@ -36,6 +36,12 @@ std::string seat_list_payload(std::string_view room_id, const std::vector<domain
 std::string before_send_message_payload(std::string_view room_id, std::string_view sender,
                                         std::string_view msg_body,
                                         std::string_view cloud_custom_data, int64_t event_time_ms);
+// Live.CallbackBeforeSendGift (spec §5.2): asked before a member's gift counts. `coins` is the
+// price of the whole send (price × count × receivers).
+std::string before_send_gift_payload(std::string_view room_id, std::string_view sender,
+                                     const std::vector<std::string>& receivers,
+                                     std::string_view gift_id, int64_t count, int64_t coins,
+                                     int64_t event_time_ms);
 std::string member_state_payload(std::string_view room_id, std::string_view event_type,
                                  std::string_view event_cause, std::string_view member,
                                  int64_t event_time_ms);

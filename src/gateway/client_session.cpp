@@ -13,6 +13,7 @@
 #include "domain/room_json.h"
 #include "engine/room_events.h"
 #include "gateway/gateway.h"
+#include "gateway/request_fields.h"
 #include "gateway/room_channel.h"
 #include "webhook/dispatcher.h"
 
@@ -26,20 +27,6 @@ namespace {
 constexpr int64_t kDefaultSeatRequestTimeoutMs = 60'000;
 constexpr double kRequestsPerSecond = 100;
 constexpr double kRequestBurst = 200;  // a burst beyond the rate, as REST quotas allow
-
-// Parameter errors of the REST readers (100002, 60015) are the SDK's -1001 on the gateway.
-Error client_parameter_error(Error e) {
-  if (e.code == Code::kInvalidParameter || e.code == Code::kAccountNotString) {
-    e.code = Code::kClientBadParameter;
-  }
-  return e;
-}
-
-template <typename T>
-Result<T> param(Result<T> r) {
-  if (!r) return std::unexpected(client_parameter_error(std::move(r.error())));
-  return r;
-}
 
 std::string empty_data() {
   return "{}";
@@ -176,6 +163,9 @@ void ClientSession::handle(Request& r, std::string_view op) {
       {"send_text", &ClientSession::do_send_text},
       {"send_custom", &ClientSession::do_send_custom},
       {"like", &ClientSession::do_like},
+      // gifts (gift_requests.cpp)
+      {"get_gift_list", &ClientSession::do_get_gift_list},
+      {"send_gift", &ClientSession::do_send_gift},
       {"update_room_info", &ClientSession::do_update_room_info},
       {"kick_member", &ClientSession::do_kick_member},
       {"ban_member", &ClientSession::do_ban_member},

@@ -78,6 +78,8 @@ class ClientSession final : public server::WebSocketSession,
   Data do_send_text(Request& r);
   Data do_send_custom(Request& r);
   Data do_like(Request& r);
+  Data do_get_gift_list(Request& r);
+  Data do_send_gift(Request& r);
   Data do_update_room_info(Request& r);
   Data do_kick_member(Request& r);
   Data do_ban_member(Request& r);
@@ -89,6 +91,8 @@ class ClientSession final : public server::WebSocketSession,
   Result<std::string> current_room(const Request& r) const;
   engine::Actor actor() const { return {user_, peer_->remote_address()}; }
   Data send_message(Request& r, std::string msg_body, std::string cloud_custom_data);
+  // The reply to a send_gift the engine counted (or had counted: `repeated`).
+  static Data sent_gift_data(const engine::SentGift& sent);
 
   Gateway& gateway_;
   std::shared_ptr<server::WebSocketPeer> peer_;

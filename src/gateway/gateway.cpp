@@ -20,7 +20,7 @@ Gateway::Gateway(const config::Config& config, engine::RoomEngine& engine, store
   for (const auto& app : config.apps) {
     apps_.emplace(app.sdkappid,
                   AppSettings{app.secret_key, std::chrono::milliseconds(app.veto_timeout_ms),
-                              app.veto_fail_open});
+                              app.veto_fail_open, app.gift_veto_fail_open});
   }
 }
 

@@ -91,6 +91,7 @@ class Gateway final : public engine::AudienceFactory {
     std::string secret_key;
     std::chrono::milliseconds veto_timeout;
     bool veto_fail_open;
+    bool gift_veto_fail_open;
   };
   std::unordered_map<uint32_t, AppSettings> apps_;
   auth::UserSigVerifier verifier_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/json_writer.h"
+#include "domain/gift_json.h"
 #include "domain/room_json.h"
 #include "gateway/client_session.h"
 #include "gateway/gateway.h"
@@ -114,6 +115,22 @@ void RoomChannel::message(uint64_t seq, const engine::MessageNotice& m) {
       .field("CloudCustomData", m.cloud_custom_data)
       .end_object();
   enqueue(seq, Broadcast{event("Message", data)});
+}
+
+void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().field("From_Account", g.from).key("Receivers").begin_array();
+  for (const auto& receiver : g.receivers) w.value(receiver);
+  w.end_array()
+      .field("GiftId", g.gift->gift_id)
+      .field("Count", g.count)
+      .field("Coins", g.coins)
+      .field("TotalGiftCoins", g.total_gift_coins)
+      .key("Gift");
+  domain::write_gift(w, *g.gift);
+  w.end_object();
+  enqueue(seq, Broadcast{event("Gift", data)});
 }
 
 void RoomChannel::likes(uint64_t seq, int64_t total_likes) {

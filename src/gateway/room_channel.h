@@ -41,6 +41,7 @@ class RoomChannel final : public engine::RoomAudience,
   void seats_changed(uint64_t seq, const std::vector<domain::Seat>& seats) override;
   void message(uint64_t seq, const engine::MessageNotice& message) override;
   void likes(uint64_t seq, int64_t total_likes) override;
+  void gift(uint64_t seq, const engine::GiftNotice& gift) override;
   void notify(uint64_t seq, const engine::ConnectionPtr& connection,
               const engine::MemberNotice& notice) override;
   void dismissed(uint64_t seq, std::string_view reason,

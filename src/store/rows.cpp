@@ -208,4 +208,20 @@ void decode_gift_category(std::string_view text, domain::GiftCategory& out) {
   for (const auto& id : o.at("gift_ids").as_array()) out.gift_ids.emplace_back(id.as_string());
 }
 
+std::string encode_gift_keys(const std::vector<GiftSendKey>& keys) {
+  json::array a;
+  for (const auto& k : keys) a.emplace_back(json::array{k.random, k.coins});
+  return json::serialize(a);
+}
+
+std::vector<GiftSendKey> decode_gift_keys(std::string_view text) {
+  std::vector<GiftSendKey> keys;
+  const json::value stored = parse_column(text, "room_gift_senders.recent");
+  for (const auto& v : stored.as_array()) {
+    const auto& pair = v.as_array();
+    keys.push_back({pair.at(0).to_number<uint32_t>(), pair.at(1).to_number<int64_t>()});
+  }
+  return keys;
+}
+
 }  // namespace liveroom::store

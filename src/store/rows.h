@@ -42,12 +42,14 @@ std::string encode_gift(const domain::Gift& gift);
 std::string encode_gift_category(const domain::GiftCategory& category);
 void decode_gift(std::string_view text, domain::Gift& out);
 void decode_gift_category(std::string_view text, domain::GiftCategory& out);
+std::string encode_gift_keys(const std::vector<GiftSendKey>& keys);
+std::vector<GiftSendKey> decode_gift_keys(std::string_view text);
 
 // One prepared statement per kind of write; each store fills these with its dialect's SQL.
 // Parameters are numbered as in the SQLite statements' column lists below.
 template <typename Stmt>
 struct WriteStatements {
-  Stmt put_room;              // the 25 columns of rooms, in read_snapshot's order
+  Stmt put_room;              // the 28 columns of rooms, in read_snapshot's order
   Stmt put_metadata;          // sdkappid, room_id, entries
   Stmt delete_metadata;       // sdkappid, room_id
   Stmt put_moderation;        // sdkappid, room_id, state
@@ -64,6 +66,8 @@ struct WriteStatements {
   Stmt delete_gift;           // sdkappid, gift_id
   Stmt put_gift_category;     // sdkappid, category_id, doc
   Stmt delete_gift_category;  // sdkappid, category_id
+  Stmt put_gift_sender;       // sdkappid, room_id, user_id, recent
+  Stmt delete_gift_senders;   // sdkappid, room_id
 
   void write(const Change& change) {
     std::visit([&](const auto& c) { this->write_one(c); }, change);
@@ -98,6 +102,9 @@ struct WriteStatements {
     s.bind(23, static_cast<int64_t>(r.msg_seq));
     s.bind(24, r.total_msg_count);
     s.bind(25, r.total_likes);
+    s.bind(26, r.total_gifts_sent);
+    s.bind(27, r.total_gift_coins);
+    s.bind(28, r.total_gift_senders);
     s.run();
   }
   void write_one(const PutRoomMetadata& c) {
@@ -107,7 +114,7 @@ struct WriteStatements {
     put_metadata.run();
   }
   void write_one(const DeleteRoom& c) {
-    for (Stmt* s : {&delete_room, &delete_metadata, &delete_moderation}) {
+    for (Stmt* s : {&delete_room, &delete_metadata, &delete_moderation, &delete_gift_senders}) {
       s->bind(1, static_cast<int64_t>(c.sdkappid));
       s->bind(2, c.room_id);
       s->run();
@@ -221,6 +228,13 @@ struct WriteStatements {
     put_gift_category.bind(3, encode_gift_category(c.category));
     put_gift_category.run();
   }
+  void write_one(const PutGiftSender& c) {
+    put_gift_sender.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_gift_sender.bind(2, c.room_id);
+    put_gift_sender.bind(3, c.user_id);
+    put_gift_sender.bind(4, encode_gift_keys(c.recent));
+    put_gift_sender.run();
+  }
   void write_one(const DeleteGiftCategory& c) {
     delete_gift_category.bind(1, static_cast<int64_t>(c.sdkappid));
     delete_gift_category.bind(2, c.category_id);
@@ -244,7 +258,8 @@ Snapshot read_snapshot(Db& db) {
       "max_member_count, is_message_disabled, is_public_visible, is_like_enabled, "
       "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
       "background_url, notice, custom_info, category, activity_status, create_time, view_count, "
-      "msg_seq, total_msg_count, total_likes FROM rooms");
+      "msg_seq, total_msg_count, total_likes, total_gifts_sent, total_gift_coins, "
+      "total_gift_senders FROM rooms");
   while (rooms.step()) {
     domain::Room r;
     auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
@@ -272,6 +287,9 @@ Snapshot read_snapshot(Db& db) {
     r.msg_seq = static_cast<uint64_t>(rooms.column_int(22));
     r.total_msg_count = rooms.column_int(23);
     r.total_likes = rooms.column_int(24);
+    r.total_gifts_sent = rooms.column_int(25);
+    r.total_gift_coins = rooms.column_int(26);
+    r.total_gift_senders = rooms.column_int(27);
     index.emplace(std::pair<int64_t, std::string>(sdkappid, r.room_id), snapshot.rooms.size());
     snapshot.rooms.push_back({sdkappid, std::move(r)});
   }
@@ -352,6 +370,15 @@ Snapshot read_snapshot(Db& db) {
     c.category.category_id = categories.column_text(1);
     decode_gift_category(categories.column_text(2), c.category);
     snapshot.gift_categories.push_back(std::move(c));
+  }
+  auto senders = db.prepare("SELECT sdkappid, room_id, user_id, recent FROM room_gift_senders");
+  while (senders.step()) {
+    PutGiftSender g{static_cast<uint32_t>(senders.column_int(0)),
+                    std::string(senders.column_text(1)),
+                    std::string(senders.column_text(2)),
+                    {}};
+    g.recent = decode_gift_keys(senders.column_text(3));
+    snapshot.gift_senders.push_back(std::move(g));
   }
   return snapshot;
 }

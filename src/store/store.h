@@ -79,6 +79,20 @@ struct PutCallbackConfig {
   domain::CallbackConfig config;
 };
 // The gift catalog: one row per gift and per category (a category's row lists its gifts).
+// A member who sent the room a gift: it counts once in TotalUniqueGiftSenders, and its latest
+// sends' Random keys make a retried send (after a lost reply) answer the first one's result
+// instead of counting again, across restarts too. Deleted with the room.
+struct GiftSendKey {
+  uint32_t random = 0;
+  int64_t coins = 0;  // what that send cost in all
+  bool operator==(const GiftSendKey&) const = default;
+};
+struct PutGiftSender {
+  uint32_t sdkappid;
+  std::string room_id;
+  std::string user_id;
+  std::vector<GiftSendKey> recent;  // oldest first
+};
 struct PutGift {
   uint32_t sdkappid;
   domain::Gift gift;
@@ -98,7 +112,7 @@ struct DeleteGiftCategory {
 using Change =
     std::variant<PutRoom, PutRoomMetadata, PutRoomModeration, DeleteRoom, PutAccount, DeleteAccount,
                  PutOutbox, PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig, PutGift,
-                 DeleteGift, PutGiftCategory, DeleteGiftCategory>;
+                 DeleteGift, PutGiftCategory, DeleteGiftCategory, PutGiftSender>;
 
 // Everything the store holds, as read at start-up.
 struct Snapshot {
@@ -113,6 +127,7 @@ struct Snapshot {
   std::vector<PutCallbackConfig> callback_configs;
   std::vector<PutGift> gifts;
   std::vector<PutGiftCategory> gift_categories;
+  std::vector<PutGiftSender> gift_senders;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the

@@ -171,7 +171,7 @@ def default_apps(rate_limits1=None, rate_limits2=None):
 # Per-app keys render_config writes when the app dict has them (beside the required ones).
 APP_KEYS = ("sdkappid", "secret_key", "admins", "auto_import_accounts", "callback_token",
             "callback_token_enabled", "webhook_max_age_seconds", "veto_timeout_ms",
-            "veto_fail_open")
+            "veto_fail_open", "gift_veto_fail_open")
 
 
 def render_config(listen, data_dir, apps, http=None, extra_top="", extra_http="", extra_app=""):

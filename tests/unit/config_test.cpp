@@ -558,6 +558,14 @@ TEST(Config, Webhooks) {
   EXPECT_TRUE(fails_with(with_app("[webhooks]\nretries = 3"), {"webhooks", "retries"}));
 }
 
+TEST(Config, GiftVetoIsFailClosedUnlessTheAppSaysOtherwise) {
+  const AppConfig defaults = parse_config(kApp).apps[0];
+  EXPECT_FALSE(defaults.gift_veto_fail_open);
+  EXPECT_TRUE(defaults.veto_fail_open);  // messages: IM's fail-open default
+  EXPECT_TRUE(parse_config(with_app("", "gift_veto_fail_open = true")).apps[0].gift_veto_fail_open);
+  EXPECT_TRUE(fails_with(with_app("", "gift_veto_fail_open = 1"), {"gift_veto_fail_open"}));
+}
+
 constexpr std::string_view kCluster = R"(
 [cluster]
 node_id = "node-1"

@@ -50,6 +50,9 @@ class RecordingAudience final : public RoomAudience {
     add(fmt("message", m.from + " " + std::to_string(m.msg_seq)));
   }
   void likes(uint64_t, int64_t total) override { add(fmt("likes", std::to_string(total))); }
+  void gift(uint64_t, const GiftNotice& g) override {
+    add(fmt("gift", g.from + " " + g.gift->gift_id + " " + std::to_string(g.coins)));
+  }
   void notify(uint64_t, const ConnectionPtr&, const MemberNotice& notice) override {
     std::visit(
         [&](const auto& n) {
@@ -441,6 +444,76 @@ TEST_F(MembersTest, SeatedMembersGetTheirSeatsBackWithinGraceAfterARestart) {
   EXPECT_NE(std::find(seen.begin(), seen.end(), "left:bob TimedOut 1"), seen.end());
   EXPECT_EQ(room().moderation.seats[2].member, "alice");
   EXPECT_EQ(room().moderation.seats[4].member, "");
+}
+
+}  // namespace
+}  // namespace liveroom::engine
+
+namespace liveroom::engine {
+namespace {
+
+TEST_F(MembersTest, GiftsCountOnceAndTheirKeysSurviveARestart) {
+  ReadFence fence;
+  engine::GiftFields rose;
+  rose.coins = 5;
+  rose.default_name = "Rose";
+  ASSERT_TRUE(engine_->gifts().add_gift(kApp, "rose", rose, fence));
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  events();
+  GiftSend send{"alice", "rose", 3, {}, 9};
+  auto sent = engine_->send_gift(kApp, "r1", send, fence);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->coins, 15);
+  EXPECT_EQ(sent->receivers, std::vector<std::string>{"host"});
+  EXPECT_EQ(events(), std::vector<std::string>{"gift:alice rose 15"});
+  auto priced = engine_->price_gift(kApp, "r1", send, fence);  // a retry is known before it counts
+  ASSERT_TRUE(priced);
+  EXPECT_TRUE(priced->repeated);
+  EXPECT_EQ(priced->coins, 15);
+  send.receivers = {"host", "alice", "host"};  // a receiver named twice receives once
+  send.random = 10;
+  ASSERT_EQ(engine_->send_gift(kApp, "r1", send, fence)->coins, 30);
+  EXPECT_EQ(room().total_gifts_sent, 9);
+  EXPECT_EQ(room().total_gift_senders, 1);
+
+  // A restart: the totals and alice's keys come back; her retry still counts nothing.
+  ASSERT_TRUE(testing_support::wait_all_durable(*store_));
+  engine_.reset();
+  engine_ = std::make_unique<RoomEngine>(*store_, clock_,
+                                         std::vector<AppOptions>{{kApp, {"administrator"}, true}});
+  engine_->load(store_->load());
+  engine_->set_audience_factory(&factory_, {5'000});
+  ASSERT_TRUE(enter("alice"));
+  auto retried = engine_->send_gift(kApp, "r1", send, fence);
+  ASSERT_TRUE(retried);
+  EXPECT_TRUE(retried->repeated);
+  EXPECT_EQ(retried->coins, 30);
+  EXPECT_EQ(room().total_gift_coins, 45);
+  ASSERT_TRUE(enter("bob"));
+  ASSERT_TRUE(engine_->send_gift(kApp, "r1", {"bob", "rose", 1, {}, 9}, fence));
+  EXPECT_EQ(room().total_gift_senders, 2);
+  EXPECT_EQ(domain::statistic_of(room()).total_unique_gift_senders, 2);
+}
+
+TEST_F(MembersTest, GiftChecksUseTheirOwnCodes) {
+  ReadFence fence;
+  engine::GiftFields rose;
+  rose.coins = 5;
+  ASSERT_TRUE(engine_->gifts().add_gift(kApp, "rose", rose, fence));
+  ASSERT_TRUE(enter("alice"));
+  auto code = [&](GiftSend send) {
+    auto r = engine_->send_gift(kApp, "r1", send, fence);
+    return r ? Code::kOk : r.error().code;
+  };
+  EXPECT_EQ(code({"stranger", "rose", 1, {}, {}}), Code::kClientNotInRoom);
+  EXPECT_EQ(code({"alice", "tulip", 1, {}, {}}), Code::kClientBadParameter);
+  EXPECT_EQ(code({"alice", "rose", 1, {"stranger"}, {}}), Code::kClientBadParameter);
+  domain::RoomPatch off;
+  off.is_gift_enabled = false;
+  ASSERT_TRUE(engine_->update_room(kApp, "r1", off, fence));
+  EXPECT_EQ(code({"alice", "rose", 1, {}, {}}), Code::kNotPermitted);
+  EXPECT_EQ(room().total_gifts_sent, 0);
 }
 
 }  // namespace

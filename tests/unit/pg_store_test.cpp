@@ -100,6 +100,9 @@ domain::Room awkward_room(std::string id) {
   r.msg_seq = 41;
   r.total_msg_count = 40;
   r.total_likes = 9;
+  r.total_gifts_sent = 11;
+  r.total_gift_coins = 9'000'000'000;
+  r.total_gift_senders = 3;
   r.metadata = {{"k1", kAwkwardText}, {"k2", "v2"}};
   r.moderation.admins = {"adm"};
   r.moderation.bans = {{"troll", 1'900'000'000, kAwkwardText}};
@@ -131,14 +134,15 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
     config.subscription = domain::Subscription{kAwkward, {"a", "b"}};
     config.token = kAwkward;
     config.token_enabled = true;
-    const uint64_t seq =
-        store->submit({PutRoom{kApp, room}, PutRoomMetadata{kApp, "r1", room.metadata},
-                       PutRoomModeration{kApp, "r1", room.moderation},
-                       PutRoom{kApp, awkward_room("gone")}, DeleteRoom{kApp, "gone"},
-                       PutAccount{kApp, account}, PutOutbox{outbox}, PutRoomEventSeq{kApp, "r1", 9},
-                       PutRoomEventSeq{kApp, "r1", 4}, PutCallbackConfig{kApp, config},
-                       PutGift{kApp, awkward_gift()}, PutGift{kApp, {"gone", {}, {}, 1, 1, {}}},
-                       DeleteGift{kApp, "gone"}, PutGiftCategory{kApp, awkward_category()}});
+    const uint64_t seq = store->submit(
+        {PutRoom{kApp, room}, PutRoomMetadata{kApp, "r1", room.metadata},
+         PutRoomModeration{kApp, "r1", room.moderation}, PutRoom{kApp, awkward_room("gone")},
+         PutGiftSender{kApp, "gone", "x", {}}, DeleteRoom{kApp, "gone"}, PutAccount{kApp, account},
+         PutOutbox{outbox}, PutRoomEventSeq{kApp, "r1", 9}, PutRoomEventSeq{kApp, "r1", 4},
+         PutCallbackConfig{kApp, config}, PutGift{kApp, awkward_gift()},
+         PutGift{kApp, {"gone", {}, {}, 1, 1, {}}}, DeleteGift{kApp, "gone"},
+         PutGiftCategory{kApp, awkward_category()},
+         PutGiftSender{kApp, "r1", kAwkward, {{4'294'967'295u, 7}}}});
     ASSERT_TRUE(wait_durable(*store, seq));
     store->close();
   }
@@ -168,6 +172,11 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
   EXPECT_EQ(s.callback_configs[0].config.token, kAwkward);
   EXPECT_EQ(s.callback_configs[0].config.subscription->commands,
             (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.total_gift_coins, 9'000'000'000);
+  EXPECT_EQ(r.total_gift_senders, 3);
+  ASSERT_EQ(s.gift_senders.size(), 1u);  // the one of the deleted room went with it
+  EXPECT_EQ(s.gift_senders[0].user_id, kAwkward);
+  EXPECT_EQ(s.gift_senders[0].recent, (std::vector<GiftSendKey>{{4'294'967'295u, 7}}));
   ASSERT_EQ(s.gifts.size(), 1u);
   EXPECT_EQ(s.gifts[0].gift, awkward_gift());
   ASSERT_EQ(s.gift_categories.size(), 1u);

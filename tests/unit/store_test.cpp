@@ -436,6 +436,34 @@ TEST_F(StoreTest, GiftCatalogRoundTripsAndDeletesStayDeleted) {
   EXPECT_EQ(s.gift_categories[0].category, popular);
 }
 
+TEST_F(StoreTest, GiftTotalsAndSendersRoundTripAndLeaveWithTheRoom) {
+  domain::Room room = full_room("r");
+  room.total_gifts_sent = 12;
+  room.total_gift_coins = 4'294'967'295LL * 3;
+  room.total_gift_senders = 2;
+  const std::vector<GiftSendKey> keys{{7, 70}, {4'294'967'295u, 1}};
+  {
+    auto store = open_store(db_path());
+    store->submit({PutRoom{kApp, room}, PutGiftSender{kApp, "r", "alice", keys},
+                   PutGiftSender{kApp, "r", "bob", {}}, PutRoom{kApp, full_room("gone")},
+                   PutGiftSender{kApp, "gone", "alice", keys}});
+    store->submit({DeleteRoom{kApp, "gone"}});
+    store->close();
+  }
+  Snapshot s = open_store(db_path())->load();
+  auto loaded = std::ranges::find_if(s.rooms, [](const auto& r) { return r.room.room_id == "r"; });
+  ASSERT_NE(loaded, s.rooms.end());
+  EXPECT_EQ(s.rooms.size(), 1u);
+  EXPECT_EQ(loaded->room.total_gifts_sent, 12);
+  EXPECT_EQ(loaded->room.total_gift_coins, 4'294'967'295LL * 3);
+  EXPECT_EQ(loaded->room.total_gift_senders, 2);
+  ASSERT_EQ(s.gift_senders.size(), 2u);
+  for (const auto& sender : s.gift_senders) {
+    EXPECT_EQ(sender.room_id, "r");
+    EXPECT_EQ(sender.recent, sender.user_id == "alice" ? keys : std::vector<GiftSendKey>{});
+  }
+}
+
 // ----- migrations --------------------------------------------------------------------------
 
 TEST_F(StoreTest, FreshDatabaseGetsTheLatestSchemaVersion) {

@@ -10,7 +10,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 3> kMigrations{{
+constexpr std::array<std::string_view, 4> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -131,6 +131,19 @@ constexpr std::array<std::string_view, 3> kMigrations{{
       category_id bytea NOT NULL,
       doc bytea NOT NULL,
       PRIMARY KEY (sdkappid, category_id)
+    );
+    )sql",
+    // 4: gifts sent in rooms, as the SQLite store's migration 7.
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN total_gifts_sent bigint NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN total_gift_coins bigint NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN total_gift_senders bigint NOT NULL DEFAULT 0;
+    CREATE TABLE room_gift_senders(
+      sdkappid bigint NOT NULL,
+      room_id bytea NOT NULL,
+      user_id bytea NOT NULL,
+      recent bytea NOT NULL,
+      PRIMARY KEY (sdkappid, room_id, user_id)
     );
     )sql",
 }};

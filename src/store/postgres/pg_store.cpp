@@ -95,8 +95,9 @@ class PostgresBackend {
         "take_seat_mode, max_member_count, is_message_disabled, is_public_visible, "
         "is_like_enabled, is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, "
         "cover_url, background_url, notice, custom_info, category, activity_status, create_time, "
-        "view_count, msg_seq, total_msg_count, total_likes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-        "$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)");
+        "view_count, msg_seq, total_msg_count, total_likes, total_gifts_sent, total_gift_coins, "
+        "total_gift_senders) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,"
+        "$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28)");
     s_.put_metadata = make(
         "DELETE FROM room_metadata WHERE sdkappid=$1 AND room_id=$2;"
         "INSERT INTO room_metadata(sdkappid, room_id, entries) VALUES ($1,$2,$3)");
@@ -135,6 +136,10 @@ class PostgresBackend {
         "INSERT INTO gift_categories(sdkappid, category_id, doc) VALUES ($1,$2,$3)");
     s_.delete_gift_category =
         make("DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2");
+    s_.put_gift_sender = make(
+        "DELETE FROM room_gift_senders WHERE sdkappid=$1 AND room_id=$2 AND user_id=$3;"
+        "INSERT INTO room_gift_senders(sdkappid, room_id, user_id, recent) VALUES ($1,$2,$3,$4)");
+    s_.delete_gift_senders = make("DELETE FROM room_gift_senders WHERE sdkappid=$1 AND room_id=$2");
   }
 
   PostgresOptions options_;

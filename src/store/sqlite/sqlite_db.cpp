@@ -148,7 +148,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 6> kMigrations{{
+constexpr std::array<std::string_view, 7> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -252,6 +252,20 @@ constexpr std::array<std::string_view, 6> kMigrations{{
       category_id TEXT NOT NULL,
       doc TEXT NOT NULL,
       PRIMARY KEY (sdkappid, category_id)
+    ) WITHOUT ROWID;
+    )sql",
+    // 7: gifts sent in rooms: the room's totals, and who sent (TotalUniqueGiftSenders, and the
+    // Random keys of each sender's latest sends, so a retried send is not counted twice).
+    R"sql(
+    ALTER TABLE rooms ADD COLUMN total_gifts_sent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN total_gift_coins INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rooms ADD COLUMN total_gift_senders INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE room_gift_senders(
+      sdkappid INTEGER NOT NULL,
+      room_id TEXT NOT NULL,
+      user_id TEXT NOT NULL,
+      recent TEXT NOT NULL,            -- JSON array of [Random, coins], oldest first
+      PRIMARY KEY (sdkappid, room_id, user_id)
     ) WITHOUT ROWID;
     )sql",
 }};

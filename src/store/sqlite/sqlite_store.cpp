@@ -38,8 +38,8 @@ class SqliteBackend {
         "take_seat_mode, max_member_count, is_message_disabled, is_public_visible, "
         "is_like_enabled, is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, "
         "cover_url, background_url, notice, custom_info, category, activity_status, create_time, "
-        "view_count, msg_seq, total_msg_count, total_likes) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "view_count, msg_seq, total_msg_count, total_likes, total_gifts_sent, total_gift_coins, "
+        "total_gift_senders) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s_.put_metadata = db_.prepare(
         "INSERT OR REPLACE INTO room_metadata(sdkappid, room_id, entries) VALUES (?,?,?)");
     s_.delete_metadata = db_.prepare("DELETE FROM room_metadata WHERE sdkappid=? AND room_id=?");
@@ -72,6 +72,11 @@ class SqliteBackend {
         "INSERT OR REPLACE INTO gift_categories(sdkappid, category_id, doc) VALUES (?,?,?)");
     s_.delete_gift_category =
         db_.prepare("DELETE FROM gift_categories WHERE sdkappid=? AND category_id=?");
+    s_.put_gift_sender = db_.prepare(
+        "INSERT OR REPLACE INTO room_gift_senders(sdkappid, room_id, user_id, recent) "
+        "VALUES (?,?,?,?)");
+    s_.delete_gift_senders =
+        db_.prepare("DELETE FROM room_gift_senders WHERE sdkappid=? AND room_id=?");
     begin_ = db_.prepare("BEGIN IMMEDIATE");
     commit_ = db_.prepare("COMMIT");
   }
