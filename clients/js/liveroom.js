@@ -17,7 +17,12 @@ export const EPROTOCOL = 'EPROTOCOL'; // the server sent something that is not p
 // room request made outside a room fails the same way whether or not it reached the server.
 export const ERR_NOT_IN_ROOM = -2101;
 
+// The languages gift and category texts may be set in (spec §2.7).
+export const GIFT_LANGUAGES = ['en', 'zh-Hans', 'zh-Hant'];
+
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10000;
+// How many times sendGift asks again after losing the connection before giving up.
+const GIFT_SEND_ATTEMPTS = 4;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15000;
 const WS_OPEN = 1; // WebSocket.OPEN, the same in browsers and in the `ws` package
 
@@ -52,6 +57,25 @@ function normalizeReconnect(option) {
 
 const textDecoder = typeof TextDecoder === 'function' ? new TextDecoder() : null;
 
+// A random 32-bit key for a gift send: the server counts a send with a key it has seen from this
+// sender once, so asking again after a lost reply cannot pay twice.
+function randomKey() {
+  if (globalThis.crypto?.getRandomValues) return globalThis.crypto.getRandomValues(new Uint32Array(1))[0];
+  return Math.floor(Math.random() * 0x100000000);
+}
+
+/**
+ * The name and description of a gift (or of a category, from get_gift_list) in `language`, or its
+ * defaults when it has no texts in that language.
+ */
+export function localizedTexts(item, language) {
+  const local = language && (item.LanguageList || []).find((l) => l.Language === language);
+  return {
+    name: (local && local.Name) || item.Name || '',
+    desc: (local && local.Desc) || item.Desc || '',
+  };
+}
+
 function frameText(raw) {
   if (typeof raw === 'string') return raw;
   // The protocol uses text frames only; a binary one is decoded rather than dropped silently.
@@ -72,6 +96,8 @@ export class LiveroomClient {
    *                                       (Node < 22: the `ws` package's WebSocket)
    * @param {number} [options.requestTimeoutMs=15000]
    * @param {boolean|object} [options.reconnect=false] true, or {minDelayMs, maxDelayMs, maxAttempts}
+   * @param {string} [options.language]   'en' | 'zh-Hans' | 'zh-Hant': the language gift names are
+   *                                       shown in (LocalName / LocalDesc); the defaults otherwise
    */
   constructor(options = {}) {
     const { url, sdkappid, userId, userSig } = options;
@@ -92,6 +118,7 @@ export class LiveroomClient {
     this.userId = String(userId);
     this.userSig = String(userSig);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.language = options.language ?? null;
     this.heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
 
     /** 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed' */
@@ -424,6 +451,9 @@ export class LiveroomClient {
           this.role = null;
         }
         break;
+      case 'Gift':
+        if (data.Gift) this._localize(data.Gift);
+        break;
       default:
         break;
     }
@@ -575,6 +605,60 @@ export class LiveroomClient {
 
   setAdmin(userId, isAdmin = true) {
     return this._roomCall('set_admin', { Member_Account: userId, IsAdmin: Boolean(isAdmin) });
+  }
+
+  // ---- gifts --------------------------------------------------------------------------------
+
+  // Adds LocalName / LocalDesc: the texts in this client's language (or the defaults).
+  _localize(item) {
+    const { name, desc } = localizedTexts(item, this.language);
+    item.LocalName = name;
+    item.LocalDesc = desc;
+    return item;
+  }
+
+  /** The gift catalog: {GiftList, CategoryList}, each entry with LocalName / LocalDesc. */
+  async getGiftList() {
+    const data = await this._call('get_gift_list');
+    for (const gift of data.GiftList || []) this._localize(gift);
+    for (const category of data.CategoryList || []) this._localize(category);
+    return data;
+  }
+
+  /**
+   * Sends gift `giftId` in the current room: `count` of it to each receiver (default: the owner).
+   * Resolves to {GiftId, Count, Coins, Receivers, Repeated}. The send carries a random key; if the
+   * connection drops before the reply (and reconnect is on), it is sent again with the same key
+   * once the client is back in the room, so it counts exactly once (Repeated: true when the first
+   * one had counted).
+   */
+  async sendGift(giftId, { count = 1, receivers, random } = {}) {
+    const params = { GiftId: giftId, Count: count, Receivers: receivers, Random: random ?? randomKey() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this._roomCall('send_gift', params);
+      } catch (err) {
+        const lost = err.code === ECLOSED || err.code === ETIMEDOUT || err.code === ENOTCONNECTED;
+        if (!lost || !this._reconnect || !this._wantOpen || attempt >= GIFT_SEND_ATTEMPTS) throw err;
+        await this._backOpen();
+      }
+    }
+  }
+
+  // Resolves once the connection is open again (after a reconnect), rejects if it closes for good.
+  _backOpen() {
+    if (this.state === 'open') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const offs = [];
+      const done = (fn, value) => {
+        for (const off of offs) off();
+        fn(value);
+      };
+      offs.push(this.on('reconnected', () => done(resolve)));
+      offs.push(this.on('close', (info) => {
+        if (!info.reconnecting) done(reject, info.error || new LiveroomError(ECLOSED, info.reason, 'send_gift'));
+      }));
+    });
   }
 
   /** Ends the room (owner); resolves to {Statistic}. */

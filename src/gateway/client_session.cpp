@@ -303,6 +303,7 @@ ClientSession::Data ClientSession::do_enter(Request& r) {
   w.field("Role", engine::to_string(entered->role))
       .field("MemberCount", static_cast<int64_t>(entered->member_count))
       .field("TotalLikes", entered->room.total_likes)
+      .field("TotalGiftCoins", entered->room.total_gift_coins)
       .field("MsgSeq", static_cast<int64_t>(entered->room.msg_seq))
       .field("MutedUntil", entered->muted_until)
       .field("Recovered", entered->recovered)

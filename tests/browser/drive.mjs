@@ -3,9 +3,9 @@
 //   node drive.mjs '<json>'     (or the JSON on stdin)
 //
 // The JSON: {baseUrl, sdkappid, roomId, userA: {id, sig}, userB: {id, sig}, text,
-//            chromium?, screenshotDir?, timeoutMs?}
-// Page A sends `text` and takes a seat, then likes; page B must show the message, A on a seat, A
-// among the members and the like. The last line on stdout is the result as JSON:
+//            gift: {id, name, coins}, chromium?, screenshotDir?, timeoutMs?}
+// Page A sends `text` and takes a seat, then likes and sends 5 of `gift`; page B must show the
+// message, A on a seat, A among the members, the like and the gift's effect and coins. The last line on stdout is the result as JSON:
 //   {"ok": bool, "checks": {name: {"ok": bool, "ms": n, "error"?: text}}, "pageErrors": [...], ...}
 // Exit 0 when ok, 1 when a check failed, 2 when the driver itself could not run.
 import { readFileSync } from 'node:fs';
@@ -84,6 +84,16 @@ async function main() {
       await a.waitForFunction(() => Number(document.getElementById('like-count').textContent) >= 1);
     });
 
+    await check('A sends five gifts', async () => {
+      const button = a.locator(`#gift-list button[data-gift="${config.gift.id}"]`);
+      await button.waitFor();
+      const label = (await button.textContent()).trim();
+      await a.selectOption('#gift-count', '5');
+      await button.click();
+      await a.locator(`#gift-fx .gift-fx-item[data-gift="${config.gift.id}"]`).waitFor();
+      return label;
+    });
+
     await check('B sees the message', async () => {
       const line = b.locator('#chat-list li', { hasText: text });
       await line.waitFor();
@@ -105,6 +115,16 @@ async function main() {
     });
     await check('B sees the like', async () => {
       await b.waitForFunction(() => Number(document.getElementById('like-count').textContent) >= 1);
+    });
+    await check('B sees the gift effect', async () => {
+      const fx = b.locator(`#gift-fx .gift-fx-item[data-gift="${config.gift.id}"]`);
+      await fx.waitFor();
+      return (await fx.first().textContent()).trim();
+    });
+    await check('B sees the gift coins', async () => {
+      const want = 5 * config.gift.coins;
+      await b.waitForFunction((n) => Number(document.getElementById('gift-coins').textContent) === n, want);
+      return want;
     });
 
     if (config.screenshotDir) {

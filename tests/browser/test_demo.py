@@ -45,6 +45,8 @@ def test_two_pages_chat_and_seat(server, run_driver, tmp_path):
     server.must_create(room, RoomName="Browser test", SeatTemplate="VideoDynamicGrid9Seats",
                        TakeSeatMode="FreeToTake")
     text = f"hello from {alice} <b>not bold</b> ✓"
+    gift = {"id": e2e.uid("g"), "name": "Rocket", "coins": 50}
+    server.ok("add_gift", {"GiftId": gift["id"], "DefaultName": gift["name"], "Coins": gift["coins"]})
     config = {
         "baseUrl": server.base_url,
         "sdkappid": e2e.APP1,
@@ -53,6 +55,7 @@ def test_two_pages_chat_and_seat(server, run_driver, tmp_path):
         "userA": {"id": alice, "sig": e2e.gen_usersig(e2e.APP1, e2e.KEY1, alice)},
         "userB": {"id": bob, "sig": e2e.gen_usersig(e2e.APP1, e2e.KEY1, bob)},
         "text": text,
+        "gift": gift,
         "screenshotDir": str(tmp_path),
     }
     result = run_driver("drive.mjs", config)
@@ -65,6 +68,10 @@ def test_two_pages_chat_and_seat(server, run_driver, tmp_path):
     assert result["pageErrors"] == [], report
     # B's chat line holds A's text exactly as typed: the page sets text, never HTML.
     assert text in result["checks"]["B sees the message"]["detail"], report
+    # The gift button shows its name and price; the effect names the gift, the sender and Count.
+    assert result["checks"]["A sends five gifts"]["detail"] == "Rocket · 50", report
+    fx = result["checks"]["B sees the gift effect"]["detail"]
+    assert alice in fx and "Rocket" in fx and "×5" in fx, report
 
     # The same live state over REST: the seat A took in the browser (A is offline now, within
     # the presence grace period, and keeps it) and the message in the room's statistics.
@@ -72,3 +79,6 @@ def test_two_pages_chat_and_seat(server, run_driver, tmp_path):
     seats = server.ok(mic, {"RoomId": room})["SeatList"]
     assert [s["Index"] for s in seats if s.get("Member_Account") == alice] == \
         [result["checks"]["B sees A on a seat"]["detail"]], seats
+    stats = server.ok("get_room_statistic", {"RoomId": room})
+    assert (stats["TotalGiftsSent"], stats["TotalGiftCoins"], stats["TotalUniqueGiftSenders"]) == \
+        (5, 250, 1), stats

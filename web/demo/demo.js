@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const MAX_CHAT_LINES = 200;
 const MAX_LOG_LINES = 100;
 const MEMBER_PAGES = 5; // the demo lists at most 5 pages of 100; MemberCount has the real number
+const GIFT_FX_MS = 3000; // how long a received gift's effect stays
 
 let client = null;
 // The latest known state of the room. null means "not known yet": the enter reply fills it only
@@ -20,6 +21,8 @@ let membersLoaded = false;
 let queuedMemberEvents = []; // MembersChanged that came while the first pages were loading
 let mySeatRequest = null; // RequestId of our pending application in an ApplyToTake room
 let dismissing = false; // the owner's dismiss request is on its way
+let giftCoins = null; // the room's TotalGiftCoins
+let gifts = []; // the app's gift catalog, as get_gift_list gives it
 
 // ---- small helpers ------------------------------------------------------------------------
 
@@ -48,9 +51,11 @@ function setState(state) {
   $('room').hidden = !(inRoom || state === 'left');
   $('enter-btn').disabled = state === 'connecting' || inRoom;
   $('leave-btn').disabled = !inRoom;
-  for (const id of ['take-seat-btn', 'leave-seat-btn', 'like-btn', 'send-btn', 'chat-input']) {
+  for (const id of ['take-seat-btn', 'leave-seat-btn', 'like-btn', 'send-btn', 'chat-input',
+    'gift-count', 'gift-receiver']) {
     $(id).disabled = state !== 'entered';
   }
+  for (const button of $('gift-list').querySelectorAll('button')) button.disabled = state !== 'entered';
   if (state === 'entered') updateSeatButtons();
 }
 
@@ -86,11 +91,64 @@ function renderRoomInfo() {
   $('info-seat-mode').textContent = info.TakeSeatMode || '';
   // The owner of a Live room cannot leave it (-2102), only dismiss it.
   $('leave-btn').textContent = client?.role === 'Owner' ? 'Dismiss room' : 'Leave room';
+  renderGiftReceivers();
 }
 
 function renderCounts() {
   $('member-count').textContent = String(memberCount ?? members.size);
   $('like-count').textContent = String(likes ?? 0);
+  $('gift-coins').textContent = String(giftCoins ?? 0);
+}
+
+// ---- gifts --------------------------------------------------------------------------------
+
+function renderGifts() {
+  const entered = document.body.dataset.state === 'entered';
+  $('gift-list').replaceChildren(...gifts.map((gift) => {
+    const button = el('button', { type: 'button', disabled: !entered, dataset: { gift: gift.GiftId } });
+    if (gift.IconUrl) button.append(el('img', { src: gift.IconUrl, alt: '' }));
+    button.append(`${gift.LocalName} · ${gift.Coins}`);
+    button.setAttribute('aria-label', `Send ${gift.LocalName} (${gift.Coins} coins each)`);
+    button.addEventListener('click', () => sendGift(gift));
+    return el('li', {}, button);
+  }));
+  $('gift-empty').hidden = gifts.length > 0;
+}
+
+// Who a gift can go to: the owner (the default) and whoever is on a seat.
+function renderGiftReceivers() {
+  const select = $('gift-receiver');
+  const chosen = select.value;
+  const owner = roomInfo?.Owner_Account;
+  const seated = (seats || []).map((s) => s.Member_Account).filter((u) => u && u !== owner);
+  const options = [el('option', { value: '' }, owner ? `${owner} (owner)` : 'the owner')];
+  for (const user of seated) options.push(el('option', { value: user }, user));
+  select.replaceChildren(...options);
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+async function loadGifts() {
+  const list = await client.getGiftList();
+  gifts = list.GiftList || [];
+  renderGifts();
+}
+
+async function sendGift(gift) {
+  const count = Number($('gift-count').value) || 1;
+  const to = $('gift-receiver').value;
+  // The effect plays when the Gift event comes back (the sender gets it too), in room order.
+  const sent = await act(() => client.sendGift(gift.GiftId, { count, receivers: to ? [to] : undefined }));
+  if (sent) setStatus(`You sent ${gift.LocalName} ×${sent.Count} (${sent.Coins} coins).`);
+}
+
+// A received gift: an effect named after it, which rises and fades.
+function playGift(data) {
+  const name = data.Gift?.LocalName || data.GiftId;
+  const to = (data.Receivers || []).join(', ');
+  const item = el('div', { class: 'gift-fx-item', dataset: { gift: data.GiftId, from: data.From_Account || '' } },
+    `🎁 ${data.From_Account} → ${to}: ${name} ×${data.Count}`);
+  $('gift-fx').append(item);
+  setTimeout(() => item.remove(), GIFT_FX_MS);
 }
 
 function mySeat() {
@@ -129,6 +187,7 @@ function renderSeats() {
     return li;
   }));
   updateSeatButtons();
+  renderGiftReceivers();
 }
 
 function renderMembers() {
@@ -209,6 +268,8 @@ function resetRoomState() {
   membersLoaded = false;
   queuedMemberEvents = [];
   mySeatRequest = null;
+  giftCoins = null;
+  $('gift-fx').replaceChildren();
   $('request-list').replaceChildren();
   $('requests').hidden = true;
 }
@@ -225,10 +286,12 @@ async function showRoom(data) {
   roomInfo ??= data.RoomInfo || null;
   seats ??= data.SeatList || [];
   likes ??= data.TotalLikes ?? 0;
+  giftCoins ??= data.TotalGiftCoins ?? 0;
   memberCount ??= data.MemberCount ?? null;
   renderRoomInfo();
   renderSeats();
   renderCounts();
+  await loadGifts();
   await loadMembers();
 }
 
@@ -276,6 +339,11 @@ function wire(c) {
   c.on('Likes', (data) => {
     likes = data.TotalLikes ?? likes;
     renderCounts();
+  });
+  c.on('Gift', (data) => {
+    giftCoins = data.TotalGiftCoins ?? giftCoins;
+    renderCounts();
+    playGift(data);
   });
   c.on('RoleChanged', (data) => {
     if (members.has(c.userId)) members.set(c.userId, data.Role);
@@ -385,6 +453,7 @@ async function enterRoom() {
       userId: $('user-id').value.trim(),
       userSig: $('user-sig').value.trim(),
       reconnect: true,
+      language: params.get('lang') || undefined,
     });
   } catch (err) {
     setStatus(err.message, { error: true });

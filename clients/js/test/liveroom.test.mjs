@@ -374,3 +374,59 @@ test('close() from a listener during connect leaves the client closed', async ()
   await sleep(60);
   assert.equal(FakeSocket.instances[0].sent.filter((r) => r.op === 'heartbeat').length, 0);
 });
+
+test('getGiftList localizes names; Gift events carry LocalName in the client language', async () => {
+  const gift = { GiftId: 'rose', Name: 'Rose', Desc: 'red', Coins: 10,
+                 LanguageList: [{ Language: 'zh-Hans', Name: '玫瑰', Desc: '' }] };
+  reset((req) => (req.op === 'get_gift_list'
+    ? { GiftList: [structuredClone(gift)],
+        CategoryList: [{ CategoryId: 'hot', Name: 'Hot', Desc: '', GiftIdList: ['rose'], LanguageList: [] }] }
+    : defaultScript(req)));
+  const c = makeClient({ language: 'zh-Hans' });
+  await c.connect();
+  const list = await c.getGiftList();
+  assert.equal(list.GiftList[0].LocalName, '玫瑰');
+  assert.equal(list.GiftList[0].LocalDesc, 'red', 'an empty local text falls back to the default');
+  assert.equal(list.CategoryList[0].LocalName, 'Hot');
+  await c.enter('live_1');
+  const got = nextEvent(c, 'Gift');
+  FakeSocket.instances[0].push({ event: 'Gift', RoomId: 'live_1',
+                                 data: { From_Account: 'bob', GiftId: 'rose', Count: 1, Gift: structuredClone(gift) } });
+  assert.equal((await got).Gift.LocalName, '玫瑰');
+  c.close();
+});
+
+test('sendGift sends a random key and, after a dropped connection, the same key again', async () => {
+  let sends = 0;
+  reset((req, socket) => {
+    if (req.op !== 'send_gift') return defaultScript(req);
+    sends += 1;
+    if (sends === 1) {
+      setTimeout(() => socket.drop(), 2); // the reply is lost with the connection
+      return undefined;
+    }
+    return { GiftId: req.GiftId, Count: req.Count, Coins: 30, Receivers: ['host'], Repeated: true };
+  });
+  const c = makeClient({ reconnect: { minDelayMs: 5, maxDelayMs: 10 } });
+  await c.connect();
+  await c.enter('live_1');
+  const sent = await c.sendGift('rose', { count: 3 });
+  assert.equal(sent.Repeated, true);
+  const requests = FakeSocket.instances.flatMap((s) => s.sent).filter((r) => r.op === 'send_gift');
+  assert.equal(requests.length, 2);
+  assert.ok(Number.isInteger(requests[0].Random) && requests[0].Random >= 0 && requests[0].Random < 2 ** 32);
+  assert.equal(requests[1].Random, requests[0].Random, 'the retry reuses the key');
+  assert.equal(requests[1].RoomId, 'live_1', 'the retry went to the room entered again');
+  assert.equal(requests[0].Count, 3);
+  c.close();
+});
+
+test('sendGift does not retry a refusal, nor without reconnect', async () => {
+  reset((req) => (req.op === 'send_gift' ? { code: 102150, message: 'no coins' } : defaultScript(req)));
+  const c = makeClient({ reconnect: true });
+  await c.connect();
+  await c.enter('live_1');
+  await assert.rejects(c.sendGift('rose'), (err) => err.code === 102150);
+  assert.equal(FakeSocket.instances[0].sent.filter((r) => r.op === 'send_gift').length, 1);
+  c.close();
+});
