@@ -69,6 +69,10 @@ std::string_view default_info(Code code) {
       return "failed";
     case Code::kClientRateLimited:
       return "too many requests on this connection";
+    case Code::kClientRepeated:
+      return "done or under way already";
+    case Code::kClientUserNotFound:
+      return "user not found";
     case Code::kClientBadParameter:
       return "invalid parameter";
     case Code::kClientNotLoggedIn:

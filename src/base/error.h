@@ -53,12 +53,14 @@ enum class Code : int {
   // the gateway and REST enforce fail with these; REST answers their rest_equivalent().
   kClientGeneric = -1,
   kClientRateLimited = -2,
+  kClientRepeated = -3,  // the operation is done or under way already
   kClientBadParameter = -1001,
   kClientNotLoggedIn = -1002,
   kClientRoomNotFound = -2100,
   kClientNotInRoom = -2101,
   kClientOwnerCannotLeave = -2102,
   kClientInAnotherRoom = -2108,
+  kClientUserNotFound = -2200,  // here: a room's owner is not online in it
   kClientOwnerOnly = -2300,
   kClientManagerOnly = -2301,
   kClientAlreadySeated = -2341,

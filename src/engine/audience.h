@@ -60,6 +60,15 @@ struct GiftNotice {
   int64_t total_gift_coins = 0;        // the room's, after this gift
 };
 
+// A room of a co-host connection (rooms whose owners share one stage).
+struct CoHostRoom {
+  std::string room_id;
+  std::string owner;
+  bool operator==(const CoHostRoom&) const = default;
+};
+enum class CoHostResult { kAccepted, kRejected, kCancelled, kTimedOut };
+std::string_view to_string(CoHostResult result);
+
 enum class SeatRequestKind { kApplication, kInvitation };
 enum class SeatRequestResult { kAccepted, kRejected, kCancelled, kTimedOut };
 std::string_view to_string(SeatRequestResult result);
@@ -94,8 +103,24 @@ struct MutedNotice {
 struct RoleNotice {
   Role role = Role::kAudience;
 };
-using MemberNotice = std::variant<SeatRequestNotice, SeatRequestResolvedNotice, KickedOffSeatNotice,
-                                  MutedNotice, RoleNotice>;
+// To the owner of a room another room's owner asks to co-host with.
+struct CoHostRequestNotice {
+  std::string request_id;
+  std::string from_room;
+  std::string from;  // that room's owner
+  std::string extension_info;
+  int64_t timeout_ms = 0;
+};
+// To both owners when a co-host request ends without a connection, or with one.
+struct CoHostResolvedNotice {
+  std::string request_id;
+  std::string from_room;
+  std::string to_room;
+  CoHostResult result = CoHostResult::kAccepted;
+};
+using MemberNotice =
+    std::variant<SeatRequestNotice, SeatRequestResolvedNotice, KickedOffSeatNotice, MutedNotice,
+                 RoleNotice, CoHostRequestNotice, CoHostResolvedNotice>;
 
 class RoomAudience {
  public:
@@ -115,6 +140,9 @@ class RoomAudience {
   virtual void message(uint64_t seq, const MessageNotice& message) = 0;
   virtual void likes(uint64_t seq, int64_t total_likes) = 0;
   virtual void gift(uint64_t seq, const GiftNotice& gift) = 0;
+  // The room's co-host connection changed: the rooms connected now, this one included (empty:
+  // none).
+  virtual void cohost_changed(uint64_t seq, const std::vector<CoHostRoom>& rooms) = 0;
   virtual void notify(uint64_t seq, const ConnectionPtr& connection,
                       const MemberNotice& notice) = 0;
   // The room is gone; every connection stops receiving its events.

@@ -281,8 +281,10 @@ void RoomEngine::connection_lost(uint32_t sdkappid, std::string_view room_id,
     if (!changes.empty()) submit(std::move(changes), std::move(events));
     if (p.audience) p.audience->went_offline(user, connection);
     after_members_changed(a, entry);
+    if (user == entry.room.owner) unsettle(a, entry.room.room_id);  // co-hosting ends
     return Result<void>{};
   });
+  if (AppState* a = app(sdkappid)) settle_cross_room(*a);
 }
 
 Result<MemberPage> RoomEngine::list_members(uint32_t sdkappid, std::string_view room_id,
@@ -646,6 +648,7 @@ void RoomEngine::tick() {
     deadlines_.erase(deadlines_.begin(), end);
   }
   for (const auto& deadline : due) expire(deadline, now);
+  settle_cross_room();
 }
 
 void RoomEngine::expire(const Deadline& deadline, int64_t now) {

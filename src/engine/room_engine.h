@@ -133,6 +133,16 @@ inline constexpr size_t kMaxGiftReceivers = 20;
 // How many of a sender's latest Random keys a room remembers (durably).
 inline constexpr size_t kGiftKeysPerSender = 32;
 
+// One room's answer to a co-host request: asked (kOk, with the request's id), or why not.
+struct CoHostInvite {
+  std::string room_id;
+  Code code = Code::kOk;
+  std::string message;
+  std::string request_id;
+};
+inline constexpr size_t kMaxCoHostRooms = 9;  // rooms in one co-host connection
+inline constexpr int64_t kDefaultCoHostTimeoutMs = 10'000;
+
 // A live_config update: the fields sent.
 struct CallbackPatch {
   std::optional<std::string> url;
@@ -266,6 +276,27 @@ class RoomEngine {
   // order of events, once durable; checks again (the room may have changed meanwhile).
   Result<SentGift> send_gift(uint32_t sdkappid, std::string_view room_id, const GiftSend& send,
                              ReadFence& fence);
+
+  // --- co-hosting (engine/cohosting.cpp): rooms whose owners share one stage --------------------
+  // Soft state, like presence: a restart ends every connection. `owner` must be the owner of
+  // `room_id` and in it (-2300, -2101).
+  // Asks the owners of `to_rooms`; each answer says whether that owner was asked.
+  Result<std::vector<CoHostInvite>> request_cohost(uint32_t sdkappid, std::string_view room_id,
+                                                   const std::string& owner,
+                                                   const std::vector<std::string>& to_rooms,
+                                                   int64_t timeout_ms,
+                                                   const std::string& extension_info);
+  // The asked owner accepts (the rooms connect: the asked room joins the asking room's
+  // connection) or rejects.
+  Result<void> respond_cohost(uint32_t sdkappid, std::string_view room_id, const std::string& owner,
+                              std::string_view request_id, bool accept);
+  Result<void> cancel_cohost(uint32_t sdkappid, std::string_view room_id, const std::string& owner,
+                             std::string_view request_id);
+  // The room leaves its connection (the others stay connected if two or more remain).
+  Result<void> disconnect_cohost(uint32_t sdkappid, std::string_view room_id,
+                                 const std::string& owner);
+  // The rooms connected with `room_id`, itself included; empty when it is in no connection.
+  std::vector<CoHostRoom> cohost_rooms(uint32_t sdkappid, std::string_view room_id);
 
   // --- seats (room_engine_http_mic, spec §2.3) ------------------------------------------------
   // Only members can sit; robots are members (online members come with the client gateway).
@@ -464,8 +495,29 @@ class RoomEngine {
 
   static constexpr size_t kShards = 64;
 
+  struct CoHostRequest {
+    std::string from_room;
+    std::string to_room;
+    std::string from_owner;
+    int64_t deadline = 0;  // steady ms
+  };
+  // State that spans rooms: co-host connections and requests (and battles). Lock order: mu, then
+  // room shards; code under a room's lock never takes mu, it notes the room in `unsettled`.
+  struct CrossRoom {
+    std::mutex mu;
+    std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> connection_of;
+    std::map<uint64_t, std::vector<std::string>> connections;  // id → rooms, in joining order
+    std::map<std::string, CoHostRequest, std::less<>> cohost_requests;
+    uint64_t next_id = 1;
+    // Rooms dismissed, or whose owner went offline, since the last settle_cross_room (a leaf
+    // lock: taken under room locks).
+    std::mutex unsettled_mu;
+    std::vector<std::string> unsettled;
+  };
+
   struct AppState {
     AppOptions options;
+    CrossRoom cross;
     std::unordered_set<std::string, StringHash, std::equal_to<>> admins;
     std::array<RoomShard, kShards> shards;
     mutable std::mutex accounts_mu;
@@ -518,6 +570,34 @@ class RoomEngine {
                                 RoomEntry& entry, std::string_view event_type, const Actor& actor,
                                 ReadFence& fence);
   void expire(const Deadline& deadline, int64_t now);
+
+  // --- co-hosting ---
+  // Under a room's lock: the room was dismissed, or its owner went offline; its connections and
+  // requests end at the next settle_cross_room.
+  static void unsettle(AppState& a, std::string room_id);
+  // Ends what unsettled rooms and lapsed requests leave behind; runs in tick() and after the
+  // calls that unsettle rooms.
+  void settle_cross_room();
+  void settle_cross_room(AppState& a);
+  // Runs `fn(AppState&)` under cross.mu once `owner` is known to own `room_id` and be online in
+  // it (-2101, -2300 otherwise).
+  template <typename Fn>
+  auto as_online_owner(uint32_t sdkappid, std::string_view room_id, const std::string& owner,
+                       Fn&& fn) -> decltype(fn(std::declval<AppState&>()));
+  // Requires cross.mu: `owner` owns `room_id` and is online in it.
+  Result<void> check_online_owner(AppState& a, std::string_view room_id, std::string_view owner);
+  // Requires cross.mu: the owner of `room_id` if online in it, else nullopt.
+  std::optional<std::string> online_owner_of(AppState& a, std::string_view room_id);
+  // Requires cross.mu: tells the room's owner (if online in it).
+  void tell_owner(AppState& a, std::string_view room_id, const MemberNotice& notice);
+  // Requires cross.mu: every member of each room of `told` hears that `rooms` are connected (no
+  // room, when fewer than two are left).
+  void announce_connection(AppState& a, const std::vector<std::string>& rooms,
+                           const std::vector<std::string>& told);
+  // Requires cross.mu: `room_id` leaves its connection; the rest hear of it.
+  void leave_connection(AppState& a, const std::string& room_id);
+  // Requires cross.mu: ends a request, telling both owners.
+  void resolve_cohost(AppState& a, const std::string& request_id, CoHostResult result);
 
   AppState* app(uint32_t sdkappid) const;
   static std::vector<std::string> subscribers(AppState& a, std::string_view command);

@@ -97,11 +97,13 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
 
 Result<domain::RoomStatistic> RoomEngine::destroy_room(uint32_t sdkappid, std::string_view room_id,
                                                        ReadFence& fence, const Actor& actor) {
-  return with_room(
+  auto stats = with_room(
       sdkappid, room_id, fence,
       [&](AppState& a, RoomShard& shard, RoomEntry& entry) -> Result<domain::RoomStatistic> {
         return dismiss(a, shard, room_id, entry, "DestroyByUser", actor, fence);
       });
+  if (AppState* a = app(sdkappid); a && stats) settle_cross_room(*a);
+  return stats;
 }
 
 domain::RoomStatistic RoomEngine::dismiss(AppState& a, RoomShard& shard, std::string_view room_id,
@@ -125,6 +127,7 @@ domain::RoomStatistic RoomEngine::dismiss(AppState& a, RoomShard& shard, std::st
     entry.presence->audience->dismissed(seq, event_type, stats);
   }
   shard.recent_messages.erase(std::string(room_id));
+  unsettle(a, std::string(room_id));             // its co-host connection and requests end
   shard.rooms.erase(shard.rooms.find(room_id));  // `entry` dies here
   return stats;
 }

@@ -166,6 +166,12 @@ void ClientSession::handle(Request& r, std::string_view op) {
       // gifts (gift_requests.cpp)
       {"get_gift_list", &ClientSession::do_get_gift_list},
       {"send_gift", &ClientSession::do_send_gift},
+      // co-hosting (cohost_requests.cpp)
+      {"cohost_request", &ClientSession::do_cohost_request},
+      {"cohost_respond", &ClientSession::do_cohost_respond},
+      {"cohost_cancel", &ClientSession::do_cohost_cancel},
+      {"cohost_disconnect", &ClientSession::do_cohost_disconnect},
+      {"get_cohost", &ClientSession::do_get_cohost},
       {"update_room_info", &ClientSession::do_update_room_info},
       {"kick_member", &ClientSession::do_kick_member},
       {"ban_member", &ClientSession::do_ban_member},
@@ -307,7 +313,9 @@ ClientSession::Data ClientSession::do_enter(Request& r) {
       .field("MsgSeq", static_cast<int64_t>(entered->room.msg_seq))
       .field("MutedUntil", entered->muted_until)
       .field("Recovered", entered->recovered)
-      .end_object();
+      .key("CoHostList");
+  write_cohost_list(w, gateway_.engine_.cohost_rooms(sdkappid_, *room_id));
+  w.end_object();
   return out;
 }
 

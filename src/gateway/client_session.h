@@ -80,6 +80,11 @@ class ClientSession final : public server::WebSocketSession,
   Data do_like(Request& r);
   Data do_get_gift_list(Request& r);
   Data do_send_gift(Request& r);
+  Data do_cohost_request(Request& r);
+  Data do_cohost_respond(Request& r);
+  Data do_cohost_cancel(Request& r);
+  Data do_cohost_disconnect(Request& r);
+  Data do_get_cohost(Request& r);
   Data do_update_room_info(Request& r);
   Data do_kick_member(Request& r);
   Data do_ban_member(Request& r);

@@ -12,6 +12,14 @@
 
 namespace liveroom::gateway {
 
+void write_cohost_list(JsonWriter& w, const std::vector<engine::CoHostRoom>& rooms) {
+  w.begin_array();
+  for (const auto& room : rooms) {
+    w.begin_object().field("RoomId", room.room_id).field("Owner_Account", room.owner).end_object();
+  }
+  w.end_array();
+}
+
 namespace {
 
 // A MembersChanged event names at most this many members each way; the counts are exact. A large
@@ -133,6 +141,15 @@ void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
   enqueue(seq, Broadcast{event("Gift", data)});
 }
 
+void RoomChannel::cohost_changed(uint64_t seq, const std::vector<engine::CoHostRoom>& rooms) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().key("CoHostList");
+  write_cohost_list(w, rooms);
+  w.end_object();
+  enqueue(seq, Broadcast{event("CoHostChanged", data)});
+}
+
 void RoomChannel::likes(uint64_t seq, int64_t total_likes) {
   std::lock_guard lock(mu_);
   total_likes_ = total_likes;
@@ -173,6 +190,19 @@ void RoomChannel::notify(uint64_t seq, const engine::ConnectionPtr& connection,
         } else if constexpr (std::is_same_v<T, engine::RoleNotice>) {
           name = "RoleChanged";
           w.field("Role", engine::to_string(n.role));
+        } else if constexpr (std::is_same_v<T, engine::CoHostRequestNotice>) {
+          name = "CoHostRequest";
+          w.field("RequestId", n.request_id)
+              .field("FromRoomId", n.from_room)
+              .field("From_Account", n.from)
+              .field("ExtensionInfo", n.extension_info)
+              .field("TimeoutMs", n.timeout_ms);
+        } else if constexpr (std::is_same_v<T, engine::CoHostResolvedNotice>) {
+          name = "CoHostRequestResolved";
+          w.field("RequestId", n.request_id)
+              .field("FromRoomId", n.from_room)
+              .field("ToRoomId", n.to_room)
+              .field("Result", engine::to_string(n.result));
         }
       },
       notice);

@@ -15,9 +15,13 @@
 #include <variant>
 #include <vector>
 
+#include "base/json_writer.h"
 #include "engine/audience.h"
 
 namespace liveroom::gateway {
+
+// CoHostList: [{RoomId, Owner_Account}] (the CoHostChanged event and the enter reply).
+void write_cohost_list(JsonWriter& w, const std::vector<engine::CoHostRoom>& rooms);
 
 class Gateway;
 class ClientSession;
@@ -42,6 +46,7 @@ class RoomChannel final : public engine::RoomAudience,
   void message(uint64_t seq, const engine::MessageNotice& message) override;
   void likes(uint64_t seq, int64_t total_likes) override;
   void gift(uint64_t seq, const engine::GiftNotice& gift) override;
+  void cohost_changed(uint64_t seq, const std::vector<engine::CoHostRoom>& rooms) override;
   void notify(uint64_t seq, const engine::ConnectionPtr& connection,
               const engine::MemberNotice& notice) override;
   void dismissed(uint64_t seq, std::string_view reason,

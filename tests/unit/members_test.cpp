@@ -50,6 +50,9 @@ class RecordingAudience final : public RoomAudience {
     add(fmt("message", m.from + " " + std::to_string(m.msg_seq)));
   }
   void likes(uint64_t, int64_t total) override { add(fmt("likes", std::to_string(total))); }
+  void cohost_changed(uint64_t, const std::vector<CoHostRoom>& rooms) override {
+    add(fmt("cohost", std::to_string(rooms.size())));
+  }
   void gift(uint64_t, const GiftNotice& g) override {
     add(fmt("gift", g.from + " " + g.gift->gift_id + " " + std::to_string(g.coins)));
   }
@@ -65,6 +68,10 @@ class RecordingAudience final : public RoomAudience {
             add(fmt("muted", n.muted_until ? "yes" : "no"));
           } else if constexpr (std::is_same_v<T, RoleNotice>) {
             add(fmt("role", std::string(to_string(n.role))));
+          } else if constexpr (std::is_same_v<T, CoHostRequestNotice>) {
+            add(fmt("cohost_request", n.from_room));
+          } else if constexpr (std::is_same_v<T, CoHostResolvedNotice>) {
+            add(fmt("cohost_resolved", std::string(to_string(n.result))));
           } else {
             add(fmt("kicked_off_seat", std::string(to_string(n.cause))));
           }
@@ -514,6 +521,35 @@ TEST_F(MembersTest, GiftChecksUseTheirOwnCodes) {
   ASSERT_TRUE(engine_->update_room(kApp, "r1", off, fence));
   EXPECT_EQ(code({"alice", "rose", 1, {}, {}}), Code::kNotPermitted);
   EXPECT_EQ(room().total_gifts_sent, 0);
+}
+
+TEST_F(MembersTest, CoHostConnectionsEndWithTheRoomOrTheOwnersConnection) {
+  ReadFence fence;
+  for (auto [room, owner] : {std::pair{"r2", "host2"}, std::pair{"r3", "host3"}}) {
+    ASSERT_TRUE(engine_->create_room(kApp, room, owner, {}, fence));
+    ASSERT_TRUE(engine_->enter_room(kApp, room, owner, connection(owner), fence));
+  }
+  ASSERT_TRUE(enter("host"));
+  events();
+  auto asked = engine_->request_cohost(kApp, "r1", "host", {"r2", "r3", "nope"}, 60'000, "");
+  ASSERT_TRUE(asked);
+  ASSERT_EQ(asked->size(), 3u);
+  EXPECT_EQ((*asked)[2].code, Code::kClientRoomNotFound);
+  EXPECT_EQ(events(), (std::vector<std::string>{"cohost_request:r1", "cohost_request:r1"}));
+  ASSERT_TRUE(engine_->respond_cohost(kApp, "r2", "host2", (*asked)[0].request_id, true));
+  ASSERT_TRUE(engine_->respond_cohost(kApp, "r3", "host3", (*asked)[1].request_id, true));
+  EXPECT_EQ(engine_->cohost_rooms(kApp, "r3").size(), 3u);
+  events();
+  // Not the owner, or not online: refused before anything changes.
+  EXPECT_EQ(engine_->disconnect_cohost(kApp, "r2", "host").error().code, Code::kClientNotInRoom);
+  ASSERT_TRUE(engine_->destroy_room(kApp, "r2", fence));
+  EXPECT_EQ(engine_->cohost_rooms(kApp, "r1").size(), 2u);
+  engine_->connection_lost(kApp, "r3", "host3", connection("host3"));
+  EXPECT_TRUE(engine_->cohost_rooms(kApp, "r1").empty());
+  // A room whose owner is offline cannot be asked.
+  auto again = engine_->request_cohost(kApp, "r1", "host", {"r3"}, 1'000, "");
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)[0].code, Code::kClientUserNotFound);  // host3 is offline
 }
 
 }  // namespace
