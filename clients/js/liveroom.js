@@ -127,6 +127,8 @@ export class LiveroomClient {
     this.roomId = null;
     /** Our role in that room: 'Owner' | 'Admin' | 'Audience'. */
     this.role = null;
+    /** The rooms co-hosting with ours, ours included ([{RoomId, Owner_Account}]; [] when none). */
+    this.coHosts = [];
 
     this._WebSocket = WS;
     this._reconnect = normalizeReconnect(options.reconnect);
@@ -454,6 +456,9 @@ export class LiveroomClient {
       case 'Gift':
         if (data.Gift) this._localize(data.Gift);
         break;
+      case 'CoHostChanged':
+        if (ours) this.coHosts = data.CoHostList || [];
+        break;
       default:
         break;
     }
@@ -502,6 +507,7 @@ export class LiveroomClient {
   _entered(roomId, data) {
     this.roomId = roomId;
     this.role = data.Role ?? null;
+    this.coHosts = data.CoHostList || [];
   }
 
   heartbeat() {
@@ -659,6 +665,57 @@ export class LiveroomClient {
         if (!info.reconnecting) done(reject, info.error || new LiveroomError(ECLOSED, info.reason, 'send_gift'));
       }));
     });
+  }
+
+  // ---- co-hosting and battles (the owner of the room) -----------------------------------------
+
+  /**
+   * Asks the owners of `roomIds` to co-host with this room. Resolves to {Results: [{RoomId, Code,
+   * Message, RequestId}]}: Code 0 when that owner was asked (a CoHostRequestResolved follows).
+   */
+  requestCoHost(roomIds, { timeoutMs, extensionInfo } = {}) {
+    return this._roomCall('cohost_request',
+                          { ToRoomIdList: roomIds, TimeoutMs: timeoutMs, ExtensionInfo: extensionInfo });
+  }
+
+  respondCoHost(requestId, accept) {
+    return this._roomCall('cohost_respond', { RequestId: requestId, Accept: Boolean(accept) });
+  }
+
+  cancelCoHost(requestId) {
+    return this._roomCall('cohost_cancel', { RequestId: requestId });
+  }
+
+  disconnectCoHost() {
+    return this._roomCall('cohost_disconnect');
+  }
+
+  /** Resolves to {CoHostList}. */
+  getCoHost() {
+    return this._roomCall('get_cohost');
+  }
+
+  /**
+   * Invites rooms co-hosting with this one to a PK battle of `durationMs`. Resolves to {BattleId,
+   * Results: [{RoomId, ResultCode, ResultMessage}]}.
+   */
+  requestBattle(roomIds, durationMs, { timeoutMs, extensionInfo } = {}) {
+    return this._roomCall('battle_request', {
+      ToRoomIdList: roomIds, Duration: durationMs, TimeoutMs: timeoutMs, ExtensionInfo: extensionInfo,
+    });
+  }
+
+  respondBattle(battleId, accept) {
+    return this._roomCall('battle_respond', { BattleId: battleId, Accept: Boolean(accept) });
+  }
+
+  leaveBattle() {
+    return this._roomCall('battle_leave');
+  }
+
+  /** The battle this room is in, as REST get_battle_info (rejects with -1001 when none). */
+  getBattle() {
+    return this._roomCall('get_battle');
   }
 
   /** Ends the room (owner); resolves to {Statistic}. */

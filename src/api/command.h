@@ -72,5 +72,6 @@ std::span<const CommandSpec> moderation_commands();
 std::span<const CommandSpec> seat_commands();
 std::span<const CommandSpec> message_commands();
 std::span<const CommandSpec> gift_commands();
+std::span<const CommandSpec> battle_commands();
 
 }  // namespace liveroom::api

@@ -38,7 +38,7 @@ ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, s
       quotas_(config.apps) {
   for (auto family : {room_commands(), metadata_commands(), account_commands(), profile_commands(),
                       callback_commands(), moderation_commands(), seat_commands(),
-                      message_commands(), gift_commands()}) {
+                      message_commands(), gift_commands(), battle_commands()}) {
     for (const CommandSpec& spec : family) {
       const auto slash = spec.path.find('/');
       Command c{spec.fn, std::string(spec.path.substr(0, slash)),

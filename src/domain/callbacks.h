@@ -18,6 +18,9 @@ inline constexpr std::string_view kAfterUpdateRoomInfo = "Live.CallbackAfterUpda
 inline constexpr std::string_view kAfterSetMetadata = "Live.CallbackAfterSetMetadata";
 inline constexpr std::string_view kAfterDelMetadata = "Live.CallbackAfterDelMetadata";
 inline constexpr std::string_view kBeforeSendGift = "Live.CallbackBeforeSendGift";
+inline constexpr std::string_view kAfterCreateBattle = "Live.CallbackAfterCreateBattle";
+inline constexpr std::string_view kAfterStartBattle = "Live.CallbackAfterStartBattle";
+inline constexpr std::string_view kAfterEndBattle = "Live.CallbackAfterEndBattle";
 // Not an event: a subscription that lists it turns on the non-blocking gift check (a backend
 // that fails or is late allows the gift), as the switch of that name does in Tencent's console.
 inline constexpr std::string_view kGiftCheckNotBlock = "Live.CallbackBeforeCallBackNotBlock";

@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "domain/battle.h"
 #include "domain/gift.h"
 #include "domain/room.h"
 
@@ -118,9 +119,24 @@ struct CoHostResolvedNotice {
   std::string to_room;
   CoHostResult result = CoHostResult::kAccepted;
 };
-using MemberNotice =
-    std::variant<SeatRequestNotice, SeatRequestResolvedNotice, KickedOffSeatNotice, MutedNotice,
-                 RoleNotice, CoHostRequestNotice, CoHostResolvedNotice>;
+// To the owner of a room invited to a battle.
+struct BattleInvitationNotice {
+  std::string battle_id;
+  std::string from_room;
+  std::string from;  // that room's owner
+  int64_t duration_ms = 0;
+  std::string extension_info;
+  int64_t timeout_ms = 0;
+};
+// To the asking room's owner: how an invited room answered (Accepted, Rejected, TimedOut).
+struct BattleReplyNotice {
+  std::string battle_id;
+  std::string room_id;
+  std::string result;
+};
+using MemberNotice = std::variant<SeatRequestNotice, SeatRequestResolvedNotice, KickedOffSeatNotice,
+                                  MutedNotice, RoleNotice, CoHostRequestNotice,
+                                  CoHostResolvedNotice, BattleInvitationNotice, BattleReplyNotice>;
 
 class RoomAudience {
  public:
@@ -143,6 +159,10 @@ class RoomAudience {
   // The room's co-host connection changed: the rooms connected now, this one included (empty:
   // none).
   virtual void cohost_changed(uint64_t seq, const std::vector<CoHostRoom>& rooms) = 0;
+  // The room's battle started, changed (a room joined or left) or ended (status kEnded).
+  virtual void battle_changed(uint64_t seq, const domain::Battle& battle) = 0;
+  // The scores of the room's battle (coalesced: at most a few times a second).
+  virtual void battle_scores(uint64_t seq, const domain::Battle& battle) = 0;
   virtual void notify(uint64_t seq, const ConnectionPtr& connection,
                       const MemberNotice& notice) = 0;
   // The room is gone; every connection stops receiving its events.

@@ -69,11 +69,12 @@ std::optional<std::string> RoomEngine::online_owner_of(AppState& a, std::string_
   return *owner;
 }
 
-void RoomEngine::tell_owner(AppState& a, std::string_view room_id, const MemberNotice& notice) {
+void RoomEngine::tell_owner(AppState& a, std::string_view room_id, const MemberNotice& notice,
+                            uint64_t seq) {
   ReadFence fence;
   (void)with_room(a.options.sdkappid, room_id, fence,
                   [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<void> {
-                    if (entry.presence) notify_member(entry, 0, entry.room.owner, notice);
+                    if (entry.presence) notify_member(entry, seq, entry.room.owner, notice);
                     return {};
                   });
 }
@@ -126,18 +127,6 @@ void RoomEngine::resolve_cohost(AppState& a, const std::string& request_id, CoHo
   const CoHostResolvedNotice notice{request_id, request.from_room, request.to_room, result};
   tell_owner(a, request.from_room, notice);
   tell_owner(a, request.to_room, notice);
-}
-
-template <typename Fn>
-auto RoomEngine::as_online_owner(uint32_t sdkappid, std::string_view room_id,
-                                 const std::string& owner, Fn&& fn)
-    -> decltype(fn(std::declval<AppState&>())) {
-  AppState* a = app(sdkappid);
-  if (!a) return fail(Code::kSdkAppIdInvalid);
-  settle_cross_room(*a);  // what was dismissed or went offline is gone before we look
-  std::lock_guard lock(a->cross.mu);
-  if (auto ok = check_online_owner(*a, room_id, owner); !ok) return std::unexpected(ok.error());
-  return fn(*a);
 }
 
 Result<std::vector<CoHostInvite>> RoomEngine::request_cohost(
@@ -301,6 +290,7 @@ void RoomEngine::settle_cross_room(AppState& a) {
     rooms.swap(x.unsettled);
   }
   std::lock_guard lock(x.mu);
+  settle_battles(a, rooms);
   for (const auto& room_id : rooms) {
     leave_connection(a, room_id);
     std::vector<std::string> ended;

@@ -76,7 +76,7 @@ Result<SentGift> RoomEngine::price_gift(uint32_t sdkappid, std::string_view room
 Result<SentGift> RoomEngine::send_gift(uint32_t sdkappid, std::string_view room_id,
                                        const GiftSend& send, ReadFence& fence) {
   return with_room(
-      sdkappid, room_id, fence, [&](AppState&, RoomShard&, RoomEntry& entry) -> Result<SentGift> {
+      sdkappid, room_id, fence, [&](AppState& a, RoomShard&, RoomEntry& entry) -> Result<SentGift> {
         auto priced = price_gift_locked(sdkappid, entry, send, fence);
         if (!priced || priced->repeated) return priced;
         SentGift& sent = *priced;
@@ -94,7 +94,19 @@ Result<SentGift> RoomEngine::send_gift(uint32_t sdkappid, std::string_view room_
         std::vector<store::Change> changes{
             store::PutRoom{sdkappid, updated},
             store::PutGiftSender{sdkappid, std::string(room_id), send.sender, keys}};
+        // A room in a running battle scores the coins it receives, in the same commit.
+        const bool scores = entry.battle && clock_.unix_millis() < entry.battle->ends_at_ms;
+        if (scores) {
+          changes.push_back(store::PutBattleScore{sdkappid, entry.battle->battle_id,
+                                                  std::string(room_id),
+                                                  entry.battle->score + sent.coins});
+        }
         const uint64_t seq = submit(std::move(changes), {});
+        if (scores) {
+          entry.battle->score += sent.coins;
+          std::lock_guard lock(a.cross.unsettled_mu);  // a leaf lock: pushed at the next tick
+          a.cross.scored_battles.insert(entry.battle->battle_id);
+        }
         fence.observe(seq);
         entry.seq = seq;
         entry.room.total_gifts_sent = updated.total_gifts_sent;

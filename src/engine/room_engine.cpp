@@ -111,6 +111,34 @@ void RoomEngine::load(store::Snapshot snapshot) {
       it->second.gift_senders.insert_or_assign(std::move(user_id), std::move(recent));
     }
   }
+  // Battles: the running ones take their rooms back (a battle whose end passed while the server
+  // was down ends at the first tick, with these scores); ended ones stay answerable by id.
+  std::ranges::sort(snapshot.battles, {},
+                    [](const store::PutBattle& b) { return b.battle.end_ms; });
+  for (auto& [sdkappid, battle] : snapshot.battles) {
+    AppState* a = app(sdkappid);
+    if (!a) continue;
+    if (battle.status == domain::BattleStatus::kEnded) {
+      a->cross.ended_battles.push_back(battle.battle_id);
+    } else {
+      for (const auto& r : battle.rooms) {
+        if (r.state != domain::BattleRoomState::kInvited &&
+            r.state != domain::BattleRoomState::kJoined) {
+          continue;
+        }
+        a->cross.battle_of.insert_or_assign(r.room_id, battle.battle_id);
+        RoomShard& shard = shard_of(*a, r.room_id);
+        auto it = shard.rooms.find(r.room_id);
+        if (r.state == domain::BattleRoomState::kJoined && it != shard.rooms.end()) {
+          const bool running = battle.status == domain::BattleStatus::kRunning;
+          it->second.battle =
+              RoomEntry::Battle{battle.battle_id, r.score, running ? battle.end_ms : int64_t{0}};
+        }
+      }
+    }
+    std::string id = battle.battle_id;
+    a->cross.battles.insert_or_assign(std::move(id), std::move(battle));
+  }
   for (auto& [sdkappid, config] : snapshot.callback_configs) {
     if (AppState* a = app(sdkappid)) a->api_callbacks = std::move(config);
   }

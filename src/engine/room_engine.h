@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -142,6 +143,24 @@ struct CoHostInvite {
 };
 inline constexpr size_t kMaxCoHostRooms = 9;  // rooms in one co-host connection
 inline constexpr int64_t kDefaultCoHostTimeoutMs = 10'000;
+
+// One invited room's answer to create_battle (spec §2.6 Result): 0 invited, 3 in another
+// battle already, 5 could not be invited (the message says why).
+struct BattleInvite {
+  std::string room_id;
+  int64_t result_code = 0;
+  std::string message;
+};
+struct CreatedBattle {
+  std::string battle_id;  // "" when no room could be invited: no battle was created
+  std::vector<BattleInvite> results;
+};
+inline constexpr int64_t kBattleInvited = 0;
+inline constexpr int64_t kBattleRoomBusy = 3;
+inline constexpr int64_t kBattleRoomUnavailable = 5;
+inline constexpr int64_t kDefaultBattleInviteTimeoutMs = 10'000;
+inline constexpr int64_t kBattleScorePushMs = 200;  // scores reach members at most 5 times a second
+inline constexpr size_t kEndedBattlesKept = 1'000;  // per app, for get_battle_info
 
 // A live_config update: the fields sent.
 struct CallbackPatch {
@@ -298,6 +317,29 @@ class RoomEngine {
   // The rooms connected with `room_id`, itself included; empty when it is in no connection.
   std::vector<CoHostRoom> cohost_rooms(uint32_t sdkappid, std::string_view room_id);
 
+  // --- battles (engine/battles.cpp): PK between rooms, scored by the gifts each room receives ---
+  // Durable: a battle survives a restart, and one whose end passed meanwhile ends at the first
+  // tick with the scores its rooms had. `owner` "" is an App administrator (REST create_battle,
+  // which does not check co-hosting); otherwise the owner of `from_room`, online in it, whose
+  // room co-hosts with every invited room. The asking room is in the battle from the start; the
+  // battle starts when an invited room accepts.
+  Result<CreatedBattle> create_battle(uint32_t sdkappid, const std::string& from_room,
+                                      const std::vector<std::string>& to_rooms, int64_t duration_ms,
+                                      int64_t invite_timeout_ms, const std::string& extension_info,
+                                      const std::string& owner, const Actor& actor,
+                                      ReadFence& fence);
+  Result<void> respond_battle(uint32_t sdkappid, std::string_view room_id, const std::string& owner,
+                              std::string_view battle_id, bool accept, ReadFence& fence);
+  // The room leaves its battle; the battle ends when fewer than two rooms are left in it.
+  Result<void> leave_battle(uint32_t sdkappid, std::string_view room_id, const std::string& owner,
+                            ReadFence& fence);
+  // Ends a battle now (REST end_battle); answers it as ended.
+  Result<domain::Battle> end_battle(uint32_t sdkappid, std::string_view battle_id,
+                                    const Actor& actor, ReadFence& fence);
+  // A battle by its id, or (battle_id "") the battle `room_id` is in now, with live scores.
+  Result<domain::Battle> battle_info(uint32_t sdkappid, std::string_view battle_id,
+                                     std::string_view room_id, ReadFence& fence);
+
   // --- seats (room_engine_http_mic, spec §2.3) ------------------------------------------------
   // Only members can sit; robots are members (online members come with the client gateway).
   struct SeatLocks {
@@ -446,6 +488,13 @@ class RoomEngine {
     domain::Room room;
     uint64_t seq = 0;  // store sequence of the last write to this room
     std::unique_ptr<Presence> presence;
+    // The battle the room is in (joined), with its score; ends_at_ms 0 until the battle starts.
+    struct Battle {
+      std::string battle_id;
+      int64_t score = 0;
+      int64_t ends_at_ms = 0;  // Unix ms: gifts count until then
+    };
+    std::optional<Battle> battle;
     // Who has sent the room gifts, with the Random keys of their latest sends (stored).
     std::unordered_map<std::string, std::vector<store::GiftSendKey>, StringHash, std::equal_to<>>
         gift_senders;
@@ -509,10 +558,17 @@ class RoomEngine {
     std::map<uint64_t, std::vector<std::string>> connections;  // id → rooms, in joining order
     std::map<std::string, CoHostRequest, std::less<>> cohost_requests;
     uint64_t next_id = 1;
+    std::map<std::string, domain::Battle, std::less<>> battles;  // running, and recently ended
+    // Room → the battle it is invited to or in (one at a time).
+    std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> battle_of;
+    std::deque<std::string> ended_battles;  // oldest first, at most kEndedBattlesKept
+    uint64_t battles_seq = 0;               // store sequence of the last battle write
+    int64_t last_score_push_ms = 0;
     // Rooms dismissed, or whose owner went offline, since the last settle_cross_room (a leaf
     // lock: taken under room locks).
     std::mutex unsettled_mu;
     std::vector<std::string> unsettled;
+    std::set<std::string, std::less<>> scored_battles;  // scores changed since the last push
   };
 
   struct AppState {
@@ -588,8 +644,9 @@ class RoomEngine {
   Result<void> check_online_owner(AppState& a, std::string_view room_id, std::string_view owner);
   // Requires cross.mu: the owner of `room_id` if online in it, else nullopt.
   std::optional<std::string> online_owner_of(AppState& a, std::string_view room_id);
-  // Requires cross.mu: tells the room's owner (if online in it).
-  void tell_owner(AppState& a, std::string_view room_id, const MemberNotice& notice);
+  // Requires cross.mu: tells the room's owner (if online in it), once `seq` is durable.
+  void tell_owner(AppState& a, std::string_view room_id, const MemberNotice& notice,
+                  uint64_t seq = 0);
   // Requires cross.mu: every member of each room of `told` hears that `rooms` are connected (no
   // room, when fewer than two are left).
   void announce_connection(AppState& a, const std::vector<std::string>& rooms,
@@ -598,6 +655,25 @@ class RoomEngine {
   void leave_connection(AppState& a, const std::string& room_id);
   // Requires cross.mu: ends a request, telling both owners.
   void resolve_cohost(AppState& a, const std::string& request_id, CoHostResult result);
+
+  // --- battles (all require cross.mu) ---
+  // Stores the battle (with `command`'s webhook when not empty; the asking room orders it) and
+  // tells the members of every room taking part; returns the store sequence.
+  uint64_t write_battle(AppState& a, const domain::Battle& battle, std::string_view command,
+                        const Actor& actor, ReadFence& fence);
+  // Copies the scores of the joined rooms into `battle`; `release` also takes the battle off
+  // those rooms (gifts stop counting).
+  void collect_scores(AppState& a, domain::Battle& battle, bool release);
+  void set_room_battle(AppState& a, std::string_view room_id,
+                       std::optional<RoomEntry::Battle> battle);
+  void start_battle(AppState& a, domain::Battle& battle, ReadFence& fence);
+  void finish_battle(AppState& a, domain::Battle& battle, std::string reason, const Actor& actor,
+                     ReadFence& fence);
+  // A room leaves (or, invited, turns down) its battle: ends it when fewer than two remain.
+  void drop_from_battle(AppState& a, domain::Battle& battle, std::string_view room_id,
+                        std::string_view reason, ReadFence& fence);
+  // Lapsed invitations, battles whose time is up, dismissed rooms, and score pushes.
+  void settle_battles(AppState& a, const std::vector<std::string>& gone_rooms);
 
   AppState* app(uint32_t sdkappid) const;
   static std::vector<std::string> subscribers(AppState& a, std::string_view command);

@@ -69,4 +69,16 @@ Result<void> RoomEngine::moderate(uint32_t sdkappid, std::string_view room_id, R
                    });
 }
 
+template <typename Fn>
+auto RoomEngine::as_online_owner(uint32_t sdkappid, std::string_view room_id,
+                                 const std::string& owner, Fn&& fn)
+    -> decltype(fn(std::declval<AppState&>())) {
+  AppState* a = app(sdkappid);
+  if (!a) return fail(Code::kSdkAppIdInvalid);
+  settle_cross_room(*a);  // what was dismissed or went offline is gone before we look
+  std::lock_guard lock(a->cross.mu);
+  if (auto ok = check_online_owner(*a, room_id, owner); !ok) return std::unexpected(ok.error());
+  return fn(*a);
+}
+
 }  // namespace liveroom::engine

@@ -1,6 +1,7 @@
 #include "engine/room_events.h"
 
 #include "base/json_writer.h"
+#include "domain/battle_json.h"
 #include "domain/callbacks.h"
 #include "domain/room_json.h"
 
@@ -155,6 +156,19 @@ std::string metadata_deleted_payload(std::string_view room_id, const std::vector
   w.key("Keys").begin_array();
   for (const auto& k : keys) w.value(k);
   w.end_array().end_object();
+  return out;
+}
+
+std::string battle_payload(std::string_view command, const domain::Battle& battle,
+                           std::string_view operator_account, int64_t event_time_ms) {
+  std::string out;
+  JsonWriter w(out);
+  begin_event(w, command, operator_account, event_time_ms)
+      .field("BattleId", battle.battle_id)
+      .key("BattleInfo")
+      .begin_object();
+  domain::write_battle_info(w, battle);
+  w.end_object().end_object();
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/battle.h"
 #include "domain/room.h"
 
 namespace liveroom::engine {
@@ -42,6 +43,10 @@ std::string before_send_gift_payload(std::string_view room_id, std::string_view 
                                      const std::vector<std::string>& receivers,
                                      std::string_view gift_id, int64_t count, int64_t coins,
                                      int64_t event_time_ms);
+// Live.CallbackAfterCreateBattle / StartBattle / EndBattle (docs/webhooks.md): `BattleId` and
+// `BattleInfo`, the object of get_battle_info.
+std::string battle_payload(std::string_view command, const domain::Battle& battle,
+                           std::string_view operator_account, int64_t event_time_ms);
 std::string member_state_payload(std::string_view room_id, std::string_view event_type,
                                  std::string_view event_cause, std::string_view member,
                                  int64_t event_time_ms);

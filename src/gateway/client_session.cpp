@@ -172,6 +172,11 @@ void ClientSession::handle(Request& r, std::string_view op) {
       {"cohost_cancel", &ClientSession::do_cohost_cancel},
       {"cohost_disconnect", &ClientSession::do_cohost_disconnect},
       {"get_cohost", &ClientSession::do_get_cohost},
+      // battles (battle_requests.cpp)
+      {"battle_request", &ClientSession::do_battle_request},
+      {"battle_respond", &ClientSession::do_battle_respond},
+      {"battle_leave", &ClientSession::do_battle_leave},
+      {"get_battle", &ClientSession::do_get_battle},
       {"update_room_info", &ClientSession::do_update_room_info},
       {"kick_member", &ClientSession::do_kick_member},
       {"ban_member", &ClientSession::do_ban_member},

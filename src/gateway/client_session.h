@@ -85,6 +85,10 @@ class ClientSession final : public server::WebSocketSession,
   Data do_cohost_cancel(Request& r);
   Data do_cohost_disconnect(Request& r);
   Data do_get_cohost(Request& r);
+  Data do_battle_request(Request& r);
+  Data do_battle_respond(Request& r);
+  Data do_battle_leave(Request& r);
+  Data do_get_battle(Request& r);
   Data do_update_room_info(Request& r);
   Data do_kick_member(Request& r);
   Data do_ban_member(Request& r);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/json_writer.h"
+#include "domain/battle_json.h"
 #include "domain/gift_json.h"
 #include "domain/room_json.h"
 #include "gateway/client_session.h"
@@ -150,6 +151,25 @@ void RoomChannel::cohost_changed(uint64_t seq, const std::vector<engine::CoHostR
   enqueue(seq, Broadcast{event("CoHostChanged", data)});
 }
 
+void RoomChannel::battle_changed(uint64_t seq, const domain::Battle& battle) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object();
+  domain::write_battle_info(w, battle);
+  w.end_object();
+  const bool ended = battle.status == domain::BattleStatus::kEnded;
+  enqueue(seq, Broadcast{event(ended ? "BattleEnded" : "BattleChanged", data)});
+}
+
+void RoomChannel::battle_scores(uint64_t seq, const domain::Battle& battle) {
+  std::string data;
+  JsonWriter w(data);
+  w.begin_object().field("BattleId", battle.battle_id).key("ScoreList");
+  domain::write_battle_scores(w, battle);
+  w.end_object();
+  enqueue(seq, Broadcast{event("BattleScore", data)});
+}
+
 void RoomChannel::likes(uint64_t seq, int64_t total_likes) {
   std::lock_guard lock(mu_);
   total_likes_ = total_likes;
@@ -197,6 +217,17 @@ void RoomChannel::notify(uint64_t seq, const engine::ConnectionPtr& connection,
               .field("From_Account", n.from)
               .field("ExtensionInfo", n.extension_info)
               .field("TimeoutMs", n.timeout_ms);
+        } else if constexpr (std::is_same_v<T, engine::BattleInvitationNotice>) {
+          name = "BattleInvitation";
+          w.field("BattleId", n.battle_id)
+              .field("FromRoomId", n.from_room)
+              .field("From_Account", n.from)
+              .field("Duration", n.duration_ms)
+              .field("ExtensionInfo", n.extension_info)
+              .field("TimeoutMs", n.timeout_ms);
+        } else if constexpr (std::is_same_v<T, engine::BattleReplyNotice>) {
+          name = "BattleInvitationResolved";
+          w.field("BattleId", n.battle_id).field("RoomId", n.room_id).field("Result", n.result);
         } else if constexpr (std::is_same_v<T, engine::CoHostResolvedNotice>) {
           name = "CoHostRequestResolved";
           w.field("RequestId", n.request_id)

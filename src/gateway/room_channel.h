@@ -47,6 +47,8 @@ class RoomChannel final : public engine::RoomAudience,
   void likes(uint64_t seq, int64_t total_likes) override;
   void gift(uint64_t seq, const engine::GiftNotice& gift) override;
   void cohost_changed(uint64_t seq, const std::vector<engine::CoHostRoom>& rooms) override;
+  void battle_changed(uint64_t seq, const domain::Battle& battle) override;
+  void battle_scores(uint64_t seq, const domain::Battle& battle) override;
   void notify(uint64_t seq, const engine::ConnectionPtr& connection,
               const engine::MemberNotice& notice) override;
   void dismissed(uint64_t seq, std::string_view reason,

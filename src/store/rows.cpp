@@ -224,4 +224,44 @@ std::vector<GiftSendKey> decode_gift_keys(std::string_view text) {
   return keys;
 }
 
+std::string encode_battle(const domain::Battle& b) {
+  json::array rooms;
+  for (const auto& r : b.rooms) {
+    rooms.emplace_back(json::object{{"room_id", r.room_id},
+                                    {"owner", r.owner},
+                                    {"state", static_cast<int64_t>(r.state)},
+                                    {"score", r.score},
+                                    {"invited_until_ms", r.invited_until_ms}});
+  }
+  json::object o;
+  o["rooms"] = std::move(rooms);
+  o["duration_ms"] = b.duration_ms;
+  o["extension_info"] = b.extension_info;
+  o["create_ms"] = b.create_ms;
+  o["start_ms"] = b.start_ms;
+  o["end_ms"] = b.end_ms;
+  o["status"] = static_cast<int64_t>(b.status);
+  o["end_reason"] = b.end_reason;
+  return json::serialize(o);
+}
+
+void decode_battle(std::string_view text, domain::Battle& out) {
+  const json::value doc = parse_column(text, "battles.doc");
+  const auto& o = doc.as_object();
+  for (const auto& v : o.at("rooms").as_array()) {
+    const auto& r = v.as_object();
+    out.rooms.push_back(
+        {std::string(r.at("room_id").as_string()), std::string(r.at("owner").as_string()),
+         static_cast<domain::BattleRoomState>(r.at("state").to_number<int>()),
+         r.at("score").to_number<int64_t>(), r.at("invited_until_ms").to_number<int64_t>()});
+  }
+  out.duration_ms = o.at("duration_ms").to_number<int64_t>();
+  out.extension_info = o.at("extension_info").as_string();
+  out.create_ms = o.at("create_ms").to_number<int64_t>();
+  out.start_ms = o.at("start_ms").to_number<int64_t>();
+  out.end_ms = o.at("end_ms").to_number<int64_t>();
+  out.status = static_cast<domain::BattleStatus>(o.at("status").to_number<int>());
+  out.end_reason = o.at("end_reason").as_string();
+}
+
 }  // namespace liveroom::store

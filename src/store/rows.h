@@ -43,6 +43,9 @@ std::string encode_gift_category(const domain::GiftCategory& category);
 void decode_gift(std::string_view text, domain::Gift& out);
 void decode_gift_category(std::string_view text, domain::GiftCategory& out);
 std::string encode_gift_keys(const std::vector<GiftSendKey>& keys);
+// A battle without its id (the row's key).
+std::string encode_battle(const domain::Battle& battle);
+void decode_battle(std::string_view text, domain::Battle& out);
 std::vector<GiftSendKey> decode_gift_keys(std::string_view text);
 
 // One prepared statement per kind of write; each store fills these with its dialect's SQL.
@@ -68,6 +71,10 @@ struct WriteStatements {
   Stmt delete_gift_category;  // sdkappid, category_id
   Stmt put_gift_sender;       // sdkappid, room_id, user_id, recent
   Stmt delete_gift_senders;   // sdkappid, room_id
+  Stmt put_battle;            // sdkappid, battle_id, doc
+  Stmt put_battle_score;      // sdkappid, battle_id, room_id, score
+  Stmt delete_battle;         // sdkappid, battle_id
+  Stmt delete_battle_scores;  // sdkappid, battle_id
 
   void write(const Change& change) {
     std::visit([&](const auto& c) { this->write_one(c); }, change);
@@ -235,6 +242,26 @@ struct WriteStatements {
     put_gift_sender.bind(4, encode_gift_keys(c.recent));
     put_gift_sender.run();
   }
+  void write_one(const PutBattle& c) {
+    put_battle.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_battle.bind(2, c.battle.battle_id);
+    put_battle.bind(3, encode_battle(c.battle));
+    put_battle.run();
+  }
+  void write_one(const PutBattleScore& c) {
+    put_battle_score.bind(1, static_cast<int64_t>(c.sdkappid));
+    put_battle_score.bind(2, c.battle_id);
+    put_battle_score.bind(3, c.room_id);
+    put_battle_score.bind(4, c.score);
+    put_battle_score.run();
+  }
+  void write_one(const DeleteBattle& c) {
+    for (Stmt* s : {&delete_battle, &delete_battle_scores}) {
+      s->bind(1, static_cast<int64_t>(c.sdkappid));
+      s->bind(2, c.battle_id);
+      s->run();
+    }
+  }
   void write_one(const DeleteGiftCategory& c) {
     delete_gift_category.bind(1, static_cast<int64_t>(c.sdkappid));
     delete_gift_category.bind(2, c.category_id);
@@ -379,6 +406,27 @@ Snapshot read_snapshot(Db& db) {
                     {}};
     g.recent = decode_gift_keys(senders.column_text(3));
     snapshot.gift_senders.push_back(std::move(g));
+  }
+
+  std::map<std::pair<int64_t, std::string>, size_t, std::less<>> battle_index;
+  auto battles = db.prepare("SELECT sdkappid, battle_id, doc FROM battles");
+  while (battles.step()) {
+    PutBattle b{static_cast<uint32_t>(battles.column_int(0)), {}};
+    b.battle.battle_id = battles.column_text(1);
+    decode_battle(battles.column_text(2), b.battle);
+    battle_index.emplace(std::pair<int64_t, std::string>(b.sdkappid, b.battle.battle_id),
+                         snapshot.battles.size());
+    snapshot.battles.push_back(std::move(b));
+  }
+  auto scores = db.prepare("SELECT sdkappid, battle_id, room_id, score FROM battle_scores");
+  while (scores.step()) {
+    auto it = battle_index.find(
+        std::pair<int64_t, std::string>(scores.column_int(0), std::string(scores.column_text(1))));
+    if (it == battle_index.end()) continue;
+    if (domain::BattleRoom* room =
+            snapshot.battles[it->second].battle.room(scores.column_text(2))) {
+      room->score = std::max(room->score, scores.column_int(3));
+    }
   }
   return snapshot;
 }

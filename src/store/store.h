@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "domain/account.h"
+#include "domain/battle.h"
 #include "domain/callbacks.h"
 #include "domain/gift.h"
 #include "domain/room.h"
@@ -93,6 +94,23 @@ struct PutGiftSender {
   std::string user_id;
   std::vector<GiftSendKey> recent;  // oldest first
 };
+// A battle (its rooms, times, status, and the rooms' scores when it was written), and a room's
+// score while it runs, written with each gift that raises it. A battle's scores are the higher
+// of the two. DeleteBattle takes the scores with it.
+struct PutBattle {
+  uint32_t sdkappid;
+  domain::Battle battle;
+};
+struct PutBattleScore {
+  uint32_t sdkappid;
+  std::string battle_id;
+  std::string room_id;
+  int64_t score;
+};
+struct DeleteBattle {
+  uint32_t sdkappid;
+  std::string battle_id;
+};
 struct PutGift {
   uint32_t sdkappid;
   domain::Gift gift;
@@ -112,7 +130,8 @@ struct DeleteGiftCategory {
 using Change =
     std::variant<PutRoom, PutRoomMetadata, PutRoomModeration, DeleteRoom, PutAccount, DeleteAccount,
                  PutOutbox, PutRoomEventSeq, UpdateOutbox, DeleteOutbox, PutCallbackConfig, PutGift,
-                 DeleteGift, PutGiftCategory, DeleteGiftCategory, PutGiftSender>;
+                 DeleteGift, PutGiftCategory, DeleteGiftCategory, PutGiftSender, PutBattle,
+                 PutBattleScore, DeleteBattle>;
 
 // Everything the store holds, as read at start-up.
 struct Snapshot {
@@ -128,6 +147,7 @@ struct Snapshot {
   std::vector<PutGift> gifts;
   std::vector<PutGiftCategory> gift_categories;
   std::vector<PutGiftSender> gift_senders;
+  std::vector<PutBattle> battles;  // with the scores of battle_scores applied
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the

@@ -5,60 +5,23 @@
 // The JSON: {baseUrl, sdkappid, roomId, userA: {id, sig}, userB: {id, sig}, text,
 //            gift: {id, name, coins}, chromium?, screenshotDir?, timeoutMs?}
 // Page A sends `text` and takes a seat, then likes and sends 5 of `gift`; page B must show the
-// message, A on a seat, A among the members, the like and the gift's effect and coins. The last line on stdout is the result as JSON:
+// message, A on a seat, A among the members, the like and the gift's effect and coins. The last
+// line on stdout is the result as JSON:
 //   {"ok": bool, "checks": {name: {"ok": bool, "ms": n, "error"?: text}}, "pageErrors": [...], ...}
 // Exit 0 when ok, 1 when a check failed, 2 when the driver itself could not run.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { launchChromium, report } from './driver_support.mjs';
+import { checker, demoUrl, launchChromium, openUserPage, report, waitEntered } from './driver_support.mjs';
 
 const config = JSON.parse(process.argv[2] ?? readFileSync(0, 'utf8'));
 const timeout = config.timeoutMs ?? 10000;
 const result = { ok: false, checks: {}, pageErrors: [], console: [], screenshots: [] };
 
-function demoUrl(user) {
-  const q = new URLSearchParams({
-    sdkappid: String(config.sdkappid), userId: user.id, userSig: user.sig, roomId: config.roomId,
-    autoEnter: '1',
-  });
-  return `${config.baseUrl}/demo/?${q}`;
-}
+const check = checker(result);
 
-// Runs one named check; a failure is recorded and the driver goes on, so one run reports all.
-async function check(name, fn) {
-  const started = Date.now();
-  try {
-    const detail = await fn();
-    result.checks[name] = { ok: true, ms: Date.now() - started, ...(detail === undefined ? {} : { detail }) };
-  } catch (err) {
-    result.checks[name] = { ok: false, ms: Date.now() - started, error: String(err.message || err).slice(0, 2000) };
-  }
-}
-
-async function openPage(browser, label, user) {
-  // One context per user: like two people on two machines (no shared storage).
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(timeout);
-  page.on('pageerror', (err) => result.pageErrors.push(`${label}: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') result.console.push(`${label} ${msg.type()}: ${msg.text()}`);
-  });
-  await page.goto(demoUrl(user));
-  return page;
-}
-
-// Waits for the page to have entered; on failure the message carries what its status line said.
-async function waitEntered(page) {
-  try {
-    await page.waitForSelector('body[data-state="entered"]');
-  } catch (err) {
-    const state = await page.getAttribute('body', 'data-state').catch(() => '?');
-    const status = await page.textContent('#status').catch(() => '?');
-    throw new Error(`not entered: state=${state} status=${JSON.stringify(status)}`);
-  }
-  return page.textContent('#status');
+function openPage(browser, label, user) {
+  return openUserPage(browser, result, label, demoUrl(config, user, config.roomId), timeout);
 }
 
 async function main() {

@@ -50,6 +50,14 @@ class RecordingAudience final : public RoomAudience {
     add(fmt("message", m.from + " " + std::to_string(m.msg_seq)));
   }
   void likes(uint64_t, int64_t total) override { add(fmt("likes", std::to_string(total))); }
+  void battle_changed(uint64_t, const domain::Battle& b) override {
+    add(fmt("battle", std::to_string(static_cast<int>(b.status)) + " " + b.end_reason));
+  }
+  void battle_scores(uint64_t, const domain::Battle& b) override {
+    std::string s;
+    for (const auto& r : b.rooms) s += r.room_id + "=" + std::to_string(r.score) + " ";
+    add(fmt("scores", s));
+  }
   void cohost_changed(uint64_t, const std::vector<CoHostRoom>& rooms) override {
     add(fmt("cohost", std::to_string(rooms.size())));
   }
@@ -72,6 +80,10 @@ class RecordingAudience final : public RoomAudience {
             add(fmt("cohost_request", n.from_room));
           } else if constexpr (std::is_same_v<T, CoHostResolvedNotice>) {
             add(fmt("cohost_resolved", std::string(to_string(n.result))));
+          } else if constexpr (std::is_same_v<T, BattleInvitationNotice>) {
+            add(fmt("battle_invitation", n.from_room));
+          } else if constexpr (std::is_same_v<T, BattleReplyNotice>) {
+            add(fmt("battle_reply", n.room_id + " " + n.result));
           } else {
             add(fmt("kicked_off_seat", std::string(to_string(n.cause))));
           }

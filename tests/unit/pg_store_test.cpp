@@ -134,6 +134,16 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
     config.subscription = domain::Subscription{kAwkward, {"a", "b"}};
     config.token = kAwkward;
     config.token_enabled = true;
+    domain::Battle battle{"battle_1",
+                          {{"r1", kAwkwardText, domain::BattleRoomState::kJoined, 3, 0},
+                           {"r2", "o", domain::BattleRoomState::kInvited, 0, 9}},
+                          1'000,
+                          kAwkwardText,
+                          1,
+                          0,
+                          0,
+                          domain::BattleStatus::kInviting,
+                          ""};
     const uint64_t seq = store->submit(
         {PutRoom{kApp, room}, PutRoomMetadata{kApp, "r1", room.metadata},
          PutRoomModeration{kApp, "r1", room.moderation}, PutRoom{kApp, awkward_room("gone")},
@@ -142,7 +152,8 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
          PutCallbackConfig{kApp, config}, PutGift{kApp, awkward_gift()},
          PutGift{kApp, {"gone", {}, {}, 1, 1, {}}}, DeleteGift{kApp, "gone"},
          PutGiftCategory{kApp, awkward_category()},
-         PutGiftSender{kApp, "r1", kAwkward, {{4'294'967'295u, 7}}}});
+         PutGiftSender{kApp, "r1", kAwkward, {{4'294'967'295u, 7}}}, PutBattle{kApp, battle},
+         PutBattleScore{kApp, "battle_1", "r1", 8}});
     ASSERT_TRUE(wait_durable(*store, seq));
     store->close();
   }
@@ -177,6 +188,10 @@ TEST_F(PostgresStore, EveryChangeComesBackAfterAReload) {
   ASSERT_EQ(s.gift_senders.size(), 1u);  // the one of the deleted room went with it
   EXPECT_EQ(s.gift_senders[0].user_id, kAwkward);
   EXPECT_EQ(s.gift_senders[0].recent, (std::vector<GiftSendKey>{{4'294'967'295u, 7}}));
+  ASSERT_EQ(s.battles.size(), 1u);
+  EXPECT_EQ(s.battles[0].battle.rooms[0].owner, kAwkwardText);
+  EXPECT_EQ(s.battles[0].battle.rooms[0].score, 8);
+  EXPECT_EQ(s.battles[0].battle.extension_info, kAwkwardText);
   ASSERT_EQ(s.gifts.size(), 1u);
   EXPECT_EQ(s.gifts[0].gift, awkward_gift());
   ASSERT_EQ(s.gift_categories.size(), 1u);

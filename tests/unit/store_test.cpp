@@ -464,6 +464,49 @@ TEST_F(StoreTest, GiftTotalsAndSendersRoundTripAndLeaveWithTheRoom) {
   }
 }
 
+TEST_F(StoreTest, BattlesRoundTripWithTheHigherOfTheirScores) {
+  domain::Battle b;
+  b.battle_id = "battle_1";
+  b.rooms = {{"a", "oa", domain::BattleRoomState::kJoined, 10, 0},
+             {"b", "ob", domain::BattleRoomState::kLeft, 70, 1'769'000'010'000}};
+  b.duration_ms = 60'000;
+  b.extension_info = R"({"k":"v"})";
+  b.create_ms = 1'769'000'000'000;
+  b.start_ms = 1'769'000'001'000;
+  b.end_ms = 1'769'000'061'000;
+  b.status = domain::BattleStatus::kRunning;
+  domain::Battle gone = b;
+  gone.battle_id = "battle_gone";
+  {
+    auto store = open_store(db_path());
+    store->submit({PutBattle{kApp, b}, PutBattleScore{kApp, "battle_1", "a", 45},
+                   PutBattleScore{kApp, "battle_1", "b", 5}, PutBattle{kApp, gone},
+                   PutBattleScore{kApp, "battle_gone", "a", 1}});
+    store->submit({DeleteBattle{kApp, "battle_gone"}});
+    store->close();
+  }
+  Snapshot s = open_store(db_path())->load();
+  ASSERT_EQ(s.battles.size(), 1u);
+  domain::Battle want = b;
+  want.rooms[0].score = 45;  // the score row is higher than the document's
+  EXPECT_EQ(s.battles[0].battle, want);
+  RawDb raw(db_path());
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM battle_scores WHERE battle_id='battle_gone'"), 0);
+}
+
+TEST(BattleResult, TheHighestScoreOfTheRoomsThatTookPartWinsAndATieIsADraw) {
+  domain::Battle b;
+  b.start_ms = 1;
+  b.rooms = {{"a", "oa", domain::BattleRoomState::kJoined, 30, 0},
+             {"b", "ob", domain::BattleRoomState::kLeft, 30, 0},
+             {"c", "oc", domain::BattleRoomState::kRejected, 99, 0}};
+  EXPECT_EQ(b.winners(), (std::vector<std::string>{"a", "b"}));
+  b.rooms[1].score = 31;
+  EXPECT_EQ(b.winners(), std::vector<std::string>{"b"});
+  b.start_ms = 0;  // never started: nobody won
+  EXPECT_TRUE(b.winners().empty());
+}
+
 // ----- migrations --------------------------------------------------------------------------
 
 TEST_F(StoreTest, FreshDatabaseGetsTheLatestSchemaVersion) {

@@ -23,6 +23,8 @@ let mySeatRequest = null; // RequestId of our pending application in an ApplyToT
 let dismissing = false; // the owner's dismiss request is on its way
 let giftCoins = null; // the room's TotalGiftCoins
 let gifts = []; // the app's gift catalog, as get_gift_list gives it
+let coHosts = []; // the rooms connected with ours (ours included), [] when none
+let battle = null; // the battle our room is in, as get_battle_info gives it (null: none)
 
 // ---- small helpers ------------------------------------------------------------------------
 
@@ -52,7 +54,8 @@ function setState(state) {
   $('enter-btn').disabled = state === 'connecting' || inRoom;
   $('leave-btn').disabled = !inRoom;
   for (const id of ['take-seat-btn', 'leave-seat-btn', 'like-btn', 'send-btn', 'chat-input',
-    'gift-count', 'gift-receiver']) {
+    'gift-count', 'gift-receiver', 'cohost-room', 'cohost-btn', 'cohost-leave-btn', 'battle-btn',
+    'battle-leave-btn', 'battle-duration']) {
     $(id).disabled = state !== 'entered';
   }
   for (const button of $('gift-list').querySelectorAll('button')) button.disabled = state !== 'entered';
@@ -91,6 +94,7 @@ function renderRoomInfo() {
   $('info-seat-mode').textContent = info.TakeSeatMode || '';
   // The owner of a Live room cannot leave it (-2102), only dismiss it.
   $('leave-btn').textContent = client?.role === 'Owner' ? 'Dismiss room' : 'Leave room';
+  document.body.dataset.role = client?.role || '';
   renderGiftReceivers();
 }
 
@@ -257,6 +261,64 @@ function removeRequest(requestId) {
   $('requests').hidden = $('request-list').children.length === 0;
 }
 
+// ---- co-hosting and battles -----------------------------------------------------------------
+
+function renderCoHosts() {
+  $('cohost-list').replaceChildren(...coHosts.map((r) => el('li', { dataset: { room: r.RoomId } },
+    r.RoomId === client?.roomId ? `${r.RoomId} (this room, ${r.Owner_Account})` : `${r.RoomId} (${r.Owner_Account})`)));
+  $('cohost-none').hidden = coHosts.length > 0;
+}
+
+// The rooms that took part in the battle, with their scores.
+function battleRooms(b) {
+  return [b.FromRoomInfo, ...(b.ToRoomList || [])]
+    .filter((r) => r && (r.Status === 'Joined' || r.Status === 'Left'));
+}
+
+function renderBattle() {
+  const bar = $('battle-bar');
+  const result = $('battle-result');
+  if (!battle) {
+    $('battle-status').textContent = 'No battle.';
+    bar.hidden = true;
+    result.hidden = true;
+    $('battle-scores').replaceChildren();
+    return;
+  }
+  const rooms = battleRooms(battle);
+  const status = {
+    1: 'Waiting for the invited rooms to accept…',
+    2: `Battle on: ends at ${new Date(battle.EndTime * 1000).toLocaleTimeString()}.`,
+    3: `Battle over (${battle.EndReason}).`,
+  };
+  $('battle-status').textContent = status[battle.Status] || '';
+  document.getElementById('battle').dataset.status = String(battle.Status);
+  bar.hidden = rooms.length < 2;
+  bar.replaceChildren(...rooms.map((r) => {
+    const seg = el('div', { dataset: { room: r.RoomId, score: String(r.Score) } }, `${r.RoomId} ${r.Score}`);
+    seg.style.flexGrow = String(r.Score + 1);
+    return seg;
+  }));
+  $('battle-scores').replaceChildren(...rooms.map((r) =>
+    el('li', { dataset: { room: r.RoomId, score: String(r.Score) } }, `${r.RoomId}: ${r.Score} coins`)));
+  result.hidden = battle.Status !== 3;
+  if (battle.Status === 3) {
+    const winners = battle.WinnerRoomIdList || [];
+    result.dataset.winner = winners.join(',');
+    result.textContent = winners.length === 0 ? 'No winner.'
+      : winners.length > 1 ? `Draw: ${winners.join(', ')}` : `Winner: ${winners[0]}`;
+  }
+}
+
+async function loadBattle() {
+  try {
+    battle = await client.getBattle();
+  } catch {
+    battle = null; // the room is in no battle
+  }
+  renderBattle();
+}
+
 // ---- room state ---------------------------------------------------------------------------
 
 function resetRoomState() {
@@ -269,6 +331,10 @@ function resetRoomState() {
   queuedMemberEvents = [];
   mySeatRequest = null;
   giftCoins = null;
+  coHosts = [];
+  battle = null;
+  renderCoHosts();
+  renderBattle();
   $('gift-fx').replaceChildren();
   $('request-list').replaceChildren();
   $('requests').hidden = true;
@@ -288,10 +354,13 @@ async function showRoom(data) {
   likes ??= data.TotalLikes ?? 0;
   giftCoins ??= data.TotalGiftCoins ?? 0;
   memberCount ??= data.MemberCount ?? null;
+  if (coHosts.length === 0) coHosts = data.CoHostList || [];
+  renderCoHosts();
   renderRoomInfo();
   renderSeats();
   renderCounts();
   await loadGifts();
+  if (!battle) await loadBattle();
   await loadMembers();
 }
 
@@ -339,6 +408,51 @@ function wire(c) {
   c.on('Likes', (data) => {
     likes = data.TotalLikes ?? likes;
     renderCounts();
+  });
+  c.on('CoHostChanged', (data) => {
+    coHosts = data.CoHostList || [];
+    renderCoHosts();
+  });
+  c.on('CoHostRequest', (data) => {
+    addRequest(data.RequestId, `${data.From_Account} (room ${data.FromRoomId}) asks to co-host.`, [
+      ['Accept', () => c.respondCoHost(data.RequestId, true)],
+      ['Reject', () => c.respondCoHost(data.RequestId, false)],
+    ]);
+  });
+  c.on('CoHostRequestResolved', (data) => {
+    removeRequest(data.RequestId);
+    setStatus(`Co-host request between ${data.FromRoomId} and ${data.ToRoomId}: ${data.Result}.`);
+  });
+  c.on('BattleInvitation', (data) => {
+    addRequest(data.BattleId, `Room ${data.FromRoomId} challenges you to a ${data.Duration / 1000} s battle.`, [
+      ['Accept', async () => {
+        await c.respondBattle(data.BattleId, true);
+        removeRequest(data.BattleId);
+      }],
+      ['Decline', async () => {
+        await c.respondBattle(data.BattleId, false);
+        removeRequest(data.BattleId);
+      }],
+    ]);
+  });
+  c.on('BattleInvitationResolved', (data) => setStatus(`Battle invitation to ${data.RoomId}: ${data.Result}.`));
+  c.on('BattleChanged', (data) => {
+    battle = data;
+    renderBattle();
+  });
+  c.on('BattleScore', (data) => {
+    if (!battle || battle.BattleId !== data.BattleId) return;
+    for (const s of data.ScoreList || []) {
+      for (const r of [battle.FromRoomInfo, ...(battle.ToRoomList || [])]) {
+        if (r && r.RoomId === s.RoomId) r.Score = s.Score;
+      }
+    }
+    renderBattle();
+  });
+  c.on('BattleEnded', (data) => {
+    battle = data;
+    removeRequest(data.BattleId);
+    renderBattle();
   });
   c.on('Gift', (data) => {
     giftCoins = data.TotalGiftCoins ?? giftCoins;
@@ -535,6 +649,27 @@ $('like-btn').addEventListener('click', async () => {
     renderCounts();
   }
 });
+$('cohost-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const room = $('cohost-room').value.trim();
+  const reply = await act(() => client.requestCoHost([room]));
+  const result = reply?.Results?.[0];
+  if (!result) return;
+  if (result.Code === 0) setStatus(`Asked the owner of ${room} to co-host.`);
+  else setStatus(`Cannot co-host with ${room}: ${result.Message} (code ${result.Code})`, { error: true });
+});
+$('cohost-leave-btn').addEventListener('click', () => act(() => client.disconnectCoHost()));
+$('battle-btn').addEventListener('click', async () => {
+  const rooms = coHosts.map((r) => r.RoomId).filter((id) => id !== client.roomId);
+  if (rooms.length === 0) {
+    setStatus('Co-host with another room first: battles are between connected rooms.', { error: true });
+    return;
+  }
+  const reply = await act(() => client.requestBattle(rooms, Number($('battle-duration').value)));
+  if (reply) setStatus(reply.BattleId ? `Battle ${reply.BattleId}: waiting for ${rooms.join(', ')}.`
+    : `No room could be invited: ${reply.Results.map((r) => r.ResultMessage).join('; ')}`);
+});
+$('battle-leave-btn').addEventListener('click', () => act(() => client.leaveBattle()));
 $('chat-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const input = $('chat-input');
@@ -552,6 +687,13 @@ const params = new URLSearchParams(location.search);
 for (const [param, id] of [['sdkappid', 'sdkappid'], ['userId', 'user-id'], ['userSig', 'user-sig'],
   ['roomId', 'room-id'], ['url', 'gateway-url']]) {
   if (params.has(param)) $(id).value = params.get(param);
+}
+// ?battleMs=N offers a battle of N ms (a short one for a quick try, or a test).
+const battleMs = Number(params.get('battleMs'));
+if (Number.isInteger(battleMs) && battleMs >= 1000) {
+  const option = el('option', { value: String(battleMs), selected: true }, `${battleMs / 1000} s`);
+  $('battle-duration').prepend(option);
+  $('battle-duration').value = String(battleMs);
 }
 setState('idle');
 if (params.get('autoEnter') === '1') $('join-form').requestSubmit();

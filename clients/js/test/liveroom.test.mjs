@@ -430,3 +430,25 @@ test('sendGift does not retry a refusal, nor without reconnect', async () => {
   assert.equal(FakeSocket.instances[0].sent.filter((r) => r.op === 'send_gift').length, 1);
   c.close();
 });
+
+test('co-hosting and battle requests carry RoomId; coHosts follows enter and CoHostChanged', async () => {
+  reset((req) => (req.op === 'enter'
+    ? { ...defaultScript(req), CoHostList: [{ RoomId: 'live_1', Owner_Account: 'alice' }, { RoomId: 'live_2', Owner_Account: 'bob' }] }
+    : defaultScript(req)));
+  const c = makeClient();
+  await c.connect();
+  await c.enter('live_1');
+  assert.equal(c.coHosts.length, 2);
+  await c.requestCoHost(['live_3'], { timeoutMs: 5000 });
+  await c.requestBattle(['live_2'], 60000);
+  await c.respondBattle('battle_x', true);
+  const sent = FakeSocket.instances[0].sent;
+  assert.deepEqual(sent.at(-3), { id: 3, op: 'cohost_request', RoomId: 'live_1', ToRoomIdList: ['live_3'], TimeoutMs: 5000 });
+  assert.deepEqual(sent.at(-2), { id: 4, op: 'battle_request', RoomId: 'live_1', ToRoomIdList: ['live_2'], Duration: 60000 });
+  assert.deepEqual(sent.at(-1), { id: 5, op: 'battle_respond', RoomId: 'live_1', BattleId: 'battle_x', Accept: true });
+  const changed = nextEvent(c, 'CoHostChanged');
+  FakeSocket.instances[0].push({ event: 'CoHostChanged', RoomId: 'live_1', data: { CoHostList: [] } });
+  await changed;
+  assert.deepEqual(c.coHosts, []);
+  c.close();
+});

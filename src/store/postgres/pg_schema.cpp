@@ -10,7 +10,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 4> kMigrations{{
+constexpr std::array<std::string_view, 5> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -144,6 +144,22 @@ constexpr std::array<std::string_view, 4> kMigrations{{
       user_id bytea NOT NULL,
       recent bytea NOT NULL,
       PRIMARY KEY (sdkappid, room_id, user_id)
+    );
+    )sql",
+    // 5: PK battles, as the SQLite store's migration 8.
+    R"sql(
+    CREATE TABLE battles(
+      sdkappid bigint NOT NULL,
+      battle_id bytea NOT NULL,
+      doc bytea NOT NULL,
+      PRIMARY KEY (sdkappid, battle_id)
+    );
+    CREATE TABLE battle_scores(
+      sdkappid bigint NOT NULL,
+      battle_id bytea NOT NULL,
+      room_id bytea NOT NULL,
+      score bigint NOT NULL,
+      PRIMARY KEY (sdkappid, battle_id, room_id)
     );
     )sql",
 }};

@@ -140,6 +140,14 @@ class PostgresBackend {
         "DELETE FROM room_gift_senders WHERE sdkappid=$1 AND room_id=$2 AND user_id=$3;"
         "INSERT INTO room_gift_senders(sdkappid, room_id, user_id, recent) VALUES ($1,$2,$3,$4)");
     s_.delete_gift_senders = make("DELETE FROM room_gift_senders WHERE sdkappid=$1 AND room_id=$2");
+    s_.put_battle = make(
+        "DELETE FROM battles WHERE sdkappid=$1 AND battle_id=$2;"
+        "INSERT INTO battles(sdkappid, battle_id, doc) VALUES ($1,$2,$3)");
+    s_.put_battle_score = make(
+        "DELETE FROM battle_scores WHERE sdkappid=$1 AND battle_id=$2 AND room_id=$3;"
+        "INSERT INTO battle_scores(sdkappid, battle_id, room_id, score) VALUES ($1,$2,$3,$4)");
+    s_.delete_battle = make("DELETE FROM battles WHERE sdkappid=$1 AND battle_id=$2");
+    s_.delete_battle_scores = make("DELETE FROM battle_scores WHERE sdkappid=$1 AND battle_id=$2");
   }
 
   PostgresOptions options_;

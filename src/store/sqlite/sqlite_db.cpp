@@ -148,7 +148,7 @@ void Database::exec(std::string_view sql) {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 7> kMigrations{{
+constexpr std::array<std::string_view, 8> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid INTEGER NOT NULL,
@@ -266,6 +266,22 @@ constexpr std::array<std::string_view, 7> kMigrations{{
       user_id TEXT NOT NULL,
       recent TEXT NOT NULL,            -- JSON array of [Random, coins], oldest first
       PRIMARY KEY (sdkappid, room_id, user_id)
+    ) WITHOUT ROWID;
+    )sql",
+    // 8: PK battles: one JSON document per battle, and each room's score while it runs.
+    R"sql(
+    CREATE TABLE battles(
+      sdkappid INTEGER NOT NULL,
+      battle_id TEXT NOT NULL,
+      doc TEXT NOT NULL,
+      PRIMARY KEY (sdkappid, battle_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE battle_scores(
+      sdkappid INTEGER NOT NULL,
+      battle_id TEXT NOT NULL,
+      room_id TEXT NOT NULL,
+      score INTEGER NOT NULL,
+      PRIMARY KEY (sdkappid, battle_id, room_id)
     ) WITHOUT ROWID;
     )sql",
 }};

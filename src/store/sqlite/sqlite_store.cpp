@@ -77,6 +77,14 @@ class SqliteBackend {
         "VALUES (?,?,?,?)");
     s_.delete_gift_senders =
         db_.prepare("DELETE FROM room_gift_senders WHERE sdkappid=? AND room_id=?");
+    s_.put_battle =
+        db_.prepare("INSERT OR REPLACE INTO battles(sdkappid, battle_id, doc) VALUES (?,?,?)");
+    s_.put_battle_score = db_.prepare(
+        "INSERT OR REPLACE INTO battle_scores(sdkappid, battle_id, room_id, score) "
+        "VALUES (?,?,?,?)");
+    s_.delete_battle = db_.prepare("DELETE FROM battles WHERE sdkappid=? AND battle_id=?");
+    s_.delete_battle_scores =
+        db_.prepare("DELETE FROM battle_scores WHERE sdkappid=? AND battle_id=?");
     begin_ = db_.prepare("BEGIN IMMEDIATE");
     commit_ = db_.prepare("COMMIT");
   }
