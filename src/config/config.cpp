@@ -245,9 +245,10 @@ HttpConfig read_http(const ConfigReader& r, const toml::node& node) {
 
 GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "gateway", "[gateway]");
-  r.reject_unknown_keys(t, "gateway",
-                        {"heartbeat_interval_ms", "presence_grace_ms", "member_batch_ms",
-                         "max_queued_bytes", "max_message_bytes", "login_timeout_ms"});
+  r.reject_unknown_keys(
+      t, "gateway",
+      {"heartbeat_interval_ms", "presence_grace_ms", "member_batch_ms", "max_queued_bytes",
+       "max_message_bytes", "login_timeout_ms", "gift_events_per_second"});
   GatewayConfig g;
   auto read_int = [&](std::string_view key, auto& field, int64_t lo, int64_t hi) {
     read_integer(r, t, "gateway", key, field, lo, hi);
@@ -258,6 +259,7 @@ GatewayConfig read_gateway(const ConfigReader& r, const toml::node& node) {
   read_int("max_queued_bytes", g.max_queued_bytes, 64 * 1024, 1024 * 1024 * 1024);
   read_int("max_message_bytes", g.max_message_bytes, 1024, 16 * 1024 * 1024);
   read_int("login_timeout_ms", g.login_timeout_ms, 100, 600'000);
+  read_int("gift_events_per_second", g.gift_events_per_second, 0, 1'000'000);
   return g;
 }
 

@@ -65,6 +65,9 @@ struct GatewayConfig {
   uint64_t max_queued_bytes = 4 * 1024 * 1024;  // per connection; more = slow consumer, closed
   uint32_t max_message_bytes = 64 * 1024;       // largest client message
   uint32_t login_timeout_ms = 5'000;  // a connection not logged in by then is closed (1008)
+  // Gift events a room's members get one by one, per second (a burst of as many); the rest of a
+  // storm reaches them folded into one GiftSummary per member_batch_ms. 0: every gift alone.
+  uint32_t gift_events_per_second = 5;
 };
 
 // [webhooks]: how the dispatcher talks to receivers (docs/webhooks.md).

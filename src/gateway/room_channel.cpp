@@ -127,6 +127,31 @@ void RoomChannel::message(uint64_t seq, const engine::MessageNotice& m) {
 }
 
 void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
+  // A storm of gifts must not drown the room's other events (every gift event goes to every
+  // member): past the room's budget, gifts are folded into the next batch's GiftSummary.
+  if (const int64_t budget = gateway_.options_.gift_events_per_second; budget > 0) {
+    std::lock_guard lock(mu_);
+    const int64_t now = gateway_.clock_.steady_millis();
+    const int64_t full = budget * 1000;
+    if (gift_tokens_milli_ < 0) {
+      gift_tokens_milli_ = full;
+    } else {
+      gift_tokens_milli_ = std::min(full, gift_tokens_milli_ + (now - gift_tokens_at_ms_) * budget);
+    }
+    gift_tokens_at_ms_ = now;
+    if (gift_tokens_milli_ < 1000) {
+      FoldedGift& f = folded_gifts_[g.gift->gift_id];
+      f.sends += 1;
+      f.count += g.count * static_cast<int64_t>(g.receivers.size());
+      f.coins += g.coins;
+      folded_sends_ += 1;
+      folded_total_coins_ = std::max(folded_total_coins_, g.total_gift_coins);
+      members_seq_ = std::max(members_seq_, seq);
+      arm_batch_locked();
+      return;
+    }
+    gift_tokens_milli_ -= 1000;
+  }
   std::string data;
   JsonWriter w(data);
   w.begin_object().field("From_Account", g.from).key("Receivers").begin_array();
@@ -291,6 +316,25 @@ bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
     entered_.clear();
     left_.clear();
     entered_count_ = left_count_ = 0;
+  }
+  if (folded_sends_ > 0) {
+    std::string data;
+    JsonWriter w(data);
+    w.begin_object().field("Sends", folded_sends_).key("GiftList").begin_array();
+    int64_t coins = 0;
+    for (const auto& [gift_id, f] : folded_gifts_) {
+      w.begin_object()
+          .field("GiftId", gift_id)
+          .field("Sends", f.sends)
+          .field("Count", f.count)
+          .field("Coins", f.coins)
+          .end_object();
+      coins += f.coins;
+    }
+    w.end_array().field("Coins", coins).field("TotalGiftCoins", folded_total_coins_).end_object();
+    await = std::max(await, enqueue_locked(members_seq_, Broadcast{event("GiftSummary", data)}));
+    folded_gifts_.clear();
+    folded_sends_ = 0;
   }
   if (total_likes_ >= 0) {
     await = std::max(

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -105,6 +106,16 @@ class RoomChannel final : public engine::RoomAudience,
   std::vector<std::string> entered_, left_;
   size_t entered_count_ = 0, left_count_ = 0, member_count_ = 0;
   int64_t total_likes_ = -1;  // -1: no like since the last batch
+  // Gifts past the room's budget of Gift events (gift_events_per_second): folded into one
+  // GiftSummary per batch, by gift. The budget is a token bucket, in thousandths of a token.
+  struct FoldedGift {
+    int64_t sends = 0, count = 0, coins = 0;
+  };
+  std::map<std::string, FoldedGift, std::less<>> folded_gifts_;
+  int64_t folded_sends_ = 0;
+  int64_t folded_total_coins_ = 0;
+  int64_t gift_tokens_milli_ = -1;  // -1: full (no gift yet)
+  int64_t gift_tokens_at_ms_ = 0;
   uint64_t members_seq_ = 0;  // the batch shows changes up to here
   bool batch_armed_ = false;
   int64_t batch_since_ms_ = 0;

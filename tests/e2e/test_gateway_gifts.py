@@ -152,3 +152,26 @@ def test_the_catalog_over_the_gateway(gw):
     [c] = [c for c in listing["CategoryList"] if c["CategoryId"] == cat]
     assert c["GiftIdList"] == [rose] and c["Name"] == "Love"
     assert c["LanguageList"] == [{"Language": "en", "Name": "Love EN", "Desc": ""}]
+
+
+def test_a_storm_of_gifts_is_folded_past_the_rooms_budget(gw):
+    """At most gift_events_per_second (5) Gift events a second reach the members; the rest of
+    the storm comes as GiftSummary, so nothing is lost from what members can add up."""
+    rose = add_gift(gw.rest, coins=3)
+    rid, owner = gw.room()
+    sender = gw.member(rid)
+    watcher = gw.member(rid)
+    for _ in range(12):
+        sender.ok("send_gift", RoomId=rid, GiftId=rose, Count=2)
+    gifts = watcher.collect("Gift", within=0.6)
+    summaries = [e["data"] for e in watcher.drain("GiftSummary")]
+    assert 1 <= len(gifts) <= 6, len(gifts)  # the burst, and what refilled meanwhile
+    folded = sum(s["Sends"] for s in summaries)
+    assert len(gifts) + folded == 12, (len(gifts), summaries)
+    for s in summaries:
+        [line] = s["GiftList"]
+        assert (line["GiftId"], line["Count"], line["Coins"]) == (rose, 2 * line["Sends"],
+                                                                   6 * line["Sends"])
+        assert s["Coins"] == line["Coins"]
+    assert summaries[-1]["TotalGiftCoins"] == 72
+    assert gw.rest.ok("get_room_statistic", {"RoomId": rid})["TotalGiftCoins"] == 72

@@ -454,6 +454,14 @@ function wire(c) {
     removeRequest(data.BattleId);
     renderBattle();
   });
+  c.on('GiftSummary', (data) => {
+    giftCoins = data.TotalGiftCoins ?? giftCoins;
+    renderCounts();
+    const item = el('div', { class: 'gift-fx-item', dataset: { summary: String(data.Sends) } },
+      `🎁 +${data.Sends} more gifts (${data.Coins} coins)`);
+    $('gift-fx').append(item);
+    setTimeout(() => item.remove(), GIFT_FX_MS);
+  });
   c.on('Gift', (data) => {
     giftCoins = data.TotalGiftCoins ?? giftCoins;
     renderCounts();
