@@ -5,10 +5,14 @@
 // Each message's text carries its send time on this machine's steady clock, so a receiver knows
 // the fan-out latency of every single delivery without any clock agreement with the server.
 //
-// Two phases, one after the other on the same connections:
+// Three phases, one after the other on the same connections:
 //   latency     paced (--rate messages/s for --latency-duration s): p50/p99/max fan-out latency
 //   throughput  closed loop: a new message whenever fewer than --window messages' worth of
 //               deliveries are still outstanding, for --throughput-duration s: deliveries/s
+//   gift storm  --gift-rate gift sends/s spread over --gift-senders audience members for
+//               --gift-duration s, while the room is in a PK battle (scores pushed to every
+//               member) and chat goes on at --rate: the gifts' acknowledgement latency, and the
+//               chat's fan-out latency next to the latency phase's (storm_chat, storm_gifts)
 // It also reads the server's VmRSS before the first connection and once all members are in the
 // room and idle (--server-pid), for the server memory per idle member.
 //
@@ -80,8 +84,14 @@ constexpr int64_t kNsPerSec = 1'000'000'000;
 // Phases index the per-phase counters; the phase number travels in the message text.
 constexpr int kLatency = 0;
 constexpr int kThroughput = 1;
-constexpr int kPhases = 2;
-constexpr std::array<std::string_view, kPhases> kPhaseNames{"latency", "throughput"};
+constexpr int kStormChat = 2;   // chat during the gift storm
+constexpr int kStormGifts = 3;  // the storm's gift sends (acknowledgements only)
+constexpr int kPhases = 4;
+constexpr std::array<std::string_view, kPhases> kPhaseNames{"latency", "throughput",
+                                                            "storm_chat", "storm_gifts"};
+// The gift the storm sends, and the battle it scores (set up over REST).
+constexpr std::string_view kBenchGift = "lrbench";
+std::string g_battle_id;  // written before the workers start
 
 // Chat text: "<marker><phase> <seq> <send ns>". Receivers search for the marker, which cannot
 // occur elsewhere in a Message event of this run.
@@ -92,6 +102,8 @@ constexpr uint64_t kHeartbeatId = 0;
 constexpr uint64_t kLoginId = 1;
 constexpr uint64_t kEnterId = 2;
 constexpr uint64_t kFirstSendId = 3;
+constexpr uint64_t kBattleRespondId = uint64_t{1} << 52;  // the room owner accepts the battle
+std::atomic<int64_t> g_battle_code{INT64_MIN};             // its reply's code, once it came
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -119,6 +131,9 @@ struct Options {
   int heartbeat_ms = 8000;       // the server's default interval is 10 s, closing after 3 missed
   double drain_s = 10;
   double connect_timeout_s = 300;
+  double gift_rate = 1000;  // gift sends/s of the storm
+  double gift_s = 10;       // 0: no gift storm
+  int gift_senders = 500;   // audience members that send them, in turn
 };
 
 [[noreturn]] void usage_error(const std::string& what, int status = 2) {
@@ -131,7 +146,8 @@ struct Options {
                "  [--latency-duration S] [--throughput-duration S] [--window MSGS]\n"
                "  [--flow deliveries|replies]"
                " [--sender-max-rate MSG_PER_S] [--heartbeat-ms MS] [--drain S]\n"
-               "  [--connect-timeout S]\n",
+               "  [--connect-timeout S] [--gift-rate SENDS_PER_S] [--gift-duration S]\n"
+               "  [--gift-senders N]\n",
                what.c_str());
   std::exit(status);
 }
@@ -229,6 +245,12 @@ Options parse_options(int argc, char** argv) {
       integer(o.drain_s);
     } else if (arg == "--connect-timeout") {
       integer(o.connect_timeout_s);
+    } else if (arg == "--gift-rate") {
+      integer(o.gift_rate);
+    } else if (arg == "--gift-duration") {
+      integer(o.gift_s);
+    } else if (arg == "--gift-senders") {
+      integer(o.gift_senders);
     } else if (arg == "--help" || arg == "-h") {
       usage_error("chat fan-out load generator for the liveroomd gateway (bench/gateway)", 0);
     } else {
@@ -244,7 +266,10 @@ Options parse_options(int argc, char** argv) {
   o.threads = std::max(1, o.threads);
   o.connect_concurrency = std::max(1, o.connect_concurrency);
   o.window = std::max(1, o.window);
-  if (o.rate <= 0 || o.sender_max_rate <= 0) usage_error("rates must be positive");
+  if (o.rate <= 0 || o.sender_max_rate <= 0 || o.gift_rate <= 0) {
+    usage_error("rates must be positive");
+  }
+  o.gift_senders = std::clamp(o.gift_senders, 1, std::max(1, o.members - 1));
   return o;
 }
 
@@ -358,7 +383,7 @@ struct Worker {
   int starting = 0;
 
   // Written by this worker's thread, read by the controller while running.
-  Counter entered, failed, closed;
+  Counter entered, failed, closed, gift_events, score_events;
   std::array<Counter, kPhases> delivered, acked, rejected;
 
   // Read once the thread has stopped.
@@ -401,6 +426,26 @@ class Member {
     pending_.push_back({id, t, phase});
     send(fmt::format(R"({{"id":{},"op":"send_text","RoomId":"{}","Text":"{}{} {} {}"}})", id,
                      w_.o.room, kMarker, phase, seq, t));
+  }
+
+  // One gift from this member to the room's owner, in the storm phase.
+  void send_gift(uint64_t seq) {
+    if (state_ != State::kInRoom) {
+      w_.rejected[kStormGifts].add();
+      ++w_.errors["send_gift on a connection not in the room"];
+      return;
+    }
+    const uint64_t id = next_id_++;
+    pending_.push_back({id, now_ns(), kStormGifts});
+    send(fmt::format(R"({{"id":{},"op":"send_gift","RoomId":"{}","GiftId":"{}","Random":{}}})",
+                     id, w_.o.room, kBenchGift, seq % 4'294'967'295));
+  }
+
+  // The room's owner accepts the battle the set-up created.
+  void accept_battle() {
+    send(fmt::format(R"({{"id":{},"op":"battle_respond","RoomId":"{}","BattleId":"{}",)"
+                     R"("Accept":true}})",
+                     kBattleRespondId, w_.o.room, g_battle_id));
   }
 
   void heartbeat_if_due(int64_t now) {
@@ -519,6 +564,8 @@ class Member {
   // `rest` starts with the event's name.
   void on_event(std::string_view rest, int64_t now) {
     if (rest.starts_with(R"(Message")")) return on_message(rest, now);
+    if (rest.starts_with(R"(Gift)")) return w_.gift_events.add();  // Gift and GiftSummary
+    if (rest.starts_with(R"(BattleScore")")) return w_.score_events.add();
     if (rest.starts_with(R"(Kicked")") || rest.starts_with(R"(RoomDismissed")")) {
       ++w_.errors[fmt::format("event {}", rest.substr(0, rest.find('"')))];
       leave_room();
@@ -567,7 +614,10 @@ class Member {
       ++w_.errors["unparsed server object"];
       return;
     }
-    if (*id == static_cast<int64_t>(kHeartbeatId)) {
+    if (*id == static_cast<int64_t>(kBattleRespondId)) {
+      g_battle_code.store(*code);
+      if (*code != 0) ++w_.errors[fmt::format("battle_respond: {}", message_of(reply))];
+    } else if (*id == static_cast<int64_t>(kHeartbeatId)) {
       if (*code != 0) ++w_.errors[fmt::format("heartbeat: code {}", *code)];
     } else if (*id == static_cast<int64_t>(kLoginId) && state_ == State::kLogin) {
       if (*code != 0) return fail(fmt::format("login: code {} {}", *code, message_of(reply)));
@@ -737,16 +787,43 @@ void setup_over_rest(const Options& o) {
       throw std::runtime_error("multiaccount_import failed: " + info);
     }
   }
+  // The first member owns the room: it accepts the gift storm's battle.
   const auto body =
       fmt::format(R"({{"RoomInfo":{{"RoomId":"{}","RoomType":"Live","RoomName":"gateway bench",)"
-                  R"("MaxMemberCount":{}}}}})",
-                  o.room, std::max(o.members + 100, 1000));
+                  R"("MaxMemberCount":{},"Owner_Account":"{}"}}}})",
+                  o.room, std::max(o.members + 100, 1000), user_id(o, 0));
   std::string info;
   const int64_t code = rest.post("live_engine_http_srv/create_room", body, &info);
   constexpr int64_t kRoomExistsSameOwner = 100010;  // a rerun against the same server
   if (code != 0 && code != kRoomExistsSameOwner) {
     throw std::runtime_error("create_room failed: " + info);
   }
+  if (o.gift_s <= 0) return;
+  // The gift storm: a 1-coin gift, and a rival room whose battle with ours outlasts the run.
+  rest.post("live_engine_http_srv/add_gift",
+            fmt::format(R"({{"GiftId":"{}","DefaultName":"Bench","Coins":1}})", kBenchGift));
+  const std::string rival = o.room + "-rival";
+  if (rest.post("live_engine_http_srv/create_room",
+                fmt::format(R"({{"RoomInfo":{{"RoomId":"{}","RoomType":"Live"}}}})", rival),
+                &info) != 0 &&
+      info.find("100010") == std::string::npos) {
+    throw std::runtime_error("create_room (rival) failed: " + info);
+  }
+}
+
+// The storm's battle: the rival room invites ours (its invitation lapses in 10 s, so this runs
+// right before the storm) for longer than the storm lasts.
+void create_battle_over_rest(const Options& o) {
+  Rest rest(o);
+  std::string out;
+  if (rest.post("live_engine_http_pk/create_battle",
+                fmt::format(R"({{"FromRoomId":"{}-rival","ToRoomIdList":["{}"],"Duration":{}}})",
+                            o.room, o.room, static_cast<int64_t>(o.gift_s * 1000) + 60'000),
+                &out) != 0) {
+    throw std::runtime_error("create_battle failed: " + out);
+  }
+  const auto reply = boost::json::parse(out).as_object();
+  g_battle_id = std::string(reply.at("Response").at("BattleId").as_string());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -831,6 +908,7 @@ double machine_busy_seconds() {
 // The run.
 
 struct PhaseResult {
+  int phase = 0;
   std::string name;
   double duration_s = 0;
   uint64_t posted = 0, ok = 0, refused = 0;
@@ -879,8 +957,67 @@ class Controller {
   // millisecond is short next to a fan-out, and rare enough not to take CPU from the I/O.
   static constexpr auto kPollInterval = std::chrono::milliseconds(1);
 
+  // The gift storm: --gift-rate gifts/s from the gift senders (members 1 .. --gift-senders, in
+  // turn) and, beside them, chat at --rate from the chat senders, for --gift-duration s. Answers
+  // the chat's result (storm_chat) and the gifts' (storm_gifts: acknowledgements).
+  std::pair<PhaseResult, PhaseResult> run_storm() {
+    std::vector<Sender> givers;
+    for (auto& w : workers_) {
+      for (auto& m : w->members) {
+        if (m.get() == owner_ || !m->in_room()) continue;
+        if (givers.size() < static_cast<size_t>(o_.gift_senders)) {
+          givers.push_back({m.get(), w.get(), 0});
+        }
+      }
+    }
+    PhaseResult chat = start(kStormChat, o_.gift_s);
+    PhaseResult gifts = start(kStormGifts, o_.gift_s);
+    const int64_t begin = now_ns();
+    const int64_t end = begin + static_cast<int64_t>(o_.gift_s * kNsPerSec);
+    g_phase_end_ns[kStormChat].store(end, std::memory_order_relaxed);
+    const auto chat_gap = static_cast<int64_t>(kNsPerSec / o_.rate);
+    const auto gift_gap = static_cast<int64_t>(kNsPerSec / o_.gift_rate);
+    int64_t next_chat = begin, next_gift = begin;
+    uint64_t chats = 0, sent_gifts = 0;
+    while (true) {
+      const int64_t next = std::min(next_chat, next_gift);
+      if (next >= end) break;
+      std::this_thread::sleep_for(std::chrono::nanoseconds(next - now_ns()));
+      if (next_chat <= next_gift) {
+        post(senders_[chats % senders_.size()], kStormChat, chats);
+        ++chats;
+        next_chat += chat_gap;
+      } else {
+        Sender& s = givers[sent_gifts % givers.size()];
+        asio::post(s.worker->ioc, [m = s.member, seq = sent_gifts] { m->send_gift(seq); });
+        ++sent_gifts;
+        next_gift += gift_gap;
+      }
+    }
+    finish(chat, chats, begin);
+    finish(gifts, sent_gifts, begin);
+    return {std::move(chat), std::move(gifts)};
+  }
+
+  // The room's owner (the first member) accepts the battle the set-up created.
+  bool start_battle() {
+    for (auto& w : workers_) {
+      for (auto& m : w->members) {
+        if (m->user() != user_id(o_, 0) || !m->in_room()) continue;
+        owner_ = m.get();
+        asio::post(w->ioc, [m = m.get()] { m->accept_battle(); });
+      }
+    }
+    const int64_t give_up = now_ns() + 10 * kNsPerSec;
+    while (g_battle_code.load() == INT64_MIN && now_ns() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return g_battle_code.load() == 0;
+  }
+
   PhaseResult run(int phase, double duration_s, bool paced) {
     PhaseResult r;
+    r.phase = phase;
     r.name = std::string(kPhaseNames[phase]);
     r.duration_s = duration_s;
     r.members = in_room();
@@ -975,9 +1112,58 @@ class Controller {
     asio::post(s.worker->ioc, [m = s.member, phase, seq] { m->send_text(phase, seq); });
   }
 
+  // The start of a paced phase run beside another: what run() notes before sending.
+  PhaseResult start(int phase, double duration_s) {
+    PhaseResult r;
+    r.phase = phase;
+    r.name = std::string(kPhaseNames[phase]);
+    r.duration_s = duration_s;
+    r.members = in_room();
+    r.client_cpu = cpu_seconds(0);
+    r.server_cpu = cpu_seconds(o_.server_pids);
+    r.other_cpu = machine_busy_seconds();
+    return r;
+  }
+
+  // Waits for the phase's replies (and, for chat, deliveries) as run() does, then notes its
+  // figures.
+  void finish(PhaseResult& r, uint64_t posted, int64_t begin) {
+    const int phase = r.phase;
+    r.posted = posted;
+    r.send_rate = static_cast<double>(posted) / r.duration_s;
+    const int64_t give_up = now_ns() + static_cast<int64_t>(o_.drain_s * kNsPerSec);
+    while (sum(&Worker::acked, phase) + sum(&Worker::rejected, phase) < posted &&
+           now_ns() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    r.ok = sum(&Worker::acked, phase);
+    r.refused = sum(&Worker::rejected, phase);
+    if (phase == kStormChat) {
+      r.expected = r.ok * r.members;
+      uint64_t last = sum(&Worker::delivered, phase);
+      int64_t last_progress = now_ns();
+      while (last < r.expected && now_ns() < give_up && now_ns() - last_progress < 2 * kNsPerSec) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (auto got = sum(&Worker::delivered, phase); got != last) {
+          last = got;
+          last_progress = now_ns();
+        }
+      }
+      r.received = last;
+      r.lost = static_cast<int64_t>(r.expected) - static_cast<int64_t>(r.received);
+    }
+    const double wall = static_cast<double>(now_ns() - begin) / kNsPerSec;
+    const double client0 = r.client_cpu, server0 = r.server_cpu, machine0 = r.other_cpu;
+    r.client_cpu = (cpu_seconds(0) - client0) / wall;
+    r.server_cpu = (cpu_seconds(o_.server_pids) - server0) / wall;
+    r.other_cpu =
+        std::max(0.0, (machine_busy_seconds() - machine0) / wall - r.client_cpu - r.server_cpu);
+  }
+
   const Options& o_;
   std::vector<std::unique_ptr<Worker>>& workers_;
   std::vector<Sender> senders_;
+  Member* owner_ = nullptr;  // the room's owner: it sends no gifts
 };
 
 double ms(uint64_t us) {
@@ -1051,6 +1237,18 @@ int run(const Options& o) {
     std::fprintf(stderr, "gateway_load: throughput phase: window %d messages for %.0f s\n",
                  o.window, o.throughput_s);
     if (o.throughput_s > 0) results.push_back(ctl.run(kThroughput, o.throughput_s, false));
+    if (o.gift_s > 0 && o.setup) create_battle_over_rest(o);
+    if (o.gift_s > 0 && !ctl.start_battle()) {
+      std::fprintf(stderr, "gateway_load: the room's owner could not accept the battle\n");
+    } else if (o.gift_s > 0) {
+      std::fprintf(stderr,
+                   "gateway_load: gift storm: %.0f gifts/s from %d members, %.0f messages/s of "
+                   "chat, for %.0f s, in a battle\n",
+                   o.gift_rate, o.gift_senders, o.rate, o.gift_s);
+      auto [chat, gifts] = ctl.run_storm();
+      results.push_back(std::move(chat));
+      results.push_back(std::move(gifts));
+    }
   }
 
   for (auto& w : workers) w->ioc.stop();
@@ -1065,14 +1263,21 @@ int run(const Options& o) {
     objects += w->objects;
     bytes += w->bytes;
   }
+  uint64_t gift_events = 0, score_events = 0;
+  for (auto& w : workers) {
+    gift_events += w->gift_events.get();
+    score_events += w->score_events.get();
+  }
   for (auto& r : results) {
-    const int phase = r.name == kPhaseNames[kLatency] ? kLatency : kThroughput;
+    const int phase = r.phase;
     for (auto& w : workers) {
       r.latency.merge(w->latency[phase]);
       r.ack.merge(w->ack_latency[phase]);
       r.in_window += w->in_window[phase];
       for (auto& m : w->members) {
-        if (m->in_room() && m->received(phase) < r.ok) ++r.members_missing;
+        if (phase != kStormGifts && m->in_room() && m->received(phase) < r.ok) {
+          ++r.members_missing;
+        }
       }
     }
     r.deliveries_per_s = static_cast<double>(r.in_window) / r.duration_s;
@@ -1156,6 +1361,12 @@ int run(const Options& o) {
           static_cast<unsigned long long>(r.blocked_by_sender_rate), o.sender_max_rate);
     }
   }
+  if (o.gift_s > 0) {
+    std::printf("gift storm: members received %llu gift events (Gift, GiftSummary) and %llu "
+                "BattleScore events\n",
+                static_cast<unsigned long long>(gift_events),
+                static_cast<unsigned long long>(score_events));
+  }
   std::printf("client received %llu frames, %llu objects, %.1f MB\n",
               static_cast<unsigned long long>(frames), static_cast<unsigned long long>(objects),
               static_cast<double>(bytes) / 1e6);
@@ -1185,6 +1396,7 @@ int run(const Options& o) {
         ms(r.last.percentile(0.99)), ms(r.spread.percentile(0.5)), ms(r.spread.percentile(0.99)),
         r.client_cpu, r.server_cpu, r.other_cpu);
   }
+  json += fmt::format(R"(,"gift_events":{},"score_events":{})", gift_events, score_events);
   json += fmt::format(R"(,"errors":{}}})",
                       std::accumulate(errors.begin(), errors.end(), uint64_t{0},
                                       [](uint64_t n, const auto& e) { return n + e.second; }));

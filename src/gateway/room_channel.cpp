@@ -23,6 +23,10 @@ void write_cohost_list(JsonWriter& w, const std::vector<engine::CoHostRoom>& roo
 
 namespace {
 
+// How long the gift lane (held-back gifts and battle scores) waits for a broadcast to ride with
+// before it goes out on its own: battle scores reach a quiet room twice a second.
+constexpr int64_t kGiftLaneMs = 500;
+
 // A MembersChanged event names at most this many members each way; the counts are exact. A large
 // room's entries and exits would otherwise make every batch as large as the crowd.
 constexpr size_t kMaxNamesPerBatch = 50;
@@ -126,32 +130,28 @@ void RoomChannel::message(uint64_t seq, const engine::MessageNotice& m) {
   enqueue(seq, Broadcast{event("Message", data)});
 }
 
+bool RoomChannel::take_gift_token_locked() {
+  const int64_t budget = gateway_.options_.gift_events_per_second;
+  if (budget == 0) return true;  // no budget: every gift has its event
+  const int64_t now = gateway_.clock_.steady_millis();
+  const int64_t full = budget * 1000;
+  gift_tokens_milli_ =
+      gift_tokens_milli_ < 0
+          ? full
+          : std::min(full, gift_tokens_milli_ + (now - gift_tokens_at_ms_) * budget);
+  gift_tokens_at_ms_ = now;
+  if (gift_tokens_milli_ < 1000) return false;
+  gift_tokens_milli_ -= 1000;
+  return true;
+}
+
+void RoomChannel::into_lane_locked(uint64_t seq) {
+  lane_seq_ = std::max(lane_seq_, seq);
+  if (lane_since_ms_ == 0) lane_since_ms_ = std::max<int64_t>(1, gateway_.clock_.steady_millis());
+  arm_batch_locked();
+}
+
 void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
-  // A storm of gifts must not drown the room's other events (every gift event goes to every
-  // member): past the room's budget, gifts are folded into the next batch's GiftSummary.
-  if (const int64_t budget = gateway_.options_.gift_events_per_second; budget > 0) {
-    std::lock_guard lock(mu_);
-    const int64_t now = gateway_.clock_.steady_millis();
-    const int64_t full = budget * 1000;
-    if (gift_tokens_milli_ < 0) {
-      gift_tokens_milli_ = full;
-    } else {
-      gift_tokens_milli_ = std::min(full, gift_tokens_milli_ + (now - gift_tokens_at_ms_) * budget);
-    }
-    gift_tokens_at_ms_ = now;
-    if (gift_tokens_milli_ < 1000) {
-      FoldedGift& f = folded_gifts_[g.gift->gift_id];
-      f.sends += 1;
-      f.count += g.count * static_cast<int64_t>(g.receivers.size());
-      f.coins += g.coins;
-      folded_sends_ += 1;
-      folded_total_coins_ = std::max(folded_total_coins_, g.total_gift_coins);
-      members_seq_ = std::max(members_seq_, seq);
-      arm_batch_locked();
-      return;
-    }
-    gift_tokens_milli_ -= 1000;
-  }
   std::string data;
   JsonWriter w(data);
   w.begin_object().field("From_Account", g.from).key("Receivers").begin_array();
@@ -164,7 +164,27 @@ void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
       .key("Gift");
   domain::write_gift(w, *g.gift);
   w.end_object();
-  enqueue(seq, Broadcast{event("Gift", data)});
+  uint64_t await = 0;
+  {
+    std::lock_guard lock(mu_);
+    const bool own_event = take_gift_token_locked();
+    if (own_event && lane_since_ms_ == 0) {
+      // A gift in a quiet room: at once, with nothing held back before it.
+      await = enqueue_locked(seq, Broadcast{event("Gift", data)});
+    } else if (own_event) {
+      lane_gifts_.push_back(event("Gift", data));
+      into_lane_locked(seq);
+    } else {
+      FoldedGift& f = folded_gifts_[g.gift->gift_id];
+      f.sends += 1;
+      f.count += g.count * static_cast<int64_t>(g.receivers.size());
+      f.coins += g.coins;
+      folded_sends_ += 1;
+      folded_total_coins_ = std::max(folded_total_coins_, g.total_gift_coins);
+      into_lane_locked(seq);
+    }
+  }
+  await_durable(await);
 }
 
 void RoomChannel::cohost_changed(uint64_t seq, const std::vector<engine::CoHostRoom>& rooms) {
@@ -192,7 +212,9 @@ void RoomChannel::battle_scores(uint64_t seq, const domain::Battle& battle) {
   w.begin_object().field("BattleId", battle.battle_id).key("ScoreList");
   domain::write_battle_scores(w, battle);
   w.end_object();
-  enqueue(seq, Broadcast{event("BattleScore", data)});
+  std::lock_guard lock(mu_);
+  lane_scores_ = event("BattleScore", data);  // only the latest scores matter
+  into_lane_locked(seq);
 }
 
 void RoomChannel::likes(uint64_t seq, int64_t total_likes) {
@@ -287,19 +309,61 @@ void RoomChannel::arm_batch_locked() {
 
 bool RoomChannel::flush_batch(int64_t now_ms) {
   uint64_t await = 0;
+  bool waiting = false;
   {
     std::lock_guard lock(mu_);
-    auto waiting = flush_batch_locked(now_ms, await);
-    if (waiting) return true;
+    waiting = flush_batch_locked(now_ms, await);
   }
   await_durable(await);
-  return false;
+  return waiting;
+}
+
+uint64_t RoomChannel::flush_lane_locked() {
+  if (lane_since_ms_ == 0) return 0;
+  flushing_lane_ = true;
+  uint64_t await = 0;
+  for (auto& frame : lane_gifts_) {
+    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{std::move(frame)}));
+  }
+  lane_gifts_.clear();
+  if (folded_sends_ > 0) {
+    std::string data;
+    JsonWriter w(data);
+    w.begin_object().field("Sends", folded_sends_).key("GiftList").begin_array();
+    int64_t coins = 0;
+    for (const auto& [gift_id, f] : folded_gifts_) {
+      w.begin_object()
+          .field("GiftId", gift_id)
+          .field("Sends", f.sends)
+          .field("Count", f.count)
+          .field("Coins", f.coins)
+          .end_object();
+      coins += f.coins;
+    }
+    w.end_array().field("Coins", coins).field("TotalGiftCoins", folded_total_coins_).end_object();
+    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{event("GiftSummary", data)}));
+    folded_gifts_.clear();
+    folded_sends_ = 0;
+  }
+  if (lane_scores_) {
+    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{std::move(lane_scores_)}));
+    lane_scores_ = nullptr;
+  }
+  lane_since_ms_ = 0;
+  flushing_lane_ = false;
+  return await;
 }
 
 bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
   if (!batch_armed_) return false;
-  if (now_ms - batch_since_ms_ < gateway_.options_.member_batch_ms) return true;  // not yet
-  batch_armed_ = false;
+  // The lane goes out on its own once it waited kGiftLaneMs without a broadcast to ride with.
+  if (lane_since_ms_ != 0 && now_ms - lane_since_ms_ >= kGiftLaneMs) {
+    await = std::max(await, flush_lane_locked());
+  }
+  const bool members_pending = entered_count_ || left_count_ || total_likes_ >= 0;
+  if (members_pending && now_ms - batch_since_ms_ < gateway_.options_.member_batch_ms) {
+    return true;  // not yet
+  }
   if (entered_count_ || left_count_) {
     std::string data;
     JsonWriter w(data);
@@ -317,25 +381,6 @@ bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
     left_.clear();
     entered_count_ = left_count_ = 0;
   }
-  if (folded_sends_ > 0) {
-    std::string data;
-    JsonWriter w(data);
-    w.begin_object().field("Sends", folded_sends_).key("GiftList").begin_array();
-    int64_t coins = 0;
-    for (const auto& [gift_id, f] : folded_gifts_) {
-      w.begin_object()
-          .field("GiftId", gift_id)
-          .field("Sends", f.sends)
-          .field("Count", f.count)
-          .field("Coins", f.coins)
-          .end_object();
-      coins += f.coins;
-    }
-    w.end_array().field("Coins", coins).field("TotalGiftCoins", folded_total_coins_).end_object();
-    await = std::max(await, enqueue_locked(members_seq_, Broadcast{event("GiftSummary", data)}));
-    folded_gifts_.clear();
-    folded_sends_ = 0;
-  }
   if (total_likes_ >= 0) {
     await = std::max(
         await, enqueue_locked(
@@ -343,7 +388,9 @@ bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
                    Broadcast{event("Likes", fmt::format(R"({{"TotalLikes":{}}})", total_likes_))}));
     total_likes_ = -1;
   }
-  return false;
+  // Armed still while the lane waits (the housekeeper looks again at its next turn).
+  batch_armed_ = lane_since_ms_ != 0;
+  return batch_armed_;
 }
 
 // --- ordered, durable delivery -----------------------------------------------------------------
@@ -358,13 +405,18 @@ void RoomChannel::enqueue(uint64_t seq, Delivery delivery) {
 }
 
 uint64_t RoomChannel::enqueue_locked(uint64_t seq, Delivery delivery) {
+  uint64_t lane_await = 0;
+  if (!flushing_lane_ && lane_since_ms_ != 0 &&
+      (std::holds_alternative<Broadcast>(delivery) || std::holds_alternative<Dismiss>(delivery))) {
+    lane_await = flush_lane_locked();  // held-back gifts and scores go first, in the same walk
+  }
   queue_.emplace_back(seq, std::move(delivery));
   if (seq > awaited_seq_ && seq > gateway_.store_.durable_seq()) {
     awaited_seq_ = seq;
     return seq;
   }
   release_locked();
-  return 0;
+  return lane_await;
 }
 
 void RoomChannel::await_durable(uint64_t seq) {

@@ -88,6 +88,13 @@ class RoomChannel final : public engine::RoomAudience,
   uint64_t enqueue_locked(uint64_t seq, Delivery delivery);
   void await_durable(uint64_t seq);
   bool flush_batch_locked(int64_t now_ms, uint64_t& await);
+  // Requires mu_. Queues the lane's frames (before whatever is queued next); answers the
+  // sequence to await, as enqueue_locked does.
+  uint64_t flush_lane_locked();
+  // Requires mu_. Something joined the lane: start its clock and the housekeeper's.
+  void into_lane_locked(uint64_t seq);
+  // Requires mu_. Whether a gift may have an event of its own now (takes the token).
+  bool take_gift_token_locked();
   // Sends every queued delivery whose change is durable, in order. Requires mu_.
   void release_locked();
   void deliver(Delivery& delivery);
@@ -106,14 +113,23 @@ class RoomChannel final : public engine::RoomAudience,
   std::vector<std::string> entered_, left_;
   size_t entered_count_ = 0, left_count_ = 0, member_count_ = 0;
   int64_t total_likes_ = -1;  // -1: no like since the last batch
-  // Gifts past the room's budget of Gift events (gift_events_per_second): folded into one
-  // GiftSummary per batch, by gift. The budget is a token bucket, in thousandths of a token.
+  // The gift lane: what a storm of gifts and a battle's scores show, held back to ride with the
+  // room's next broadcast (kept before it, so the order holds) or, in a quiet room, sent on its
+  // own after kGiftLaneMs. Every broadcast walks every member; a storm must not add walks of its
+  // own between the room's chat. Gifts within the room's budget (gift_events_per_second, a token
+  // bucket in thousandths of a token) keep their own Gift event; the rest fold into one
+  // GiftSummary by gift; only the latest BattleScore is kept.
   struct FoldedGift {
     int64_t sends = 0, count = 0, coins = 0;
   };
+  std::vector<Frame> lane_gifts_;
   std::map<std::string, FoldedGift, std::less<>> folded_gifts_;
   int64_t folded_sends_ = 0;
   int64_t folded_total_coins_ = 0;
+  Frame lane_scores_;
+  uint64_t lane_seq_ = 0;
+  int64_t lane_since_ms_ = 0;  // 0: the lane is empty
+  bool flushing_lane_ = false;
   int64_t gift_tokens_milli_ = -1;  // -1: full (no gift yet)
   int64_t gift_tokens_at_ms_ = 0;
   uint64_t members_seq_ = 0;  // the batch shows changes up to here
