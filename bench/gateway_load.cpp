@@ -1016,22 +1016,16 @@ class Controller {
   }
 
   PhaseResult run(int phase, double duration_s, bool paced) {
-    PhaseResult r;
-    r.phase = phase;
-    r.name = std::string(kPhaseNames[phase]);
-    r.duration_s = duration_s;
-    r.members = in_room();
-    const double client0 = cpu_seconds(0), server0 = cpu_seconds(o_.server_pids);
-    const double machine0 = machine_busy_seconds();
-    const int64_t start = now_ns();
-    const int64_t end = start + static_cast<int64_t>(duration_s * kNsPerSec);
+    PhaseResult r = start(phase, duration_s);
+    const int64_t began = now_ns();
+    const int64_t end = began + static_cast<int64_t>(duration_s * kNsPerSec);
     g_phase_end_ns[phase].store(end, std::memory_order_relaxed);
     const int64_t min_gap = static_cast<int64_t>(kNsPerSec / o_.sender_max_rate);
     size_t next_sender = 0;
     uint64_t posted = 0;
     if (paced) {
       const auto gap = static_cast<int64_t>(kNsPerSec / o_.rate);
-      for (int64_t t = start; t < end; t += gap) {
+      for (int64_t t = began; t < end; t += gap) {
         std::this_thread::sleep_for(std::chrono::nanoseconds(t - now_ns()));
         post(senders_[next_sender++ % senders_.size()], phase, posted++);
       }
@@ -1069,35 +1063,7 @@ class Controller {
         post(*chosen, phase, posted++);
       }
     }
-    const double elapsed = static_cast<double>(now_ns() - start) / kNsPerSec;
-    r.posted = posted;
-    r.send_rate = static_cast<double>(posted) / elapsed;
-
-    // Wait for every reply, then for every delivery (or for progress to stop).
-    const int64_t give_up = now_ns() + static_cast<int64_t>(o_.drain_s * kNsPerSec);
-    while (sum(&Worker::acked, phase) + sum(&Worker::rejected, phase) < posted &&
-           now_ns() < give_up) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    r.ok = sum(&Worker::acked, phase);
-    r.refused = sum(&Worker::rejected, phase);
-    r.expected = r.ok * r.members;
-    uint64_t last = sum(&Worker::delivered, phase);
-    int64_t last_progress = now_ns();
-    while (last < r.expected && now_ns() < give_up && now_ns() - last_progress < 2 * kNsPerSec) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (auto got = sum(&Worker::delivered, phase); got != last) {
-        last = got;
-        last_progress = now_ns();
-      }
-    }
-    r.received = last;
-    r.lost = static_cast<int64_t>(r.expected) - static_cast<int64_t>(r.received);
-    const double wall = static_cast<double>(now_ns() - start) / kNsPerSec;
-    r.client_cpu = (cpu_seconds(0) - client0) / wall;
-    r.server_cpu = (cpu_seconds(o_.server_pids) - server0) / wall;
-    r.other_cpu =
-        std::max(0.0, (machine_busy_seconds() - machine0) / wall - r.client_cpu - r.server_cpu);
+    finish(r, posted, began);
     return r;
   }
 
@@ -1112,7 +1078,8 @@ class Controller {
     asio::post(s.worker->ioc, [m = s.member, phase, seq] { m->send_text(phase, seq); });
   }
 
-  // The start of a paced phase run beside another: what run() notes before sending.
+  // What a phase notes before it sends (the CPU counters are read into the CPU fields, which
+  // finish() turns into shares).
   PhaseResult start(int phase, double duration_s) {
     PhaseResult r;
     r.phase = phase;
@@ -1125,12 +1092,12 @@ class Controller {
     return r;
   }
 
-  // Waits for the phase's replies (and, for chat, deliveries) as run() does, then notes its
-  // figures.
+  // Waits for the phase's replies and, for chat, its deliveries (or for progress to stop), then
+  // notes its figures.
   void finish(PhaseResult& r, uint64_t posted, int64_t begin) {
     const int phase = r.phase;
     r.posted = posted;
-    r.send_rate = static_cast<double>(posted) / r.duration_s;
+    r.send_rate = static_cast<double>(posted) / (static_cast<double>(now_ns() - begin) / kNsPerSec);
     const int64_t give_up = now_ns() + static_cast<int64_t>(o_.drain_s * kNsPerSec);
     while (sum(&Worker::acked, phase) + sum(&Worker::rejected, phase) < posted &&
            now_ns() < give_up) {
@@ -1138,7 +1105,7 @@ class Controller {
     }
     r.ok = sum(&Worker::acked, phase);
     r.refused = sum(&Worker::rejected, phase);
-    if (phase == kStormChat) {
+    if (phase != kStormGifts) {  // chat: wait for its deliveries too
       r.expected = r.ok * r.members;
       uint64_t last = sum(&Worker::delivered, phase);
       int64_t last_progress = now_ns();
