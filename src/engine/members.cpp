@@ -264,6 +264,7 @@ Result<void> RoomEngine::leave_room(uint32_t sdkappid, std::string_view room_id,
 void RoomEngine::connection_lost(uint32_t sdkappid, std::string_view room_id,
                                  const std::string& user, const ConnectionPtr& connection) {
   ReadFence fence;
+  bool owner_left = false;
   (void)with_room(sdkappid, room_id, fence, [&](AppState& a, RoomShard& shard, RoomEntry& entry) {
     if (!entry.presence) return Result<void>{};
     Presence& p = *entry.presence;
@@ -281,10 +282,15 @@ void RoomEngine::connection_lost(uint32_t sdkappid, std::string_view room_id,
     if (!changes.empty()) submit(std::move(changes), std::move(events));
     if (p.audience) p.audience->went_offline(user, connection);
     after_members_changed(a, entry);
-    if (user == entry.room.owner) unsettle(a, entry.room.room_id);  // co-hosting ends
+    if (user == entry.room.owner) {
+      unsettle(a, entry.room.room_id);  // co-hosting ends
+      owner_left = true;
+    }
     return Result<void>{};
   });
-  if (AppState* a = app(sdkappid)) settle_cross_room(*a);
+  // Only an owner's lost connection changes anything across rooms: the audience of a big room
+  // dropping at once does not each take the app's cross-room lock.
+  if (AppState* a = app(sdkappid); a && owner_left) settle_cross_room(*a);
 }
 
 Result<MemberPage> RoomEngine::list_members(uint32_t sdkappid, std::string_view room_id,
