@@ -152,6 +152,24 @@ void RoomChannel::into_lane_locked(uint64_t seq) {
 }
 
 void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
+  // Calls for one room come one at a time (under the room's lock), so the token taken here still
+  // holds when the event is queued below; the event is built only for a gift that gets one (in
+  // a storm most are folded).
+  bool own_event = false;
+  {
+    std::lock_guard lock(mu_);
+    own_event = take_gift_token_locked();
+    if (!own_event) {
+      FoldedGift& f = folded_gifts_[g.gift->gift_id];
+      f.sends += 1;
+      f.count += g.count * static_cast<int64_t>(g.receivers.size());
+      f.coins += g.coins;
+      folded_sends_ += 1;
+      folded_total_coins_ = std::max(folded_total_coins_, g.total_gift_coins);
+      into_lane_locked(seq);
+      return;
+    }
+  }
   std::string data;
   JsonWriter w(data);
   w.begin_object().field("From_Account", g.from).key("Receivers").begin_array();
@@ -167,20 +185,11 @@ void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
   uint64_t await = 0;
   {
     std::lock_guard lock(mu_);
-    const bool own_event = take_gift_token_locked();
-    if (own_event && lane_since_ms_ == 0) {
+    if (lane_since_ms_ == 0) {
       // A gift in a quiet room: at once, with nothing held back before it.
       await = enqueue_locked(seq, Broadcast{event("Gift", data)});
-    } else if (own_event) {
-      lane_gifts_.push_back(event("Gift", data));
-      into_lane_locked(seq);
     } else {
-      FoldedGift& f = folded_gifts_[g.gift->gift_id];
-      f.sends += 1;
-      f.count += g.count * static_cast<int64_t>(g.receivers.size());
-      f.coins += g.coins;
-      folded_sends_ += 1;
-      folded_total_coins_ = std::max(folded_total_coins_, g.total_gift_coins);
+      lane_gifts_.push_back(event("Gift", data));
       into_lane_locked(seq);
     }
   }
