@@ -31,6 +31,14 @@ constexpr int64_t kGiftLaneMs = 500;
 // room's entries and exits would otherwise make every batch as large as the crowd.
 constexpr size_t kMaxNamesPerBatch = 50;
 
+// A broadcast's walk writes to this many of an I/O thread's members per turn (about a millisecond),
+// then lets the thread's replies and requests run: a gift's acknowledgement waits for one turn, not
+// for a walk over thousands of members.
+constexpr size_t kMembersPerTurn = 64;
+
+// At most this many consecutive broadcasts go to a member in one write.
+constexpr size_t kMaxFramesPerWrite = 64;
+
 std::shared_ptr<ClientSession> session_of(const engine::ConnectionPtr& connection) {
   return std::static_pointer_cast<ClientSession>(connection);
 }
@@ -160,6 +168,7 @@ void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
     std::lock_guard lock(mu_);
     own_event = take_gift_token_locked();
     if (!own_event) {
+      last_fold_ms_ = gateway_.clock_.steady_millis();
       FoldedGift& f = folded_gifts_[g.gift->gift_id];
       f.sends += 1;
       f.count += g.count * static_cast<int64_t>(g.receivers.size());
@@ -185,8 +194,12 @@ void RoomChannel::gift(uint64_t seq, const engine::GiftNotice& g) {
   uint64_t await = 0;
   {
     std::lock_guard lock(mu_);
-    if (lane_since_ms_ == 0) {
-      // A gift in a quiet room: at once, with nothing held back before it.
+    const bool storm = gateway_.clock_.steady_millis() - last_fold_ms_ < kGiftLaneMs;
+    if (lane_since_ms_ == 0 && !storm) {
+      // A gift in a quiet room: at once, with nothing held back before it. In a storm (a gift
+      // was folded lately) even a gift with an event of its own rides with the room's next
+      // broadcast: right after the lane left with a chat message, a token is free again, and
+      // sending that gift at once would add a walk over every member per chat message.
       await = enqueue_locked(seq, Broadcast{event("Gift", data)});
     } else {
       lane_gifts_.push_back(event("Gift", data));
@@ -327,12 +340,15 @@ bool RoomChannel::flush_batch(int64_t now_ms) {
   return waiting;
 }
 
-uint64_t RoomChannel::flush_lane_locked() {
+uint64_t RoomChannel::flush_lane_locked(uint64_t with_seq) {
   if (lane_since_ms_ == 0) return 0;
   flushing_lane_ = true;
+  // Riding with a broadcast, the lane leaves when it does (its own changes are older, so may be
+  // durable already): one walk for both.
+  const uint64_t seq = std::max(lane_seq_, with_seq);
   uint64_t await = 0;
   for (auto& frame : lane_gifts_) {
-    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{std::move(frame)}));
+    await = std::max(await, enqueue_locked(seq, Broadcast{std::move(frame)}));
   }
   lane_gifts_.clear();
   if (folded_sends_ > 0) {
@@ -350,12 +366,12 @@ uint64_t RoomChannel::flush_lane_locked() {
       coins += f.coins;
     }
     w.end_array().field("Coins", coins).field("TotalGiftCoins", folded_total_coins_).end_object();
-    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{event("GiftSummary", data)}));
+    await = std::max(await, enqueue_locked(seq, Broadcast{event("GiftSummary", data)}));
     folded_gifts_.clear();
     folded_sends_ = 0;
   }
   if (lane_scores_) {
-    await = std::max(await, enqueue_locked(lane_seq_, Broadcast{std::move(lane_scores_)}));
+    await = std::max(await, enqueue_locked(seq, Broadcast{std::move(lane_scores_)}));
     lane_scores_ = nullptr;
   }
   lane_since_ms_ = 0;
@@ -367,7 +383,7 @@ bool RoomChannel::flush_batch_locked(int64_t now_ms, uint64_t& await) {
   if (!batch_armed_) return false;
   // The lane goes out on its own once it waited kGiftLaneMs without a broadcast to ride with.
   if (lane_since_ms_ != 0 && now_ms - lane_since_ms_ >= kGiftLaneMs) {
-    await = std::max(await, flush_lane_locked());
+    await = std::max(await, flush_lane_locked(0));
   }
   const bool members_pending = entered_count_ || left_count_ || total_likes_ >= 0;
   if (members_pending && now_ms - batch_since_ms_ < gateway_.options_.member_batch_ms) {
@@ -417,7 +433,7 @@ uint64_t RoomChannel::enqueue_locked(uint64_t seq, Delivery delivery) {
   uint64_t lane_await = 0;
   if (!flushing_lane_ && lane_since_ms_ != 0 &&
       (std::holds_alternative<Broadcast>(delivery) || std::holds_alternative<Dismiss>(delivery))) {
-    lane_await = flush_lane_locked();  // held-back gifts and scores go first, in the same walk
+    lane_await = flush_lane_locked(seq);  // held-back gifts and scores go first, in the same walk
   }
   queue_.emplace_back(seq, std::move(delivery));
   if (seq > awaited_seq_ && seq > gateway_.store_.durable_seq()) {
@@ -470,46 +486,45 @@ void RoomChannel::deliver(Delivery& delivery) {
 }
 
 void RoomChannel::run_inbox(size_t w) {
-  std::vector<Delivery> items;
-  {
-    std::lock_guard lock(mu_);
-    items.swap(threads_[w].inbox);
-    threads_[w].posted = false;
-  }
-  auto& sessions = threads_[w].sessions;
-  // Consecutive broadcasts go to each member as one message: under load a member gets one write
-  // for everything that happened since its last one, not one per event.
-  std::vector<Frame> batch;
-  // Members connected through another node share that node's link: the batch crosses it once,
-  // with the list of its members, and that node writes it to each of them.
-  std::vector<std::pair<server::SharedLink*, std::vector<uint64_t>>> links;
-  auto flush = [&] {
-    if (batch.empty()) return;
-    for (const auto& session : sessions) {
-      server::SharedLink* link = session->shared_link();
-      if (!link) {
-        session->push(batch);
-        continue;
+  PerThread& t = threads_[w];
+  size_t budget = kMembersPerTurn;
+  for (;;) {
+    if (t.walk.active()) {
+      budget -= continue_walk(t.walk, budget);
+      if (t.walk.active()) {
+        // The thread's other work goes first; the walk, and whatever waits behind it, resume
+        // on the next turn (posted stays set, so no second run_inbox joins).
+        gateway_.server_.post_to_worker(w, [self = shared_from_this(), w] { self->run_inbox(w); });
+        return;
       }
-      auto it = std::find_if(links.begin(), links.end(),
-                             [link](const auto& entry) { return entry.first == link; });
-      if (it == links.end()) it = links.insert(links.end(), {link, {}});
-      it->second.push_back(session->shared_link_id());
+      t.walk = Walk{};
     }
-    for (auto& [link, ids] : links) link->multicast_here(ids, batch);
-    links.clear();
-    batch.clear();
-  };
-  for (auto& item : items) {
+    if (t.work_next == t.work.size()) {
+      t.work.clear();
+      t.work_next = 0;
+      std::lock_guard lock(mu_);
+      if (t.inbox.empty()) {
+        t.posted = false;
+        return;
+      }
+      t.work.swap(t.inbox);
+    }
+    if (std::holds_alternative<Broadcast>(t.work[t.work_next])) {
+      // Consecutive broadcasts go to each member as one message: under load a member gets one
+      // write for everything that happened since its last one, not one per event.
+      std::vector<Frame> frames;
+      while (t.work_next < t.work.size() && frames.size() < kMaxFramesPerWrite &&
+             std::holds_alternative<Broadcast>(t.work[t.work_next])) {
+        frames.push_back(std::move(std::get<Broadcast>(t.work[t.work_next]).frame));
+        ++t.work_next;
+      }
+      begin_walk(w, std::move(frames));
+      continue;
+    }
     std::visit(
         [&](auto& d) {
           using T = std::decay_t<decltype(d)>;
-          if constexpr (std::is_same_v<T, Broadcast>) {
-            batch.push_back(std::move(d.frame));
-            if (batch.size() == 64) flush();
-            return;
-          }
-          flush();
+          auto& sessions = t.sessions;
           if constexpr (std::is_same_v<T, Add>) {
             auto& session = d.session;
             if (session->listed_in == this) return;
@@ -533,9 +548,56 @@ void RoomChannel::run_inbox(size_t w) {
             }
           }
         },
-        item);
+        t.work[t.work_next]);
+    ++t.work_next;
   }
-  flush();
+}
+
+void RoomChannel::begin_walk(size_t w, std::vector<Frame> frames) {
+  PerThread& t = threads_[w];
+  // Members connected through another node share that node's link: the frames cross it once,
+  // with the list of its members, and that node writes them to each of them.
+  std::vector<std::pair<server::SharedLink*, std::vector<uint64_t>>> links;
+  t.walk.members.reserve(t.sessions.size());
+  for (const auto& session : t.sessions) {
+    server::SharedLink* link = session->shared_link();
+    if (!link) {
+      t.walk.members.push_back(session);
+      continue;
+    }
+    auto it = std::find_if(links.begin(), links.end(),
+                           [link](const auto& entry) { return entry.first == link; });
+    if (it == links.end()) it = links.insert(links.end(), {link, {}});
+    it->second.push_back(session->shared_link_id());
+  }
+  for (auto& [link, ids] : links) link->multicast_here(ids, frames);
+  if (frames.size() > 1) {
+    // Every member gets the same message: join its objects once here, rather than have each
+    // member's write gather them (two buffers per object in every system call).
+    size_t size = frames.size() - 1;
+    for (const auto& frame : frames) size += frame->size();
+    std::string joined;
+    joined.reserve(size);
+    for (const auto& frame : frames) {
+      if (!joined.empty()) joined += '\n';
+      joined += *frame;
+    }
+    frames.assign(1, std::make_shared<const std::string>(std::move(joined)));
+  }
+  t.walk.frames = std::move(frames);
+  t.walk.next = 0;
+}
+
+size_t RoomChannel::continue_walk(Walk& walk, size_t budget) {
+  const size_t end = std::min(walk.members.size(), walk.next + budget);
+  const size_t taken = end - walk.next;
+  for (; walk.next < end; ++walk.next) {
+    // A member that left the room (or entered another) since the walk began is skipped: it is
+    // told of this room only while it is in it.
+    const auto& session = walk.members[walk.next];
+    if (session->listed_in == this) session->push(walk.frames);
+  }
+  return taken;
 }
 
 void RoomChannel::detach_here(ClientSession& session) {

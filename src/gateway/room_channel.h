@@ -88,9 +88,9 @@ class RoomChannel final : public engine::RoomAudience,
   uint64_t enqueue_locked(uint64_t seq, Delivery delivery);
   void await_durable(uint64_t seq);
   bool flush_batch_locked(int64_t now_ms, uint64_t& await);
-  // Requires mu_. Queues the lane's frames (before whatever is queued next); answers the
-  // sequence to await, as enqueue_locked does.
-  uint64_t flush_lane_locked();
+  // Requires mu_. Queues the lane's frames (before whatever is queued next, whose sequence is
+  // `with_seq`; 0: nothing); answers the sequence to await, as enqueue_locked does.
+  uint64_t flush_lane_locked(uint64_t with_seq);
   // Requires mu_. Something joined the lane: start its clock and the housekeeper's.
   void into_lane_locked(uint64_t seq);
   // Requires mu_. Whether a gift may have an event of its own now (takes the token).
@@ -132,19 +132,38 @@ class RoomChannel final : public engine::RoomAudience,
   bool flushing_lane_ = false;
   int64_t gift_tokens_milli_ = -1;  // -1: full (no gift yet)
   int64_t gift_tokens_at_ms_ = 0;
-  uint64_t members_seq_ = 0;  // the batch shows changes up to here
+  int64_t last_fold_ms_ = INT64_MIN / 2;  // when a gift was last folded (no event of its own)
+  uint64_t members_seq_ = 0;              // the batch shows changes up to here
   bool batch_armed_ = false;
   int64_t batch_since_ms_ = 0;
 
-  // Runs an I/O thread's inbox, on that thread.
-  void run_inbox(size_t worker);
+  // A broadcast on its way to one I/O thread's members. The thread writes to a few hundred of them
+  // per turn and then lets its other work run (replies, requests, other rooms), so a walk over
+  // thousands of members does not hold up the thread's replies for the whole walk.
+  struct Walk {
+    std::vector<Frame> frames;                            // each member gets them in one write
+    std::vector<std::shared_ptr<ClientSession>> members;  // the thread's own, when it began
+    size_t next = 0;
+    bool active() const { return next < members.size(); }
+  };
 
-  // Per I/O thread: that thread's sessions in this room (touched only on that thread) and the
-  // deliveries waiting for it (under mu_).
+  // Runs an I/O thread's inbox, on that thread, a turn at a time (see Walk).
+  void run_inbox(size_t worker);
+  // Starts a walk of `frames` over the thread's members: members behind another node's link get
+  // them at once (one record per link), the thread's own in turns.
+  void begin_walk(size_t worker, std::vector<Frame> frames);
+  // Writes the walk to at most `budget` more members; answers how many it took.
+  size_t continue_walk(Walk& walk, size_t budget);
+
+  // Per I/O thread: that thread's sessions in this room and its deliveries: those waiting for it
+  // (under mu_) and those it took and has not finished (on the thread only).
   struct PerThread {
     std::vector<std::shared_ptr<ClientSession>> sessions;
     std::vector<Delivery> inbox;
-    bool posted = false;  // a run_inbox is on its way
+    bool posted = false;  // a run_inbox is on its way (or will run again: a walk is under way)
+    std::vector<Delivery> work;
+    size_t work_next = 0;
+    Walk walk;
   };
   std::vector<PerThread> threads_;
 };

@@ -3,6 +3,9 @@ Gift): the checks, the price, the room statistics (get_room_statistic, the dismi
 destroy callback), the order with the room's other events, and a retried send (same Random)
 counted once."""
 
+import json
+import time
+
 import pytest
 
 from conftest import uid
@@ -175,3 +178,31 @@ def test_a_storm_of_gifts_is_folded_past_the_rooms_budget(gw):
         assert s["Coins"] == line["Coins"]
     assert summaries[-1]["TotalGiftCoins"] == 72
     assert gw.rest.ok("get_room_statistic", {"RoomId": rid})["TotalGiftCoins"] == 72
+
+
+def test_in_a_storm_gifts_ride_with_the_rooms_chat(gw):
+    """Once gifts are being folded, even a gift that keeps its own Gift event waits for the
+    room's next broadcast and leaves in the same message: a storm adds no walk over the members
+    between the room's chat. (A gift sent at once would arrive alone, right after the lane left
+    with a chat message and a token was free again.)"""
+    rose = add_gift(gw.rest, coins=1)
+    rid, owner = gw.room()
+    sender = gw.member(rid)
+    chatter = gw.member(rid)
+    watcher = gw.member(rid)
+    for i in range(24):  # ~20 gifts a second against a budget of 5, chat every 150 ms
+        sender.ok("send_gift", RoomId=rid, GiftId=rose)
+        if i % 3 == 2:
+            chatter.ok("send_text", RoomId=rid, Text=f"chat {i}")
+        time.sleep(0.05)
+    chatter.ok("send_text", RoomId=rid, Text="last")  # takes whatever the lane still holds
+    watcher.expect_event("Message", predicate=lambda d: d["MsgBody"][0]["MsgContent"]
+                         ["Text"] == "last")
+    frames = [[json.loads(line).get("event") for line in frame.split("\n") if line]
+              for frame in watcher.frames]
+    first_summary = next(i for i, names in enumerate(frames) if "GiftSummary" in names)
+    assert sum(names.count("Gift") for names in frames) + sum(
+        e["data"]["Sends"] for e in watcher.events("GiftSummary")) == 24
+    alone = [names for names in frames[first_summary + 1:]
+             if "Gift" in names and "Message" not in names]
+    assert not alone, (alone, frames)
