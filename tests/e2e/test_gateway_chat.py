@@ -5,7 +5,7 @@ import json
 import time
 
 from conftest import ADMIN
-from gateway_client import gw, gw_server  # noqa: F401 (fixtures)
+from gateway_client import gw, gw_server, wait_until  # noqa: F401 (fixtures)
 
 
 def text_of(msg):
@@ -179,3 +179,46 @@ def test_events_of_a_room_arrive_in_the_order_of_the_changes(gw):
         conn.expect_event("RoomInfoChanged", predicate=lambda d: d["RoomInfo"]["Notice"] == "n2")
         got = [e["event"] for e in conn.received if e.get("event") in set(want)]
         assert got[-6:] == want, got
+
+
+def test_a_big_rooms_messages_reach_every_member_once_in_order_while_members_come_and_go(gw):
+    """300 members: on each of the two I/O threads a broadcast takes several turns of 64
+    members, with the thread's other work in between. Every member still gets every message
+    once and in order; one who leaves midway gets what came before its leave and nothing after,
+    and one who enters midway what came after."""
+    rid, owner = gw.room()
+    users = gw.accounts(300)
+    members = [gw.connect(query=gw.query(u), name=u) for u in users]
+    entering = [(c, c.new_id()) for c in members]
+    for c, req in entering:
+        c.send({"id": req, "op": "enter", "RoomId": rid})
+    for c, req in entering:
+        assert c.wait_reply(req)["code"] == 0
+    sender, leaver = members[0], members[1]
+    late_user = gw.account("late")
+
+    def burst(first, n):
+        ids = []
+        for k in range(first, first + n):
+            ids.append(sender.new_id())
+            sender.send({"id": ids[-1], "op": "send_text", "RoomId": rid, "Text": f"m{k}"})
+        return [sender.wait_reply(i)["data"]["MsgSeq"] for i in ids]
+
+    assert burst(1, 10) == list(range(1, 11))
+    leaver.ok("leave", RoomId=rid)
+    late = gw.connect(query=gw.query(late_user), name=late_user)
+    assert late.enter(rid)["MsgSeq"] == 10
+    assert burst(11, 10) == list(range(11, 21))
+
+    def seqs(c):
+        return [e["data"]["MsgSeq"] for e in c.events("Message")]
+
+    stayers = [c for c in members if c is not leaver]
+    wait_until(lambda: all(len(seqs(c)) >= 20 for c in stayers) and len(seqs(late)) >= 10,
+               timeout=20, what="every member has every message")
+    time.sleep(0.2)  # anything extra (a duplicate) would arrive meanwhile
+    for c in stayers:
+        assert seqs(c) == list(range(1, 21)), (c.name, seqs(c))
+        assert [text_of(e["data"]) for e in c.events("Message")] == [f"m{k}" for k in range(1, 21)]
+    assert seqs(leaver) == list(range(1, 11))
+    assert seqs(late) == list(range(11, 21))
