@@ -1196,6 +1196,7 @@ int run(const Options& o) {
   const uint64_t idle_members = ctl.in_room();
 
   std::vector<PhaseResult> results;
+  bool storm_failed = false;  // the storm was asked for and could not run
   ctl.choose_senders();
   if (ctl.senders() > 0) {
     std::fprintf(stderr, "gateway_load: latency phase: %.0f messages/s for %.0f s\n", o.rate,
@@ -1204,8 +1205,21 @@ int run(const Options& o) {
     std::fprintf(stderr, "gateway_load: throughput phase: window %d messages for %.0f s\n",
                  o.window, o.throughput_s);
     if (o.throughput_s > 0) results.push_back(ctl.run(kThroughput, o.throughput_s, false));
-    if (o.gift_s > 0 && o.setup) create_battle_over_rest(o);
-    if (o.gift_s > 0 && !ctl.start_battle()) {
+    bool battle_created = true;
+    if (o.gift_s > 0 && o.setup) {
+      // The workers run: a failure here must stop them (below) rather than leave run() by an
+      // exception with their threads still joinable.
+      try {
+        create_battle_over_rest(o);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gateway_load: error: %s; no gift storm\n", e.what());
+        battle_created = false;
+      }
+    }
+    if (o.gift_s > 0 && !battle_created) {
+      storm_failed = true;
+    } else if (o.gift_s > 0 && !ctl.start_battle()) {
+      storm_failed = true;
       std::fprintf(stderr, "gateway_load: the room's owner could not accept the battle\n");
     } else if (o.gift_s > 0) {
       std::fprintf(stderr,
@@ -1370,7 +1384,7 @@ int run(const Options& o) {
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);
 
-  if (entered == 0 || results.empty()) return 1;
+  if (entered == 0 || results.empty() || storm_failed) return 1;
   return 0;
 }
 
