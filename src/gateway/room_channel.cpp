@@ -571,18 +571,10 @@ void RoomChannel::begin_walk(size_t w, std::vector<Frame> frames) {
     it->second.push_back(session->shared_link_id());
   }
   for (auto& [link, ids] : links) link->multicast_here(ids, frames);
-  if (frames.size() > 1) {
-    // Every member gets the same message: join its objects once here, rather than have each
-    // member's write gather them (two buffers per object in every system call).
-    size_t size = frames.size() - 1;
-    for (const auto& frame : frames) size += frame->size();
-    std::string joined;
-    joined.reserve(size);
-    for (const auto& frame : frames) {
-      if (!joined.empty()) joined += '\n';
-      joined += *frame;
-    }
-    frames.assign(1, std::make_shared<const std::string>(std::move(joined)));
+  if (frames.size() > 1 && !t.walk.members.empty()) {
+    // Every member gets the same message: joined once here rather than gathered again in each
+    // member's write (two buffers per object in every system call).
+    frames.assign(1, server::join_messages(frames));
   }
   t.walk.frames = std::move(frames);
   t.walk.next = 0;

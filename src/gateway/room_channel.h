@@ -137,7 +137,7 @@ class RoomChannel final : public engine::RoomAudience,
   bool batch_armed_ = false;
   int64_t batch_since_ms_ = 0;
 
-  // A broadcast on its way to one I/O thread's members. The thread writes to a few hundred of them
+  // A broadcast on its way to one I/O thread's members. The thread writes to a few dozen of them
   // per turn and then lets its other work run (replies, requests, other rooms), so a walk over
   // thousands of members does not hold up the thread's replies for the whole walk.
   struct Walk {

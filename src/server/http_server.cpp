@@ -327,14 +327,13 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
 
   // Writes `texts` as one message at once if the socket takes it; false: nothing was written.
   bool try_write_now(std::span<const std::shared_ptr<const std::string>> texts) {
-    static const std::string kSeparator = "\n";
     if (texts.size() > 64) return false;  // rare; the queue gathers it in parts
     std::array<asio::const_buffer, 1 + 2 * 64> wire;
     size_t count = 1, size = 0;
     for (const auto& text : texts) {
       if (count > 1) {
-        wire[count++] = asio::buffer(kSeparator);
-        size += kSeparator.size();
+        wire[count++] = asio::buffer(kMessageSeparator);
+        size += kMessageSeparator.size();
       }
       wire[count++] = asio::buffer(*text);
       size += text->size();
@@ -369,14 +368,13 @@ class WsPeer final : public WebSocketPeer, public std::enable_shared_from_this<W
     if (!ws_) return;
     in_flight_.clear();
     wire_.clear();
-    size_t bytes = 0;    // the message: payloads and separators
-    size_t payload = 0;  // what queued_bytes_ counted
-    static const std::string kSeparator = "\n";
+    size_t bytes = 0;      // the message: payloads and separators
+    size_t payload = 0;    // what queued_bytes_ counted
     wire_.emplace_back();  // the frame header's place (raw writes)
     while (!queue_.empty() && in_flight_.size() < 64 && bytes < 256 * 1024) {
       if (!in_flight_.empty()) {
-        wire_.push_back(asio::buffer(kSeparator));
-        bytes += kSeparator.size();
+        wire_.push_back(asio::buffer(kMessageSeparator));
+        bytes += kMessageSeparator.size();
       }
       bytes += queue_.front()->size();
       payload += queue_.front()->size();
@@ -504,6 +502,19 @@ struct HttpServer::Impl {
     return 0;
   }
 };
+
+std::shared_ptr<const std::string> join_messages(
+    std::span<const std::shared_ptr<const std::string>> texts) {
+  size_t size = 0;
+  for (const auto& text : texts) size += text->size() + kMessageSeparator.size();
+  std::string joined;
+  joined.reserve(size);
+  for (const auto& text : texts) {
+    if (&text != &texts.front()) joined += kMessageSeparator;
+    joined += *text;
+  }
+  return std::make_shared<const std::string>(std::move(joined));
+}
 
 HttpServer::HttpServer(const config::HttpConfig& http, const std::optional<config::TlsConfig>& tls,
                        Handler handler, RefusalRenderer refusal)

@@ -15,6 +15,15 @@ namespace liveroom::server {
 
 struct HttpRequest;
 
+// Several texts sent together go out as one message with this between them (the protocol's
+// objects never contain a raw newline).
+inline constexpr std::string_view kMessageSeparator = "\n";
+
+// The one message send_here(texts) writes for `texts`, built once: for a message many peers get,
+// rather than gathered again in each peer's write.
+std::shared_ptr<const std::string> join_messages(
+    std::span<const std::shared_ptr<const std::string>> texts);
+
 // A connection that carries the traffic of many peers (a cluster node's link to another): a
 // message for several of them crosses it once, with the list of who gets it.
 class SharedLink {
