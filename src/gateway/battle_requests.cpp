@@ -73,11 +73,10 @@ ClientSession::Data ClientSession::do_battle_respond(Request& r) {
   Fields f(r.body);
   auto battle_id = param(f.required_text("BattleId", 64));
   if (!battle_id) return std::unexpected(battle_id.error());
-  auto accept = param(f.boolean("Accept"));
+  auto accept = required_accept(f);
   if (!accept) return std::unexpected(accept.error());
-  if (!*accept) return fail(Code::kClientBadParameter, "Accept is required (true or false)");
   auto ok =
-      gateway_.engine_.respond_battle(sdkappid_, *room_id, user_, *battle_id, **accept, r.fence);
+      gateway_.engine_.respond_battle(sdkappid_, *room_id, user_, *battle_id, *accept, r.fence);
   if (!ok) return std::unexpected(ok.error());
   return std::string("{}");
 }

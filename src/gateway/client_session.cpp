@@ -410,11 +410,10 @@ ClientSession::Data ClientSession::do_respond_seat_request(Request& r) {
   Fields f(r.body);
   auto id = param(f.required_text("RequestId", 64));
   if (!id) return std::unexpected(id.error());
-  auto accept = param(f.boolean("Accept"));
+  auto accept = required_accept(f);
   if (!accept) return std::unexpected(accept.error());
-  if (!*accept) return fail(Code::kClientBadParameter, "Accept is required (true or false)");
   auto seat = gateway_.engine_.respond_seat_request(sdkappid_, *room_id, user_, std::string(*id),
-                                                    **accept, r.fence);
+                                                    *accept, r.fence);
   if (!seat) return std::unexpected(seat.error());
   if (!*seat) return empty_data();
   return fmt::format(R"({{"Index":{}}})", **seat);

@@ -60,10 +60,9 @@ ClientSession::Data ClientSession::do_cohost_respond(Request& r) {
   Fields f(r.body);
   auto request_id = param(f.required_text("RequestId", 64));
   if (!request_id) return std::unexpected(request_id.error());
-  auto accept = param(f.boolean("Accept"));
+  auto accept = required_accept(f);
   if (!accept) return std::unexpected(accept.error());
-  if (!*accept) return fail(Code::kClientBadParameter, "Accept is required (true or false)");
-  auto ok = gateway_.engine_.respond_cohost(sdkappid_, *room_id, user_, *request_id, **accept);
+  auto ok = gateway_.engine_.respond_cohost(sdkappid_, *room_id, user_, *request_id, *accept);
   if (!ok) return std::unexpected(ok.error());
   return std::string("{}");
 }

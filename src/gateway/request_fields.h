@@ -23,4 +23,12 @@ Result<T> param(Result<T> r) {
   return r;
 }
 
+// The `Accept` of a respond request (seat requests, co-hosting, battles): required, a boolean.
+inline Result<bool> required_accept(const api::Fields& f) {
+  auto accept = param(f.boolean("Accept"));
+  if (!accept) return std::unexpected(accept.error());
+  if (!*accept) return fail(Code::kClientBadParameter, "Accept is required (true or false)");
+  return **accept;
+}
+
 }  // namespace liveroom::gateway
