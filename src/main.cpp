@@ -292,10 +292,8 @@ int serve_cluster(config::Config cfg) {
   metrics::Registry registry;
   std::atomic<Services*> serving{nullptr};
   std::unique_ptr<Services> services;
-  cluster::LinkClient links(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30),
-                            cfg.http.io_threads
-                                ? cfg.http.io_threads
-                                : std::max(1u, std::thread::hardware_concurrency()));
+  // A follower's links to the leader, on the HTTP server's I/O threads (made once it exists).
+  std::optional<cluster::LinkClient> links;
 
   // What /metrics shows while this node follows (the leader's are its Services' and these two).
   metrics::Registry follower_metrics;
@@ -337,12 +335,12 @@ int serve_cluster(config::Config cfg) {
                                               : "cluster: no leader is elected yet; retry");
     }
     if (path == "/readyz") {  // ready only if the leader itself answers
-      return links.forward(leader, std::move(req), [](std::string_view) {
+      return links->forward(leader, std::move(req), [](std::string_view) {
         return server::HttpResponse{
             503, "application/json", R"({"status":"the leader does not answer"})", {}};
       });
     }
-    return links.forward(leader, std::move(req));
+    return links->forward(leader, std::move(req));
   };
   server::HttpServer http(cfg.http, cfg.tls, handle, &api::ApiRouter::refuse);
   http.listen(cfg.listen);
@@ -355,7 +353,7 @@ int serve_cluster(config::Config cfg) {
         }
         const std::string leader = leadership.leader_url();
         if (leader.empty()) return nullptr;
-        return links.open(leader, upgrade, std::move(peer));
+        return links->open(leader, upgrade, std::move(peer));
       });
   // The leader's end of the followers' links: their clients become this node's gateway sessions.
   http.set_websocket(
@@ -379,10 +377,11 @@ int serve_cluster(config::Config cfg) {
                          [&http] { return static_cast<double>(http.active_connections()); });
   follower_metrics.gauge("liveroom_cluster_link_clients",
                          "Client connections carried to the leader over this node's links",
-                         [&links] { return static_cast<double>(links.carried_clients()); });
+                         [&links] { return static_cast<double>(links->carried_clients()); });
   follower_metrics.gauge("liveroom_cluster_link_calls",
                          "REST calls carried to the leader and not answered yet",
-                         [&links] { return static_cast<double>(links.calls_in_flight()); });
+                         [&links] { return static_cast<double>(links->calls_in_flight()); });
+  links.emplace(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http);
   http.start();
   leadership.start();
   spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({})", cfg.listen,
@@ -428,7 +427,8 @@ int serve_cluster(config::Config cfg) {
   takeover.join();
   if (services) services->stop();
   leadership.stop();  // gives the lease up only now, with every commit done
-  links.stop();
+  links->stop();      // the I/O threads it ran on have stopped; before the server goes
+  links.reset();
   spdlog::info("liveroomd stopped cleanly");
   return 0;
 }

@@ -1,10 +1,9 @@
 #include "cluster/link_client.h"
 
 #include <atomic>
-#include <deque>
 #include <map>
-#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -36,7 +35,8 @@ constexpr size_t kMaxMessage = 1 << 20;
 
 struct Lane;
 
-// One link to a leader. Everything here runs on its lane's thread.
+// One link to a leader. Everything here runs on its lane's thread, which is the I/O thread of
+// every client it carries (so it writes to them with send_here).
 class Link : public std::enable_shared_from_this<Link> {
  public:
   Link(LinkClient::Impl& owner, Lane& lane, std::string base);
@@ -169,7 +169,7 @@ class Link : public std::enable_shared_from_this<Link> {
       case 'B': {
         auto text = std::make_shared<const std::string>(record.payload);
         for (uint64_t id : *ids) {
-          if (auto it = clients_.find(id); it != clients_.end()) it->second->send(text);
+          if (auto it = clients_.find(id); it != clients_.end()) it->second->send_here(text);
         }
         break;
       }
@@ -293,28 +293,45 @@ class Link : public std::enable_shared_from_this<Link> {
   std::string why_dead_;
 };
 
-// One I/O thread and the links it runs (one per leader it has talked to).
+// One of the server's I/O threads and the links it runs (one per leader it has talked to).
 struct Lane {
-  Lane() : work(asio::make_work_guard(ioc)) {}
-  asio::io_context ioc;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  std::thread thread;
-  std::unordered_map<std::string, std::shared_ptr<Link>> links;  // touched on `thread` only
+  explicit Lane(asio::io_context& context) : ioc(context) {}
+  asio::io_context& ioc;
+  std::unordered_map<std::string, std::shared_ptr<Link>> links;  // touched on ioc's thread only
+
+  bool here() const { return ioc.get_executor().running_in_this_thread(); }
+  // Runs `fn` on this lane's thread: at once when already there (the usual case: a handler or a
+  // client's callback runs on its connection's thread, and that is its lane), else posted.
+  template <typename Fn>
+  void run(Fn&& fn) {
+    if (here()) {
+      fn();
+    } else {
+      asio::post(ioc, std::forward<Fn>(fn));
+    }
+  }
 };
 
 struct LinkClient::Impl {
-  Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t, unsigned count)
-      : node_id(std::move(n)),
-        secret(std::move(s)),
-        unreachable(std::move(u)),
-        call_timeout(t),
-        lanes(std::max(1u, count)) {
-    for (auto& lane : lanes) lane.thread = std::thread([&lane] { lane.ioc.run(); });
+  Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t,
+       server::HttpServer& server)
+      : node_id(std::move(n)), secret(std::move(s)), unreachable(std::move(u)), call_timeout(t) {
+    lanes.reserve(server.worker_count());
+    for (size_t i = 0; i < server.worker_count(); ++i) lanes.emplace_back(server.worker_context(i));
   }
 
-  // Calls take the lanes in turn; a client keeps the lane of its id, so its records stay in
-  // order on one link.
-  Lane& lane_of(uint64_t id) { return lanes[id % lanes.size()]; }
+  // A call goes on the lane of the thread it arrives on; from elsewhere, the lanes take turns.
+  Lane& lane_for_call(uint64_t id) {
+    for (auto& lane : lanes) {
+      if (lane.here()) return lane;
+    }
+    return lanes[id % lanes.size()];
+  }
+  // A client keeps the lane of its connection's thread, so its records stay in order on one link
+  // and the leader's messages for it are written without a hop.
+  Lane& lane_of_peer(const server::WebSocketPeer& peer) {
+    return lanes[peer.worker() % lanes.size()];
+  }
 
   // On the lane's thread.
   std::shared_ptr<Link> link_to(Lane& lane, const std::string& base) {
@@ -329,9 +346,10 @@ struct LinkClient::Impl {
   const std::string node_id, secret;
   const Unreachable unreachable;
   const std::chrono::milliseconds call_timeout;
-  std::deque<Lane> lanes;  // (not movable)
+  std::vector<Lane> lanes;
   std::atomic<uint64_t> next_id{1};
   std::atomic<int64_t> clients{0}, calls{0};
+  bool stopped = false;
 };
 
 void Link::count_clients(int64_t delta) {
@@ -370,37 +388,30 @@ void Link::die(const std::string& why) {
 namespace {
 
 // A client's connection on this node, carried over the link. The transport calls it on the
-// client's I/O thread; it hands everything to the link's thread, in order.
-class LinkedClient final : public server::WebSocketSession,
-                           public std::enable_shared_from_this<LinkedClient> {
+// client's I/O thread, which is its link's thread: it hands everything to the link directly.
+class LinkedClient final : public server::WebSocketSession {
  public:
-  LinkedClient(asio::io_context& ioc, uint64_t id) : ioc_(ioc), id_(id) {}
-  // Set on the link's thread before anything the client sends reaches it (same queue).
-  std::shared_ptr<Link> link;
+  LinkedClient(std::shared_ptr<Link> link, uint64_t id) : link_(std::move(link)), id_(id) {}
 
   void on_text(std::string_view text) override {
-    asio::post(ioc_, [this, self = shared_from_this(), msg = std::string(text)] {
-      if (link) link->from_client(id_, msg);
-    });
+    if (link_) link_->from_client(id_, std::string(text));
   }
   void on_close() override {
-    asio::post(ioc_, [this, self = shared_from_this()] {
-      if (link) link->client_closed(id_);
-      link.reset();
-    });
+    if (link_) link_->client_closed(id_);
+    link_.reset();
   }
 
  private:
-  asio::io_context& ioc_;
+  std::shared_ptr<Link> link_;
   const uint64_t id_;
 };
 
 }  // namespace
 
 LinkClient::LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
-                       std::chrono::milliseconds call_timeout, unsigned lanes)
+                       std::chrono::milliseconds call_timeout, server::HttpServer& server)
     : impl_(std::make_shared<Impl>(std::move(node_id), std::move(secret), std::move(unreachable),
-                                   call_timeout, lanes)) {}
+                                   call_timeout, server)) {}
 
 server::HttpResponse LinkClient::forward(const std::string& leader_url,
                                          server::HttpRequest&& request, Unreachable unreachable) {
@@ -411,10 +422,10 @@ server::HttpResponse LinkClient::forward(const std::string& leader_url,
                            unreachable = std::move(unreachable)](server::Answer answer) mutable {
     const uint64_t id = impl->next_id.fetch_add(1);
     const auto deadline = std::chrono::steady_clock::now() + impl->call_timeout;
-    Lane& lane = impl->lane_of(id);
-    asio::post(lane.ioc, [impl, &lane, base = std::move(base), request = std::move(request),
-                          answer = std::move(answer), id, deadline,
-                          unreachable = std::move(unreachable)]() mutable {
+    Lane& lane = impl->lane_for_call(id);
+    lane.run([impl, &lane, base = std::move(base), request = std::move(request),
+              answer = std::move(answer), id, deadline,
+              unreachable = std::move(unreachable)]() mutable {
       impl->link_to(lane, base)
           ->call(id, std::move(answer), request, deadline, std::move(unreachable));
     });
@@ -427,15 +438,10 @@ LinkClient::~LinkClient() {
 }
 
 void LinkClient::stop() {
-  if (!impl_) return;
+  if (!impl_ || std::exchange(impl_->stopped, true)) return;
+  // The lanes' threads have stopped (see the header), so this thread may touch them.
   for (auto& lane : impl_->lanes) {
-    if (!lane.thread.joinable()) continue;
-    asio::post(lane.ioc, [&lane] {
-      auto links = lane.links;
-      for (auto& [base, link] : links) link->stop();
-    });
-    lane.work.reset();
-    lane.thread.join();
+    for (auto& [base, link] : std::exchange(lane.links, {})) link->stop();
   }
 }
 
@@ -443,14 +449,11 @@ std::shared_ptr<server::WebSocketSession> LinkClient::open(
     const std::string& leader_url, const server::HttpRequest& upgrade,
     std::shared_ptr<server::WebSocketPeer> peer) {
   const uint64_t id = impl_->next_id.fetch_add(1);
-  Lane& lane = impl_->lane_of(id);
-  auto session = std::make_shared<LinkedClient>(lane.ioc, id);
-  asio::post(lane.ioc, [impl = impl_, &lane, session, id, base = leader_url,
-                        target = upgrade.target, peer = std::move(peer)]() mutable {
-    session->link = impl->link_to(lane, base);
-    session->link->add(id, std::move(peer), target);
-  });
-  return session;
+  Lane& lane = impl_->lane_of_peer(*peer);
+  // The transport opens a connection on its own thread, which is this lane's.
+  auto link = impl_->link_to(lane, leader_url);
+  link->add(id, std::move(peer), upgrade.target);
+  return std::make_shared<LinkedClient>(std::move(link), id);
 }
 
 size_t LinkClient::carried_clients() const {

@@ -2,7 +2,10 @@
 // client connection this node accepts and every REST call it forwards, so the leader keeps one
 // connection per node instead of one per client, calls travel in batches, and a broadcast to a
 // room's members here crosses once; this node writes it to each of them. It knows nothing of
-// rooms or of the Tencent API, and runs on I/O threads of its own.
+// rooms or of the Tencent API. It runs on the HTTP server's I/O threads, one link per thread: a
+// call or a client is carried by the link of the thread its connection lives on, so nothing it
+// carries changes threads on this node (a thread of its own cost a follower two wake-ups per
+// call, half its CPU; docs/performance.md).
 #pragma once
 
 #include <chrono>
@@ -23,11 +26,11 @@ class LinkClient {
   using Unreachable = std::function<server::HttpResponse(std::string_view why)>;
 
   // `node_id` and `secret` (the cluster's, from PostgreSQL) identify this node to the leader.
-  // `lanes`: links to the leader, each on a thread of its own here and (the leader's acceptor
-  // spreads connections over its I/O threads) on one of the leader's: one per I/O thread keeps
-  // every core of both busy.
+  // `server` lends its I/O threads: a link to the leader per thread (the leader's acceptor
+  // spreads them over its own threads), so every core of both nodes shares the work. Create it
+  // before server.start(); stop() it after server.drain_and_stop().
   LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
-             std::chrono::milliseconds call_timeout, unsigned lanes);
+             std::chrono::milliseconds call_timeout, server::HttpServer& server);
   ~LinkClient();
   LinkClient(const LinkClient&) = delete;
   LinkClient& operator=(const LinkClient&) = delete;
@@ -39,9 +42,13 @@ class LinkClient {
                                                  const server::HttpRequest& upgrade,
                                                  std::shared_ptr<server::WebSocketPeer> peer);
   // Answers (later) with what the leader at `leader_url` answers to `request`; with what
-  // `unreachable` (the constructor's if empty) renders if the leader does not answer.
+  // `unreachable` (the constructor's if empty) renders if the leader does not answer. Called on
+  // one of the server's I/O threads (a Handler), it carries the call on that thread's link.
   server::HttpResponse forward(const std::string& leader_url, server::HttpRequest&& request,
                                Unreachable unreachable = {});
+  // Closes every link (their calls are answered as unreachable, their clients told to
+  // reconnect). Only once the server's I/O threads have stopped (after drain_and_stop), since it
+  // touches what lives on them; the destructor does nothing more.
   void stop();
 
   // For /metrics: client connections carried, and calls waiting for the leader's answer.

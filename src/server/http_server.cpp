@@ -566,6 +566,10 @@ void HttpServer::post_to_worker(size_t worker, std::move_only_function<void()> f
   asio::post(impl_->workers[worker % impl_->workers.size()]->ioc, std::move(fn));
 }
 
+asio::io_context& HttpServer::worker_context(size_t worker) {
+  return impl_->workers[worker % impl_->workers.size()]->ioc;
+}
+
 void HttpServer::start() {
   asio::co_spawn(impl_->workers[0]->ioc, impl_->accept_loop(), asio::detached);
   for (auto& w : impl_->workers) {

@@ -15,6 +15,10 @@
 #include "config/config.h"
 #include "server/websocket.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace liveroom::server {
 
 struct HttpRequest {
@@ -83,6 +87,11 @@ class HttpServer {
   // The I/O threads, for applications that fan work out to every connection thread by thread.
   size_t worker_count() const;
   void post_to_worker(size_t worker, std::move_only_function<void()> fn);
+  // The io_context of I/O thread `worker`, for a client of other servers that serves this
+  // server's requests and connections (a follower's node links): run on the same threads, it
+  // hands them nothing across threads. Whatever it keeps there must be closed after
+  // drain_and_stop() and before this server is destroyed.
+  boost::asio::io_context& worker_context(size_t worker);
 
  private:
   struct Impl;
