@@ -307,7 +307,7 @@ int serve_cluster(config::Config cfg) {
     if (Services* s = serving.load(std::memory_order_acquire)) {
       // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
       // memory could show state the new leader has changed.
-      if (!leadership.lease_valid() && path == "/readyz") {
+      if (!leadership.lease_valid() && (path == "/readyz" || path == "/readyz/leader")) {
         return server::HttpResponse{503, "application/json", R"({"status":"lease lapsed"})", {}};
       }
       if (!leadership.lease_valid() && path.starts_with("/v4/")) {
@@ -323,6 +323,15 @@ int serve_cluster(config::Config cfg) {
     if (path == "/metrics") {
       return server::HttpResponse{
           200, std::string(metrics::kContentType), follower_metrics.render(), {}};
+    }
+    // A balancer that sends every call to the leader (and none through a follower's link)
+    // checks this: only the serving leader says 200.
+    if (path == "/readyz/leader") {
+      return server::HttpResponse{
+          503,
+          "application/json",
+          leadership.elected() ? R"({"status":"taking over"})" : R"({"status":"follower"})",
+          {}};
     }
     const std::string leader = leadership.leader_url();
     // Ready means the leader answers: the node the lease names may be one that restarted and

@@ -99,7 +99,9 @@ server::HttpResponse ApiRouter::handle(server::HttpRequest&& request) {
     // The store is loaded before the listener opens, so answering at all means healthy.
     return json_response(R"({"status":"ok"})");
   }
-  if (path == "/readyz") {
+  // /readyz/leader: 200 only on the node that serves the API from its own memory, for balancers
+  // that send everything to the cluster's leader (docs/cluster.md); a single node is its own.
+  if (path == "/readyz" || path == "/readyz/leader") {
     if (draining_) {
       server::HttpResponse r = json_response(R"({"status":"draining"})");
       r.status = 503;

@@ -59,6 +59,22 @@ def test_health_and_readiness(server):
     assert r.status_code == 200 and r.json()["status"] == "ready"
 
 
+def test_exactly_the_node_that_serves_is_ready_as_leader(server):
+    # /readyz/leader is for balancers that send every call to a cluster's leader: a single node
+    # is its own leader; in a cluster one node says 200, the followers 503.
+    nodes = getattr(server, "nodes", None)
+    urls = [n.base_url for n in nodes] if nodes else [server.base_url]
+    answers = {url: requests.get(url + "/readyz/leader", timeout=5) for url in urls}
+    ready = [url for url, r in answers.items() if r.status_code == 200]
+    assert len(ready) == 1, {url: (r.status_code, r.text) for url, r in answers.items()}
+    assert answers[ready[0]].json()["status"] == "ready"
+    for url, r in answers.items():
+        if url not in ready:
+            assert (r.status_code, r.json()["status"]) == (503, "follower"), (url, r.text)
+            # A follower is still ready for calls it carries to the leader.
+            assert requests.get(url + "/readyz", timeout=5).status_code == 200
+
+
 def test_json_logs_are_one_object_a_line(tmp_path):
     require_binary()
     port = free_port()
