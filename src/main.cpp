@@ -19,8 +19,10 @@
 #include "api/router.h"
 #include "auth/usersig.h"
 #include "base/clock.h"
+#include "base/json_writer.h"
 #include "base/log.h"
 #include "cli/admin_client.h"
+#include "cli/cluster_status.h"
 #include "cluster/leadership.h"
 #include "cluster/link_client.h"
 #include "cluster/link_host.h"
@@ -283,10 +285,13 @@ int serve_cluster(config::Config cfg) {
   // Refuse to start on a database or Redis this node cannot use, with the reason.
   store::prepare_postgres(cluster.postgres_url);
   const std::string link_secret = store::postgres_cluster_secret(cluster.postgres_url);
+  // This node's entry in the registry (set below, before the lease thread starts).
+  std::function<std::string()> describe_node;
   cluster::Leadership leadership(
       cluster, {.current_epoch =
                     [&cluster] { return store::postgres_leadership_epoch(cluster.postgres_url); },
-                .lost = [](const std::string& why) { restart_as_follower(why); }});
+                .lost = [](const std::string& why) { restart_as_follower(why); },
+                .describe = [&describe_node] { return describe_node(); }});
   leadership.check();
 
   metrics::Registry registry;
@@ -391,6 +396,30 @@ int serve_cluster(config::Config cfg) {
                          "REST calls carried to the leader and not answered yet",
                          [&links] { return static_cast<double>(links->calls_in_flight()); });
   links.emplace(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http);
+  const int64_t started_ms = SystemClock().unix_millis();
+  describe_node = [&, started_ms] {
+    Services* s = serving.load(std::memory_order_acquire);
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object()
+        .field("node_id", cluster.node_id)
+        .field("advertise_url", cluster.advertise_url)
+        .field("pid", static_cast<int64_t>(::getpid()))
+        .field("started_ms", started_ms)
+        .field("role", s                      ? "leader"
+                       : leadership.elected() ? "taking over"
+                                              : "follower")
+        .field("connections", static_cast<int64_t>(http.active_connections()));
+    if (s) {
+      w.field("lease_valid", leadership.lease_valid())
+          .field("rooms", static_cast<int64_t>(s->engine->room_count()));
+    } else {
+      w.field("carried_clients", static_cast<int64_t>(links->carried_clients()))
+          .field("carried_calls", static_cast<int64_t>(links->calls_in_flight()));
+    }
+    w.end_object();
+    return out;
+  };
   http.start();
   leadership.start();
   spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({})", cfg.listen,
@@ -417,6 +446,7 @@ int serve_cluster(config::Config cfg) {
                "was paused); retry";
       });
       serving.store(services.get(), std::memory_order_release);
+      leadership.announce();  // the registry shows it leading now, not a renewal later
       spdlog::info(
           "cluster: node {} leads (epoch {}): {} rooms and {} queued webhook deliveries loaded in "
           "{} ms",
@@ -509,7 +539,16 @@ int main(int argc, char** argv) {
                   "with [tls]: do not verify the server's certificate");
   }
 
+  auto* cluster_cmd = app.add_subcommand("cluster", "inspect a cluster (docs/cluster.md)");
+  cluster_cmd->require_subcommand(1);
+  bool status_json = false;
+  auto* status_cmd = cluster_cmd->add_subcommand(
+      "status", "who leads, which nodes run, what is queued (from Redis and PostgreSQL)");
+  status_cmd->add_option("--config", config_path, "a node's TOML configuration")->required();
+  status_cmd->add_flag("--json", status_json, "one JSON object instead of a table");
+
   CLI11_PARSE(app, argc, argv);
+  if (*status_cmd) return liveroom::cli::print_cluster_status(config_path, status_json);
   if (*dead_cmd) return liveroom::cli::print_dead_letters(config_path, hook_app, tls_verify);
   if (*replay_cmd) {
     return liveroom::cli::replay_dead_letters(config_path, hook_app, replay_ids, tls_verify);

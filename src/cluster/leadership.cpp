@@ -28,6 +28,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
+// One round trip: the entry with its expiry, and the node's id in the set of nodes.
+constexpr const char* kRegisterScript = R"lua(
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+)lua";
+
 std::string process_token() {
   std::random_device rd;
   std::string bytes(8, '\0');
@@ -43,12 +50,24 @@ int64_t steady_ns() {
 
 }  // namespace
 
+std::string lease_key(const std::string& prefix) {
+  return prefix + ":leader";
+}
+
+std::string registry_entry_key(const std::string& prefix, const std::string& node_id) {
+  return prefix + ":node:" + node_id;
+}
+
+std::string registry_set_key(const std::string& prefix) {
+  return prefix + ":nodes";
+}
+
 Leadership::Leadership(const config::ClusterConfig& config, Hooks hooks)
     : config_(config),
       hooks_(std::move(hooks)),
       redis_(parse_redis_url(config.redis_url),
              std::chrono::milliseconds(std::max<uint32_t>(200, config.lease_ms / 4))),
-      key_(config.key_prefix + ":leader"),
+      key_(lease_key(config.key_prefix)),
       value_(config.node_id + " " + process_token() + " " + config.advertise_url) {}
 
 Leadership::~Leadership() {
@@ -72,12 +91,14 @@ void Leadership::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (elected()) {
-    try {
-      redis_.command({"EVAL", kReleaseScript, "1", key_, value_});
-    } catch (const RedisError&) {
-      // It expires by itself.
+  try {
+    if (elected()) redis_.command({"EVAL", kReleaseScript, "1", key_, value_});
+    // Stopped, not lost: the registry shows it gone now rather than lease_ms later.
+    if (hooks_.describe) {
+      redis_.command({"DEL", registry_entry_key(config_.key_prefix, config_.node_id)});
     }
+  } catch (const RedisError&) {
+    // Both expire by themselves.
   }
 }
 
@@ -104,17 +125,36 @@ std::string Leadership::leader_url() const {
   return leader_url_;
 }
 
+void Leadership::announce() {
+  {
+    std::lock_guard lock(mu_);
+    announce_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Leadership::run() {
   const auto interval = std::chrono::milliseconds(config_.lease_ms / 3);
   // A leader that could not renew retries at once and often: when Redis returns (perhaps empty)
   // it must renew before a follower takes the lease, or the cluster loses its leader for nothing.
   constexpr auto kLeaderRetry = std::chrono::milliseconds(100);
   std::unique_lock lock(mu_);
+  auto next_look = std::chrono::steady_clock::now();
   while (!stopping_) {
-    lock.unlock();
-    const bool ok = tick();
-    lock.lock();
-    cv_.wait_for(lock, !ok && elected() ? kLeaderRetry : interval, [this] { return stopping_; });
+    if (std::chrono::steady_clock::now() >= next_look) {
+      lock.unlock();
+      const bool ok = tick();
+      if (ok) publish();
+      lock.lock();
+      next_look = std::chrono::steady_clock::now() + (!ok && elected() ? kLeaderRetry : interval);
+    } else if (std::exchange(announce_, false)) {
+      // Only the entry: an early look at the lease would shorten a follower's wait before it
+      // competes (it must see the lease free on two looks `interval` apart).
+      lock.unlock();
+      publish();
+      lock.lock();
+    }
+    cv_.wait_until(lock, next_look, [this] { return stopping_ || announce_; });
   }
 }
 
@@ -179,11 +219,7 @@ bool Leadership::tick() {
     }
     return true;
   } catch (const std::exception& e) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_error_log_ > std::chrono::seconds(5)) {
-      spdlog::error("cluster: {}", e.what());
-      last_error_log_ = now;
-    }
+    log_redis_error(e);
     if (elected() && !lease_valid() && !lease_lapsed_logged_) {
       spdlog::error(
           "cluster: the leadership lease lapsed (Redis unreachable); refusing requests "
@@ -191,6 +227,26 @@ bool Leadership::tick() {
       lease_lapsed_logged_ = true;
     }
     return false;
+  }
+}
+
+void Leadership::publish() {
+  if (!hooks_.describe) return;
+  try {
+    redis_.command({"EVAL", kRegisterScript, "2",
+                    registry_entry_key(config_.key_prefix, config_.node_id),
+                    registry_set_key(config_.key_prefix), hooks_.describe(),
+                    std::to_string(config_.lease_ms), config_.node_id});
+  } catch (const std::exception& e) {
+    log_redis_error(e);
+  }
+}
+
+void Leadership::log_redis_error(const std::exception& e) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_error_log_ > std::chrono::seconds(5)) {
+    spdlog::error("cluster: {}", e.what());
+    last_error_log_ = now;
   }
 }
 

@@ -1,6 +1,7 @@
 // Who leads the cluster: a lease in Redis (SET NX PX, renewed by a script that checks the holder),
 // kept by one thread per node. The lease only says who should lead; what stops a stale leader
-// from writing is the epoch its PostgreSQL commits carry (store::PostgresOptions). See
+// from writing is the epoch its PostgreSQL commits carry (store::PostgresOptions). The same
+// thread keeps this node's entry in the node registry (`liveroomd cluster status` reads it). See
 // docs/cluster.md.
 #pragma once
 
@@ -17,6 +18,13 @@
 
 namespace liveroom::cluster {
 
+// The Redis keys, under the cluster's key_prefix: the lease ("<node_id> <token> <url>"), each
+// node's registry entry (a JSON object that expires lease_ms after the node last renewed it, so
+// a node that stops disappears), and the set of every node id that ever registered.
+std::string lease_key(const std::string& prefix);
+std::string registry_entry_key(const std::string& prefix, const std::string& node_id);
+std::string registry_set_key(const std::string& prefix);
+
 class Leadership {
  public:
   struct Hooks {
@@ -26,6 +34,9 @@ class Leadership {
     // This node led and no longer does (another node holds the lease, or the epoch moved on).
     // Called on the lease thread; it must stop the node acting as leader.
     std::function<void(const std::string& why)> lost;
+    // This node's registry entry, a JSON object (its role, address, load). Called on the lease
+    // thread after each look at the lease; none: no entry.
+    std::function<std::string()> describe;
   };
 
   Leadership(const config::ClusterConfig& config, Hooks hooks);
@@ -45,6 +56,9 @@ class Leadership {
   void interrupt_wait();
   // Recorded once this node has raised the epoch in PostgreSQL.
   void set_epoch(uint64_t epoch) { epoch_.store(epoch); }
+  // What describe() says has changed (the node began serving): the registry entry is written
+  // now rather than at the next look at the lease.
+  void announce();
 
   bool elected() const { return elected_.load(std::memory_order_acquire); }
   // True while the lease is known held: renewed less than lease_ms ago. A leader serves only then.
@@ -55,8 +69,10 @@ class Leadership {
 
  private:
   void run();
-  bool tick();  // false when Redis could not be reached
+  bool tick();     // false when Redis could not be reached
+  void publish();  // the registry entry; failures only logged (the lease does not depend on it)
   void lose(const std::string& why);
+  void log_redis_error(const std::exception& e);
 
   config::ClusterConfig config_;
   Hooks hooks_;
@@ -72,6 +88,7 @@ class Leadership {
   std::string leader_url_;
   bool stopping_ = false;
   bool interrupted_ = false;
+  bool announce_ = false;
   bool lease_lapsed_logged_ = false;
   bool seen_free_ = false;  // the last look found no leader (lease thread only)
   std::chrono::steady_clock::time_point last_error_log_{};

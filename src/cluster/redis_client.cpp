@@ -120,8 +120,19 @@ RedisReply RedisClient::run(const std::vector<std::string>& args) {
     case REDIS_REPLY_ERROR:
       error = std::string(reply->str, reply->len);
       break;
+    case REDIS_REPLY_ARRAY: {
+      std::vector<std::string> items;
+      items.reserve(reply->elements);
+      for (size_t i = 0; i < reply->elements; ++i) {
+        const redisReply* item = reply->element[i];
+        const bool text = item->type == REDIS_REPLY_STRING || item->type == REDIS_REPLY_STATUS;
+        items.emplace_back(text ? std::string(item->str, item->len) : std::string());
+      }
+      out = std::move(items);
+      break;
+    }
     default:
-      break;  // nil (and arrays, which the lease does not use)
+      break;  // nil
   }
   freeReplyObject(reply);
   if (!error.empty()) throw RedisError("Redis: " + error);

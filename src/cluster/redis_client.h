@@ -1,6 +1,6 @@
-// A small synchronous Redis client over hiredis, for the leadership lease: one connection, short
-// timeouts, reconnect on demand. It is used from one thread (the lease keeper), never on the
-// request path.
+// A small synchronous Redis client over hiredis, for the leadership lease and the node registry:
+// one connection, short timeouts, reconnect on demand. Each one is used from one thread (the
+// lease keeper, or `liveroomd cluster status`), never on the request path.
 #pragma once
 
 #include <chrono>
@@ -29,8 +29,9 @@ struct RedisAddress {
 // Throws RedisError naming what is wrong with the URL.
 RedisAddress parse_redis_url(const std::string& url);
 
-// What a command returned: nil, an integer, a string (bulk or status).
-using RedisReply = std::variant<std::monostate, long long, std::string>;
+// What a command returned: nil, an integer, a string (bulk or status), or an array of strings
+// (a nil element reads as ""; SMEMBERS, MGET).
+using RedisReply = std::variant<std::monostate, long long, std::string, std::vector<std::string>>;
 
 class RedisClient {
  public:

@@ -221,4 +221,17 @@ uint64_t postgres_leadership_epoch(const std::string& url);
 // The secret every node of the cluster shows on its links to the others (made by the schema).
 std::string postgres_cluster_secret(const std::string& url);
 
+// What `liveroomd cluster status` reports from PostgreSQL (read only; nothing is migrated).
+struct PostgresClusterSummary {
+  uint64_t epoch = 0;
+  std::string leader_node_id;  // who raised the epoch last ("" before any node led)
+  std::string leader_url;
+  int64_t leader_since_ms = 0;  // Unix milliseconds
+  int64_t schema_version = 0;
+  int64_t rooms = 0;
+  int64_t webhooks_pending = 0;  // queued or being retried
+  int64_t webhooks_dead = 0;     // dead letters
+};
+PostgresClusterSummary postgres_cluster_summary(const std::string& url);
+
 }  // namespace liveroom::store

@@ -187,6 +187,27 @@ uint64_t postgres_leadership_epoch(const std::string& url) {
   return std::stoull(std::string(r.text(0, 0)));
 }
 
+PostgresClusterSummary postgres_cluster_summary(const std::string& url) {
+  PgConnection db(url);
+  PgResult r = db.exec(
+      "SELECT l.epoch, l.node_id, l.advertise_url, "
+      "(extract(epoch FROM l.since) * 1000)::bigint, "
+      "(SELECT max(version) FROM liveroom_schema), (SELECT count(*) FROM rooms), "
+      "(SELECT count(*) FROM webhook_outbox WHERE dead = 0), "
+      "(SELECT count(*) FROM webhook_outbox WHERE dead <> 0) "
+      "FROM cluster_leadership l WHERE l.id = 1");
+  if (r.rows() != 1) throw StoreError("cluster_leadership has no row; the schema is damaged");
+  auto number = [&r](int column) { return std::stoll(std::string(r.text(0, column))); };
+  return {.epoch = static_cast<uint64_t>(number(0)),
+          .leader_node_id = std::string(r.text(0, 1)),
+          .leader_url = std::string(r.text(0, 2)),
+          .leader_since_ms = number(3),
+          .schema_version = number(4),
+          .rooms = number(5),
+          .webhooks_pending = number(6),
+          .webhooks_dead = number(7)};
+}
+
 std::string postgres_cluster_secret(const std::string& url) {
   PgConnection db(url);
   PgResult r = db.exec("SELECT secret FROM cluster_secret WHERE id = 1");

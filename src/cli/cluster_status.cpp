@@ -1,0 +1,202 @@
+#include "cli/cluster_status.h"
+
+#include <algorithm>
+#include <iostream>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "base/clock.h"
+#include "base/json_writer.h"
+#include "cluster/leadership.h"
+#include "cluster/redis_client.h"
+#include "config/config.h"
+#include "store/store.h"
+
+namespace liveroom::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+struct Lease {
+  std::string node_id;
+  std::string advertise_url;
+  int64_t ms_left = 0;
+};
+
+// A node of the registry's set: its entry, or none once it expired (the node stopped, or could
+// not reach Redis for lease_ms).
+struct NodeEntry {
+  std::string node_id;
+  std::optional<json::object> entry;
+};
+
+struct Status {
+  std::string key_prefix;
+  std::optional<Lease> lease;
+  std::vector<NodeEntry> nodes;
+  store::PostgresClusterSummary pg;
+  bool serving = false;  // the lease holder's entry says it leads with a valid lease
+};
+
+std::string text_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+int64_t number_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : 0;
+}
+
+Status read_status(const config::ClusterConfig& cluster) {
+  Status s;
+  s.key_prefix = cluster.key_prefix;
+  cluster::RedisClient redis(cluster::parse_redis_url(cluster.redis_url),
+                             std::chrono::milliseconds(2000));
+  redis.connect();
+  const std::string lease_key = cluster::lease_key(cluster.key_prefix);
+  const cluster::RedisReply holder = redis.command({"GET", lease_key});
+  if (const auto* v = std::get_if<std::string>(&holder)) {
+    // "<node_id> <token> <advertise_url>"
+    const size_t first = v->find(' ');
+    const size_t second = first == std::string::npos ? first : v->find(' ', first + 1);
+    Lease lease;
+    lease.node_id = v->substr(0, first);
+    if (second != std::string::npos) lease.advertise_url = v->substr(second + 1);
+    const cluster::RedisReply ttl = redis.command({"PTTL", lease_key});
+    if (const auto* ms = std::get_if<long long>(&ttl)) lease.ms_left = std::max<long long>(0, *ms);
+    s.lease = std::move(lease);
+  }
+  const cluster::RedisReply ids =
+      redis.command({"SMEMBERS", cluster::registry_set_key(cluster.key_prefix)});
+  if (const auto* list = std::get_if<std::vector<std::string>>(&ids)) {
+    for (const auto& id : *list) {
+      NodeEntry node{id, std::nullopt};
+      const cluster::RedisReply entry =
+          redis.command({"GET", cluster::registry_entry_key(cluster.key_prefix, id)});
+      if (const auto* text = std::get_if<std::string>(&entry)) {
+        boost::system::error_code ec;
+        json::value parsed = json::parse(*text, ec);
+        if (!ec && parsed.is_object()) node.entry = std::move(parsed.as_object());
+      }
+      s.nodes.push_back(std::move(node));
+    }
+  }
+  std::ranges::sort(s.nodes, {}, &NodeEntry::node_id);
+  for (const auto& node : s.nodes) {
+    if (s.lease && node.node_id == s.lease->node_id && node.entry &&
+        text_of(*node.entry, "role") == "leader") {
+      const json::value* valid = node.entry->if_contains("lease_valid");
+      s.serving = valid && valid->is_bool() && valid->as_bool();
+    }
+  }
+  s.pg = store::postgres_cluster_summary(cluster.postgres_url);
+  return s;
+}
+
+std::string duration_text(int64_t ms) {
+  const int64_t seconds = std::max<int64_t>(0, ms / 1000);
+  if (seconds < 60) return fmt::format("{}s", seconds);
+  if (seconds < 3600) return fmt::format("{}m {}s", seconds / 60, seconds % 60);
+  if (seconds < 86400) return fmt::format("{}h {}m", seconds / 3600, seconds % 3600 / 60);
+  return fmt::format("{}d {}h", seconds / 86400, seconds % 86400 / 3600);
+}
+
+void print_text(const Status& s, int64_t now_ms) {
+  std::cout << fmt::format("cluster \"{}\"\n", s.key_prefix);
+  if (s.lease) {
+    std::cout << fmt::format("leader: {} at {}, lease {} ms left{}\n", s.lease->node_id,
+                             s.lease->advertise_url, s.lease->ms_left,
+                             s.serving ? "" : " (not serving yet: taking over, or paused)");
+  } else {
+    std::cout << "leader: none (no node holds the lease: the cluster does not answer)\n";
+  }
+  std::cout << fmt::format("epoch {} (last raised by {}, {} ago), schema version {}\n", s.pg.epoch,
+                           s.pg.leader_node_id.empty() ? "nobody" : s.pg.leader_node_id,
+                           duration_text(now_ms - s.pg.leader_since_ms), s.pg.schema_version);
+  std::cout << fmt::format("rooms {}; webhooks {} queued, {} dead letters\n\n", s.pg.rooms,
+                           s.pg.webhooks_pending, s.pg.webhooks_dead);
+  std::cout << fmt::format("{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", "node", "role", "address",
+                           "up", "connections", "load");
+  for (const auto& node : s.nodes) {
+    if (!node.entry) {
+      std::cout << fmt::format("{:<12} {:<12} (no entry: stopped, or out of touch with Redis)\n",
+                               node.node_id, "-");
+      continue;
+    }
+    const json::object& e = *node.entry;
+    const std::string role = text_of(e, "role");
+    const std::string load =
+        role == "leader"
+            ? fmt::format("{} rooms", number_of(e, "rooms"))
+            : fmt::format("{} clients and {} calls carried to the leader",
+                          number_of(e, "carried_clients"), number_of(e, "carried_calls"));
+    std::cout << fmt::format(
+        "{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", node.node_id, role, text_of(e, "advertise_url"),
+        duration_text(now_ms - number_of(e, "started_ms")), number_of(e, "connections"), load);
+  }
+}
+
+void print_json(const Status& s) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("key_prefix", s.key_prefix).key("leader");
+  if (s.lease) {
+    w.begin_object()
+        .field("node_id", s.lease->node_id)
+        .field("advertise_url", s.lease->advertise_url)
+        .field("lease_ms_left", s.lease->ms_left)
+        .end_object();
+  } else {
+    w.raw("null");
+  }
+  w.field("serving", s.serving)
+      .field("epoch", static_cast<int64_t>(s.pg.epoch))
+      .field("epoch_node_id", s.pg.leader_node_id)
+      .field("epoch_since_ms", s.pg.leader_since_ms)
+      .field("schema_version", s.pg.schema_version)
+      .field("rooms", s.pg.rooms)
+      .key("webhooks")
+      .begin_object()
+      .field("pending", s.pg.webhooks_pending)
+      .field("dead", s.pg.webhooks_dead)
+      .end_object()
+      .key("nodes")
+      .begin_array();
+  for (const auto& node : s.nodes) {
+    json::object o = node.entry.value_or(json::object{});
+    o["node_id"] = node.node_id;
+    o["running"] = node.entry.has_value();
+    w.raw(json::serialize(o));
+  }
+  w.end_array().end_object();
+  std::cout << out << "\n";
+}
+
+}  // namespace
+
+int print_cluster_status(const std::string& config_path, bool json_output) {
+  try {
+    const config::Config cfg = config::load_config_file(config_path);
+    if (!cfg.cluster) {
+      std::cerr << "liveroomd: " << config_path << " has no [cluster] table\n";
+      return 2;
+    }
+    const Status status = read_status(*cfg.cluster);
+    if (json_output) {
+      print_json(status);
+    } else {
+      print_text(status, SystemClock{}.unix_millis());
+    }
+    return status.serving ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "liveroomd: cannot read the cluster's status: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace liveroom::cli

@@ -1,0 +1,118 @@
+"""`liveroomd cluster status` (issue #10): who leads, which nodes run, what is queued, read
+from Redis (the lease and the node registry) and PostgreSQL with a node's own config file.
+
+These run in every mode (they start their own clusters on the session's PostgreSQL and Redis)."""
+
+import json
+import subprocess
+import time
+
+from cluster import cluster_factory  # noqa: F401 (fixture)
+from conftest import BINARY, require_binary, uid
+
+LEASE_MS = 2000
+
+
+def status(config_path, *extra):
+    """(exit code, stdout, stderr) of `liveroomd cluster status`."""
+    require_binary()
+    p = subprocess.run([str(BINARY), "cluster", "status", "--config", str(config_path), *extra],
+                       capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def status_json(config_path):
+    code, out, err = status(config_path, "--json")
+    assert code in (0, 1), (code, out, err)
+    return code, json.loads(out)
+
+
+def test_status_names_the_leader_every_node_and_what_is_stored(cluster_factory):
+    cluster = cluster_factory("status", lease_ms=LEASE_MS)
+    c = cluster.client()
+    rooms = [uid("st") for _ in range(3)]
+    for room in rooms:
+        c.must_create(room)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+
+    # Any node's config reads the same cluster. The leader's entry says it serves once it
+    # does (it is written then, not at the next renewal).
+    deadline = time.monotonic() + 2
+    while True:
+        code, s = status_json(follower.config_path)
+        if code == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert code == 0, json.dumps(s)
+    assert s["serving"] is True
+    assert s["leader"]["node_id"] == leader.node_id
+    assert s["leader"]["advertise_url"] == leader.base_url
+    assert 0 < s["leader"]["lease_ms_left"] <= LEASE_MS
+    assert s["epoch"] >= 1 and s["epoch_node_id"] == leader.node_id
+    assert s["rooms"] == len(rooms)
+    assert s["webhooks"] == {"pending": 0, "dead": 0}
+    nodes = {n["node_id"]: n for n in s["nodes"]}
+    assert set(nodes) == {n.node_id for n in cluster.nodes}
+    for node in cluster.nodes:
+        entry = nodes[node.node_id]
+        assert entry["running"] is True, entry
+        assert entry["advertise_url"] == node.base_url
+        assert entry["pid"] == node.proc.pid
+        assert entry["role"] == ("leader" if node is leader else "follower"), entry
+    assert nodes[leader.node_id]["lease_valid"] is True
+    # Entries are rewritten at each look at the lease (every lease_ms / 3).
+    deadline = time.monotonic() + LEASE_MS / 1000 + 2
+    while {n["node_id"]: n for n in s["nodes"]}[leader.node_id]["rooms"] != len(rooms):
+        assert time.monotonic() < deadline, json.dumps(s)
+        time.sleep(0.2)
+        _, s = status_json(follower.config_path)
+
+    code, text, _ = status(leader.config_path)
+    assert code == 0
+    assert f"leader: {leader.node_id} at {leader.base_url}" in text
+    assert f"rooms {len(rooms)}; webhooks 0 queued, 0 dead letters" in text
+
+    # A node killed with -9 leaves the registry within the lease time; a stopped one at once.
+    follower.kill9()
+    deadline = time.monotonic() + LEASE_MS / 1000 + 3
+    while True:
+        code, s = status_json(leader.config_path)
+        entry = {n["node_id"]: n for n in s["nodes"]}[follower.node_id]
+        if not entry["running"]:
+            break
+        assert time.monotonic() < deadline, f"{follower.node_id} still listed as running: {s}"
+        time.sleep(0.2)
+    assert code == 0 and s["leader"]["node_id"] == leader.node_id
+    assert entry == {"node_id": follower.node_id, "running": False}
+    code, text, _ = status(leader.config_path)
+    assert f"{follower.node_id} " in text and "(no entry: stopped" in text
+
+    other = next(n for n in cluster.nodes if n is not leader and n is not follower)
+    other.stop()
+    code, s = status_json(leader.config_path)
+    assert {n["node_id"]: n for n in s["nodes"]}[other.node_id]["running"] is False
+
+
+def test_status_without_a_serving_leader_exits_1_and_without_a_cluster_2(cluster_factory,
+                                                                          tmp_path):
+    cluster = cluster_factory("nolead", lease_ms=LEASE_MS)
+    leader = cluster.leader()
+    for node in cluster.nodes:
+        node.kill9()
+    # The lease outlives the killed leader by up to lease_ms; then nobody holds it.
+    deadline = time.monotonic() + LEASE_MS / 1000 + 3
+    while True:
+        code, s = status_json(leader.config_path)
+        if s["leader"] is None:
+            break
+        assert time.monotonic() < deadline, s
+        time.sleep(0.2)
+    assert code == 1 and s["serving"] is False
+    assert all(not n["running"] for n in s["nodes"]), s
+
+    single = tmp_path / "single.toml"
+    single.write_text('listen = "127.0.0.1:1"\n[[apps]]\nsdkappid = 1400000001\n'
+                      'secret_key = "k"\nadmins = ["administrator"]\n')
+    code, out, err = status(single)
+    assert code == 2 and "has no [cluster] table" in err, (code, out, err)
