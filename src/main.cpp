@@ -380,6 +380,9 @@ int serve_cluster(config::Config cfg) {
           -> std::shared_ptr<server::WebSocketSession> {
         Services* s = serving.load(std::memory_order_acquire);
         if (!s || !cluster::link_secret_matches(upgrade.target, link_secret)) return nullptr;
+        if (auto why = cluster::link_protocol_mismatch(upgrade.target)) {
+          return cluster::refuse_link(std::move(peer), std::move(*why));
+        }
         return std::make_shared<cluster::LinkHost>(
             std::move(peer),
             [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {

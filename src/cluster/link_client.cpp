@@ -129,7 +129,7 @@ class Link : public std::enable_shared_from_this<Link> {
     ws.read_message_max(0);  // the leader's batches; it is trusted
     ws.binary(true);         // payloads are whatever clients sent, not necessarily UTF-8
     const std::string target =
-        std::string(kLinkPath) + "?node=" + node_id + "&secret=" + std::move(secret);
+        fmt::format("{}?node={}&protocol={}&secret={}", kLinkPath, node_id, kLinkProtocol, secret);
     auto [hec] = co_await ws.async_handshake(to->host + ":" + to->port, target, kAwait);
     if (hec) {
       self->die("the leader refused the link: " + hec.message());
@@ -464,24 +464,41 @@ size_t LinkClient::calls_in_flight() const {
   return static_cast<size_t>(std::max<int64_t>(0, impl_->calls.load()));
 }
 
-bool link_secret_matches(std::string_view target, std::string_view secret) {
+namespace {
+
+// The value of the first `name=` parameter of `target`'s query string, as sent.
+std::optional<std::string_view> query_parameter(std::string_view target, std::string_view name) {
   const size_t query = target.find('?');
-  if (query == std::string_view::npos || secret.empty()) return false;
+  if (query == std::string_view::npos) return std::nullopt;
   std::string_view rest = target.substr(query + 1);
   while (!rest.empty()) {
     const size_t amp = rest.find('&');
     const std::string_view param = rest.substr(0, amp);
-    if (param.starts_with("secret=")) {
-      const std::string_view given = param.substr(7);
-      if (given.size() != secret.size()) return false;
-      unsigned char diff = 0;  // constant time: the secret is not guessed byte by byte
-      for (size_t i = 0; i < given.size(); ++i) diff |= given[i] ^ secret[i];
-      return diff == 0;
+    if (param.size() > name.size() && param.starts_with(name) && param[name.size()] == '=') {
+      return param.substr(name.size() + 1);
     }
     if (amp == std::string_view::npos) break;
     rest.remove_prefix(amp + 1);
   }
-  return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool link_secret_matches(std::string_view target, std::string_view secret) {
+  const auto given = query_parameter(target, "secret");
+  if (!given || secret.empty() || given->size() != secret.size()) return false;
+  unsigned char diff = 0;  // constant time: the secret is not guessed byte by byte
+  for (size_t i = 0; i < given->size(); ++i) diff |= (*given)[i] ^ secret[i];
+  return diff == 0;
+}
+
+std::optional<std::string> link_protocol_mismatch(std::string_view target) {
+  const auto given = query_parameter(target, "protocol");
+  if (given && *given == std::to_string(kLinkProtocol)) return std::nullopt;
+  return fmt::format(
+      "link protocol {} here, {} on the follower: run one liveroomd version in the cluster",
+      kLinkProtocol, given ? std::string(*given) : std::string("none"));
 }
 
 }  // namespace liveroom::cluster

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,5 +66,13 @@ class LinkClient {
 // `secret`.
 inline constexpr std::string_view kLinkPath = "/cluster/link";
 bool link_secret_matches(std::string_view target, std::string_view secret);
+
+// The form and meaning of the link's records (link_records.h); raised whenever either changes,
+// so that nodes of two versions (a rolling upgrade) refuse each other's links with a reason
+// instead of misreading them. A follower names it in the link's query string.
+inline constexpr int kLinkProtocol = 1;
+// Why the leader must refuse a link whose `target` names another protocol (or none); nullopt
+// when it names this one.
+std::optional<std::string> link_protocol_mismatch(std::string_view target);
 
 }  // namespace liveroom::cluster

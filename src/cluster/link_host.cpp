@@ -1,5 +1,8 @@
 #include "cluster/link_host.h"
 
+#include <atomic>
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "cluster/link_records.h"
@@ -188,6 +191,31 @@ void LinkHost::on_close() {
   closed_ = true;
   auto clients = std::exchange(clients_, {});
   for (auto& [id, session] : clients) session->on_close();
+}
+
+namespace {
+
+class RefusedLink final : public server::WebSocketSession {
+ public:
+  void on_text(std::string_view) override {}
+  void on_close() override {}
+};
+
+}  // namespace
+
+std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::WebSocketPeer> peer,
+                                                      std::string why) {
+  // A follower of another version retries with every call it carries: say it now and then.
+  static std::atomic<int64_t> last_logged_s{-1'000'000};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  int64_t last = last_logged_s.load();
+  if (now_s - last >= 10 && last_logged_s.compare_exchange_strong(last, now_s)) {
+    spdlog::warn("cluster: refused the link from {}: {}", peer->remote_address(), why);
+  }
+  peer->close(1008, std::move(why));
+  return std::make_shared<RefusedLink>();
 }
 
 }  // namespace liveroom::cluster

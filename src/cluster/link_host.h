@@ -55,4 +55,9 @@ class LinkHost final : public server::WebSocketSession,
   bool closed_ = false;
 };
 
+// A link the leader will not serve (a follower of another version): closed with 1008 and `why`,
+// which the follower logs and answers its calls with; what arrives meanwhile is ignored.
+std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::WebSocketPeer> peer,
+                                                      std::string why);
+
 }  // namespace liveroom::cluster

@@ -110,13 +110,16 @@ def gauge(node, name):
     return float(m.group(1))
 
 
-def closed_with(ws, timeout=10):
-    """The close code the server sends on `ws` (None if it stays open for `timeout`)."""
+def closed_with(ws, timeout=10, reason=None):
+    """The close code the server sends on `ws` (None if it stays open for `timeout`). With
+    `reason` (a list), the close reason is appended to it."""
     ws.settimeout(timeout)
     try:
         while True:
             opcode, data = ws.recv_data(control_frame=True)
             if opcode == websocket.ABNF.OPCODE_CLOSE:
+                if reason is not None:
+                    reason.append(data[2:].decode("utf-8", "replace"))
                 return int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
     except websocket.WebSocketTimeoutException:
         return None
@@ -188,10 +191,18 @@ def test_only_nodes_of_the_cluster_may_open_a_link(cluster_factory):
         ws = link(leader, query)
         assert closed_with(ws) == 1008, query
         ws.close()
-    ws = link(cluster.followers()[0], f"node=x&secret={secret}")
+    ws = link(cluster.followers()[0], f"node=x&protocol=1&secret={secret}")
     assert closed_with(ws) == 1008, "a follower accepted a link"
     ws.close()
-    ws = link(leader, f"node=x&secret={secret}")
+    # A node of another version (another link protocol, or none named) is told why.
+    for protocol in ("&protocol=2", "&protocol=", ""):
+        ws = link(leader, f"node=x{protocol}&secret={secret}")
+        reason = []
+        assert closed_with(ws, reason=reason) == 1008, protocol
+        assert reason[0].startswith("link protocol 1 here, "), reason
+        assert "run one liveroomd version in the cluster" in reason[0], reason
+        ws.close()
+    ws = link(leader, f"node=x&protocol=1&secret={secret}")
     try:
         ws.send("P 0 0\n")
         assert closed_with(ws, timeout=1) is None, "the leader closed a good link"
