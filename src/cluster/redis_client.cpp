@@ -8,10 +8,44 @@
 
 namespace liveroom::cluster {
 
+namespace {
+
+// "host[:port]"
+RedisAddress::Endpoint parse_endpoint(std::string_view hostport, int default_port) {
+  RedisAddress::Endpoint e{std::string(hostport), default_port};
+  if (auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
+    e.host = hostport.substr(0, colon);
+    std::string_view port = hostport.substr(colon + 1);
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), e.port);
+    if (ec != std::errc() || end != port.data() + port.size() || e.port <= 0 || e.port > 65535) {
+      throw RedisError("redis_url: the port must be a number between 1 and 65535");
+    }
+  }
+  if (e.host.empty()) throw RedisError("redis_url: no host");
+  return e;
+}
+
+int parse_db(std::string_view db) {
+  int n = 0;
+  if (db.empty()) return 0;
+  auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), n);
+  if (ec != std::errc() || end != db.data() + db.size() || n < 0) {
+    throw RedisError("redis_url: the database after '/' must be a number");
+  }
+  return n;
+}
+
+}  // namespace
+
 RedisAddress parse_redis_url(const std::string& url) {
   constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) throw RedisError("redis_url must start with redis://");
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
+  constexpr std::string_view kSentinelScheme = "redis-sentinel://";
+  const bool sentinel = url.starts_with(kSentinelScheme);
+  if (!sentinel && !url.starts_with(kScheme)) {
+    throw RedisError("redis_url must start with redis:// (or redis-sentinel://)");
+  }
+  std::string_view rest =
+      std::string_view(url).substr(sentinel ? kSentinelScheme.size() : kScheme.size());
   RedisAddress a;
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view credentials = rest.substr(0, at);
@@ -23,28 +57,29 @@ RedisAddress parse_redis_url(const std::string& url) {
       a.password = credentials;
     }
   }
-  std::string_view hostport = rest;
-  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
-    hostport = rest.substr(0, slash);
-    std::string_view db = rest.substr(slash + 1);
-    if (!db.empty()) {
-      auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), a.db);
-      if (ec != std::errc() || end != db.data() + db.size() || a.db < 0) {
-        throw RedisError("redis_url: the database after '/' must be a number");
-      }
-    }
+  const size_t slash = rest.find('/');
+  const std::string_view hosts = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (!sentinel) {
+    a.db = parse_db(path);
+    auto e = parse_endpoint(hosts, 6379);
+    a.host = std::move(e.host);
+    a.port = e.port;
+    return a;
   }
-  std::string_view host = hostport;
-  if (auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
-    host = hostport.substr(0, colon);
-    std::string_view port = hostport.substr(colon + 1);
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-    if (ec != std::errc() || end != port.data() + port.size() || a.port <= 0 || a.port > 65535) {
-      throw RedisError("redis_url: the port must be a number between 1 and 65535");
-    }
+  for (size_t start = 0; start <= hosts.size();) {
+    const size_t comma = std::min(hosts.find(',', start), hosts.size());
+    a.sentinels.push_back(parse_endpoint(hosts.substr(start, comma - start), 26379));
+    start = comma + 1;
   }
-  if (host.empty()) throw RedisError("redis_url: no host");
-  a.host = host;
+  const size_t next = path.find('/');
+  a.master_name = path.substr(0, next);
+  if (a.master_name.empty()) {
+    throw RedisError(
+        "redis_url: a redis-sentinel:// URL names the master after the Sentinels: "
+        "redis-sentinel://host:26379,host:26379/mymaster");
+  }
+  a.db = parse_db(next == std::string_view::npos ? "" : path.substr(next + 1));
   return a;
 }
 
@@ -60,31 +95,85 @@ void RedisClient::disconnect() {
   context_ = nullptr;
 }
 
-void RedisClient::connect() {
+void RedisClient::open(const std::string& host, int port) {
   disconnect();
   const timeval tv{static_cast<time_t>(timeout_.count() / 1000),
                    static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-  context_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, tv);
+  context_ = redisConnectWithTimeout(host.c_str(), port, tv);
   if (context_ == nullptr || context_->err) {
     std::string reason = context_ ? context_->errstr : "out of memory";
     disconnect();
-    throw RedisError(
-        fmt::format("cannot connect to Redis at {}:{}: {}", address_.host, address_.port, reason));
+    throw RedisError(fmt::format("cannot connect to Redis at {}:{}: {}", host, port, reason));
   }
   redisSetTimeout(context_, tv);
-  try {
-    if (!address_.password.empty()) {
-      if (address_.user.empty()) {
-        run({"AUTH", address_.password});
-      } else {
-        run({"AUTH", address_.user, address_.password});
+}
+
+void RedisClient::log_in() {
+  if (address_.password.empty()) return;
+  if (address_.user.empty()) {
+    run({"AUTH", address_.password});
+  } else {
+    run({"AUTH", address_.user, address_.password});
+  }
+}
+
+void RedisClient::find_master() {
+  std::string failures;
+  for (const auto& s : address_.sentinels) {
+    try {
+      open(s.host, s.port);
+      const std::vector<std::string> ask{"SENTINEL", "get-master-addr-by-name",
+                                         address_.master_name};
+      RedisReply reply;
+      try {
+        reply = run(ask);
+      } catch (const RedisError& e) {
+        if (std::string_view(e.what()).find("NOAUTH") == std::string_view::npos) throw;
+        open(s.host, s.port);  // a Sentinel with a password: the master's
+        log_in();
+        reply = run(ask);
       }
+      disconnect();
+      const auto* where = std::get_if<std::vector<std::string>>(&reply);
+      int port = 0;
+      if (where && where->size() == 2)
+        std::from_chars(where->at(1).data(), where->at(1).data() + where->at(1).size(), port);
+      if (port > 0) {
+        address_.host = where->at(0);
+        address_.port = port;
+        return;
+      }
+      failures +=
+          fmt::format("; {}:{} knows no master named '{}'", s.host, s.port, address_.master_name);
+    } catch (const RedisError& e) {
+      disconnect();
+      failures += fmt::format("; {}:{}: {}", s.host, s.port, e.what());
     }
+  }
+  throw RedisError("no Sentinel named the Redis master" + failures);
+}
+
+void RedisClient::connect() {
+  if (!address_.sentinels.empty()) find_master();
+  open(address_.host, address_.port);
+  try {
+    log_in();
     if (address_.db != 0) run({"SELECT", std::to_string(address_.db)});
   } catch (const RedisError& e) {
     disconnect();
     throw RedisError(fmt::format("Redis at {}:{} refused the login: {}", address_.host,
                                  address_.port, e.what()));
+  }
+  if (address_.sentinels.empty()) return;
+  // The Sentinels' view can be a moment behind a failover: write only to a server that says it
+  // is the master.
+  const RedisReply role = run({"ROLE"});
+  const auto* fields = std::get_if<std::vector<std::string>>(&role);
+  if (!fields || fields->empty() || fields->front() != "master") {
+    const std::string was = fields && !fields->empty() ? fields->front() : "unknown";
+    disconnect();
+    throw RedisError(fmt::format("the Sentinels name {}:{} as master '{}', but it is a {}",
+                                 address_.host, address_.port, address_.master_name, was));
   }
 }
 
@@ -135,7 +224,12 @@ RedisReply RedisClient::run(const std::vector<std::string>& args) {
       break;  // nil
   }
   freeReplyObject(reply);
-  if (!error.empty()) throw RedisError("Redis: " + error);
+  if (!error.empty()) {
+    // A master demoted by a failover (the address or the Sentinels now lead elsewhere): the
+    // next command connects afresh.
+    if (error.starts_with("READONLY")) disconnect();
+    throw RedisError("Redis: " + error);
+  }
   return out;
 }
 

@@ -18,13 +18,22 @@ struct RedisError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// redis://[[user]:password@]host[:port][/db]
+// redis://[[user]:password@]host[:port][/db], or, for a Redis run by Sentinel,
+// redis-sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db]: the Sentinels
+// (port 26379 by default) are asked where the master named `master_name` is, and the credentials
+// are the master's (a Sentinel that asks for a password gets the same ones).
 struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
   std::string user;
   std::string password;
+  struct Endpoint {
+    std::string host;
+    int port = 26379;
+  };
+  std::vector<Endpoint> sentinels;  // empty: `host` and `port` are the server's
+  std::string master_name;
 };
 // Throws RedisError naming what is wrong with the URL.
 RedisAddress parse_redis_url(const std::string& url);
@@ -41,7 +50,8 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Connects (and AUTH / SELECT) now; throws RedisError with the reason (refused, wrong
-  // password...).
+  // password...). Through Sentinels: to the master they name, once it says it is one (a
+  // demoted master refuses writes, and the next command after that asks the Sentinels again).
   void connect();
   // Runs one command; connects first if needed. Throws RedisError on any failure, after which
   // the next call reconnects.
@@ -49,6 +59,9 @@ class RedisClient {
 
  private:
   RedisReply run(const std::vector<std::string>& args);
+  void open(const std::string& host, int port);  // context_, or RedisError
+  void log_in();                                 // AUTH with the address's credentials
+  void find_master();  // sets address_.host and port from the first Sentinel that knows
   void disconnect();
 
   RedisAddress address_;

@@ -307,8 +307,9 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   }
   const auto& redis = r.required(t, "redis_url", "cluster", "redis://[:password@]host[:port][/db]");
   c.redis_url = r.non_empty_string(redis, "cluster.redis_url");
-  if (!c.redis_url.starts_with("redis://")) {
-    r.fail("cluster.redis_url", "must be a URI starting with redis://", &redis);
+  if (!c.redis_url.starts_with("redis://") && !c.redis_url.starts_with("redis-sentinel://")) {
+    r.fail("cluster.redis_url",
+           "must be a URI starting with redis:// (or redis-sentinel:// for Sentinels)", &redis);
   }
   read_integer(r, t, "cluster", "lease_ms", c.lease_ms, 1'000, 60'000);
   if (const toml::node* n = t.get("key_prefix")) {

@@ -382,6 +382,18 @@ class Cluster:
         leader = self.leader()
         return [n for n in self.running_nodes() if n is not leader]
 
+    def ready_as_leader(self):
+        """The running nodes whose /readyz/leader says 200 (what a balancer that sends every
+        call to the leader sees)."""
+        ready = []
+        for n in self.running_nodes():
+            try:
+                if requests.get(n.base_url + "/readyz/leader", timeout=2).status_code == 200:
+                    ready.append(n)
+            except requests.RequestException:
+                pass
+        return ready
+
     # -- clients
 
     def client(self, sdkappid=APP1, identifier=ADMIN, key=None):

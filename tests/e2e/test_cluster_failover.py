@@ -21,18 +21,6 @@ LEASE_MS = 2000
 ANSWERS_AGAIN_WITHIN = 10.0
 
 
-def ready_as_leader(cluster):
-    """The running nodes whose /readyz/leader says 200 (what a leader-only balancer sees)."""
-    ready = []
-    for n in cluster.running_nodes():
-        try:
-            if requests.get(n.base_url + "/readyz/leader", timeout=2).status_code == 200:
-                ready.append(n)
-        except requests.RequestException:
-            pass
-    return ready
-
-
 def every_node_says_the_same(cluster, writers):
     """The rooms read through each running node: the same answers."""
     views = {n.node_id: writers.snapshot(cluster.node_client(n)) for n in cluster.running_nodes()}
@@ -64,12 +52,12 @@ def test_kill9_of_the_leader_under_concurrent_writers_loses_no_acknowledged_writ
     new_leader = cluster.leader(exclude=[leader])
     assert new_leader is not leader
     # A balancer that sends everything to the leader finds the new one, and only it.
-    assert ready_as_leader(cluster) == [new_leader]
+    assert cluster.ready_as_leader() == [new_leader]
     writers.check_every_ack_visible(cluster.client())
     # The killed node comes back as a follower and answers the same.
     cluster.start_node(leader)
     assert cluster.leader() is new_leader, "a restarted node took the lead from a live leader"
-    assert ready_as_leader(cluster) == [new_leader]
+    assert cluster.ready_as_leader() == [new_leader]
     every_node_says_the_same(cluster, writers)
     writers.check_every_ack_visible(cluster.node_client(leader))
 

@@ -26,7 +26,32 @@ TEST(RedisUrl, DefaultsAndAclUser) {
   EXPECT_EQ(a.port, 1);
 }
 
+TEST(RedisUrl, SentinelsAndTheMastersName) {
+  RedisAddress a = parse_redis_url("redis-sentinel://:pw@s1:26380,s2,10.0.0.9:1/mymaster/2");
+  ASSERT_EQ(a.sentinels.size(), 3u);
+  EXPECT_EQ(a.sentinels[0].host, "s1");
+  EXPECT_EQ(a.sentinels[0].port, 26380);
+  EXPECT_EQ(a.sentinels[1].host, "s2");
+  EXPECT_EQ(a.sentinels[1].port, 26379);  // Sentinel's default
+  EXPECT_EQ(a.sentinels[2].host, "10.0.0.9");
+  EXPECT_EQ(a.sentinels[2].port, 1);
+  EXPECT_EQ(a.master_name, "mymaster");
+  EXPECT_EQ(a.db, 2);
+  EXPECT_EQ(a.password, "pw");
+  EXPECT_EQ(a.host, "");  // until the Sentinels say
+  a = parse_redis_url("redis-sentinel://s/m");
+  EXPECT_EQ(a.sentinels.size(), 1u);
+  EXPECT_EQ(a.master_name, "m");
+  EXPECT_EQ(a.db, 0);
+  EXPECT_TRUE(parse_redis_url("redis://h").sentinels.empty());
+}
+
 TEST(RedisUrl, BadFormsSayWhy) {
+  EXPECT_THROW(parse_redis_url("redis-sentinel://s1,s2"), RedisError);  // no master name
+  EXPECT_THROW(parse_redis_url("redis-sentinel://s1,s2/"), RedisError);
+  EXPECT_THROW(parse_redis_url("redis-sentinel://s1,,s2/m"), RedisError);
+  EXPECT_THROW(parse_redis_url("redis-sentinel://s1:0/m"), RedisError);
+  EXPECT_THROW(parse_redis_url("redis-sentinel://s/m/x"), RedisError);
   EXPECT_THROW(parse_redis_url("http://h"), RedisError);
   EXPECT_THROW(parse_redis_url("redis://h:0"), RedisError);
   EXPECT_THROW(parse_redis_url("redis://h:70000"), RedisError);
