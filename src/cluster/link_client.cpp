@@ -56,7 +56,7 @@ class Link : public std::enable_shared_from_this<Link> {
     kick_writer();
   }
 
-  void from_client(uint64_t id, const std::string& text) {
+  void from_client(uint64_t id, std::string_view text) {
     if (dead_ || !clients_.contains(id)) return;
     append_record(outbox_, 'D', id, text);
     kick_writer();
@@ -394,7 +394,7 @@ class LinkedClient final : public server::WebSocketSession {
   LinkedClient(std::shared_ptr<Link> link, uint64_t id) : link_(std::move(link)), id_(id) {}
 
   void on_text(std::string_view text) override {
-    if (link_) link_->from_client(id_, std::string(text));
+    if (link_) link_->from_client(id_, text);
   }
   void on_close() override {
     if (link_) link_->client_closed(id_);
