@@ -586,6 +586,26 @@ class Writers:
                     f"{counts}; {self.summary()}):\n{self.cluster.log_tail(40)}")
             time.sleep(0.05)
 
+    def around(self, disrupt, warm_up=1.0, min_acks=10, per_thread=5, timeout=30.0,
+               settle=0.5):
+        """Runs the writers through a failure: they write for `warm_up` seconds (at least
+        `min_acks` acknowledged), then `disrupt()` runs, then they write until each has
+        `per_thread` writes acknowledged that were sent after it began, and `settle` seconds
+        more; then they stop. Returns (the time disrupt() began, the first acknowledgement
+        after it)."""
+        self.start()
+        try:
+            time.sleep(warm_up)
+            assert len(self.acks) >= min_acks, f"too little load before: {self.summary()}"
+            began = time.monotonic()
+            disrupt()
+            first_again = self.wait_acks_after(began + 0.001, per_thread=per_thread,
+                                               timeout=timeout)
+            time.sleep(settle)
+        finally:
+            self.stop()
+        return began, first_again
+
     def summary(self):
         with self.lock:
             return (f"{len(self.acks)} acknowledged, {len(self.refusals)} refused with "

@@ -34,16 +34,7 @@ def test_kill9_of_the_leader_under_concurrent_writers_loses_no_acknowledged_writ
     writers = Writers(cluster, n=8, timeout=ANSWERS_AGAIN_WITHIN)
     writers.create_rooms()
     leader = cluster.leader()
-    writers.start()
-    try:
-        time.sleep(1.5)
-        assert len(writers.acks) > 20, f"too little load before the kill: {writers.summary()}"
-        killed_at = time.monotonic()
-        leader.kill9()
-        first_again = writers.wait_acks_after(killed_at + 0.001, per_thread=5, timeout=30)
-        time.sleep(0.5)
-    finally:
-        writers.stop()
+    killed_at, first_again = writers.around(leader.kill9, warm_up=1.5, min_acks=20)
     print(f"kill -9 of {leader.node_id}: {writers.summary()}; first acknowledged write "
           f"{first_again - killed_at:.2f} s after the kill")
     writers.check_no_violation()

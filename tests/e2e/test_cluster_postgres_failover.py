@@ -80,20 +80,9 @@ def test_a_postgres_failover_to_a_synchronous_standby_loses_no_acknowledged_writ
     writers = Writers(cluster, n=4, timeout=20.0, transport_ok=False)
     writers.create_rooms()
     leader = cluster.leader()
-    writers.start()
-    try:
-        time.sleep(1.0)
-        assert len(writers.acks) > 10, f"too little load before the failover: {writers.summary()}"
-        failed_at = time.monotonic()
-        replicated_postgres.fail_over()
-        promoted_at = time.monotonic()
-        first_again = writers.wait_acks_after(promoted_at, per_thread=5, timeout=30)
-        time.sleep(0.5)
-    finally:
-        writers.stop()
-    print(f"PostgreSQL failover (promoted {promoted_at - failed_at:.1f} s after the kill): "
-          f"{writers.summary()}; writes acknowledged again {first_again - failed_at:.1f} s "
-          f"after the kill")
+    failed_at, first_again = writers.around(replicated_postgres.fail_over)
+    print(f"PostgreSQL failover: {writers.summary()}; writes acknowledged again "
+          f"{first_again - failed_at:.1f} s after the kill")
     writers.check_no_violation()
     writers.check_every_ack_visible(cluster.client())
     # The same leader went on: its writer followed the database, nothing had to fail over.
