@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "base/query_params.h"  // for_each_param
 
 namespace liveroom::api {
 
@@ -33,19 +34,5 @@ struct TencentQuery {
   std::optional<std::string> contenttype;
 };
 Result<TencentQuery> read_tencent_query(std::string_view query);
-
-// Calls `visit(key, raw_value)` for each `key=value` of `query`, in order. Keys are
-// case-sensitive (spec §1.1); a parameter without '=' has an empty value.
-template <typename Visit>
-void for_each_param(std::string_view query, Visit&& visit) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    std::string_view param = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = param.find('=');
-    visit(param.substr(0, eq),
-          eq == std::string_view::npos ? std::string_view() : param.substr(eq + 1));
-  }
-}
 
 }  // namespace liveroom::api

@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "base/http_target.h"
+#include "base/query_params.h"
 #include "cluster/link_records.h"
 
 namespace liveroom::cluster {
@@ -466,21 +467,15 @@ size_t LinkClient::calls_in_flight() const {
 
 namespace {
 
-// The value of the first `name=` parameter of `target`'s query string, as sent.
+// The value of the first `name` parameter of `target`'s query string, as sent.
 std::optional<std::string_view> query_parameter(std::string_view target, std::string_view name) {
   const size_t query = target.find('?');
   if (query == std::string_view::npos) return std::nullopt;
-  std::string_view rest = target.substr(query + 1);
-  while (!rest.empty()) {
-    const size_t amp = rest.find('&');
-    const std::string_view param = rest.substr(0, amp);
-    if (param.size() > name.size() && param.starts_with(name) && param[name.size()] == '=') {
-      return param.substr(name.size() + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
+  std::optional<std::string_view> found;
+  for_each_param(target.substr(query + 1), [&](std::string_view key, std::string_view value) {
+    if (!found && key == name) found = value;
+  });
+  return found;
 }
 
 }  // namespace
@@ -498,7 +493,7 @@ std::optional<std::string> link_protocol_mismatch(std::string_view target) {
   if (given && *given == std::to_string(kLinkProtocol)) return std::nullopt;
   return fmt::format(
       "link protocol {} here, {} on the follower: run one liveroomd version in the cluster",
-      kLinkProtocol, given ? std::string(*given) : std::string("none"));
+      kLinkProtocol, given && !given->empty() ? std::string(*given) : std::string("none"));
 }
 
 }  // namespace liveroom::cluster
