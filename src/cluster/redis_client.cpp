@@ -129,17 +129,18 @@ void RedisClient::find_master() {
         reply = run(ask);
       } catch (const RedisError& e) {
         if (std::string_view(e.what()).find("NOAUTH") == std::string_view::npos) throw;
-        open(s.host, s.port);  // a Sentinel with a password: the master's
-        log_in();
+        log_in();  // a Sentinel with a password: the master's
         reply = run(ask);
       }
       disconnect();
       const auto* where = std::get_if<std::vector<std::string>>(&reply);
       int port = 0;
-      if (where && where->size() == 2)
-        std::from_chars(where->at(1).data(), where->at(1).data() + where->at(1).size(), port);
+      if (where && where->size() == 2) {
+        const std::string& text = (*where)[1];
+        std::from_chars(text.data(), text.data() + text.size(), port);
+      }
       if (port > 0) {
-        address_.host = where->at(0);
+        address_.host = (*where)[0];
         address_.port = port;
         return;
       }

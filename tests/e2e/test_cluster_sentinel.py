@@ -32,7 +32,8 @@ class SentinelRedis:
         self.port = cluster_services._free_port()
         conf = root / "sentinel.conf"
         conf.write_text(
-            f"port {self.port}\nbind 127.0.0.1\ndir {root}\n"
+            # With the master's password, as the URL's credentials are offered to it too.
+            f"port {self.port}\nbind 127.0.0.1\ndir {root}\nrequirepass {self.password}\n"
             f"sentinel monitor {MASTER} 127.0.0.1 {self.master.port} 1\n"
             f"sentinel auth-pass {MASTER} {self.password}\n"
             f"sentinel down-after-milliseconds {MASTER} 1000\n"
@@ -53,7 +54,8 @@ class SentinelRedis:
 
     def sentinel(self, *args):
         p = subprocess.run([cluster_services.REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port),
-                            *[str(a) for a in args]], capture_output=True, text=True, timeout=10)
+                            "--no-auth-warning", "-a", self.password, *[str(a) for a in args]],
+                           capture_output=True, text=True, timeout=10)
         return p.stdout.strip()
 
     def master_port(self):
