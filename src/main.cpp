@@ -299,6 +299,11 @@ int serve_cluster(config::Config cfg) {
   std::unique_ptr<Services> services;
   // A follower's links to the leader, on the HTTP server's I/O threads (made once it exists).
   std::optional<cluster::LinkClient> links;
+  // What this node is now, as /readyz/leader and the registry say.
+  const auto role = [&serving, &leadership]() -> std::string_view {
+    if (serving.load(std::memory_order_acquire)) return "leader";
+    return leadership.elected() ? "taking over" : "follower";
+  };
 
   // What /metrics shows while this node follows (the leader's are its Services' and these two).
   metrics::Registry follower_metrics;
@@ -333,10 +338,7 @@ int serve_cluster(config::Config cfg) {
     // checks this: only the serving leader says 200.
     if (path == "/readyz/leader") {
       return server::HttpResponse{
-          503,
-          "application/json",
-          leadership.elected() ? R"({"status":"taking over"})" : R"({"status":"follower"})",
-          {}};
+          503, "application/json", fmt::format(R"({{"status":"{}"}})", role()), {}};
     }
     const std::string leader = leadership.leader_url();
     // Ready means the leader answers: the node the lease names may be one that restarted and
@@ -409,9 +411,7 @@ int serve_cluster(config::Config cfg) {
         .field("advertise_url", cluster.advertise_url)
         .field("pid", static_cast<int64_t>(::getpid()))
         .field("started_ms", started_ms)
-        .field("role", s                      ? "leader"
-                       : leadership.elected() ? "taking over"
-                                              : "follower")
+        .field("role", role())
         .field("connections", static_cast<int64_t>(http.active_connections()));
     if (s) {
       w.field("lease_valid", leadership.lease_valid())
