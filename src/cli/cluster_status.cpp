@@ -61,12 +61,8 @@ Status read_status(const config::ClusterConfig& cluster) {
   const std::string lease_key = cluster::lease_key(cluster.key_prefix);
   const cluster::RedisReply holder = redis.command({"GET", lease_key});
   if (const auto* v = std::get_if<std::string>(&holder)) {
-    // "<node_id> <token> <advertise_url>"
-    const size_t first = v->find(' ');
-    const size_t second = first == std::string::npos ? first : v->find(' ', first + 1);
-    Lease lease;
-    lease.node_id = v->substr(0, first);
-    if (second != std::string::npos) lease.advertise_url = v->substr(second + 1);
+    auto [node_id, advertise_url] = cluster::parse_lease_value(*v);
+    Lease lease{std::move(node_id), std::move(advertise_url)};
     const cluster::RedisReply ttl = redis.command({"PTTL", lease_key});
     if (const auto* ms = std::get_if<long long>(&ttl)) lease.ms_left = std::max<long long>(0, *ms);
     s.lease = std::move(lease);

@@ -62,6 +62,13 @@ std::string registry_set_key(const std::string& prefix) {
   return prefix + ":nodes";
 }
 
+LeaseHolder parse_lease_value(std::string_view value) {
+  const size_t first = value.find(' ');
+  const size_t second = first == std::string_view::npos ? first : value.find(' ', first + 1);
+  if (second == std::string_view::npos) return {};
+  return {std::string(value.substr(0, first)), std::string(value.substr(second + 1))};
+}
+
 Leadership::Leadership(const config::ClusterConfig& config, Hooks hooks)
     : config_(config),
       hooks_(std::move(hooks)),
@@ -185,10 +192,8 @@ bool Leadership::tick() {
       }
       std::string url;
       if (const auto* v = std::get_if<std::string>(&holder)) {
-        // "<node_id> <token> <url>"; a previous life of this very node is not a leader to use.
-        const size_t first = v->find(' ');
-        const size_t second = first == std::string::npos ? first : v->find(' ', first + 1);
-        if (second != std::string::npos) url = v->substr(second + 1);
+        // A previous life of this very node is not a leader to use.
+        url = parse_lease_value(*v).advertise_url;
         if (url == config_.advertise_url) url.clear();
       }
       std::lock_guard lock(mu_);

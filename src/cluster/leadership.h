@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cluster/redis_client.h"
@@ -24,6 +25,13 @@ namespace liveroom::cluster {
 std::string lease_key(const std::string& prefix);
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id);
 std::string registry_set_key(const std::string& prefix);
+
+// Who the lease's value names ("<node_id> <token> <advertise_url>"); empty fields if malformed.
+struct LeaseHolder {
+  std::string node_id;
+  std::string advertise_url;
+};
+LeaseHolder parse_lease_value(std::string_view value);
 
 class Leadership {
  public:
