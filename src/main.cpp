@@ -272,6 +272,40 @@ std::vector<char*> g_argv;
   std::_Exit(3);
 }
 
+// A leader that stops hands over without failing its followers' calls: it carries out no new
+// call (they are held for the next leader), answers those it began, closes the links so the
+// followers look for the next leader at once, and only then (after the drain, with every commit
+// done) marks its lease released.
+void step_down(std::atomic<bool>& stepping_down, std::mutex& link_hosts_mu,
+               std::vector<std::weak_ptr<cluster::LinkHost>>& link_hosts) {
+  stepping_down.store(true, std::memory_order_release);
+  const auto wait_for = [](auto done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  };
+  // (A call is in progress here about as long as its commit takes.) Once every call begun
+  // before the step-down is answered, whatever a link still carries was not carried out, and
+  // kLinkNotLeading says so: the followers send it to the next leader. Should a call still be
+  // running, nothing can be said of the others either: 1001, and the followers answer them
+  // as after any lost connection.
+  const bool answered =
+      wait_for([] { return cluster::LinkHost::calls_in_progress() == 0; }, std::chrono::seconds(5));
+  {
+    std::lock_guard lock(link_hosts_mu);
+    for (const auto& weak : link_hosts) {
+      if (auto host = weak.lock()) {
+        host->close_link(answered ? cluster::kLinkNotLeading : 1001, "the leader is stepping down");
+      }
+    }
+  }
+  wait_for([] { return cluster::LinkHost::links_open() == 0; }, std::chrono::seconds(2));
+  spdlog::info("cluster: stepped down: the followers' calls are answered and their links closed");
+}
+
 server::HttpResponse unavailable(std::string_view why) {
   return server::HttpResponse{
       200,
@@ -312,7 +346,40 @@ int serve_cluster(config::Config cfg) {
   follower_metrics.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                          [] { return 0.0; });
 
-  const server::Handler handle = [&](server::HttpRequest&& req) -> server::HttpResponse {
+  // Where a follower's call goes: to the leader over a link, or, while no leader can take it (a
+  // failover, a leader stepping down), nowhere yet: it is held and routed again every
+  // kHoldStep until `until`, then answered 100001. A held call was never carried out, so
+  // sending it to the next leader (or serving it here, if this node took over) is safe.
+  constexpr auto kHoldStep = std::chrono::milliseconds(50);
+  const auto failover_wait = std::chrono::milliseconds(cluster.failover_wait_ms);
+  std::function<server::HttpResponse(server::HttpRequest&&, std::chrono::steady_clock::time_point)>
+      route;
+  server::Handler handle;
+  const auto hold = [&](server::HttpRequest&& req, std::chrono::steady_clock::time_point until,
+                        std::string_view why) -> server::HttpResponse {
+    if (std::chrono::steady_clock::now() + kHoldStep >= until) {
+      return unavailable(fmt::format("cluster: {}; retry", why));
+    }
+    return links->after(kHoldStep, std::move(req), [&route, until](server::HttpRequest&& r) {
+      return route(std::move(r), until);
+    });
+  };
+  route = [&](server::HttpRequest&& req,
+              std::chrono::steady_clock::time_point until) -> server::HttpResponse {
+    if (serving.load(std::memory_order_acquire)) return handle(std::move(req));  // took over
+    const std::string leader = leadership.leader_url();
+    if (leader.empty()) {
+      return hold(
+          std::move(req), until,
+          leadership.elected() ? "this node is taking over as leader" : "no leader is elected yet");
+    }
+    return links->forward(leader, std::move(req), {},
+                          [&hold, until](server::HttpRequest&& r, std::string_view why) {
+                            return hold(std::move(r), until, why);
+                          });
+  };
+
+  handle = [&](server::HttpRequest&& req) -> server::HttpResponse {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (Services* s = serving.load(std::memory_order_acquire)) {
       // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
@@ -346,18 +413,25 @@ int serve_cluster(config::Config cfg) {
     if (path == "/readyz" && leader.empty()) {
       return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
     }
-    if (leader.empty()) {
-      return unavailable(leadership.elected() ? "cluster: this node is taking over as leader; retry"
-                                              : "cluster: no leader is elected yet; retry");
-    }
-    if (path == "/readyz") {  // ready only if the leader itself answers
+    if (path == "/readyz" && !leader.empty()) {  // ready only if the leader itself answers
       return links->forward(leader, std::move(req), [](std::string_view) {
         return server::HttpResponse{
             503, "application/json", R"({"status":"the leader does not answer"})", {}};
       });
     }
-    return links->forward(leader, std::move(req));
+    return route(std::move(req), std::chrono::steady_clock::now() + failover_wait);
   };
+  // The calls followers carry here. Once this leader is stepping down it carries out none it
+  // has not begun: kNotCarriedOut tells the follower to hold the call for the next leader.
+  std::atomic<bool> stepping_down{false};
+  const server::Handler carried = [&](server::HttpRequest&& req) -> server::HttpResponse {
+    if (stepping_down.load(std::memory_order_acquire)) {
+      return server::HttpResponse{cluster::kNotCarriedOut, "text/plain", "stepping down", {}};
+    }
+    return handle(std::move(req));
+  };
+  std::mutex link_hosts_mu;
+  std::vector<std::weak_ptr<cluster::LinkHost>> link_hosts;  // the followers' links, here
   server::HttpServer http(cfg.http, cfg.tls, handle, &api::ApiRouter::refuse);
   http.listen(cfg.listen);
   http.set_websocket(
@@ -380,17 +454,25 @@ int serve_cluster(config::Config cfg) {
        .binary = true},
       [&](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer)
           -> std::shared_ptr<server::WebSocketSession> {
-        Services* s = serving.load(std::memory_order_acquire);
-        if (!s || !cluster::link_secret_matches(upgrade.target, link_secret)) return nullptr;
+        if (!cluster::link_secret_matches(upgrade.target, link_secret)) return nullptr;
         if (auto why = cluster::link_protocol_mismatch(upgrade.target)) {
-          return cluster::refuse_link(std::move(peer), std::move(*why));
+          return cluster::refuse_link(std::move(peer), cluster::kLinkRefused, std::move(*why));
         }
-        return std::make_shared<cluster::LinkHost>(
+        Services* s = serving.load(std::memory_order_acquire);
+        if (!s || stepping_down.load(std::memory_order_acquire)) {
+          return cluster::refuse_link(std::move(peer), cluster::kLinkNotLeading,
+                                      s ? "this node is stepping down" : "this node does not lead");
+        }
+        auto host = std::make_shared<cluster::LinkHost>(
             std::move(peer),
             [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {
               return s->open(client, std::move(p));
             },
-            handle);
+            carried);
+        std::lock_guard lock(link_hosts_mu);
+        std::erase_if(link_hosts, [](const auto& weak) { return weak.expired(); });
+        link_hosts.push_back(host);
+        return host;
       });
   follower_metrics.gauge("liveroom_connections", "Open client connections",
                          [&http] { return static_cast<double>(http.active_connections()); });
@@ -400,7 +482,8 @@ int serve_cluster(config::Config cfg) {
   follower_metrics.gauge("liveroom_cluster_link_calls",
                          "REST calls carried to the leader and not answered yet",
                          [&links] { return static_cast<double>(links->calls_in_flight()); });
-  links.emplace(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http);
+  links.emplace(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http,
+                [&leadership](const std::string&) { leadership.look_soon(); });
   const int64_t started_ms = SystemClock().unix_millis();
   describe_node = [&, started_ms] {
     Services* s = serving.load(std::memory_order_acquire);
@@ -463,7 +546,10 @@ int serve_cluster(config::Config cfg) {
   });
 
   http.wait_for_signal();
-  if (Services* s = serving.load()) s->router->set_draining();
+  if (Services* s = serving.load()) {
+    s->router->set_draining();
+    step_down(stepping_down, link_hosts_mu, link_hosts);
+  }
   http.drain_and_stop(std::chrono::seconds(10));
   leadership.interrupt_wait();
   takeover.join();

@@ -60,7 +60,9 @@ Status read_status(const config::ClusterConfig& cluster) {
   redis.connect();
   const std::string lease_key = cluster::lease_key(cluster.key_prefix);
   const cluster::RedisReply holder = redis.command({"GET", lease_key});
-  if (const auto* v = std::get_if<std::string>(&holder)) {
+  // A released lease (its leader stopped cleanly) names nobody: no leader, as if absent.
+  const auto* v = std::get_if<std::string>(&holder);
+  if (v && *v != cluster::kReleasedLease) {
     auto [node_id, advertise_url] = cluster::parse_lease_value(*v);
     Lease lease{std::move(node_id), std::move(advertise_url)};
     const cluster::RedisReply ttl = redis.command({"PTTL", lease_key});

@@ -23,10 +23,29 @@ end
 return 0
 )lua";
 
+// A leader that stops leaves the lease marked released rather than absent: followers take a
+// released lease at their next look, not after the two looks that guard an absent one.
 constexpr const char* kReleaseScript = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
 return 0
 )lua";
+
+// A follower takes the lease if it is absent or released (in one step: several compete).
+constexpr const char* kCompeteScript = R"lua(
+local v = redis.call('GET', KEYS[1])
+if not v or v == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return 1
+end
+return 0
+)lua";
+
+// While a follower expects the leader to change (its link to the leader broke, or the leader
+// said it is stepping down), it looks this often, for lease_ms.
+constexpr auto kFastLook = std::chrono::milliseconds(100);
 
 // One round trip: the entry with its expiry, and the node's id in the set of nodes.
 constexpr const char* kRegisterScript = R"lua(
@@ -99,7 +118,10 @@ void Leadership::stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   try {
-    if (elected()) redis_.command({"EVAL", kReleaseScript, "1", key_, value_});
+    if (elected()) {
+      redis_.command({"EVAL", kReleaseScript, "1", key_, value_, std::string(kReleasedLease),
+                      std::to_string(config_.lease_ms)});
+    }
     // Stopped, not lost: the registry shows it gone now rather than lease_ms later.
     if (hooks_.describe) {
       redis_.command({"DEL", registry_entry_key(config_.key_prefix, config_.node_id)});
@@ -132,6 +154,17 @@ std::string Leadership::leader_url() const {
   return leader_url_;
 }
 
+void Leadership::look_soon() {
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < fast_until_) return;  // already looking often: calls that bounce need no more
+    fast_until_ = now + std::chrono::milliseconds(config_.lease_ms);
+    look_now_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Leadership::announce() {
   {
     std::lock_guard lock(mu_);
@@ -148,12 +181,15 @@ void Leadership::run() {
   std::unique_lock lock(mu_);
   auto next_look = std::chrono::steady_clock::now();
   while (!stopping_) {
+    if (std::exchange(look_now_, false)) next_look = std::chrono::steady_clock::now();
     if (std::chrono::steady_clock::now() >= next_look) {
       lock.unlock();
       const bool ok = tick();
       if (ok) publish();
       lock.lock();
-      next_look = std::chrono::steady_clock::now() + (!ok && elected() ? kLeaderRetry : interval);
+      const auto now = std::chrono::steady_clock::now();
+      const bool fast = !elected() && now < fast_until_;
+      next_look = now + (!ok && elected() ? kLeaderRetry : fast ? kFastLook : interval);
     } else if (std::exchange(announce_, false)) {
       // Only the entry: an early look at the lease would shorten a follower's wait before it
       // competes (it must see the lease free on two looks `interval` apart).
@@ -161,7 +197,7 @@ void Leadership::run() {
       publish();
       lock.lock();
     }
-    cv_.wait_until(lock, next_look, [this] { return stopping_ || announce_; });
+    cv_.wait_until(lock, next_look, [this] { return stopping_ || announce_ || look_now_; });
   }
 }
 
@@ -171,15 +207,27 @@ bool Leadership::tick() {
   const int64_t valid_until = sent + int64_t{config_.lease_ms} * 1'000'000;
   try {
     if (!elected()) {
-      // A follower competes only once it has seen the lease free twice in a row (a lease
-      // interval apart): a leader cut off from Redis for a moment renews first.
+      // A follower competes for an absent lease only once it has been absent for a lease
+      // interval (two looks apart): a leader cut off from Redis for a moment renews first. A
+      // released lease was given up by a leader that stopped: it is taken at once.
       RedisReply holder = redis_.command({"GET", key_});
-      const bool free_now = std::holds_alternative<std::monostate>(holder);
-      const bool compete = free_now && seen_free_;
-      seen_free_ = free_now;
+      const auto* held = std::get_if<std::string>(&holder);
+      const bool released = held && *held == kReleasedLease;
+      const auto now = std::chrono::steady_clock::now();
+      if (held) {
+        free_since_.reset();
+      } else if (!free_since_) {
+        free_since_ = now;
+      }
+      const auto interval = std::chrono::milliseconds(config_.lease_ms / 3);
+      const bool compete = released || (free_since_ && now - *free_since_ >= interval);
       RedisReply r;
-      if (compete) r = redis_.command({"SET", key_, value_, "NX", "PX", lease_ms});
-      if (std::holds_alternative<std::string>(r)) {
+      if (compete) {
+        r = redis_.command(
+            {"EVAL", kCompeteScript, "1", key_, value_, std::string(kReleasedLease), lease_ms});
+      }
+      if (std::holds_alternative<long long>(r) && std::get<long long>(r) == 1) {
+        free_since_.reset();
         valid_until_ns_.store(valid_until, std::memory_order_release);
         {
           std::lock_guard lock(mu_);
@@ -191,9 +239,9 @@ bool Leadership::tick() {
         return true;
       }
       std::string url;
-      if (const auto* v = std::get_if<std::string>(&holder)) {
+      if (held) {
         // A previous life of this very node is not a leader to use.
-        url = parse_lease_value(*v).advertise_url;
+        url = parse_lease_value(*held).advertise_url;
         if (url == config_.advertise_url) url.clear();
       }
       std::lock_guard lock(mu_);

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +26,8 @@ namespace liveroom::cluster {
 std::string lease_key(const std::string& prefix);
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id);
 std::string registry_set_key(const std::string& prefix);
+// The lease's value once its leader stopped cleanly (it names no node): taken at once.
+inline constexpr std::string_view kReleasedLease = "released";
 
 // Who the lease's value names ("<node_id> <token> <advertise_url>"); empty fields if malformed.
 struct LeaseHolder {
@@ -55,7 +58,8 @@ class Leadership {
   // Connects to Redis once, so a wrong address or password stops start-up with a clear error.
   void check();
   void start();
-  // Stops the lease thread; a leader gives its lease up so a follower need not wait for expiry.
+  // Stops the lease thread; a leader marks its lease released so a follower takes it at its next
+  // look instead of waiting for it to expire.
   void stop();
 
   // Blocks until this node holds the lease; false if stop() or interrupt_wait() came first.
@@ -67,6 +71,10 @@ class Leadership {
   // What describe() says has changed (the node began serving): the registry entry is written
   // now rather than at the next look at the lease.
   void announce();
+  // The leader may be changing (its link broke, or it said it is stepping down): look at the
+  // lease often for the next lease_ms, so that a released lease is taken, or the new leader
+  // found, within a fraction of a second. Cheap to call often.
+  void look_soon();
 
   bool elected() const { return elected_.load(std::memory_order_acquire); }
   // True while the lease is known held: renewed less than lease_ms ago. A leader serves only then.
@@ -97,8 +105,11 @@ class Leadership {
   bool stopping_ = false;
   bool interrupted_ = false;
   bool announce_ = false;
+  bool look_now_ = false;
+  std::chrono::steady_clock::time_point fast_until_{};  // looking every kFastLook until then
   bool lease_lapsed_logged_ = false;
-  bool seen_free_ = false;  // the last look found no leader (lease thread only)
+  // Since when the looks have found no lease at all (lease thread only).
+  std::optional<std::chrono::steady_clock::time_point> free_since_;
   std::chrono::steady_clock::time_point last_error_log_{};
   std::thread thread_;
 };

@@ -32,6 +32,19 @@ constexpr auto kLeaderSilence = std::chrono::seconds(15);
 // A message to the leader carries what is queued, up to about this much.
 constexpr size_t kMaxMessage = 1 << 20;
 
+// Gives `answer` what `response` answers once it is known: a call rerouted or held may be
+// forwarded again, so a later answer may itself come later.
+void answer_with(server::Answer& answer, server::HttpResponse&& response) {
+  if (response.later) {
+    auto later = std::move(response.later);
+    later->start([answer = std::move(answer)](server::HttpResponse&& ready) mutable {
+      answer_with(answer, std::move(ready));
+    });
+    return;
+  }
+  answer(std::move(response));
+}
+
 }  // namespace
 
 struct Lane;
@@ -70,17 +83,23 @@ class Link : public std::enable_shared_from_this<Link> {
     kick_writer();
   }
 
-  // `unreachable` renders the answer should the leader not give one.
-  void call(uint64_t id, server::Answer answer, const server::HttpRequest& request,
-            std::chrono::steady_clock::time_point deadline, LinkClient::Unreachable unreachable) {
-    Call call{std::move(answer), deadline, std::move(unreachable)};
+  // `unreachable` renders the answer should the leader not give one; `reroute`, if any, the
+  // answer to a call the leader never carried out.
+  void call(uint64_t id, server::Answer answer, server::HttpRequest&& request,
+            std::chrono::steady_clock::time_point deadline, LinkClient::Unreachable unreachable,
+            LinkClient::Reroute reroute) {
     if (dead_) {
+      // (A link found dead is no longer in its lane's map: this is a race with its death.)
+      Call call{std::move(answer), deadline, std::move(unreachable), std::move(request),
+                std::move(reroute)};
       fail(call, why_dead_);
       return;
     }
     append_call(outbox_, id,
                 {request.method, request.target, request.remote_address, request.body});
-    calls_.emplace(id, std::move(call));
+    if (!reroute) request = {};  // kept only to be sent again
+    calls_.emplace(id, Call{std::move(answer), deadline, std::move(unreachable), std::move(request),
+                            std::move(reroute)});
     count_calls(+1);
     kick_writer();
   }
@@ -146,9 +165,12 @@ class Link : public std::enable_shared_from_this<Link> {
       (void)n;
       if (ec) {
         const auto reason = ws.reason();
+        // A node that does not lead (yet, or any longer) refuses the link before it reads any
+        // record: nothing this link carried was carried out.
         self->die(reason.code ? fmt::format("the leader closed the link ({} {})",
                                             static_cast<int>(reason.code), reason.reason.c_str())
-                              : "the leader went away");
+                              : "the leader went away",
+                  reason.code == kLinkNotLeading);
         co_return;
       }
       const auto data = buffer.cdata();
@@ -183,6 +205,12 @@ class Link : public std::enable_shared_from_this<Link> {
         auto parsed = parse_answer(record.payload);
         if (!parsed) {
           fail(call, "a malformed answer from the leader");
+          break;
+        }
+        if (parsed->status == kNotCarriedOut && call.reroute) {
+          owner_leader_gone();
+          answer_with(call.answer,
+                      call.reroute(std::move(call.request), "the leader is stepping down"));
           break;
         }
         call.answer(server::HttpResponse{
@@ -268,7 +296,9 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // The link is gone: its clients are told to reconnect (through the load balancer, to whichever
   // node; the new link or leader gives them their room back).
-  void die(const std::string& why);
+  // `carried_nothing`: the leader said it carried out none of the link's calls.
+  void die(const std::string& why, bool carried_nothing = false);
+  void owner_leader_gone();
   void count_clients(int64_t delta);
   void count_calls(int64_t delta);
   struct Call;
@@ -287,6 +317,8 @@ class Link : public std::enable_shared_from_this<Link> {
     server::Answer answer;
     std::chrono::steady_clock::time_point deadline;
     LinkClient::Unreachable unreachable;
+    server::HttpRequest request;  // kept only when it can be rerouted
+    LinkClient::Reroute reroute;
   };
   std::map<uint64_t, Call> calls_;  // by id, which is also the order of their deadlines
   std::string outbox_;
@@ -315,8 +347,12 @@ struct Lane {
 
 struct LinkClient::Impl {
   Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t,
-       server::HttpServer& server)
-      : node_id(std::move(n)), secret(std::move(s)), unreachable(std::move(u)), call_timeout(t) {
+       server::HttpServer& server, LeaderGone g)
+      : node_id(std::move(n)),
+        secret(std::move(s)),
+        unreachable(std::move(u)),
+        leader_gone(std::move(g)),
+        call_timeout(t) {
     lanes.reserve(server.worker_count());
     for (size_t i = 0; i < server.worker_count(); ++i) lanes.emplace_back(server.worker_context(i));
   }
@@ -346,12 +382,17 @@ struct LinkClient::Impl {
 
   const std::string node_id, secret;
   const Unreachable unreachable;
+  const LeaderGone leader_gone;
   const std::chrono::milliseconds call_timeout;
   std::vector<Lane> lanes;
   std::atomic<uint64_t> next_id{1};
   std::atomic<int64_t> clients{0}, calls{0};
-  bool stopped = false;
+  std::atomic<bool> stopped{false};
 };
+
+void Link::owner_leader_gone() {
+  if (owner_.leader_gone && !owner_.stopped.load()) owner_.leader_gone(base_);
+}
 
 void Link::count_clients(int64_t delta) {
   owner_.clients.fetch_add(delta, std::memory_order_relaxed);
@@ -364,7 +405,7 @@ void Link::count_calls(int64_t delta) {
 Link::Link(LinkClient::Impl& owner, Lane& lane, std::string base)
     : owner_(owner), lane_(lane), ioc_(lane.ioc), base_(std::move(base)), keepalive_(lane.ioc) {}
 
-void Link::die(const std::string& why) {
+void Link::die(const std::string& why, bool carried_nothing) {
   if (dead_) return;
   dead_ = true;
   why_dead_ = why;
@@ -381,9 +422,19 @@ void Link::die(const std::string& why) {
   for (auto& [id, peer] : std::exchange(clients_, {})) {
     peer->close(1012, "cluster: " + why + "; reconnect");
   }
-  // A call in flight may have been carried out: the client learns it failed, as with any lost
-  // connection, and may retry (the API's writes are safe to repeat or fail cleanly).
-  for (auto& [id, call] : std::exchange(calls_, {})) fail(call, why);
+  owner_leader_gone();
+  // A call on a link that never opened was never sent: it may go to the next leader. One in
+  // flight on a link that did open may have been carried out: the client learns it failed, as
+  // with any lost connection, and may retry (the API's writes are safe to repeat or fail
+  // cleanly).
+  const bool never_sent = (!open_ || carried_nothing) && !owner_.stopped.load();
+  for (auto& [id, call] : std::exchange(calls_, {})) {
+    if (never_sent && call.reroute) {
+      answer_with(call.answer, call.reroute(std::move(call.request), why));
+    } else {
+      fail(call, why);
+    }
+  }
 }
 
 namespace {
@@ -410,25 +461,48 @@ class LinkedClient final : public server::WebSocketSession {
 }  // namespace
 
 LinkClient::LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
-                       std::chrono::milliseconds call_timeout, server::HttpServer& server)
+                       std::chrono::milliseconds call_timeout, server::HttpServer& server,
+                       LeaderGone leader_gone)
     : impl_(std::make_shared<Impl>(std::move(node_id), std::move(secret), std::move(unreachable),
-                                   call_timeout, server)) {}
+                                   call_timeout, server, std::move(leader_gone))) {}
 
 server::HttpResponse LinkClient::forward(const std::string& leader_url,
-                                         server::HttpRequest&& request, Unreachable unreachable) {
+                                         server::HttpRequest&& request, Unreachable unreachable,
+                                         Reroute reroute) {
   if (!unreachable) unreachable = impl_->unreachable;
   server::HttpResponse response;
   response.later = std::make_shared<server::Later>();
   response.later->start = [impl = impl_, base = leader_url, request = std::move(request),
-                           unreachable = std::move(unreachable)](server::Answer answer) mutable {
+                           unreachable = std::move(unreachable),
+                           reroute = std::move(reroute)](server::Answer answer) mutable {
     const uint64_t id = impl->next_id.fetch_add(1);
     const auto deadline = std::chrono::steady_clock::now() + impl->call_timeout;
     Lane& lane = impl->lane_for_call(id);
     lane.run([impl, &lane, base = std::move(base), request = std::move(request),
-              answer = std::move(answer), id, deadline,
-              unreachable = std::move(unreachable)]() mutable {
+              answer = std::move(answer), id, deadline, unreachable = std::move(unreachable),
+              reroute = std::move(reroute)]() mutable {
       impl->link_to(lane, base)
-          ->call(id, std::move(answer), request, deadline, std::move(unreachable));
+          ->call(id, std::move(answer), std::move(request), deadline, std::move(unreachable),
+                 std::move(reroute));
+    });
+  };
+  return response;
+}
+
+server::HttpResponse LinkClient::after(
+    std::chrono::milliseconds delay, server::HttpRequest&& request,
+    std::function<server::HttpResponse(server::HttpRequest&&)> then) {
+  server::HttpResponse response;
+  response.later = std::make_shared<server::Later>();
+  response.later->start = [impl = impl_, delay, request = std::move(request),
+                           then = std::move(then)](server::Answer answer) mutable {
+    Lane& lane = impl->lane_for_call(impl->next_id.fetch_add(1));
+    auto timer = std::make_shared<asio::steady_timer>(lane.ioc, delay);
+    // (If the server stops first, its I/O threads never run this and the held call's
+    // connection goes with them.)
+    timer->async_wait([timer, request = std::move(request), then = std::move(then),
+                       answer = std::move(answer)](boost::system::error_code) mutable {
+      answer_with(answer, then(std::move(request)));
     });
   };
   return response;
@@ -439,7 +513,7 @@ LinkClient::~LinkClient() {
 }
 
 void LinkClient::stop() {
-  if (!impl_ || std::exchange(impl_->stopped, true)) return;
+  if (!impl_ || impl_->stopped.exchange(true)) return;
   // The lanes' threads have stopped (see the header), so this thread may touch them.
   for (auto& lane : impl_->lanes) {
     for (auto& [base, link] : std::exchange(lane.links, {})) link->stop();

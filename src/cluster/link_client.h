@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "cluster/link_records.h"
 #include "server/http_server.h"
 #include "server/websocket.h"
 
@@ -25,13 +26,20 @@ class LinkClient {
   // Renders the answer to a call the leader could not answer (the link broke, or it timed out):
   // the transport cannot render the application's envelope itself.
   using Unreachable = std::function<server::HttpResponse(std::string_view why)>;
+  // What to answer to a call the leader never carried out: the link to it could not be opened,
+  // or it answered kNotCarriedOut (it is stepping down). The call may go to the next leader.
+  using Reroute = std::function<server::HttpResponse(server::HttpRequest&&, std::string_view why)>;
+  // Told (on an I/O thread) that the leader at this URL may be gone: a link to it broke or
+  // could not be opened, or it is stepping down.
+  using LeaderGone = std::function<void(const std::string& leader_url)>;
 
   // `node_id` and `secret` (the cluster's, from PostgreSQL) identify this node to the leader.
   // `server` lends its I/O threads: a link to the leader per thread (the leader's acceptor
   // spreads them over its own threads), so every core of both nodes shares the work. Create it
   // before server.start(); stop() it after server.drain_and_stop().
   LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
-             std::chrono::milliseconds call_timeout, server::HttpServer& server);
+             std::chrono::milliseconds call_timeout, server::HttpServer& server,
+             LeaderGone leader_gone = {});
   ~LinkClient();
   LinkClient(const LinkClient&) = delete;
   LinkClient& operator=(const LinkClient&) = delete;
@@ -43,10 +51,15 @@ class LinkClient {
                                                  const server::HttpRequest& upgrade,
                                                  std::shared_ptr<server::WebSocketPeer> peer);
   // Answers (later) with what the leader at `leader_url` answers to `request`; with what
-  // `unreachable` (the constructor's if empty) renders if the leader does not answer. Called on
-  // one of the server's I/O threads (a Handler), it carries the call on that thread's link.
+  // `unreachable` (the constructor's if empty) renders if the leader does not answer; with what
+  // `reroute` answers if the leader never carried the call out (none: as unreachable). Called
+  // on one of the server's I/O threads (a Handler), it carries the call on that thread's link.
   server::HttpResponse forward(const std::string& leader_url, server::HttpRequest&& request,
-                               Unreachable unreachable = {});
+                               Unreachable unreachable = {}, Reroute reroute = {});
+  // Answers (later) what `then` answers to `request` after `delay`: a call held on an I/O
+  // thread's timer while no leader can take it.
+  server::HttpResponse after(std::chrono::milliseconds delay, server::HttpRequest&& request,
+                             std::function<server::HttpResponse(server::HttpRequest&&)> then);
   // Closes every link (their calls are answered as unreachable, their clients told to
   // reconnect). Only once the server's I/O threads have stopped (after drain_and_stop), since it
   // touches what lives on them; the destructor does nothing more.
@@ -70,7 +83,7 @@ bool link_secret_matches(std::string_view target, std::string_view secret);
 // The form and meaning of the link's records (link_records.h); raised whenever either changes,
 // so that nodes of two versions (a rolling upgrade) refuse each other's links with a reason
 // instead of misreading them. A follower names it in the link's query string.
-inline constexpr int kLinkProtocol = 1;
+inline constexpr int kLinkProtocol = 2;
 // Why the leader must refuse a link whose `target` names another protocol (or none); nullopt
 // when it names this one.
 std::optional<std::string> link_protocol_mismatch(std::string_view target);

@@ -8,6 +8,20 @@
 #include "cluster/link_records.h"
 
 namespace liveroom::cluster {
+namespace {
+
+std::atomic<int64_t> g_calls_in_progress{0};
+std::atomic<int64_t> g_links_open{0};
+
+}  // namespace
+
+size_t LinkHost::calls_in_progress() {
+  return static_cast<size_t>(std::max<int64_t>(0, g_calls_in_progress.load()));
+}
+
+size_t LinkHost::links_open() {
+  return static_cast<size_t>(std::max<int64_t>(0, g_links_open.load()));
+}
 
 // A client's connection as the gateway sees it: what it sends goes into the link, tagged with
 // the client's id; the follower writes it to the client.
@@ -54,7 +68,9 @@ LinkHost::LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocke
     : link_(std::move(link)),
       open_client_(std::move(open_client)),
       handle_(std::move(handle)),
-      thread_(std::this_thread::get_id()) {}
+      thread_(std::this_thread::get_id()) {
+  g_links_open.fetch_add(1);
+}
 
 void LinkHost::on_text(std::string_view text) {
   const bool well_formed = parse_records(text, [this](const LinkRecord& record) {
@@ -111,6 +127,7 @@ void LinkHost::open_here(uint64_t id, std::string_view payload) {
 }
 
 void LinkHost::call_here(uint64_t id, std::string_view payload) {
+  g_calls_in_progress.fetch_add(1);  // until finish() gives its answer
   const auto call = parse_call(payload);
   if (!call) {
     answer_here(id, {400, "text/plain", "malformed forwarded call", {}, {}});
@@ -138,14 +155,22 @@ void LinkHost::finish(std::weak_ptr<LinkHost> weak, uint64_t id, server::HttpRes
     return;
   }
   auto host = weak.lock();
-  if (!host) return;
+  if (!host) {
+    g_calls_in_progress.fetch_sub(1);
+    return;
+  }
   if (host->on_link_thread()) return host->answer_here(id, response);
   host->link_->post([weak, id, response = std::move(response)] {
-    if (auto h = weak.lock()) h->answer_here(id, response);
+    if (auto h = weak.lock()) {
+      h->answer_here(id, response);
+    } else {
+      g_calls_in_progress.fetch_sub(1);
+    }
   });
 }
 
 void LinkHost::answer_here(uint64_t id, const server::HttpResponse& response) {
+  g_calls_in_progress.fetch_sub(1);
   if (closed_) return;
   append_answer(pending_, id, {response.status, response.content_type, response.body});
   flush_soon();
@@ -187,7 +212,19 @@ void LinkHost::flush_soon() {
   });
 }
 
+void LinkHost::close_link(uint16_t code, std::string reason) {
+  link_->post([self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+    if (self->closed_) return;
+    if (!self->pending_.empty()) {
+      self->link_->send_here(
+          std::make_shared<const std::string>(std::exchange(self->pending_, {})));
+    }
+    self->link_->close(code, std::move(reason));
+  });
+}
+
 void LinkHost::on_close() {
+  if (!closed_) g_links_open.fetch_sub(1);
   closed_ = true;
   auto clients = std::exchange(clients_, {});
   for (auto& [id, session] : clients) session->on_close();
@@ -204,7 +241,11 @@ class RefusedLink final : public server::WebSocketSession {
 }  // namespace
 
 std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::WebSocketPeer> peer,
-                                                      std::string why) {
+                                                      uint16_t code, std::string why) {
+  if (code != kLinkRefused) {
+    peer->close(code, std::move(why));
+    return std::make_shared<RefusedLink>();
+  }
   // A follower of another version retries with every call it carries: say it now and then.
   static std::atomic<int64_t> last_logged_s{-1'000'000};
   const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
@@ -214,7 +255,7 @@ std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::We
   if (now_s - last >= 10 && last_logged_s.compare_exchange_strong(last, now_s)) {
     spdlog::warn("cluster: refused the link from {}: {}", peer->remote_address(), why);
   }
-  peer->close(1008, std::move(why));
+  peer->close(code, std::move(why));
   return std::make_shared<RefusedLink>();
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "cluster/link_records.h"
 #include "server/http_server.h"
 #include "server/websocket.h"
 
@@ -30,6 +31,13 @@ class LinkHost final : public server::WebSocketSession,
   void on_close() override;
   void multicast_here(std::span<const uint64_t> peers,
                       std::span<const std::shared_ptr<const std::string>> texts) override;
+
+  // Sends what is pending, then closes the link with `code` and `reason`; from any thread. A
+  // leader stepping down does this once the calls the link carried have their answers.
+  void close_link(uint16_t code, std::string reason);
+  // Across every link of this process: calls received and not answered yet, and links open.
+  static size_t calls_in_progress();
+  static size_t links_open();
 
   // For the peers of the link's clients (on the link's I/O thread).
   bool on_link_thread() const { return std::this_thread::get_id() == thread_; }
@@ -55,9 +63,11 @@ class LinkHost final : public server::WebSocketSession,
   bool closed_ = false;
 };
 
-// A link the leader will not serve (a follower of another version): closed with 1008 and `why`,
-// which the follower logs and answers its calls with; what arrives meanwhile is ignored.
+// A link the leader will not serve, closed with `code` (link_records.h) and `why`; what arrives
+// meanwhile is ignored, so nothing it carried was carried out. kLinkRefused: a follower of
+// another version (it answers its calls with `why`); kLinkNotLeading: this node does not lead
+// (not yet, or no longer), so the follower holds its calls for the leader.
 std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::WebSocketPeer> peer,
-                                                      std::string why);
+                                                      uint16_t code, std::string why);
 
 }  // namespace liveroom::cluster

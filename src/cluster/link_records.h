@@ -14,6 +14,10 @@
 //
 // A record is "<kind> <ids> <payload length>\n<payload>". A WebSocket message holds one or more
 // records, optionally separated by '\n' (the transport joins queued messages with one).
+//
+// What a follower may send to the next leader is what this leader says it did not carry out:
+// an answer with status kNotCarriedOut, or every call of a link it closed with
+// kLinkNotLeading.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +30,15 @@
 #include <vector>
 
 namespace liveroom::cluster {
+
+// The status of the answer to a call the leader did not carry out because it is stepping down.
+// (421 Misdirected Request: the API itself never answers it.)
+inline constexpr unsigned kNotCarriedOut = 421;
+// Close codes of a link the leader refuses after the handshake, before reading any record:
+// a follower of another version (kLinkRefused), or a node that does not lead, not yet or no
+// longer (kLinkNotLeading, "try again later").
+inline constexpr uint16_t kLinkRefused = 1008;
+inline constexpr uint16_t kLinkNotLeading = 1013;
 
 struct LinkRecord {
   char kind = 0;

@@ -99,6 +99,10 @@ struct ClusterConfig {
   std::string redis_url;      // redis://[:password@]host[:port][/db]
   uint32_t lease_ms = 5'000;  // leadership lease; a dead leader is replaced after about this long
   std::string key_prefix = "liveroom";  // Redis key namespace (several clusters on one Redis)
+  // How long a node holds a call while no leader can take it (a failover, a leader stepping
+  // down) before answering 100001; 0: answer at once. A held call was never carried out, so it
+  // is sent to the next leader.
+  uint32_t failover_wait_ms = 10'000;
 };
 
 struct Config {

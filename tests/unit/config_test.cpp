@@ -591,15 +591,20 @@ TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
   EXPECT_EQ(cfg.cluster->redis_url, "redis://:pw@10.0.0.6:6379/2");
   EXPECT_EQ(cfg.cluster->lease_ms, 5000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "liveroom");
-  cfg = parse_config(cluster_with("lease_ms = 1000\nkey_prefix = \"blue\"\n"));
+  EXPECT_EQ(cfg.cluster->failover_wait_ms, 10000u);
+  cfg =
+      parse_config(cluster_with("lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\n"));
   EXPECT_EQ(cfg.cluster->lease_ms, 1000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "blue");
+  EXPECT_EQ(cfg.cluster->failover_wait_ms, 0u);
 }
 
 TEST(ClusterConfig, BadValuesNameTheKey) {
   EXPECT_TRUE(fails_with(with_app("[cluster]\nadvertise_url = \"http://a:1\"\n"),
                          {"cluster.node_id", "required"}));
   EXPECT_TRUE(fails_with(cluster_with("lease_ms = 999\n"), {"cluster.lease_ms", "1000"}));
+  EXPECT_TRUE(fails_with(cluster_with("failover_wait_ms = 60001\n"),
+                         {"cluster.failover_wait_ms", "60000"}));
   EXPECT_TRUE(fails_with(cluster_with("colour = 1\n"), {"cluster.colour", "not a known key"}));
   std::string text = with_app(
       "[cluster]\nnode_id = \"a b\"\nadvertise_url = \"http://a:1\"\npostgres_url = "

@@ -1,0 +1,80 @@
+"""Cluster mode: a leader that stops cleanly (a rolling upgrade, a planned restart) hands over
+without failing a call that reaches the surviving nodes, and calls that arrive while no leader
+can take them wait for the next one instead of being refused (issue #10; docs/cluster.md,
+"Stopping the leader").
+
+These start their own clusters; the session's PostgreSQL and Redis are shared."""
+
+import time
+
+from cluster import Writers, cluster_factory  # noqa: F401 (fixture)
+
+LEASE_MS = 2000
+
+
+def test_a_leader_stopped_cleanly_hands_over_without_failing_a_call(cluster_factory):
+    cluster = cluster_factory("handover", lease_ms=LEASE_MS)
+    leader = cluster.leader()
+    followers = [n for n in cluster.nodes if n is not leader]
+    # The writers talk to the followers only: the leader's own connections close as it stops.
+    writers = Writers(cluster, n=8, timeout=15.0, transport_ok=False,
+                      client_for=lambda t: cluster.node_client(followers[t % len(followers)]))
+    writers.create_rooms()
+    exit_status = {}
+
+    def stop_the_leader():
+        leader.send_sigterm()
+        exit_status["rc"] = leader.wait_exit(15.0)
+
+    stopped_at, first_again = writers.around(stop_the_leader, warm_up=1.5, min_acks=20)
+    slowest = max(done - sent for sent, done, _ in writers.acks_after(stopped_at - 1.0))
+    print(f"SIGTERM to {leader.node_id}: {writers.summary()}; first write acknowledged "
+          f"{first_again - stopped_at:.2f} s after the signal; the slowest took {slowest:.2f} s")
+    assert exit_status["rc"] == 0, leader.log_tail()
+    writers.check_no_violation()
+    # Every call that reached a follower was answered by the old leader or the new one.
+    assert not writers.refusals, (
+        f"calls were refused during the handover: {writers.refusals[:3]}")
+    assert "stepped down" in leader.log_tail(200), leader.log_tail(40)
+    new_leader = cluster.leader(exclude=[leader])
+    assert new_leader in followers
+    assert cluster.ready_as_leader() == [new_leader]
+    writers.check_every_ack_visible(cluster.client())
+    # The stopped node comes back as a follower of the new leader.
+    cluster.start_node(leader)
+    assert cluster.leader() is new_leader
+    writers.check_every_ack_visible(cluster.node_client(leader))
+
+
+def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
+    """Every node stopped but one follower: its calls wait for a leader, and the one that
+    arrives (the follower itself, once the lease is free) answers them."""
+    cluster = cluster_factory("hold", lease_ms=LEASE_MS, nodes=2)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    c = cluster.node_client(follower)
+    room = "held-room"
+    c.must_create(room)
+    # kill -9: the lease stays in Redis until it expires, and the follower waits two looks more.
+    leader.kill9()
+    sent = time.monotonic()
+    reply = c.raw("get_room_info", {"RoomId": room}, timeout=15).json()
+    waited = time.monotonic() - sent
+    print(f"the call waited {waited:.2f} s for the new leader")
+    assert reply["ErrorCode"] == 0, reply
+    assert cluster.leader() is follower
+    # It waited for the takeover (the lease had up to lease_ms left), not for nothing.
+    assert waited > 0.2, waited
+
+
+def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
+    cluster = cluster_factory("nohold", lease_ms=LEASE_MS, nodes=2,
+                              cluster_extra={"failover_wait_ms": 0})
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    c = cluster.node_client(follower)
+    leader.kill9()
+    time.sleep(0.3)  # the follower's link has seen the leader go
+    reply = c.raw("get_room_info", {"RoomId": "any"}, timeout=15).json()
+    assert reply["ErrorCode"] == 100001, reply
+    assert "retry" in reply["ErrorInfo"], reply
