@@ -296,10 +296,8 @@ void Leadership::publish() {
 }
 
 void Leadership::log_redis_error(const std::exception& e) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_error_log_ > std::chrono::seconds(5)) {
-    spdlog::error("cluster: {}", e.what());
-    last_error_log_ = now;
+  if (const auto held_back = redis_errors_.allow()) {
+    spdlog::error("cluster: {} ({} more Redis errors since the last report)", e.what(), *held_back);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "base/log_throttle.h"
 #include "cluster/redis_client.h"
 #include "config/config.h"
 
@@ -110,7 +111,7 @@ class Leadership {
   bool lease_lapsed_logged_ = false;
   // Since when the looks have found no lease at all (lease thread only).
   std::optional<std::chrono::steady_clock::time_point> free_since_;
-  std::chrono::steady_clock::time_point last_error_log_{};
+  LogThrottle redis_errors_{std::chrono::seconds(5)};
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/log_throttle.h"
 #include "cluster/link_records.h"
 
 namespace liveroom::cluster {
@@ -247,13 +248,10 @@ std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::We
     return std::make_shared<RefusedLink>();
   }
   // A follower of another version retries with every call it carries: say it now and then.
-  static std::atomic<int64_t> last_logged_s{-1'000'000};
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-  int64_t last = last_logged_s.load();
-  if (now_s - last >= 10 && last_logged_s.compare_exchange_strong(last, now_s)) {
-    spdlog::warn("cluster: refused the link from {}: {}", peer->remote_address(), why);
+  static LogThrottle throttle(std::chrono::seconds(10));
+  if (const auto held_back = throttle.allow()) {
+    spdlog::warn("cluster: refused the link from {}: {} ({} more refused since the last report)",
+                 peer->remote_address(), why, *held_back);
   }
   peer->close(code, std::move(why));
   return std::make_shared<RefusedLink>();

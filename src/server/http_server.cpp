@@ -31,6 +31,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "base/log_throttle.h"
+
 namespace liveroom::server {
 
 namespace asio = boost::asio;
@@ -464,10 +466,9 @@ struct HttpServer::Impl {
   // accept loop, decremented by the I/O thread whose connection ended.
   std::mutex per_ip_mu;
   std::unordered_map<asio::ip::address, size_t> per_ip;
-  // When accept last failed for want of descriptors or memory, and how many failures since the
-  // last log line: the loop backs off instead of spinning, and logs one line per interval.
-  std::chrono::steady_clock::time_point accept_error_logged{};
-  size_t accept_errors_unlogged = 0;
+  // Accept failing for want of descriptors or memory: the loop backs off instead of spinning,
+  // and logs one line per interval.
+  LogThrottle accept_errors{std::chrono::seconds(10)};
   std::mutex registry_mu;
   std::unordered_set<std::shared_ptr<Connection>> registry;
 
@@ -654,15 +655,11 @@ std::chrono::milliseconds HttpServer::Impl::accept_failed(
   const auto backoff = resources ? std::clamp(previous_backoff * 2, std::chrono::milliseconds(10),
                                               std::chrono::milliseconds(1000))
                                  : std::chrono::milliseconds(0);
-  const auto now = std::chrono::steady_clock::now();
-  ++accept_errors_unlogged;
-  if (now - accept_error_logged >= 10s) {
+  if (const auto held_back = accept_errors.allow()) {
     spdlog::warn(
-        "accept failed: {} ({} failures since the last report; raise the descriptor "
+        "accept failed: {} ({} more failures since the last report; raise the descriptor "
         "limit or lower [http] max_connections)",
-        ec.message(), accept_errors_unlogged);
-    accept_error_logged = now;
-    accept_errors_unlogged = 0;
+        ec.message(), *held_back);
   }
   return backoff;
 }

@@ -2,9 +2,11 @@
 // message holds (quotes, newlines, control bytes, broken UTF-8 from a client), and the
 // request_id must appear exactly while a request is being handled on that thread.
 #include "base/log.h"
+#include "base/log_throttle.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <sstream>
@@ -225,6 +227,33 @@ TEST(Logging, InitInstallsTheDefaultLogger) {
   EXPECT_FALSE(spdlog::default_logger()->should_log(spdlog::level::info));
   spdlog::drop("liveroomd");
   spdlog::set_default_logger(previous);
+}
+
+TEST(LogThrottle, LetsOneThroughPerIntervalAndCountsTheRest) {
+  using namespace std::chrono_literals;
+  LogThrottle throttle(10s);
+  const auto t0 = std::chrono::steady_clock::time_point(100s);
+  EXPECT_EQ(throttle.allow(t0), 0u);  // the first is logged at once
+  EXPECT_FALSE(throttle.allow(t0 + 1s));
+  EXPECT_FALSE(throttle.allow(t0 + 9s));
+  EXPECT_EQ(throttle.allow(t0 + 10s), 2u);  // with the two held back
+  EXPECT_FALSE(throttle.allow(t0 + 19s));
+  EXPECT_EQ(throttle.allow(t0 + 60s), 1u);
+}
+
+TEST(LogThrottle, LetsExactlyOneThroughAmongThreads) {
+  LogThrottle throttle(std::chrono::hours(1));
+  std::atomic<int> logged{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (throttle.allow()) logged.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(logged.load(), 1);
 }
 
 }  // namespace
