@@ -73,8 +73,8 @@ class Leadership {
   // now rather than at the next look at the lease.
   void announce();
   // The leader may be changing (its link broke, or it said it is stepping down): look at the
-  // lease often for the next lease_ms, so that a released lease is taken, or the new leader
-  // found, within a fraction of a second. Cheap to call often.
+  // lease often for the next 2 × lease_ms, so that a released lease is taken, or the new
+  // leader found, within a fraction of a second. Cheap to call often.
   void look_soon();
 
   bool elected() const { return elected_.load(std::memory_order_acquire); }
