@@ -343,6 +343,9 @@ int serve_cluster(config::Config cfg) {
   metrics::Registry follower_metrics;
   registry.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                  [] { return 1.0; });
+  registry.gauge("liveroom_cluster_carried_calls",
+                 "REST calls the followers' links brought here and not answered yet",
+                 [] { return static_cast<double>(cluster::LinkHost::calls_in_progress()); });
   follower_metrics.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                          [] { return 0.0; });
 
@@ -355,14 +358,25 @@ int serve_cluster(config::Config cfg) {
   std::function<server::HttpResponse(server::HttpRequest&&, std::chrono::steady_clock::time_point)>
       route;
   server::Handler handle;
+  std::atomic<int64_t> held_calls{0};
+  follower_metrics.gauge("liveroom_cluster_held_calls",
+                         "REST calls this node holds until a leader can take them",
+                         [&held_calls] { return static_cast<double>(held_calls.load()); });
+  metrics::Counter& calls_refused = follower_metrics.counter(
+      "liveroom_cluster_calls_refused_total",
+      "REST calls answered 100001 because no leader could take them within failover_wait_ms");
   const auto hold = [&](server::HttpRequest&& req, std::chrono::steady_clock::time_point until,
                         std::string_view why) -> server::HttpResponse {
     if (std::chrono::steady_clock::now() + kHoldStep >= until) {
+      calls_refused.inc();
       return unavailable(fmt::format("cluster: {}; retry", why));
     }
-    return links->after(kHoldStep, std::move(req), [&route, until](server::HttpRequest&& r) {
-      return route(std::move(r), until);
-    });
+    held_calls.fetch_add(1);
+    return links->after(kHoldStep, std::move(req),
+                        [&route, &held_calls, until](server::HttpRequest&& r) {
+                          held_calls.fetch_sub(1);
+                          return route(std::move(r), until);
+                        });
   };
   route = [&](server::HttpRequest&& req,
               std::chrono::steady_clock::time_point until) -> server::HttpResponse {

@@ -5,11 +5,26 @@ can take them wait for the next one instead of being refused (issue #10; docs/cl
 
 These start their own clusters; the session's PostgreSQL and Redis are shared."""
 
+import re
+import threading
 import time
+
+import requests
 
 from cluster import Writers, cluster_factory  # noqa: F401 (fixture)
 
 LEASE_MS = 2000
+
+
+def metric(node, name, absent=None):
+    """A sample of `node`'s own /metrics; `absent` if it has none (a leader shows the
+    followers' families no more)."""
+    text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
+    if m is None and absent is not None:
+        return absent
+    assert m, f"{name} not in the /metrics of {node.node_id}"
+    return float(m.group(1))
 
 
 def test_a_leader_stopped_cleanly_hands_over_without_failing_a_call(cluster_factory):
@@ -58,13 +73,23 @@ def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
     # kill -9: the lease stays in Redis until it expires, and the follower waits two looks more.
     leader.kill9()
     sent = time.monotonic()
-    reply = c.raw("get_room_info", {"RoomId": room}, timeout=15).json()
-    waited = time.monotonic() - sent
-    print(f"the call waited {waited:.2f} s for the new leader")
-    assert reply["ErrorCode"] == 0, reply
+    result = {}
+    call = threading.Thread(target=lambda: result.update(
+        reply=c.raw("get_room_info", {"RoomId": room}, timeout=15).json(),
+        waited=time.monotonic() - sent))
+    call.start()
+    # Meanwhile the follower's /metrics shows it held.
+    held = 0.0
+    while call.is_alive() and held < 1:
+        held = max(held, metric(follower, "liveroom_cluster_held_calls", absent=0.0))
+        time.sleep(0.01)
+    call.join(20)
+    print(f"the call waited {result['waited']:.2f} s for the new leader")
+    assert result["reply"]["ErrorCode"] == 0, result
+    assert held >= 1, "the held call never showed in liveroom_cluster_held_calls"
     assert cluster.leader() is follower
     # It waited for the takeover (the lease had up to lease_ms left), not for nothing.
-    assert waited > 0.2, waited
+    assert result["waited"] > 0.2, result
 
 
 def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
@@ -78,3 +103,4 @@ def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
     reply = c.raw("get_room_info", {"RoomId": "any"}, timeout=15).json()
     assert reply["ErrorCode"] == 100001, reply
     assert "retry" in reply["ErrorInfo"], reply
+    assert metric(follower, "liveroom_cluster_calls_refused_total") == 1
