@@ -455,9 +455,22 @@ int serve_cluster(config::Config cfg) {
         if (Services* s = serving.load(std::memory_order_acquire)) {
           return s->open(upgrade, std::move(peer));
         }
-        const std::string leader = leadership.leader_url();
-        if (leader.empty()) return nullptr;
-        return links->open(leader, upgrade, std::move(peer));
+        // As a call is: over a link to the leader, or, while no leader can take it (none is
+        // known, or the link to the one the lease names never opens), held until one can.
+        const auto route_client =
+            [&](const server::HttpRequest& up, std::shared_ptr<server::WebSocketPeer> p,
+                cluster::LinkClient::Settled settled) -> std::shared_ptr<server::WebSocketSession> {
+          if (Services* s = serving.load(std::memory_order_acquire)) {  // took over
+            if (settled) settled(true);
+            return s->open(up, std::move(p));
+          }
+          const std::string leader = leadership.leader_url();
+          if (leader.empty()) return nullptr;
+          return links->open(leader, up, std::move(p), std::move(settled));
+        };
+        if (failover_wait.count() == 0) return route_client(upgrade, std::move(peer), {});
+        return links->hold(upgrade, std::move(peer), kHoldStep,
+                           std::chrono::steady_clock::now() + failover_wait, route_client);
       });
   // The leader's end of the followers' links: their clients become this node's gateway sessions.
   http.set_websocket(

@@ -59,14 +59,25 @@ class Link : public std::enable_shared_from_this<Link> {
     asio::co_spawn(ioc_, run(shared_from_this(), node_id, secret), asio::detached);
   }
 
-  void add(uint64_t id, std::shared_ptr<server::WebSocketPeer> peer, const std::string& target) {
+  // `settled`, if any, is told whether the leader gets the client: true once the link is open,
+  // false if it dies before opening (then the client is not closed: its owner routes it again).
+  void add(uint64_t id, std::shared_ptr<server::WebSocketPeer> peer, const std::string& target,
+           LinkClient::Settled settled) {
     if (dead_) {
+      if (settled && !open_) return settled(false);
       peer->close(1012, "cluster: " + why_dead_ + "; reconnect");
       return;
     }
     append_record(outbox_, 'O', id, peer->remote_address() + "\n" + target);
     clients_.emplace(id, std::move(peer));
     count_clients(+1);
+    if (settled) {
+      if (open_) {
+        settled(true);
+      } else {
+        unsettled_.emplace(id, std::move(settled));
+      }
+    }
     kick_writer();
   }
 
@@ -77,6 +88,7 @@ class Link : public std::enable_shared_from_this<Link> {
   }
 
   void client_closed(uint64_t id) {
+    unsettled_.erase(id);
     if (dead_ || clients_.erase(id) == 0) return;
     count_clients(-1);
     append_record(outbox_, 'C', id, {});
@@ -157,6 +169,7 @@ class Link : public std::enable_shared_from_this<Link> {
     }
     beast::get_lowest_layer(ws).expires_never();
     self->open_ = true;
+    for (auto& [id, settled] : std::exchange(self->unsettled_, {})) settled(true);
     self->kick_writer();
     asio::co_spawn(self->ioc_, keep_alive(self), asio::detached);
     beast::flat_buffer buffer;
@@ -313,6 +326,8 @@ class Link : public std::enable_shared_from_this<Link> {
   std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
   asio::steady_timer keepalive_;
   std::unordered_map<uint64_t, std::shared_ptr<server::WebSocketPeer>> clients_;
+  // Clients added before the link opened whose owner waits to know if a leader gets them.
+  std::unordered_map<uint64_t, LinkClient::Settled> unsettled_;
   struct Call {
     server::Answer answer;
     std::chrono::steady_clock::time_point deadline;
@@ -419,8 +434,17 @@ void Link::die(const std::string& why, bool carried_nothing) {
   }
   count_clients(-static_cast<int64_t>(clients_.size()));
   count_calls(-static_cast<int64_t>(calls_.size()));
+  // A client whose link never opened reached no leader: its owner routes it again, if it
+  // waits to know. Any other is told to reconnect: its session on the leader is gone.
+  auto unsettled = std::exchange(unsettled_, {});
+  const bool stopping = owner_.stopped.load();
   for (auto& [id, peer] : std::exchange(clients_, {})) {
-    peer->close(1012, "cluster: " + why + "; reconnect");
+    auto it = unsettled.find(id);
+    if (!open_ && !stopping && it != unsettled.end()) {
+      it->second(false);
+    } else {
+      peer->close(1012, "cluster: " + why + "; reconnect");
+    }
   }
   owner_leader_gone();
   // A call on a link that never opened was never sent: it may go to the next leader. One in
@@ -438,6 +462,112 @@ void Link::die(const std::string& why, bool carried_nothing) {
 }
 
 namespace {
+
+// A follower's client connection (LinkClient::hold): routed to a leader when it opens, and
+// again, after `step`, for as long as no leader takes it: none is known, or the link to the one
+// the lease names never opened (it died). What the client sends is kept until a leader has it
+// (the link opened, or this node took over) and given to each new route in order, so nothing is
+// lost or reordered by the wait. Everything runs on the peer's I/O thread.
+class HeldClient final : public server::WebSocketSession,
+                         public std::enable_shared_from_this<HeldClient> {
+ public:
+  HeldClient(asio::io_context& ioc, server::HttpRequest upgrade,
+             std::shared_ptr<server::WebSocketPeer> peer, std::chrono::milliseconds step,
+             std::chrono::steady_clock::time_point until, LinkClient::ClientRoute route)
+      : timer_(ioc),
+        upgrade_(std::move(upgrade)),
+        peer_(std::move(peer)),
+        step_(step),
+        until_(until),
+        route_(std::move(route)) {}
+
+  void try_route() {
+    if (closed_) return;
+    if (std::chrono::steady_clock::now() >= until_) {
+      peer_->close(1013, "cluster: no leader took the connection in time; reconnect");
+      return;
+    }
+    const uint64_t generation = ++generation_;
+    state_ = State::kAwaitingLink;
+    auto session = route_(upgrade_, peer_, [weak = weak_from_this(), generation](bool carried) {
+      if (auto self = weak.lock()) self->settle(generation, carried);
+    });
+    if (closed_) return;
+    if (!session || state_ == State::kNotCarried) {
+      state_ = State::kWaiting;
+      return wait();
+    }
+    inner_ = std::move(session);
+    for (const std::string& text : held_) {
+      if (closed_ || !inner_) return;
+      inner_->on_text(text);
+    }
+    if (state_ == State::kCarried) forget_held();
+  }
+
+  void on_text(std::string_view text) override {
+    if (inner_) inner_->on_text(text);
+    if (state_ == State::kCarried) return;
+    held_bytes_ += text.size();
+    if (held_bytes_ > LinkClient::kMaxHeldBytes) {
+      peer_->close(1013, "cluster: no leader yet, and too much sent meanwhile; reconnect");
+      return;
+    }
+    held_.emplace_back(text);
+  }
+
+  void on_close() override {
+    closed_ = true;
+    timer_.cancel();
+    if (auto inner = std::move(inner_)) inner->on_close();
+  }
+
+ private:
+  enum class State { kWaiting, kAwaitingLink, kCarried, kNotCarried };
+
+  void wait() {
+    timer_.expires_after(step_);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) self->try_route();
+    });
+  }
+
+  // The route's link opened (or this node serves it): a leader has everything sent so far.
+  // Or it died before opening: nothing reached a leader, so the client is routed again.
+  void settle(uint64_t generation, bool carried) {
+    if (generation != generation_ || closed_) return;
+    if (carried) {
+      state_ = State::kCarried;
+      if (inner_) forget_held();
+      return;
+    }
+    state_ = State::kNotCarried;
+    if (inner_) {  // (if not, try_route is still running and waits itself)
+      inner_.reset();
+      state_ = State::kWaiting;
+      wait();
+    }
+  }
+
+  void forget_held() {
+    held_.clear();
+    held_.shrink_to_fit();
+    held_bytes_ = 0;
+  }
+
+  asio::steady_timer timer_;
+  const server::HttpRequest upgrade_;
+  const std::shared_ptr<server::WebSocketPeer> peer_;
+  const std::chrono::milliseconds step_;
+  const std::chrono::steady_clock::time_point until_;
+  const LinkClient::ClientRoute route_;
+  std::shared_ptr<server::WebSocketSession> inner_;
+  State state_ = State::kWaiting;
+  uint64_t generation_ = 0;
+  std::vector<std::string> held_;
+  size_t held_bytes_ = 0;
+  bool closed_ = false;
+};
 
 // A client's connection on this node, carried over the link. The transport calls it on the
 // client's I/O thread, which is its link's thread: it hands everything to the link directly.
@@ -522,13 +652,24 @@ void LinkClient::stop() {
 
 std::shared_ptr<server::WebSocketSession> LinkClient::open(
     const std::string& leader_url, const server::HttpRequest& upgrade,
-    std::shared_ptr<server::WebSocketPeer> peer) {
+    std::shared_ptr<server::WebSocketPeer> peer, Settled settled) {
   const uint64_t id = impl_->next_id.fetch_add(1);
   Lane& lane = impl_->lane_of_peer(*peer);
   // The transport opens a connection on its own thread, which is this lane's.
   auto link = impl_->link_to(lane, leader_url);
-  link->add(id, std::move(peer), upgrade.target);
+  link->add(id, std::move(peer), upgrade.target, std::move(settled));
   return std::make_shared<LinkedClient>(std::move(link), id);
+}
+
+std::shared_ptr<server::WebSocketSession> LinkClient::hold(
+    const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
+    std::chrono::milliseconds step, std::chrono::steady_clock::time_point until,
+    ClientRoute route) {
+  Lane& lane = impl_->lane_of_peer(*peer);
+  auto held = std::make_shared<HeldClient>(lane.ioc, upgrade, std::move(peer), step, until,
+                                           std::move(route));
+  held->try_route();
+  return held;
 }
 
 size_t LinkClient::carried_clients() const {

@@ -44,12 +44,18 @@ class LinkClient {
   LinkClient(const LinkClient&) = delete;
   LinkClient& operator=(const LinkClient&) = delete;
 
+  // Told, on the client's thread, whether the leader gets a client: true once its link is
+  // open, false if the link died before it ever opened (the client is then left open).
+  using Settled = std::function<void(bool carried)>;
+
   // Carries a client's gateway connection to the leader at `leader_url` (http://host:port): the
   // leader sees its address and the upgrade's target (and so its login), the client sees the
-  // leader's messages and close code. If the link goes, the client is closed with 1012.
+  // leader's messages and close code. If the link goes, the client is closed with 1012, unless
+  // it never opened and `settled` is given: then `settled(false)`.
   std::shared_ptr<server::WebSocketSession> open(const std::string& leader_url,
                                                  const server::HttpRequest& upgrade,
-                                                 std::shared_ptr<server::WebSocketPeer> peer);
+                                                 std::shared_ptr<server::WebSocketPeer> peer,
+                                                 Settled settled = {});
   // Answers (later) with what the leader at `leader_url` answers to `request`; with what
   // `unreachable` (the constructor's if empty) renders if the leader does not answer; with what
   // `reroute` answers if the leader never carried the call out (none: as unreachable). Called
@@ -60,6 +66,20 @@ class LinkClient {
   // thread's timer while no leader can take it.
   server::HttpResponse after(std::chrono::milliseconds delay, server::HttpRequest&& request,
                              std::function<server::HttpResponse(server::HttpRequest&&)> then);
+  // A client connection routed by `route` (this node's gateway, or a link's session, which
+  // must call `settled`), now and, while it gives none or its link dies before opening, again
+  // every `step`; each route gets what the client sent so far, in order, until a leader has
+  // it. At `until`, or past kMaxHeldBytes held, the client is closed with 1013 and reconnects.
+  // Called by the transport's opener, on the peer's thread.
+  using ClientRoute = std::function<std::shared_ptr<server::WebSocketSession>(
+      const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
+      Settled settled)>;
+  std::shared_ptr<server::WebSocketSession> hold(const server::HttpRequest& upgrade,
+                                                 std::shared_ptr<server::WebSocketPeer> peer,
+                                                 std::chrono::milliseconds step,
+                                                 std::chrono::steady_clock::time_point until,
+                                                 ClientRoute route);
+  static constexpr size_t kMaxHeldBytes = 64 * 1024;
   // Closes every link (their calls are answered as unreachable, their clients told to
   // reconnect). Only once the server's I/O threads have stopped (after drain_and_stop), since it
   // touches what lives on them; the destructor does nothing more.

@@ -12,6 +12,8 @@ import time
 import requests
 
 from cluster import Writers, cluster_factory  # noqa: F401 (fixture)
+from conftest import APP1, gen_usersig
+from gateway_client import FAST_GATEWAY, GatewayServer
 
 LEASE_MS = 2000
 
@@ -90,6 +92,31 @@ def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
     assert cluster.leader() is follower
     # It waited for the takeover (the lease had up to lease_ms left), not for nothing.
     assert result["waited"] > 0.2, result
+
+
+def test_a_client_that_connects_while_no_leader_serves_waits_for_one(cluster_factory):
+    """A client connecting to a follower during a takeover is held, and what it sent meanwhile
+    (its login, an entry) is answered in order once the new leader serves. Right after the
+    kill the lease still names the dead leader: the link to it never opens, and the client is
+    routed again rather than closed."""
+    cluster = cluster_factory("holdclient", lease_ms=LEASE_MS, nodes=2, node_cls=GatewayServer,
+                              gateway=FAST_GATEWAY)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    cluster.node_client(follower).must_create("held-client-room")
+    leader.kill9()
+    started = time.monotonic()
+    c = follower.connect(name="held", timeout=15)
+    try:
+        login = c.login(APP1, "held-user", gen_usersig(APP1, cluster.keys[APP1], "held-user"))
+        waited = time.monotonic() - started
+        assert login["code"] == 0, login
+        c.enter("held-client-room")
+        print(f"the client waited {waited:.2f} s for the new leader")
+        assert waited > 0.2, waited  # it was held through the takeover, not served at once
+        assert cluster.leader() is follower
+    finally:
+        c.close()
 
 
 def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
