@@ -359,6 +359,7 @@ int serve_cluster(config::Config cfg) {
       route;
   server::Handler handle;
   std::atomic<int64_t> held_calls{0};
+  std::atomic<bool> stopping{false};  // SIGTERM came: hold nothing more (the drain waits for it)
   follower_metrics.gauge("liveroom_cluster_held_calls",
                          "REST calls this node holds until a leader can take them",
                          [&held_calls] { return static_cast<double>(held_calls.load()); });
@@ -367,6 +368,10 @@ int serve_cluster(config::Config cfg) {
       "REST calls answered 100001 because no leader could take them within failover_wait_ms");
   const auto hold = [&](server::HttpRequest&& req, std::chrono::steady_clock::time_point until,
                         std::string_view why) -> server::HttpResponse {
+    if (stopping.load(std::memory_order_acquire)) {
+      calls_refused.inc();
+      return unavailable(fmt::format("cluster: {}, and this node is stopping; retry", why));
+    }
     if (std::chrono::steady_clock::now() + kHoldStep >= until) {
       calls_refused.inc();
       return unavailable(fmt::format("cluster: {}; retry", why));
@@ -573,6 +578,7 @@ int serve_cluster(config::Config cfg) {
   });
 
   http.wait_for_signal();
+  stopping.store(true, std::memory_order_release);
   if (Services* s = serving.load()) {
     s->router->set_draining();
     step_down(stepping_down, link_hosts_mu, link_hosts);

@@ -119,6 +119,33 @@ def test_a_client_that_connects_while_no_leader_serves_waits_for_one(cluster_fac
         c.close()
 
 
+def test_a_follower_that_stops_answers_the_calls_it_holds(cluster_factory):
+    """SIGTERM to a follower holding a call for a leader that will not come: it answers the
+    call (100001, saying it stops) and exits, instead of keeping it until failover_wait_ms."""
+    cluster = cluster_factory("stophold", lease_ms=LEASE_MS, nodes=2)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    leader.kill9()
+    # The lease names a node that does not exist, for longer than the test: nobody takes over.
+    cluster.redis.cli("SET", f"{cluster.key_prefix}:leader", "ghost 0 http://127.0.0.1:9",
+                      "PX", "120000")
+    result = {}
+    c = cluster.node_client(follower)
+    call = threading.Thread(target=lambda: result.update(
+        reply=c.raw("get_room_info", {"RoomId": "any"}, timeout=30).json()))
+    call.start()
+    deadline = time.monotonic() + 10
+    while metric(follower, "liveroom_cluster_held_calls") < 1:
+        assert time.monotonic() < deadline, "the call was never held"
+        time.sleep(0.01)
+    follower.send_sigterm()
+    assert follower.wait_exit(15) == 0, follower.log_tail()
+    call.join(20)
+    reply = result["reply"]
+    assert reply["ErrorCode"] == 100001, reply
+    assert "this node is stopping" in reply["ErrorInfo"], reply
+
+
 def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
     cluster = cluster_factory("nohold", lease_ms=LEASE_MS, nodes=2,
                               cluster_extra={"failover_wait_ms": 0})
