@@ -59,12 +59,13 @@ class Link : public std::enable_shared_from_this<Link> {
     asio::co_spawn(ioc_, run(shared_from_this(), node_id, secret), asio::detached);
   }
 
-  // `settled`, if any, is told whether the leader gets the client: true once the link is open,
-  // false if it dies before opening (then the client is not closed: its owner routes it again).
+  // `settled`, if any, is told whether the leader gets the client: true once the leader has
+  // accepted the link, false if the link dies before (then the client is not closed: its owner
+  // routes it again).
   void add(uint64_t id, std::shared_ptr<server::WebSocketPeer> peer, const std::string& target,
            LinkClient::Settled settled) {
     if (dead_) {
-      if (settled && !open_) return settled(false);
+      if (settled && !accepted_) return settled(false);
       peer->close(1012, "cluster: " + why_dead_ + "; reconnect");
       return;
     }
@@ -72,7 +73,7 @@ class Link : public std::enable_shared_from_this<Link> {
     clients_.emplace(id, std::move(peer));
     count_clients(+1);
     if (settled) {
-      if (open_) {
+      if (accepted_) {
         settled(true);
       } else {
         unsettled_.emplace(id, std::move(settled));
@@ -169,7 +170,6 @@ class Link : public std::enable_shared_from_this<Link> {
     }
     beast::get_lowest_layer(ws).expires_never();
     self->open_ = true;
-    for (auto& [id, settled] : std::exchange(self->unsettled_, {})) settled(true);
     self->kick_writer();
     asio::co_spawn(self->ioc_, keep_alive(self), asio::detached);
     beast::flat_buffer buffer;
@@ -185,6 +185,11 @@ class Link : public std::enable_shared_from_this<Link> {
                               : "the leader went away",
                   reason.code == kLinkNotLeading);
         co_return;
+      }
+      if (!self->accepted_) {
+        // The leader's first message: it accepted the link, so the clients on it are its.
+        self->accepted_ = true;
+        for (auto& [id, settled] : std::exchange(self->unsettled_, {})) settled(true);
       }
       const auto data = buffer.cdata();
       const std::string_view message(static_cast<const char*>(data.data()), data.size());
@@ -326,7 +331,7 @@ class Link : public std::enable_shared_from_this<Link> {
   std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
   asio::steady_timer keepalive_;
   std::unordered_map<uint64_t, std::shared_ptr<server::WebSocketPeer>> clients_;
-  // Clients added before the link opened whose owner waits to know if a leader gets them.
+  // Clients added before the leader accepted the link, whose owner waits to know if it does.
   std::unordered_map<uint64_t, LinkClient::Settled> unsettled_;
   struct Call {
     server::Answer answer;
@@ -338,6 +343,7 @@ class Link : public std::enable_shared_from_this<Link> {
   std::map<uint64_t, Call> calls_;  // by id, which is also the order of their deadlines
   std::string outbox_;
   bool open_ = false, writing_ = false, dead_ = false, wrote_ = false;
+  bool accepted_ = false;  // the leader's first message arrived
   std::string why_dead_;
 };
 
@@ -434,13 +440,15 @@ void Link::die(const std::string& why, bool carried_nothing) {
   }
   count_clients(-static_cast<int64_t>(clients_.size()));
   count_calls(-static_cast<int64_t>(calls_.size()));
-  // A client whose link never opened reached no leader: its owner routes it again, if it
-  // waits to know. Any other is told to reconnect: its session on the leader is gone.
+  // A client that reached no leader (the link never opened, or it was refused with
+  // kLinkNotLeading before the leader's acceptance, which comes before any record is read)
+  // is routed again by its owner, if it waits to know. Any other is told to reconnect: it may
+  // have had a session on the leader, and that is gone.
+  const bool reroutable = (!open_ || carried_nothing) && !owner_.stopped.load();
   auto unsettled = std::exchange(unsettled_, {});
-  const bool stopping = owner_.stopped.load();
   for (auto& [id, peer] : std::exchange(clients_, {})) {
     auto it = unsettled.find(id);
-    if (!open_ && !stopping && it != unsettled.end()) {
+    if (reroutable && it != unsettled.end()) {
       it->second(false);
     } else {
       peer->close(1012, "cluster: " + why + "; reconnect");

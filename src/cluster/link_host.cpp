@@ -71,6 +71,11 @@ LinkHost::LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocke
       handle_(std::move(handle)),
       thread_(std::this_thread::get_id()) {
   g_links_open.fetch_add(1);
+  // The follower keeps what its clients sent until it hears this: until then, the link may
+  // yet be refused without a record read, and the clients routed to another leader.
+  std::string accepted;
+  append_record(accepted, 'P', 0, {});
+  link_->send(std::make_shared<const std::string>(std::move(accepted)));
 }
 
 void LinkHost::on_text(std::string_view text) {

@@ -7,7 +7,8 @@
 //                      C id  the client closed
 //                      R id  payload = "<method> <target> <client address>\n<body>": a REST call
 //                      P 0   keep-alive (nothing else to send)
-//   leader → follower  D id  payload = messages to the client (joined by '\n')
+//   leader → follower  P 0   the link is accepted: sent once, before any record is read
+//                      D id  payload = messages to the client (joined by '\n')
 //                      B ids payload = the same, to every listed client (ids joined by ',')
 //                      C id  payload = "<close code> <reason>": close the client
 //                      A id  payload = "<status> <content type>\n<body>": the answer to R id
