@@ -440,28 +440,26 @@ void Link::die(const std::string& why, bool carried_nothing) {
   }
   count_clients(-static_cast<int64_t>(clients_.size()));
   count_calls(-static_cast<int64_t>(calls_.size()));
-  // A client that reached no leader (the link never opened, or it was refused with
-  // kLinkNotLeading before the leader's acceptance, which comes before any record is read)
-  // is routed again by its owner, if it waits to know. Any other is told to reconnect: it may
-  // have had a session on the leader, and that is gone.
-  const bool reroutable = (!open_ || carried_nothing) && !owner_.stopped.load();
+  // Nothing this link carried reached a leader if it never opened, or if the leader refused it
+  // with kLinkNotLeading (before reading a record, or after answering every call it began):
+  // then its calls, and the clients the leader had not yet accepted, may go to the next one.
+  const bool reached_no_leader = (!open_ || carried_nothing) && !owner_.stopped.load();
+  // A client is routed again by its owner, if it waits to know. Any other is told to
+  // reconnect: it may have had a session on the leader, and that is gone.
   auto unsettled = std::exchange(unsettled_, {});
   for (auto& [id, peer] : std::exchange(clients_, {})) {
     auto it = unsettled.find(id);
-    if (reroutable && it != unsettled.end()) {
+    if (reached_no_leader && it != unsettled.end()) {
       it->second(false);
     } else {
       peer->close(1012, "cluster: " + why + "; reconnect");
     }
   }
   owner_leader_gone();
-  // A call on a link that never opened was never sent: it may go to the next leader. One in
-  // flight on a link that did open may have been carried out: the client learns it failed, as
-  // with any lost connection, and may retry (the API's writes are safe to repeat or fail
-  // cleanly).
-  const bool never_sent = (!open_ || carried_nothing) && !owner_.stopped.load();
+  // Otherwise a call in flight may have been carried out: the client learns it failed, as with
+  // any lost connection, and may retry (the API's writes are safe to repeat or fail cleanly).
   for (auto& [id, call] : std::exchange(calls_, {})) {
-    if (never_sent && call.reroute) {
+    if (reached_no_leader && call.reroute) {
       answer_with(call.answer, call.reroute(std::move(call.request), why));
     } else {
       fail(call, why);
