@@ -48,6 +48,18 @@ DEFAULT_LEASE_MS = int(os.environ.get("LIVEROOM_E2E_LEASE_MS", "2000"))
 READY_TIMEOUT = 30.0
 
 
+def node_metric(node, name, absent=None):
+    """A sample of one node's own /metrics (its own process: each node is scraped on its own);
+    `absent` if it has none, which is an error when `absent` is None (a follower shows only
+    its own families, a leader only the leader's)."""
+    text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
+    if m is None and absent is not None:
+        return absent
+    assert m, f"{name} not in the /metrics of {node.node_id}"
+    return float(m.group(1))
+
+
 _reserved_ports = set()
 _reserved_lock = threading.Lock()
 

@@ -1,15 +1,13 @@
 """Cluster mode (issue #10): gateway members of one room connected to different nodes see the
 same events in the same order."""
 
-import re
 import threading
 import time
 
 import pytest
-import requests
 import websocket
 
-from cluster import cluster_factory  # noqa: F401 (fixture)
+from cluster import cluster_factory, node_metric  # noqa: F401 (fixture)
 from conftest import ADMIN, APP1, gen_usersig, uid
 from gateway_client import FAST_GATEWAY, GatewayServer
 
@@ -107,14 +105,6 @@ def test_members_on_different_nodes_see_the_same_events_in_the_same_order(cluste
             c.close()
 
 
-def gauge(node, name):
-    """A gauge from `node`'s own /metrics (its own process: the leader's, asked directly)."""
-    text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    assert m, f"{name} not in /metrics"
-    return float(m.group(1))
-
-
 def closed_with(ws, timeout=10, reason=None):
     """The close code the server sends on `ws` (None if it stays open for `timeout`). With
     `reason` (a list), the close reason is appended to it."""
@@ -143,7 +133,7 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
     rest.call("multiaccount_import", {"Accounts": users})
     room = uid("linkroom")
     rest.must_create(room, Owner_Account=users[0])
-    connections_before = gauge(leader, "liveroom_connections")
+    connections_before = node_metric(leader, "liveroom_connections")
     clients = []
     try:
         for user in users:
@@ -151,14 +141,14 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
             clients.append(c)
             assert c.login(APP1, user, gen_usersig(APP1, cluster.keys[APP1], user))["code"] == 0
             c.enter(room)
-        assert gauge(leader, "liveroom_gateway_sessions") == len(users)
+        assert node_metric(leader, "liveroom_gateway_sessions") == len(users)
         # Only the follower's links (one per I/O thread of its: two here) are connections.
-        assert gauge(leader, "liveroom_connections") - connections_before <= 2
+        assert node_metric(leader, "liveroom_connections") - connections_before <= 2
         # Each node's /metrics is its own: the follower holds the clients and carries them.
-        assert gauge(leader, "liveroom_cluster_leader") == 1
-        assert gauge(follower, "liveroom_cluster_leader") == 0
-        assert gauge(follower, "liveroom_cluster_link_clients") == len(users)
-        assert gauge(follower, "liveroom_connections") >= len(users)
+        assert node_metric(leader, "liveroom_cluster_leader") == 1
+        assert node_metric(follower, "liveroom_cluster_leader") == 0
+        assert node_metric(follower, "liveroom_cluster_link_clients") == len(users)
+        assert node_metric(follower, "liveroom_connections") >= len(users)
         reply = rest.call("send_text_msg", {"RoomId": room, "Sender_Account": ADMIN,
                                             "TextContent": "to all"})
         assert reply["ErrorCode"] == 0, reply
@@ -169,8 +159,8 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
         # A client that leaves is gone from the leader too.
         clients.pop().close()
         deadline = time.time() + 10
-        while (gauge(leader, "liveroom_gateway_sessions") != len(users) - 1
-               or gauge(follower, "liveroom_cluster_link_clients") != len(users) - 1):
+        while (node_metric(leader, "liveroom_gateway_sessions") != len(users) - 1
+               or node_metric(follower, "liveroom_cluster_link_clients") != len(users) - 1):
             assert time.time() < deadline, "the leader kept the closed client's session"
             time.sleep(0.05)
     finally:

@@ -5,28 +5,16 @@ can take them wait for the next one instead of being refused (issue #10; docs/cl
 
 These start their own clusters; the session's PostgreSQL and Redis are shared."""
 
-import re
 import threading
 import time
 
-import requests
-
-from cluster import Writers, cluster_factory  # noqa: F401 (fixture)
+from cluster import Writers, cluster_factory, node_metric  # noqa: F401 (fixture)
 from conftest import APP1, gen_usersig
 from gateway_client import FAST_GATEWAY, GatewayServer
 
 LEASE_MS = 2000
 
 
-def metric(node, name, absent=None):
-    """A sample of `node`'s own /metrics; `absent` if it has none (a leader shows the
-    followers' families no more)."""
-    text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    if m is None and absent is not None:
-        return absent
-    assert m, f"{name} not in the /metrics of {node.node_id}"
-    return float(m.group(1))
 
 
 def test_a_leader_stopped_cleanly_hands_over_without_failing_a_call(cluster_factory):
@@ -83,7 +71,7 @@ def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
     # Meanwhile the follower's /metrics shows it held.
     held = 0.0
     while call.is_alive() and held < 1:
-        held = max(held, metric(follower, "liveroom_cluster_held_calls", absent=0.0))
+        held = max(held, node_metric(follower, "liveroom_cluster_held_calls", absent=0.0))
         time.sleep(0.01)
     call.join(20)
     print(f"the call waited {result['waited']:.2f} s for the new leader")
@@ -135,7 +123,7 @@ def test_a_follower_that_stops_answers_the_calls_it_holds(cluster_factory):
         reply=c.raw("get_room_info", {"RoomId": "any"}, timeout=30).json()))
     call.start()
     deadline = time.monotonic() + 10
-    while metric(follower, "liveroom_cluster_held_calls") < 1:
+    while node_metric(follower, "liveroom_cluster_held_calls") < 1:
         assert time.monotonic() < deadline, "the call was never held"
         time.sleep(0.01)
     follower.send_sigterm()
@@ -157,4 +145,4 @@ def test_without_a_wait_calls_are_refused_at_once(cluster_factory):
     reply = c.raw("get_room_info", {"RoomId": "any"}, timeout=15).json()
     assert reply["ErrorCode"] == 100001, reply
     assert "retry" in reply["ErrorInfo"], reply
-    assert metric(follower, "liveroom_cluster_calls_refused_total") == 1
+    assert node_metric(follower, "liveroom_cluster_calls_refused_total") == 1
