@@ -368,13 +368,11 @@ int serve_cluster(config::Config cfg) {
       "REST calls answered 100001 because no leader could take them within failover_wait_ms");
   const auto hold = [&](server::HttpRequest&& req, std::chrono::steady_clock::time_point until,
                         std::string_view why) -> server::HttpResponse {
-    if (stopping.load(std::memory_order_acquire)) {
+    const bool node_stopping = stopping.load(std::memory_order_acquire);
+    if (node_stopping || std::chrono::steady_clock::now() + kHoldStep >= until) {
       calls_refused.inc();
-      return unavailable(fmt::format("cluster: {}, and this node is stopping; retry", why));
-    }
-    if (std::chrono::steady_clock::now() + kHoldStep >= until) {
-      calls_refused.inc();
-      return unavailable(fmt::format("cluster: {}; retry", why));
+      return unavailable(fmt::format("cluster: {}{}; retry", why,
+                                     node_stopping ? ", and this node is stopping" : ""));
     }
     held_calls.fetch_add(1);
     return links->after(kHoldStep, std::move(req),
@@ -432,7 +430,7 @@ int serve_cluster(config::Config cfg) {
     if (path == "/readyz" && leader.empty()) {
       return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
     }
-    if (path == "/readyz" && !leader.empty()) {  // ready only if the leader itself answers
+    if (path == "/readyz") {  // ready only if the leader itself answers
       return links->forward(leader, std::move(req), [](std::string_view) {
         return server::HttpResponse{
             503, "application/json", R"({"status":"the leader does not answer"})", {}};
