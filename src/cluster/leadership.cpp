@@ -177,7 +177,7 @@ void Leadership::announce() {
 }
 
 void Leadership::run() {
-  const auto interval = std::chrono::milliseconds(config_.lease_ms / 3);
+  const auto interval = look_interval();
   // A leader that could not renew retries at once and often: when Redis returns (perhaps empty)
   // it must renew before a follower takes the lease, or the cluster loses its leader for nothing.
   constexpr auto kLeaderRetry = std::chrono::milliseconds(100);
@@ -222,8 +222,7 @@ bool Leadership::tick() {
       } else if (!free_since_) {
         free_since_ = now;
       }
-      const auto interval = std::chrono::milliseconds(config_.lease_ms / 3);
-      const bool compete = released || (free_since_ && now - *free_since_ >= interval);
+      const bool compete = released || (free_since_ && now - *free_since_ >= look_interval());
       RedisReply r;
       if (compete) {
         r = redis_.command(

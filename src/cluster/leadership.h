@@ -86,6 +86,10 @@ class Leadership {
 
  private:
   void run();
+  // How often the lease is looked at (renewed, or read by a follower): a third of lease_ms.
+  std::chrono::milliseconds look_interval() const {
+    return std::chrono::milliseconds(config_.lease_ms / 3);
+  }
   bool tick();     // false when Redis could not be reached
   void publish();  // the registry entry; failures only logged (the lease does not depend on it)
   void lose(const std::string& why);
