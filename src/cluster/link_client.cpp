@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "base/http_target.h"
+#include "base/log_throttle.h"
 #include "base/query_params.h"
 #include "cluster/link_records.h"
 
@@ -434,10 +435,6 @@ void Link::die(const std::string& why, bool carried_nothing) {
   if (auto it = lane_.links.find(base_); it != lane_.links.end() && it->second.get() == this) {
     lane_.links.erase(it);  // the next client opens a new link
   }
-  if (!clients_.empty()) {
-    spdlog::warn("cluster: the link to {} is gone ({}); {} clients told to reconnect", base_, why,
-                 clients_.size());
-  }
   count_clients(-static_cast<int64_t>(clients_.size()));
   count_calls(-static_cast<int64_t>(calls_.size()));
   // Nothing this link carried reached a leader if it never opened, or if the leader refused it
@@ -447,22 +444,41 @@ void Link::die(const std::string& why, bool carried_nothing) {
   // A client is routed again by its owner, if it waits to know. Any other is told to
   // reconnect: it may have had a session on the leader, and that is gone.
   auto unsettled = std::exchange(unsettled_, {});
+  size_t told_to_reconnect = 0, routed_again = 0;
   for (auto& [id, peer] : std::exchange(clients_, {})) {
     auto it = unsettled.find(id);
     if (reached_no_leader && it != unsettled.end()) {
       it->second(false);
+      ++routed_again;
     } else {
       peer->close(1012, "cluster: " + why + "; reconnect");
+      ++told_to_reconnect;
     }
+  }
+  if (told_to_reconnect > 0) {
+    spdlog::warn("cluster: the link to {} is gone ({}); {} clients told to reconnect", base_, why,
+                 told_to_reconnect);
   }
   owner_leader_gone();
   // Otherwise a call in flight may have been carried out: the client learns it failed, as with
   // any lost connection, and may retry (the API's writes are safe to repeat or fail cleanly).
   for (auto& [id, call] : std::exchange(calls_, {})) {
     if (reached_no_leader && call.reroute) {
+      ++routed_again;
       answer_with(call.answer, call.reroute(std::move(call.request), why));
     } else {
       fail(call, why);
+    }
+  }
+  // During a failover this repeats every routing step (the lease still names the old leader):
+  // reported now and then, so the log says why calls and clients wait without filling up.
+  static LogThrottle waiting_for_leader(std::chrono::seconds(5));
+  if (routed_again > 0) {
+    if (const auto held_back = waiting_for_leader.allow()) {
+      spdlog::info(
+          "cluster: {} took no call or client ({}); {} routed again ({} more such links since the "
+          "last report)",
+          base_, why, routed_again, *held_back);
     }
   }
 }

@@ -82,16 +82,22 @@ def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
     assert result["waited"] > 0.2, result
 
 
+def gateway_pair(cluster_factory, name, room):
+    """Two gateway nodes (the leader and a follower) and a room created through the follower."""
+    cluster = cluster_factory(name, lease_ms=LEASE_MS, nodes=2, node_cls=GatewayServer,
+                              gateway=FAST_GATEWAY)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    cluster.node_client(follower).must_create(room)
+    return cluster, leader, follower
+
+
 def test_a_client_that_connects_while_no_leader_serves_waits_for_one(cluster_factory):
     """A client connecting to a follower during a takeover is held, and what it sent meanwhile
     (its login, an entry) is answered in order once the new leader serves. Right after the
     kill the lease still names the dead leader: the link to it never opens, and the client is
     routed again rather than closed."""
-    cluster = cluster_factory("holdclient", lease_ms=LEASE_MS, nodes=2, node_cls=GatewayServer,
-                              gateway=FAST_GATEWAY)
-    leader = cluster.leader()
-    follower = next(n for n in cluster.nodes if n is not leader)
-    cluster.node_client(follower).must_create("held-client-room")
+    cluster, leader, follower = gateway_pair(cluster_factory, "holdclient", "held-client-room")
     leader.kill9()
     started = time.monotonic()
     c = follower.connect(name="held", timeout=15)
@@ -105,6 +111,30 @@ def test_a_client_that_connects_while_no_leader_serves_waits_for_one(cluster_fac
         assert cluster.leader() is follower
     finally:
         c.close()
+
+
+def test_a_client_refused_by_a_node_that_does_not_lead_is_routed_again(cluster_factory):
+    """The leader is killed and its process restarted on the same address before its lease
+    expired: the lease names a node that is up but does not lead, which refuses links (1013)
+    before accepting any. A client held on the follower meanwhile is not closed: it is routed
+    again until the lease moves, and the next leader serves what it sent."""
+    cluster, leader, follower = gateway_pair(cluster_factory, "refusedclient",
+                                             "refused-client-room")
+    leader.kill9()
+    leader.start()  # its own /healthz only: it cannot be ready before a leader serves
+    c = follower.connect(name="refused", timeout=15)
+    try:
+        login = c.login(APP1, "refused-user", gen_usersig(APP1, cluster.keys[APP1], "refused-user"))
+        assert login["code"] == 0, login
+        c.enter("refused-client-room")
+    finally:
+        c.close()
+    # The client's link did reach the restarted node, which refused it as a node that does not
+    # lead (its lease had not expired yet), and the client still got its answers.
+    log = follower.log_tail(400)
+    assert "took no call or client (the leader closed the link (1013" in log, log
+    assert "told to reconnect" not in log, log
+    cluster.wait_ready()
 
 
 def test_a_follower_that_stops_answers_the_calls_it_holds(cluster_factory):
