@@ -180,6 +180,11 @@ struct Services {
     check_rate_limit_names(cfg, *router);
     gateway =
         std::make_unique<gateway::Gateway>(cfg, *engine, *store, clock, http, dispatcher.get());
+    gateway->observe_walks(&registry.histogram(
+        "liveroom_gateway_walk_duration_seconds",
+        "Time an I/O thread takes to write one broadcast to its members of a room, first to last "
+        "(members behind another node's link count once, as one record)",
+        metrics::kLatencyBounds));
     engine->set_audience_factory(gateway.get(), {int64_t{cfg.gateway.presence_grace_ms}});
     register_gauges(registry, *store, *engine, *dispatcher, http, *gateway);
     gateway->start();

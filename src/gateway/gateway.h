@@ -30,6 +30,9 @@
 namespace liveroom::webhook {
 class Dispatcher;
 }
+namespace liveroom::metrics {
+class Histogram;
+}
 
 namespace liveroom::gateway {
 
@@ -57,6 +60,9 @@ class Gateway final : public engine::AudienceFactory {
   void stop();
 
   size_t sessions() const { return sessions_.load(); }
+  // Where each broadcast's walk over an I/O thread's members of a room is timed (the server's
+  // share of a large room's fan-out latency). Set before the first session opens.
+  void observe_walks(metrics::Histogram* walk_duration) { walk_duration_ = walk_duration; }
 
   // Cluster mode: why this node may not serve requests right now (nullopt: it may), asked
   // before each request but heartbeats; requests get 100001 with the reason meanwhile. Set before
@@ -70,6 +76,7 @@ class Gateway final : public engine::AudienceFactory {
   friend class RoomChannel;
 
   std::function<std::optional<std::string>()> unavailable_;
+  metrics::Histogram* walk_duration_ = nullptr;
 
   // Verifies a login; on success the session is the user's only one (an older one is told and
   // closed). The user's account is created if it is new; the reply waits on `fence`.

@@ -10,6 +10,7 @@
 #include "domain/room_json.h"
 #include "gateway/client_session.h"
 #include "gateway/gateway.h"
+#include "metrics/registry.h"
 
 namespace liveroom::gateway {
 
@@ -497,6 +498,10 @@ void RoomChannel::run_inbox(size_t w) {
         gateway_.server_.post_to_worker(w, [self = shared_from_this(), w] { self->run_inbox(w); });
         return;
       }
+      if (gateway_.walk_duration_) {
+        gateway_.walk_duration_->observe_ns((std::chrono::steady_clock::now() - t.walk.began) /
+                                            std::chrono::nanoseconds(1));
+      }
       t.walk = Walk{};
     }
     if (t.work_next == t.work.size()) {
@@ -578,6 +583,7 @@ void RoomChannel::begin_walk(size_t w, std::vector<Frame> frames) {
   }
   t.walk.frames = std::move(frames);
   t.walk.next = 0;
+  t.walk.began = std::chrono::steady_clock::now();
 }
 
 size_t RoomChannel::continue_walk(Walk& walk, size_t budget) {

@@ -7,6 +7,7 @@
 // room. Leaving = one post per I/O thread; each thread walks its own members of the room.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -144,6 +145,7 @@ class RoomChannel final : public engine::RoomAudience,
     std::vector<Frame> frames;                            // each member gets them in one write
     std::vector<std::shared_ptr<ClientSession>> members;  // the thread's own, when it began
     size_t next = 0;
+    std::chrono::steady_clock::time_point began;
     bool active() const { return next < members.size(); }
   };
 

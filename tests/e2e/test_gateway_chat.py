@@ -4,8 +4,12 @@ like; events Message, Likes; spec §2.4, destroy_room Statistic)."""
 import json
 import time
 
+import pytest
+import requests
+
 from conftest import ADMIN
 from gateway_client import gw, gw_server, wait_until  # noqa: F401 (fixtures)
+from test_operations import metric
 
 
 def text_of(msg):
@@ -46,6 +50,28 @@ def test_msg_seq_is_shared_with_rest_and_every_member_gets_every_message_in_orde
     assert gw.rest.ok("get_room_statistic", {"RoomId": rid})["TotalMsgCount"] == 5
     # a member entering later learns the last MsgSeq
     assert gw.member(rid).entered["MsgSeq"] == 5
+
+
+@pytest.mark.single_node("/metrics shows the walks of one process")
+def test_each_broadcast_walk_is_timed_in_metrics(gw):
+    rid, owner = gw.room()
+    members = [gw.member(rid, owner), gw.member(rid), gw.member(rid)]
+    walks = "liveroom_gateway_walk_duration_seconds_count"
+
+    def scrape():
+        return requests.get(gw.server.base_url + "/metrics").text
+
+    before = scrape()
+    members[1].ok("send_text", RoomId=rid, Text="timed")
+    for m in members:
+        m.expect_event("Message")
+    after = scrape()
+    # One walk per I/O thread that has members of the room; its time is in the sum too.
+    assert metric(after, walks) >= metric(before, walks) + 1, after
+    assert metric(after, "liveroom_gateway_walk_duration_seconds_sum") > metric(
+        before, "liveroom_gateway_walk_duration_seconds_sum")
+    assert metric(after, "liveroom_gateway_walk_duration_seconds_bucket", le="+Inf") == metric(
+        after, walks)
 
 
 def test_rest_send_group_msg_reaches_members(gw):
