@@ -165,17 +165,30 @@ void RedisClient::connect() {
     throw RedisError(fmt::format("Redis at {}:{} refused the login: {}", address_.host,
                                  address_.port, e.what()));
   }
-  if (address_.sentinels.empty()) return;
-  // The Sentinels' view can be a moment behind a failover: write only to a server that says it
-  // is the master.
-  const RedisReply role = run({"ROLE"});
-  const auto* fields = std::get_if<std::vector<std::string>>(&role);
-  if (!fields || fields->empty() || fields->front() != "master") {
-    const std::string was = fields && !fields->empty() ? fields->front() : "unknown";
+  // The lease is written here, and a replica refuses every write: say so now rather than as a
+  // lease no node ever takes. (The Sentinels' view can also be a moment behind a failover.)
+  RedisReply role;
+  try {
+    role = run({"ROLE"});
+  } catch (const RedisError&) {
+    // ROLE renamed away, or not granted to this user: without Sentinels to ask, the connection
+    // (which an error reply leaves usable) is taken as it is.
+    if (address_.sentinels.empty() && context_ != nullptr) return;
     disconnect();
+    throw;
+  }
+  const auto* fields = std::get_if<std::vector<std::string>>(&role);
+  if (fields && !fields->empty() && fields->front() == "master") return;
+  const std::string was = fields && !fields->empty() ? fields->front() : "unknown";
+  disconnect();
+  if (!address_.sentinels.empty()) {
     throw RedisError(fmt::format("the Sentinels name {}:{} as master '{}', but it is a {}",
                                  address_.host, address_.port, address_.master_name, was));
   }
+  throw RedisError(fmt::format(
+      "Redis at {}:{} is a {}, not a master: it refuses the writes of the leadership lease; point "
+      "redis_url at the master, or at the Sentinels (redis-sentinel://)",
+      address_.host, address_.port, was));
 }
 
 RedisReply RedisClient::command(const std::vector<std::string>& args) {

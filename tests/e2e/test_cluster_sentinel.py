@@ -1,6 +1,8 @@
 """Cluster mode on a Redis run by Sentinel (issue #10): `redis_url = "redis-sentinel://..."`
 names the Sentinels and the master; a failover of Redis (the master demoted, its replica
-promoted) does not stop the cluster and loses nothing acknowledged.
+promoted) does not stop the cluster and loses nothing acknowledged. And the Redis a node cannot
+use stops its start-up with the reason: a Sentinel that knows no such master, a replica named
+as the server, a wrong password.
 
 Runs in every mode (it starts its own Redis master, replica and Sentinel, and its own cluster on
 the session's PostgreSQL)."""
@@ -127,18 +129,34 @@ def test_a_failover_of_redis_under_sentinel_keeps_the_cluster_serving(cluster_fa
     assert not exited, f"nodes exited during the Redis failover: {exited}\n{cluster.log_tail(30)}"
 
 
-def test_a_sentinel_that_knows_no_such_master_stops_start_up_with_the_reason(tmp_path,
-                                                                            sentinel_redis):
+def refused_start(tmp_path, redis_url):
+    """Starts a cluster node on `redis_url`; asserts it exits non-zero, answers its stderr."""
     config = tmp_path / "node.toml"
     port = free_port()
     pg = cluster_services.shared_postgres()
-    bad = sentinel_redis.url.replace(f"/{MASTER}/", "/no-such-master/")
     config.write_text(render_config(f"127.0.0.1:{port}", tmp_path / "data", default_apps()) +
                       f'\n[cluster]\nnode_id = "n1"\nadvertise_url = "http://127.0.0.1:{port}"\n'
                       f'postgres_url = "{pg.url(pg.create_database())}"\n'
-                      f'redis_url = "{bad}"\n')
+                      f'redis_url = "{redis_url}"\n')
     p = subprocess.run([str(BINARY), "serve", "--config", str(config)], capture_output=True,
                        text=True, timeout=30)
-    assert p.returncode != 0
-    assert "no Sentinel named the Redis master" in p.stderr, p.stderr
-    assert "knows no master named 'no-such-master'" in p.stderr, p.stderr
+    assert p.returncode != 0, p.stderr
+    return p.stderr
+
+
+def test_a_sentinel_that_knows_no_such_master_stops_start_up_with_the_reason(tmp_path,
+                                                                            sentinel_redis):
+    stderr = refused_start(tmp_path, sentinel_redis.url.replace(f"/{MASTER}/", "/no-such-master/"))
+    assert "no Sentinel named the Redis master" in stderr, stderr
+    assert "knows no master named 'no-such-master'" in stderr, stderr
+
+
+def test_a_replica_or_a_wrong_password_stops_start_up_with_the_reason(tmp_path, sentinel_redis):
+    # redis:// naming the replica: every write of the lease would be refused (READONLY).
+    replica = sentinel_redis.replica
+    stderr = refused_start(tmp_path, replica.url)
+    assert f"Redis at 127.0.0.1:{replica.port} is a slave, not a master" in stderr, stderr
+    assert "point redis_url at the master" in stderr, stderr
+    wrong = sentinel_redis.master.url.replace(sentinel_redis.password, "not-the-password")
+    stderr = refused_start(tmp_path, wrong)
+    assert f"Redis at 127.0.0.1:{sentinel_redis.master.port} refused the login" in stderr, stderr
