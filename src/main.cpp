@@ -326,18 +326,23 @@ int serve_cluster(config::Config cfg) {
   const std::string link_secret = store::postgres_cluster_secret(cluster.postgres_url);
   // This node's entry in the registry (set below, before the lease thread starts).
   std::function<std::string()> describe_node;
+  // A follower's links to the leader, on the HTTP server's I/O threads (made once it exists,
+  // before the lease thread starts).
+  std::optional<cluster::LinkClient> links;
   cluster::Leadership leadership(
       cluster, {.current_epoch =
                     [&cluster] { return store::postgres_leadership_epoch(cluster.postgres_url); },
                 .lost = [](const std::string& why) { restart_as_follower(why); },
-                .describe = [&describe_node] { return describe_node(); }});
+                .describe = [&describe_node] { return describe_node(); },
+                .moved =
+                    [&links](const std::string& previous) {
+                      if (links) links->abandon(previous, "another node leads now");
+                    }});
   leadership.check();
 
   metrics::Registry registry;
   std::atomic<Services*> serving{nullptr};
   std::unique_ptr<Services> services;
-  // A follower's links to the leader, on the HTTP server's I/O threads (made once it exists).
-  std::optional<cluster::LinkClient> links;
   // What this node is now, as /readyz/leader and the registry say.
   const auto role = [&serving, &leadership]() -> std::string_view {
     if (serving.load(std::memory_order_acquire)) return "leader";

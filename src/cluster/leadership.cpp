@@ -238,12 +238,14 @@ bool Leadership::tick() {
         }
         cv_.notify_all();
         spdlog::info("cluster: node {} holds the leadership lease", config_.node_id);
+        saw_leader(config_.advertise_url);
         return true;
       }
       std::string url;
-      if (held) {
-        // A previous life of this very node is not a leader to use.
+      if (held && !released) {
         url = parse_lease_value(*held).advertise_url;
+        if (!url.empty()) saw_leader(url);
+        // A previous life of this very node is not a leader to use.
         if (url == config_.advertise_url) url.clear();
       }
       std::lock_guard lock(mu_);
@@ -301,6 +303,13 @@ void Leadership::log_redis_error(const std::exception& e) {
   if (const auto held_back = redis_errors_.allow()) {
     spdlog::error("cluster: {} ({} more Redis errors since the last report)", e.what(), *held_back);
   }
+}
+
+void Leadership::saw_leader(const std::string& url) {
+  if (!last_leader_url_.empty() && url != last_leader_url_ && hooks_.moved) {
+    hooks_.moved(last_leader_url_);
+  }
+  last_leader_url_ = url;
 }
 
 void Leadership::lose(const std::string& why) {

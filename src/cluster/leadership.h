@@ -49,6 +49,10 @@ class Leadership {
     // This node's registry entry, a JSON object (its role, address, load). Called on the lease
     // thread after each look at the lease; none: no entry.
     std::function<std::string()> describe;
+    // The lease names a leader other than the one at this URL, which held it before (another
+    // node took over, or this one did): what this node sent that leader and is still waiting
+    // for may never be answered. Called on the lease thread; none: nothing to do.
+    std::function<void(const std::string& previous_leader_url)> moved;
   };
 
   Leadership(const config::ClusterConfig& config, Hooks hooks);
@@ -93,6 +97,9 @@ class Leadership {
   bool tick();     // false when Redis could not be reached
   void publish();  // the registry entry; failures only logged (the lease does not depend on it)
   void lose(const std::string& why);
+  // The lease names the leader at `url` (this node's own when it won it): hooks_.moved if that
+  // is another than the last one seen.
+  void saw_leader(const std::string& url);
   void log_redis_error(const std::exception& e);
 
   config::ClusterConfig config_;
@@ -115,6 +122,9 @@ class Leadership {
   bool lease_lapsed_logged_ = false;
   // Since when the looks have found no lease at all (lease thread only).
   std::optional<std::chrono::steady_clock::time_point> free_since_;
+  // The advertise_url the lease last named (lease thread only); kept while it names nobody, so
+  // that a leader replaced after its lease expired is told apart from one that renewed.
+  std::string last_leader_url_;
   LogThrottle redis_errors_{std::chrono::seconds(5)};
   std::thread thread_;
 };

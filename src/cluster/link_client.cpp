@@ -118,8 +118,11 @@ class Link : public std::enable_shared_from_this<Link> {
     kick_writer();
   }
 
-  void stop() {
-    die("this node is stopping");
+  void stop() { close("this node is stopping"); }
+
+  // Ends the link as if it had broken, saying `why`, and closes its connection.
+  void close(const std::string& why) {
+    die(why);
     if (ws_) {
       boost::system::error_code ignored;
       beast::get_lowest_layer(*ws_).socket().close(ignored);
@@ -692,6 +695,18 @@ std::shared_ptr<server::WebSocketSession> LinkClient::hold(
                                            std::move(route));
   held->try_route();
   return held;
+}
+
+void LinkClient::abandon(const std::string& leader_url, const std::string& why) {
+  for (auto& lane : impl_->lanes) {
+    asio::post(lane.ioc, [impl = impl_, &lane, leader_url, why] {
+      if (impl->stopped.load()) return;
+      if (auto it = lane.links.find(leader_url); it != lane.links.end()) {
+        const std::shared_ptr<Link> link = it->second;  // close() takes it out of lane.links
+        link->close(why);
+      }
+    });
+  }
 }
 
 size_t LinkClient::carried_clients() const {

@@ -80,6 +80,13 @@ class LinkClient {
                                                  std::chrono::steady_clock::time_point until,
                                                  ClientRoute route);
   static constexpr size_t kMaxHeldBytes = 64 * 1024;
+
+  // The node at `leader_url` no longer leads (the lease names another): its links are closed,
+  // as if they had broken, saying `why`. Their calls are answered as unreachable (the old
+  // leader may have carried them out before it was replaced), or held for the next leader if
+  // the link never opened; their clients reconnect. Without it a leader that froze (a stalled
+  // VM) would keep them until it wakes up or its silence times out. Any thread.
+  void abandon(const std::string& leader_url, const std::string& why);
   // Closes every link (their calls are answered as unreachable, their clients told to
   // reconnect). Only once the server's I/O threads have stopped (after drain_and_stop), since it
   // touches what lives on them; the destructor does nothing more.

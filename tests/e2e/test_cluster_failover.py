@@ -132,6 +132,44 @@ def test_a_frozen_leader_is_replaced_and_restarts_as_a_follower_without_committi
         assert nc.room_info(room)["Notice"] == "served by the new leader"
 
 
+def test_calls_on_a_frozen_leader_do_not_wait_for_it_once_another_node_leads(cluster_factory):
+    """A leader frozen for long (a stalled VM, SIGSTOP): the followers' calls that were on their
+    way to it are answered as soon as the lease names another node, and the writers go on with
+    the new leader while the old one is still frozen, instead of waiting for it to wake up or for
+    the link's silence timeout."""
+    cluster = cluster_factory("frozenlinks", lease_ms=LEASE_MS)
+    leader = cluster.leader()
+    followers = [n for n in cluster.nodes if n is not leader]
+    writers = Writers(cluster, n=4, timeout=20.0, transport_ok=False,
+                      client_for=lambda t: cluster.node_client(followers[t % len(followers)]))
+    writers.create_rooms()
+    writers.start()
+    frozen_for = 12.0
+    try:
+        time.sleep(1.0)
+        assert len(writers.acks) > 10, f"too little load before: {writers.summary()}"
+        frozen_at = time.monotonic()
+        os.kill(leader.proc.pid, signal.SIGSTOP)
+        try:
+            served_again = writers.wait_acks_after(frozen_at, per_thread=3, timeout=frozen_for - 1)
+            still_frozen = time.monotonic() - frozen_at < frozen_for
+        finally:
+            time.sleep(max(0.0, frozen_for - (time.monotonic() - frozen_at)))
+            os.kill(leader.proc.pid, signal.SIGCONT)
+        time.sleep(1.0)
+    finally:
+        writers.stop()
+    print(f"leader {leader.node_id} frozen for {frozen_for:.0f} s: every writer served again "
+          f"{served_again - frozen_at:.2f} s after the freeze; {writers.summary()}")
+    assert still_frozen
+    # The lease moves after lease_ms; the followers see it at their next look (lease_ms / 3).
+    assert served_again - frozen_at <= LEASE_MS / 1000 + 3.0, writers.summary()
+    writers.check_no_violation()
+    writers.check_every_ack_visible(cluster.client())
+    cluster.wait_ready()
+    every_node_says_the_same(cluster, writers)
+
+
 def test_redis_outage_refuses_cleanly_and_recovers_by_itself(cluster_factory, private_redis):
     cluster = cluster_factory("redis", lease_ms=LEASE_MS, redis=private_redis)
     # Every node stays up through the outage, so a transport error is a violation too.
