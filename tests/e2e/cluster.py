@@ -653,6 +653,17 @@ class Writers:
                 assert meta.get(f"k{mseq % 3}") == str(mseq), ("a metadata write is atomic", room, meta)
         assert not stale, f"acknowledged writes lost: {stale[:4]}"
 
+    @classmethod
+    def through_followers(cls, cluster, leader, **kw):
+        """Writers that talk to the nodes other than `leader` only (their rooms created): the
+        leader's own connections would break when it fails."""
+        followers = [n for n in cluster.nodes if n is not leader]
+        writers = cls(cluster, transport_ok=False,
+                      client_for=lambda t: cluster.node_client(followers[t % len(followers)]),
+                      **kw)
+        writers.create_rooms()
+        return writers
+
     def snapshot(self, client):
         return {room: (client.room_info(room)["RoomName"], sorted(client.metadata(room)))
                 for room in self.rooms}

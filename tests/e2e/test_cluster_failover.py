@@ -139,10 +139,7 @@ def test_calls_on_a_frozen_leader_do_not_wait_for_it_once_another_node_leads(clu
     the link's silence timeout."""
     cluster = cluster_factory("frozenlinks", lease_ms=LEASE_MS)
     leader = cluster.leader()
-    followers = [n for n in cluster.nodes if n is not leader]
-    writers = Writers(cluster, n=4, timeout=20.0, transport_ok=False,
-                      client_for=lambda t: cluster.node_client(followers[t % len(followers)]))
-    writers.create_rooms()
+    writers = Writers.through_followers(cluster, leader, n=4, timeout=20.0)
     writers.start()
     frozen_for = 12.0
     try:

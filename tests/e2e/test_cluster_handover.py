@@ -22,9 +22,7 @@ def test_a_leader_stopped_cleanly_hands_over_without_failing_a_call(cluster_fact
     leader = cluster.leader()
     followers = [n for n in cluster.nodes if n is not leader]
     # The writers talk to the followers only: the leader's own connections close as it stops.
-    writers = Writers(cluster, n=8, timeout=15.0, transport_ok=False,
-                      client_for=lambda t: cluster.node_client(followers[t % len(followers)]))
-    writers.create_rooms()
+    writers = Writers.through_followers(cluster, leader, n=8, timeout=15.0)
     exit_status = {}
 
     def stop_the_leader():
