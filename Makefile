@@ -12,6 +12,11 @@
 #   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
 #                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
 #   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
+#   make soak-cluster  build, then random failures one after another (kill -9 of the leader or a
+#                      follower, SIGTERM of the leader, SIGSTOP past the lease, Redis killed) under
+#                      8 writers on a three-node cluster, checking nothing acknowledged is lost
+#                      (tests/e2e/test_cluster_soak.py; SOAK_ROUNDS=20, SOAK_SEED to replay; not
+#                      run by make test or CI)
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)
@@ -71,7 +76,8 @@ FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
 
 .PHONY: all deps build run run-cluster test unit-test e2e-test cluster-test compat-deps \
         browser-deps bench bench-quick \
-        bench-gateway bench-cluster fuzz build-asan build-tsan test-sanitize test-tsan \
+        bench-gateway bench-cluster soak-cluster fuzz build-asan build-tsan test-sanitize \
+        test-tsan \
         format format-check clean distclean
 
 all: build
@@ -160,6 +166,11 @@ bench-gateway: build
 	LIVEROOMD="$(LIVEROOMD)" GATEWAY_LOAD="$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" bash bench/gateway
 
 # A three-node cluster against the single node, in one run (bench/cluster; QUICK=1, DURATION=N).
+# Random failures under writers, one after another (LIVEROOM_SOAK=1 lifts the suite's skip).
+soak-cluster: build
+	LIVEROOM_SOAK=1 LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q -s $(PYTEST_FLAGS) \
+	  tests/e2e/test_cluster_soak.py
+
 bench-cluster: build
 	$(PYTHON) bench/cluster --liveroomd "$(LIVEROOMD)" \
 	  --gateway-load "$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" $(BENCH_ARGS)

@@ -141,7 +141,7 @@ def test_calls_on_a_frozen_leader_do_not_wait_for_it_once_another_node_leads(clu
     leader = cluster.leader()
     writers = Writers.through_followers(cluster, leader, n=4, timeout=20.0)
     writers.start()
-    frozen_for = 12.0
+    frozen_for = 8.0
     try:
         time.sleep(1.0)
         assert len(writers.acks) > 10, f"too little load before: {writers.summary()}"

@@ -151,12 +151,18 @@ def test_a_sentinel_that_knows_no_such_master_stops_start_up_with_the_reason(tmp
     assert "knows no master named 'no-such-master'" in stderr, stderr
 
 
-def test_a_replica_or_a_wrong_password_stops_start_up_with_the_reason(tmp_path, sentinel_redis):
-    # redis:// naming the replica: every write of the lease would be refused (READONLY).
-    replica = sentinel_redis.replica
-    stderr = refused_start(tmp_path, replica.url)
-    assert f"Redis at 127.0.0.1:{replica.port} is a slave, not a master" in stderr, stderr
-    assert "point redis_url at the master" in stderr, stderr
-    wrong = sentinel_redis.master.url.replace(sentinel_redis.password, "not-the-password")
-    stderr = refused_start(tmp_path, wrong)
-    assert f"Redis at 127.0.0.1:{sentinel_redis.master.port} refused the login" in stderr, stderr
+def test_a_replica_or_a_wrong_password_stops_start_up_with_the_reason(tmp_path):
+    password = secrets.token_hex(8)
+    master = cluster_services.Redis(root=tmp_path / "a", password=password).start()
+    replica = cluster_services.Redis(root=tmp_path / "b", password=password).start()
+    try:
+        replica.cli("REPLICAOF", "127.0.0.1", master.port)
+        # redis:// naming the replica: every write of the lease would be refused (READONLY).
+        stderr = refused_start(tmp_path, replica.url)
+        assert f"Redis at 127.0.0.1:{replica.port} is a slave, not a master" in stderr, stderr
+        assert "point redis_url at the master" in stderr, stderr
+        stderr = refused_start(tmp_path, master.url.replace(password, "not-the-password"))
+        assert f"Redis at 127.0.0.1:{master.port} refused the login" in stderr, stderr
+    finally:
+        replica.destroy()
+        master.destroy()

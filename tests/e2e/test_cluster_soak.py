@@ -1,0 +1,116 @@
+"""A soak of cluster mode (issue #10): `make soak-cluster`, not part of `make test`, whose
+failure tests each take one failure on its own. Eight writers go through a round-robin of three
+nodes while failures follow one another at random: kill -9 of the leader or of a follower,
+SIGTERM of the leader (a handover), the leader frozen past its lease (SIGSTOP), Redis killed and
+started again. After each the writers must be served again, and the node or Redis is brought
+back. At the end: no wrong answer and no hang in the whole run, every acknowledged write
+visible through every node, and every node answering the same.
+
+SOAK_ROUNDS (default 20) failures; SOAK_SEED picks them (printed, to replay a run)."""
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from cluster import Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
+from test_cluster_failover import every_node_says_the_same
+
+pytestmark = pytest.mark.skipif(not os.environ.get("LIVEROOM_SOAK"),
+                                reason="a soak, run by make soak-cluster")
+
+LEASE_MS = 2000
+# A node failure is served again within lease_ms plus the takeover (the issue's bound: 10 s).
+NODE_FAILURE_BOUND_S = 10.0
+
+
+# Each failure answers what it did, when it struck (after finding its target), and how to undo it.
+def kill_leader(cluster, rng):
+    leader = cluster.leader()
+    at = time.monotonic()
+    leader.kill9()
+    return f"kill -9 of the leader {leader.node_id}", at, lambda: cluster.start_node(leader)
+
+
+def kill_follower(cluster, rng):
+    follower = rng.choice(cluster.followers())
+    at = time.monotonic()
+    follower.kill9()
+    return f"kill -9 of the follower {follower.node_id}", at, lambda: cluster.start_node(follower)
+
+
+def stop_leader(cluster, rng):
+    leader = cluster.leader()
+    at = time.monotonic()
+    leader.send_sigterm()
+    rc = leader.wait_exit(15.0)
+    assert rc == 0, f"{leader.node_id} exited {rc} on SIGTERM:\n{leader.log_tail(40)}"
+    return f"SIGTERM of the leader {leader.node_id}", at, lambda: cluster.start_node(leader)
+
+
+def freeze_leader(cluster, rng):
+    leader = cluster.leader()
+    at = time.monotonic()
+    os.kill(leader.proc.pid, signal.SIGSTOP)
+    time.sleep(LEASE_MS / 1000 + rng.uniform(1.0, 6.0))
+    os.kill(leader.proc.pid, signal.SIGCONT)
+    # It finds its lease taken and restarts itself (same pid) as a follower.
+    return f"SIGSTOP of the leader {leader.node_id} past its lease", at, lambda: None
+
+
+def restart_redis(cluster, rng):
+    at = time.monotonic()
+    cluster.redis.kill9()
+    time.sleep(rng.uniform(0.5, 1.5) * LEASE_MS / 1000)
+    cluster.redis.start()
+    return "Redis killed and started again", at, lambda: None
+
+
+FAILURES = [kill_leader, kill_follower, stop_leader, freeze_leader, restart_redis]
+
+
+def longest_stall(writers, since):
+    """The longest time after `since` during which no write was acknowledged (up to now)."""
+    with writers.lock:
+        done = sorted(a[1] for a in writers.acks if a[1] >= since)
+    edges = [since] + done + [time.monotonic()]
+    return max(b - a for a, b in zip(edges, edges[1:]))
+
+
+def test_random_failures_under_writers_lose_nothing(cluster_factory, private_redis):
+    rounds = int(os.environ.get("SOAK_ROUNDS", "20"))
+    seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
+    rng = random.Random(seed)
+    print(f"\nsoak: {rounds} failures, SOAK_SEED={seed}")
+    cluster = cluster_factory("soak", lease_ms=LEASE_MS, redis=private_redis)
+    writers = Writers(cluster, n=8, timeout=20.0)
+    writers.create_rooms()
+    writers.start()
+    slowest = {}
+    try:
+        time.sleep(1.0)
+        for n in range(1, rounds + 1):
+            failure = rng.choice(FAILURES)
+            what, struck, bring_back = failure(cluster, rng)
+            writers.wait_acks_after(struck + 0.001, per_thread=3, timeout=30.0)
+            took = longest_stall(writers, struck)
+            slowest[failure.__name__] = max(slowest.get(failure.__name__, 0.0), took)
+            print(f"soak {n}/{rounds}: {what}: no write acknowledged for {took:.2f} s at most; "
+                  f"{writers.summary()}")
+            if failure is not restart_redis:
+                assert took <= NODE_FAILURE_BOUND_S, f"{what}: no write acknowledged for {took:.1f} s"
+            bring_back()
+            cluster.wait_ready(timeout=30.0)
+            time.sleep(rng.uniform(0.3, 1.5))
+    finally:
+        writers.stop()
+    print(f"soak: slowest recovery by failure: "
+          f"{', '.join(f'{k} {v:.2f} s' for k, v in sorted(slowest.items()))}")
+    writers.check_no_violation()
+    for node in cluster.nodes:
+        writers.check_every_ack_visible(cluster.node_client(node))
+    every_node_says_the_same(cluster, writers)
+    exited = [n.node_id for n in cluster.nodes if not n.alive()]
+    assert not exited, f"nodes not running at the end: {exited}\n{cluster.log_tail(30)}"
