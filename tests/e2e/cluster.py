@@ -504,6 +504,7 @@ class Writers:
                       for _ in range(n)]
         self.lock = threading.Lock()
         self.acks = []          # (monotonic time the request was sent, time acked, thread)
+        self.acked = []         # (room, "name" or "meta", seq) of every acknowledged write
         self.refusals = []      # (sent, answered, thread, reply)
         self.transport = []     # (sent, answered, thread, repr(exception))
         self.violations = []    # (sent, answered, thread, what)
@@ -570,6 +571,7 @@ class Writers:
                 if reply["ErrorCode"] == 0:
                     st[f"{field}_acked"] = seq
                     self.acks.append((sent, now, t))
+                    self.acked.append((room, field, seq))
                 elif reply["ErrorCode"] == ALLOWED_ERROR:
                     self.refusals.append((sent, now, t, reply))
                 else:

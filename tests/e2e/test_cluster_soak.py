@@ -4,7 +4,8 @@ nodes while failures follow one another at random: kill -9 of the leader or of a
 SIGTERM of the leader (a handover), the leader frozen past its lease (SIGSTOP), Redis killed and
 started again. After each the writers must be served again, and the node or Redis is brought
 back. At the end: no wrong answer and no hang in the whole run, every acknowledged write
-visible through every node, and every node answering the same.
+visible through every node, every node answering the same, and the webhook receiver holding an
+event for every acknowledged update, each room's in order (a redelivery may repeat one).
 
 SOAK_ROUNDS (default 20) failures; SOAK_SEED picks them (printed, to replay a run)."""
 
@@ -17,6 +18,8 @@ import pytest
 
 from cluster import Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
 from test_cluster_failover import every_node_says_the_same
+from webhook_sink import (UPDATE, WebhookServer, check_room_order, sink,  # noqa: F401 (fixtures)
+                          sink_factory, webhook_apps)
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LIVEROOM_SOAK"),
                                 reason="a soak, run by make soak-cluster")
@@ -79,12 +82,15 @@ def longest_stall(writers, since):
     return max(b - a for a, b in zip(edges, edges[1:]))
 
 
-def test_random_failures_under_writers_lose_nothing(cluster_factory, private_redis):
+def test_random_failures_under_writers_lose_nothing(cluster_factory, private_redis, sink):
     rounds = int(os.environ.get("SOAK_ROUNDS", "20"))
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
     rng = random.Random(seed)
     print(f"\nsoak: {rounds} failures, SOAK_SEED={seed}")
-    cluster = cluster_factory("soak", lease_ms=LEASE_MS, redis=private_redis)
+    cluster = cluster_factory("soak", lease_ms=LEASE_MS, redis=private_redis,
+                              node_cls=WebhookServer,
+                              apps=webhook_apps(app1={"callbacks": [{"url": sink.url()}]}))
+    sink.diag.append(lambda: cluster.log_tail(30))
     writers = Writers(cluster, n=8, timeout=20.0)
     writers.create_rooms()
     writers.start()
@@ -114,3 +120,17 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
     every_node_says_the_same(cluster, writers)
     exited = [n.node_id for n in cluster.nodes if not n.alive()]
     assert not exited, f"nodes not running at the end: {exited}\n{cluster.log_tail(30)}"
+    # Webhooks: an event for every acknowledged update, each room's first arrivals in order.
+    updated = {(room, f"v{seq}") for room, field, seq in writers.acked if field == "name"}
+
+    def missing():
+        have = {(r.room_id, (r.json or {}).get("RoomInfo", {}).get("RoomName"))
+                for r in sink.delivered(command=UPDATE)}
+        return updated - have
+
+    sink.wait_for(lambda: not missing(), 120.0, "an event for every acknowledged update")
+    for room in writers.rooms:
+        check_room_order(sink.events(room=room), start=1, causal=True, one_at_a_time=False)
+    events = sink.events()
+    print(f"soak: {len(updated)} acknowledged updates, {len(events)} webhook deliveries, "
+          f"{len(events) - len({e.event_id for e in events})} of them repeated")
