@@ -6,20 +6,27 @@ started again. After each the writers must be served again, and the node or Redi
 back. At the end: no wrong answer and no hang in the whole run, every acknowledged write
 visible through every node, every node answering the same, and the webhook receiver holding an
 event for every acknowledged update, each room's in order (a redelivery may repeat one).
+Meanwhile gateway members sit in a chat room, reconnecting through the next node whenever their
+connection goes: on each connection the messages come without a gap from the MsgSeq its entry
+reported (a member never misses one silently; a lost connection is how it is told to catch up).
 
 SOAK_ROUNDS (default 20) failures; SOAK_SEED picks them (printed, to replay a run)."""
 
 import os
 import random
 import signal
+import threading
 import time
 
 import pytest
+import websocket
 
 from cluster import Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
+from conftest import APP1, gen_usersig, uid
+from gateway_client import GatewayClient
 from test_cluster_failover import every_node_says_the_same
-from webhook_sink import (UPDATE, WebhookServer, check_room_order, sink,  # noqa: F401 (fixtures)
-                          sink_factory, webhook_apps)
+from webhook_sink import (CREATE, UPDATE, WebhookServer, check_room_order,  # noqa: F401
+                          sink, sink_factory, webhook_apps)
 
 pytestmark = pytest.mark.skipif(not os.environ.get("LIVEROOM_SOAK"),
                                 reason="a soak, run by make soak-cluster")
@@ -74,6 +81,102 @@ def restart_redis(cluster, rng):
 FAILURES = [kill_leader, kill_follower, stop_leader, freeze_leader, restart_redis]
 
 
+class ChatMembers:
+    """`n` gateway members of one room, each on a thread that connects through the next running
+    node, logs in, enters and stays until its connection goes, then does it again; and a
+    sender of a REST message every 50 ms. Records each connection's entry MsgSeq and the MsgSeqs
+    of the messages it got."""
+
+    def __init__(self, cluster, n=6):
+        self.cluster = cluster
+        self.room = uid("soakchat")
+        admin = cluster.client()
+        admin.must_create(self.room)
+        self.users = [uid("m") for _ in range(n)]
+        for user in self.users:
+            admin.import_account(user)
+        self.connections = []  # (user, node_id, entry MsgSeq, [MsgSeq of each Message])
+        self.sent = 0
+        self.refused = {}  # ErrorCode -> how many sends got it
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._member, args=(i,), daemon=True)
+                         for i in range(n)]
+        self._threads.append(threading.Thread(target=self._sender, daemon=True))
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+        assert not any(t.is_alive() for t in self._threads), "a chat thread hangs"
+
+    def _sender(self):
+        c = self.cluster.client()
+        while not self._stop.wait(0.05):
+            try:
+                reply = c.raw("send_text_msg", {"RoomId": self.room, "TextContent": "soak",
+                                                "Sender_Account": "administrator"},
+                              timeout=20).json()
+            except Exception:
+                continue
+            with self._lock:
+                if reply.get("ErrorCode") == 0:
+                    self.sent += 1
+                else:
+                    code = reply.get("ErrorCode")
+                    self.refused[code] = self.refused.get(code, 0) + 1
+
+    def _member(self, i):
+        user = self.users[i]
+        turn = i
+        while not self._stop.is_set():
+            nodes = [n for n in self.cluster.nodes if n.alive()]
+            node = nodes[turn % len(nodes)] if nodes else None
+            turn += 1
+            if node is None:
+                time.sleep(0.2)
+                continue
+            try:
+                c = GatewayClient(node.port, name=user, timeout=10)
+            except Exception:
+                time.sleep(0.2)
+                continue
+            entered = None
+            try:
+                login = c.request("login", sdkappid=APP1, identifier=user,
+                                  usersig=gen_usersig(APP1, self.cluster.keys[APP1], user))
+                entered = c.request("enter", RoomId=self.room) if login["code"] == 0 else login
+                if entered["code"] != 0:
+                    time.sleep(0.2)
+                    continue
+                while not c.closed and not self._stop.wait(0.1):
+                    pass
+            except (AssertionError, websocket.WebSocketException, OSError):
+                continue  # the connection went during the login or the entry
+            finally:
+                c.close()
+                with c._cond:
+                    got = [e["data"]["MsgSeq"] for e in c.received
+                           if e.get("event") == "Message" and e.get("RoomId") == self.room]
+                if entered is not None and entered["code"] == 0:
+                    with self._lock:
+                        self.connections.append(
+                            (user, node.node_id, entered["data"]["MsgSeq"], got))
+
+    def check_no_silent_gap(self):
+        # On each connection the messages follow the MsgSeq its entry reported, one by one.
+        gaps = [(user, node_id, entry, got[:20]) for user, node_id, entry, got in self.connections
+                if got != list(range(entry + 1, entry + 1 + len(got)))]
+        assert not gaps, f"messages missed without a reconnection: {gaps[:3]}"
+        received = sum(len(got) for *_, got in self.connections)
+        assert received > 0 and self.sent > 0, (self.sent, len(self.connections))
+        return received
+
+
 def longest_stall(writers, since):
     """The longest time after `since` during which no write was acknowledged (up to now)."""
     with writers.lock:
@@ -89,11 +192,15 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
     print(f"\nsoak: {rounds} failures, SOAK_SEED={seed}")
     cluster = cluster_factory("soak", lease_ms=LEASE_MS, redis=private_redis,
                               node_cls=WebhookServer,
-                              apps=webhook_apps(app1={"callbacks": [{"url": sink.url()}]}))
+                              # The room events only: a chat veto would slow the chat down.
+                              apps=webhook_apps(app1={"callbacks": [{
+                                  "url": sink.url(), "commands": [CREATE, UPDATE]}]}))
     sink.diag.append(lambda: cluster.log_tail(30))
     writers = Writers(cluster, n=8, timeout=20.0)
     writers.create_rooms()
+    chat = ChatMembers(cluster)
     writers.start()
+    chat.start()
     slowest = {}
     try:
         time.sleep(1.0)
@@ -106,15 +213,21 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
             print(f"soak {n}/{rounds}: {what}: no write acknowledged for {took:.2f} s at most; "
                   f"{writers.summary()}")
             if failure is not restart_redis:
-                assert took <= NODE_FAILURE_BOUND_S, f"{what}: no write acknowledged for {took:.1f} s"
+                assert took <= NODE_FAILURE_BOUND_S, (
+                    f"{what}: no write acknowledged for {took:.1f} s")
             bring_back()
             cluster.wait_ready(timeout=30.0)
             time.sleep(rng.uniform(0.3, 1.5))
     finally:
         writers.stop()
+        chat.stop()
     print(f"soak: slowest recovery by failure: "
           f"{', '.join(f'{k} {v:.2f} s' for k, v in sorted(slowest.items()))}")
     writers.check_no_violation()
+    received = chat.check_no_silent_gap()
+    print(f"soak: {chat.sent} chat messages sent ({chat.refused} refused), "
+          f"{len(chat.connections)} member connections, {received} deliveries, none missed "
+          f"silently")
     for node in cluster.nodes:
         writers.check_every_ack_visible(cluster.node_client(node))
     every_node_says_the_same(cluster, writers)
