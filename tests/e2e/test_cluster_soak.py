@@ -158,10 +158,9 @@ class ChatMembers:
             except (AssertionError, websocket.WebSocketException, OSError):
                 continue  # the connection went during the login or the entry
             finally:
-                c.close()
-                with c._cond:
-                    got = [e["data"]["MsgSeq"] for e in c.received
-                           if e.get("event") == "Message" and e.get("RoomId") == self.room]
+                c.close()  # (its reader has stopped: what it received is final)
+                got = [e["data"]["MsgSeq"] for e in c.received
+                       if e.get("event") == "Message" and e.get("RoomId") == self.room]
                 if entered is not None and entered["code"] == 0:
                     with self._lock:
                         self.connections.append(
