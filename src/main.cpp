@@ -182,8 +182,8 @@ struct Services {
         std::make_unique<gateway::Gateway>(cfg, *engine, *store, clock, http, dispatcher.get());
     gateway->observe_walks(&registry.histogram(
         "liveroom_gateway_walk_duration_seconds",
-        "Time an I/O thread takes to write one broadcast to its members of a room, first to last "
-        "(members behind another node's link count once, as one record)",
+        "Time an I/O thread takes to write one broadcast to its own members of a room, first to "
+        "last (members behind another node's link are not in it: that node writes to them)",
         metrics::kLatencyBounds));
     engine->set_audience_factory(gateway.get(), {int64_t{cfg.gateway.presence_grace_ms}});
     register_gauges(registry, *store, *engine, *dispatcher, http, *gateway);
