@@ -585,6 +585,13 @@ class Writers:
         with self.lock:
             return [a for a in self.acks if a[0] >= t0]
 
+    def longest_stall(self, since):
+        """The longest time after `since` during which no write was acknowledged (up to now)."""
+        with self.lock:
+            done = sorted(a[1] for a in self.acks if a[1] >= since)
+        edges = [since] + done + [time.monotonic()]
+        return max(b - a for a, b in zip(edges, edges[1:]))
+
     def wait_acks_after(self, t0, per_thread=3, timeout=30.0):
         """Waits until every thread had `per_thread` acknowledged writes sent after t0; returns
         the time of the first acknowledgement sent after t0."""

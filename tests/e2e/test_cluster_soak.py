@@ -176,14 +176,6 @@ class ChatMembers:
         return received
 
 
-def longest_stall(writers, since):
-    """The longest time after `since` during which no write was acknowledged (up to now)."""
-    with writers.lock:
-        done = sorted(a[1] for a in writers.acks if a[1] >= since)
-    edges = [since] + done + [time.monotonic()]
-    return max(b - a for a, b in zip(edges, edges[1:]))
-
-
 def test_random_failures_under_writers_lose_nothing(cluster_factory, private_redis, sink):
     rounds = int(os.environ.get("SOAK_ROUNDS", "20"))
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
@@ -207,7 +199,7 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
             failure = rng.choice(FAILURES)
             what, struck, bring_back = failure(cluster, rng)
             writers.wait_acks_after(struck + 0.001, per_thread=3, timeout=30.0)
-            took = longest_stall(writers, struck)
+            took = writers.longest_stall(struck)
             slowest[failure.__name__] = max(slowest.get(failure.__name__, 0.0), took)
             print(f"soak {n}/{rounds}: {what}: no write acknowledged for {took:.2f} s at most; "
                   f"{writers.summary()}")
