@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -362,6 +363,12 @@ class RoomEngine {
   // --- members (the client gateway) -----------------------------------------------------------
   // Where rooms' audiences come from; set before serving, after load().
   void set_audience_factory(AudienceFactory* factory, PresenceOptions options);
+  // Told of every change to what get_room_info shows of a room (its columns, its number of
+  // members; its creation and its end), under the room's lock, so before the change can be
+  // acknowledged. A cluster's leader tells its followers, which answer get_room_info from what
+  // they kept until then (docs/cluster.md). Set before the engine serves.
+  using RoomWatcher = std::function<void(uint32_t sdkappid, std::string_view room_id)>;
+  void set_room_watcher(RoomWatcher watcher) { room_watcher_ = std::move(watcher); }
   // Enters `user` with its connection: refused while banned (10007), when MaxMemberCount
   // members are in (10014), or when the room does not exist. A member that is offline within the
   // grace period comes back with its seat and role; one online elsewhere moves here. Every entry
@@ -747,6 +754,7 @@ class RoomEngine {
   std::atomic<uint64_t> next_outbox_id_{1};
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
   GiftCatalog gifts_;
+  RoomWatcher room_watcher_;
 };
 
 template <typename Fn>
@@ -762,7 +770,23 @@ auto RoomEngine::with_room(uint32_t sdkappid, std::string_view room_id, ReadFenc
     return std::unexpected(room_not_found(room_id));
   }
   fence.observe(it->second.seq);
-  return fn(*a, shard, it->second);
+  if (!room_watcher_) return fn(*a, shard, it->second);
+  // What get_room_info shows changes only with the room's last write (its columns) or its
+  // number of members, so comparing the two tells every change to the watcher, whichever
+  // call made it. (`room_id` may point into the entry, which `fn` may erase.)
+  const std::string id(room_id);
+  const auto members_of = [](const RoomEntry& e) {
+    return e.presence ? e.presence->members.size() : size_t{0};
+  };
+  const uint64_t seq_before = it->second.seq;
+  const size_t members_before = members_of(it->second);
+  auto result = fn(*a, shard, it->second);
+  auto after = shard.rooms.find(id);
+  if (after == shard.rooms.end() || after->second.seq != seq_before ||
+      members_of(after->second) != members_before) {
+    room_watcher_(sdkappid, id);
+  }
+  return result;
 }
 
 template <typename Visitor>

@@ -91,6 +91,7 @@ Result<void> RoomEngine::create_room(uint32_t sdkappid, std::string room_id, std
                   [now_ms](const auto& e) { return now_ms - e.second >= 1000; });
   }
   shard.recent_creates.insert_or_assign(room_id, now_ms);
+  if (room_watcher_) room_watcher_(sdkappid, room_id);
   shard.rooms.emplace(std::move(room_id), RoomEntry{std::move(room), seq});
   return {};
 }
