@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/envelope.h"
+#include "api/follower_reads.h"
 #include "api/router.h"
 #include "auth/usersig.h"
 #include "base/clock.h"
@@ -141,8 +142,11 @@ void clamp_max_connections(config::Config& cfg) {
 // Everything that answers the API from this node's memory: the single node's, or the cluster
 // leader's once it has taken over.
 struct Services {
+  // `watcher`, if any, is told of every change to what get_room_info shows (a cluster leader's
+  // followers keep its answers).
   Services(const config::Config& cfg, std::unique_ptr<store::Store> opened,
-           server::HttpServer& http, metrics::Registry& registry)
+           server::HttpServer& http, metrics::Registry& registry,
+           engine::RoomEngine::RoomWatcher watcher = {})
       : store(std::move(opened)) {
     std::vector<engine::AppOptions> apps;
     std::unordered_map<uint32_t, int64_t> max_age_ms;
@@ -156,6 +160,7 @@ struct Services {
       max_age_ms[app.sdkappid] = int64_t{app.webhook_max_age_seconds} * 1000;
     }
     engine = std::make_unique<engine::RoomEngine>(*store, clock, std::move(apps));
+    if (watcher) engine->set_room_watcher(std::move(watcher));
     store::Snapshot snapshot = store->load();
     std::vector<domain::OutboxEntry> outbox = snapshot.outbox;
     engine->load(std::move(snapshot));
@@ -459,6 +464,9 @@ int serve_cluster(config::Config cfg) {
   };
   std::mutex link_hosts_mu;
   std::vector<std::weak_ptr<cluster::LinkHost>> link_hosts;  // the followers' links, here
+  // What each link's follower must hear has changed (told under the engine's room locks, where
+  // a link host, which owns sessions, must not end).
+  std::vector<std::weak_ptr<cluster::ChangedTags>> changed_tags;
   server::HttpServer http(cfg.http, cfg.tls, handle, &api::ApiRouter::refuse);
   http.listen(cfg.listen);
   http.set_websocket(
@@ -508,10 +516,12 @@ int serve_cluster(config::Config cfg) {
             [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {
               return s->open(client, std::move(p));
             },
-            carried);
+            carried, [&leadership] { return leadership.lease_valid(); });
         std::lock_guard lock(link_hosts_mu);
         std::erase_if(link_hosts, [](const auto& weak) { return weak.expired(); });
+        std::erase_if(changed_tags, [](const auto& weak) { return weak.expired(); });
         link_hosts.push_back(host);
+        changed_tags.push_back(host->changed_tags());
         return host;
       });
   follower_metrics.gauge("liveroom_connections", "Open client connections",
@@ -522,8 +532,17 @@ int serve_cluster(config::Config cfg) {
   follower_metrics.gauge("liveroom_cluster_link_calls",
                          "REST calls carried to the leader and not answered yet",
                          [&links] { return static_cast<double>(links->calls_in_flight()); });
-  links.emplace(cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http,
-                [&leadership](const std::string&) { leadership.look_soon(); });
+  // get_room_info answered here from the leader's answers (docs/cluster.md).
+  const SystemClock clock;
+  api::FollowerReads follower_reads(
+      cfg, clock,
+      follower_metrics.counter("liveroom_cluster_reads_answered_here_total",
+                               "get_room_info calls this follower answered from the leader's "
+                               "answer it kept, the leader having said the room did not change"));
+  links.emplace(
+      cluster.node_id, link_secret, &unavailable, std::chrono::seconds(30), http,
+      [&leadership](const std::string&) { leadership.look_soon(); },
+      cluster.follower_reads ? &follower_reads : nullptr);
   const int64_t started_ms = SystemClock().unix_millis();
   describe_node = [&, started_ms] {
     Services* s = serving.load(std::memory_order_acquire);
@@ -563,7 +582,17 @@ int serve_cluster(config::Config cfg) {
       auto store = store::open_postgres_store(
           {cluster.postgres_url, epoch,
            [] { restart_as_follower("another node took over (fenced commit)"); }});
-      services = std::make_unique<Services>(cfg, std::move(store), http, registry);
+      // The followers' links hear of every change to a room, so that what they kept of it is
+      // forgotten before the change is acknowledged.
+      services = std::make_unique<Services>(
+          cfg, std::move(store), http, registry,
+          [&link_hosts_mu, &changed_tags](uint32_t sdkappid, std::string_view room_id) {
+            const std::string tag = api::FollowerReads::room_tag(sdkappid, room_id);
+            std::lock_guard lock(link_hosts_mu);
+            for (const auto& weak : changed_tags) {
+              if (auto tags = weak.lock()) tags->add(tag);
+            }
+          });
       // As for REST calls: once the lease lapses another node may lead, so the gateway's
       // sessions (direct and carried) must not act on this node's memory either.
       services->gateway->set_availability([&leadership]() -> std::optional<std::string> {

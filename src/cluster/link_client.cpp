@@ -99,9 +99,10 @@ class Link : public std::enable_shared_from_this<Link> {
 
   // `unreachable` renders the answer should the leader not give one; `reroute`, if any, the
   // answer to a call the leader never carried out.
+  // `keep_key`, if not empty: the answer may be kept under it (KeptReads).
   void call(uint64_t id, server::Answer answer, server::HttpRequest&& request,
             std::chrono::steady_clock::time_point deadline, LinkClient::Unreachable unreachable,
-            LinkClient::Reroute reroute) {
+            LinkClient::Reroute reroute, std::string keep_key = {}) {
     if (dead_) {
       // (A link found dead is no longer in its lane's map: this is a race with its death.)
       Call call{std::move(answer), deadline, std::move(unreachable), std::move(request),
@@ -112,10 +113,36 @@ class Link : public std::enable_shared_from_this<Link> {
     append_call(outbox_, id,
                 {request.method, request.target, request.remote_address, request.body});
     if (!reroute) request = {};  // kept only to be sent again
-    calls_.emplace(id, Call{std::move(answer), deadline, std::move(unreachable), std::move(request),
-                            std::move(reroute)});
+    Call call{std::move(answer), deadline, std::move(unreachable), std::move(request),
+              std::move(reroute)};
+    if (!keep_key.empty()) {
+      call.keep_key = std::move(keep_key);
+      call.keep_since = barriers_answered_;
+      ++fills_;
+    }
+    calls_.emplace(id, std::move(call));
     count_calls(+1);
     kick_writer();
+  }
+
+  // A call that may be answered from a kept answer (its key, KeptReads): it waits for the
+  // answer to a barrier sent after it arrived, then is answered from what is still kept, or
+  // goes to the leader (and its answer is kept). Nothing reaches the leader before then, so
+  // should the link die first, the call may go to the next leader.
+  void read(uint64_t id, server::Answer answer, server::HttpRequest&& request, std::string key,
+            std::chrono::steady_clock::time_point deadline, LinkClient::Unreachable unreachable,
+            LinkClient::Reroute reroute) {
+    if (dead_) {
+      return call(id, std::move(answer), std::move(request), deadline, std::move(unreachable),
+                  std::move(reroute));
+    }
+    // A read may wait for the barrier in flight while it has not left this node: the leader
+    // reads it after this read began.
+    (barrier_unsent_ ? reads_waiting_ : reads_next_)
+        .push_back(Read{id, std::move(key),
+                        Call{std::move(answer), deadline, std::move(unreachable),
+                             std::move(request), std::move(reroute)}});
+    if (!barrier_out_) send_barrier();
   }
 
   void stop() { close("this node is stopping"); }
@@ -224,11 +251,13 @@ class Link : public std::enable_shared_from_this<Link> {
         Call call = std::move(it->second);
         calls_.erase(it);
         count_calls(-1);
+        fill_done(call);
         auto parsed = parse_answer(record.payload);
         if (!parsed) {
           fail(call, "a malformed answer from the leader");
           break;
         }
+        if (!call.keep_key.empty() && parsed->status == 200) keep(call, parsed->body);
         if (parsed->status == kNotCarriedOut && call.reroute) {
           owner_leader_gone();
           answer_with(call.answer,
@@ -239,6 +268,9 @@ class Link : public std::enable_shared_from_this<Link> {
             parsed->status, std::string(parsed->content_type), std::string(parsed->body), {}, {}});
         break;
       }
+      case 'K':
+        barrier_answered(ids->front(), record.payload);
+        break;
       case 'C': {
         const LinkClose close = parse_close(record.payload);
         for (uint64_t id : *ids) {
@@ -264,6 +296,7 @@ class Link : public std::enable_shared_from_this<Link> {
   static asio::awaitable<void> write_all(std::shared_ptr<Link> self) {
     while (!self->outbox_.empty() && !self->dead_) {
       std::string message;
+      self->barrier_unsent_ = false;  // (or it is in what stays: then later reads wait longer)
       if (self->outbox_.size() <= kMaxMessage) {
         message = std::exchange(self->outbox_, {});
       } else {
@@ -303,7 +336,15 @@ class Link : public std::enable_shared_from_this<Link> {
         Call call = std::move(self->calls_.begin()->second);
         self->calls_.erase(self->calls_.begin());
         self->count_calls(-1);
+        self->fill_done(call);
         fail(call, "the leader did not answer in time");
+      }
+      // A barrier unanswered for as long: the reads waiting for it (and after it) fail alike.
+      if (!self->reads_waiting_.empty() && self->reads_waiting_.front().call.deadline <= now) {
+        for (auto* reads : {&self->reads_waiting_, &self->reads_next_}) {
+          for (Read& r : std::exchange(*reads, {}))
+            fail(r.call, "the leader did not answer in time");
+        }
       }
       if (self->wrote_) {
         self->wrote_ = false;
@@ -328,6 +369,23 @@ class Link : public std::enable_shared_from_this<Link> {
     call.answer(call.unreachable("cluster: " + why));
   }
 
+  // The answer to barrier `n` names what changed since the previous one (or everything): what
+  // was kept about it is forgotten, then the reads that waited for this barrier are answered.
+  void barrier_answered(uint64_t n, std::string_view changed);
+  void forget(std::string_view tag);
+  // A kept read's answer from the leader: kept unless a barrier answered while it was on its
+  // way named its tag (it may show the state from before that change).
+  void keep(const Call& call, std::string_view body);
+  void fill_done(const Call& call) {
+    if (!call.keep_key.empty() && fills_ > 0 && --fills_ == 0) forgotten_since_.clear();
+  }
+  void send_barrier() {
+    barrier_out_ = barrier_unsent_ = true;
+    reads_waiting_ = std::exchange(reads_next_, {});
+    append_record(outbox_, 'K', ++barriers_sent_, {});
+    kick_writer();
+  }
+
   LinkClient::Impl& owner_;
   Lane& lane_;
   asio::io_context& ioc_;
@@ -343,8 +401,31 @@ class Link : public std::enable_shared_from_this<Link> {
     LinkClient::Unreachable unreachable;
     server::HttpRequest request;  // kept only when it can be rerouted
     LinkClient::Reroute reroute;
+    std::string keep_key;     // its answer may be kept under this key (KeptReads)
+    uint64_t keep_since = 0;  // barriers answered when it was sent
   };
   std::map<uint64_t, Call> calls_;  // by id, which is also the order of their deadlines
+  // Kept answers: by key, and the keys by tag.
+  struct Kept {
+    std::string tag, body;
+  };
+  static constexpr size_t kMaxKept = 16384;  // beyond, all are forgotten and kept afresh
+  std::unordered_map<std::string, Kept> kept_;
+  std::unordered_multimap<std::string, std::string> kept_by_tag_;
+  struct Read {
+    uint64_t id;
+    std::string key;
+    Call call;
+  };
+  std::vector<Read> reads_waiting_;  // for the barrier in flight
+  std::vector<Read> reads_next_;     // for the next barrier
+  bool barrier_out_ = false;
+  bool barrier_unsent_ = false;  // the barrier in flight is still in outbox_
+  uint64_t barriers_sent_ = 0, barriers_answered_ = 0;
+  // While kept reads are on their way to the leader (fills_): when each tag was last named.
+  size_t fills_ = 0;
+  std::unordered_map<std::string, uint64_t> forgotten_since_;
+  uint64_t forgot_everything_at_ = 0;
   std::string outbox_;
   bool open_ = false, writing_ = false, dead_ = false, wrote_ = false;
   bool accepted_ = false;  // the leader's first message arrived
@@ -372,11 +453,12 @@ struct Lane {
 
 struct LinkClient::Impl {
   Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t,
-       server::HttpServer& server, LeaderGone g)
+       server::HttpServer& server, LeaderGone g, KeptReads* k)
       : node_id(std::move(n)),
         secret(std::move(s)),
         unreachable(std::move(u)),
         leader_gone(std::move(g)),
+        kept(k),
         call_timeout(t) {
     lanes.reserve(server.worker_count());
     for (size_t i = 0; i < server.worker_count(); ++i) lanes.emplace_back(server.worker_context(i));
@@ -408,6 +490,7 @@ struct LinkClient::Impl {
   const std::string node_id, secret;
   const Unreachable unreachable;
   const LeaderGone leader_gone;
+  KeptReads* const kept;
   const std::chrono::milliseconds call_timeout;
   std::vector<Lane> lanes;
   std::atomic<uint64_t> next_id{1};
@@ -417,6 +500,57 @@ struct LinkClient::Impl {
 
 void Link::owner_leader_gone() {
   if (owner_.leader_gone && !owner_.stopped.load()) owner_.leader_gone(base_);
+}
+
+void Link::barrier_answered(uint64_t n, std::string_view changed) {
+  if (!barrier_out_ || n != barriers_sent_) return;  // (answers come in order: never)
+  barrier_out_ = false;
+  ++barriers_answered_;
+  if (changed == kEverythingChanged) {
+    kept_.clear();
+    kept_by_tag_.clear();
+    forgotten_since_.clear();
+    forgot_everything_at_ = barriers_answered_;
+  } else {
+    while (!changed.empty()) {
+      const size_t eol = changed.find('\n');
+      const std::string_view tag = changed.substr(0, eol);
+      forget(tag);
+      if (fills_ > 0) forgotten_since_.insert_or_assign(std::string(tag), barriers_answered_);
+      changed = eol == std::string_view::npos ? std::string_view{} : changed.substr(eol + 1);
+    }
+  }
+  for (Read& r : std::exchange(reads_waiting_, {})) {
+    if (auto it = kept_.find(r.key); it != kept_.end()) {
+      r.call.answer(owner_.kept->replay(it->second.body));
+    } else {
+      call(r.id, std::move(r.call.answer), std::move(r.call.request), r.call.deadline,
+           std::move(r.call.unreachable), std::move(r.call.reroute), std::move(r.key));
+    }
+  }
+  if (!reads_next_.empty() && !dead_) send_barrier();
+}
+
+void Link::forget(std::string_view tag) {
+  const auto [from, to] = kept_by_tag_.equal_range(std::string(tag));
+  for (auto it = from; it != to; ++it) kept_.erase(it->second);
+  kept_by_tag_.erase(from, to);
+}
+
+void Link::keep(const Call& call, std::string_view body) {
+  auto tag = owner_.kept->tag_of(call.keep_key, body);
+  if (!tag || forgot_everything_at_ > call.keep_since) return;
+  if (auto it = forgotten_since_.find(*tag);
+      it != forgotten_since_.end() && it->second > call.keep_since) {
+    return;
+  }
+  if (kept_.size() >= kMaxKept) {
+    kept_.clear();
+    kept_by_tag_.clear();
+  }
+  auto [it, added] = kept_.try_emplace(call.keep_key);
+  if (added || it->second.tag != *tag) kept_by_tag_.emplace(*tag, call.keep_key);
+  it->second = Kept{std::move(*tag), std::string(body)};
 }
 
 void Link::count_clients(int64_t delta) {
@@ -471,6 +605,18 @@ void Link::die(const std::string& why, bool carried_nothing) {
       answer_with(call.answer, call.reroute(std::move(call.request), why));
     } else {
       fail(call, why);
+    }
+  }
+  fills_ = 0;
+  // Reads waiting for a barrier never reached the leader, whatever became of the link.
+  for (auto* reads : {&reads_waiting_, &reads_next_}) {
+    for (Read& r : std::exchange(*reads, {})) {
+      if (r.call.reroute && !owner_.stopped.load()) {
+        ++routed_again;
+        answer_with(r.call.answer, r.call.reroute(std::move(r.call.request), why));
+      } else {
+        fail(r.call, why);
+      }
     }
   }
   // During a failover this repeats every routing step (the lease still names the old leader):
@@ -617,28 +763,35 @@ class LinkedClient final : public server::WebSocketSession {
 
 LinkClient::LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
                        std::chrono::milliseconds call_timeout, server::HttpServer& server,
-                       LeaderGone leader_gone)
+                       LeaderGone leader_gone, KeptReads* kept)
     : impl_(std::make_shared<Impl>(std::move(node_id), std::move(secret), std::move(unreachable),
-                                   call_timeout, server, std::move(leader_gone))) {}
+                                   call_timeout, server, std::move(leader_gone), kept)) {}
 
 server::HttpResponse LinkClient::forward(const std::string& leader_url,
                                          server::HttpRequest&& request, Unreachable unreachable,
                                          Reroute reroute) {
   if (!unreachable) unreachable = impl_->unreachable;
+  std::optional<std::string> keep_key;
+  if (impl_->kept) keep_key = impl_->kept->key_of(request);
   server::HttpResponse response;
   response.later = std::make_shared<server::Later>();
   response.later->start = [impl = impl_, base = leader_url, request = std::move(request),
-                           unreachable = std::move(unreachable),
-                           reroute = std::move(reroute)](server::Answer answer) mutable {
+                           unreachable = std::move(unreachable), reroute = std::move(reroute),
+                           keep_key = std::move(keep_key)](server::Answer answer) mutable {
     const uint64_t id = impl->next_id.fetch_add(1);
     const auto deadline = std::chrono::steady_clock::now() + impl->call_timeout;
     Lane& lane = impl->lane_for_call(id);
     lane.run([impl, &lane, base = std::move(base), request = std::move(request),
               answer = std::move(answer), id, deadline, unreachable = std::move(unreachable),
-              reroute = std::move(reroute)]() mutable {
-      impl->link_to(lane, base)
-          ->call(id, std::move(answer), std::move(request), deadline, std::move(unreachable),
-                 std::move(reroute));
+              reroute = std::move(reroute), keep_key = std::move(keep_key)]() mutable {
+      auto link = impl->link_to(lane, base);
+      if (keep_key) {
+        link->read(id, std::move(answer), std::move(request), std::move(*keep_key), deadline,
+                   std::move(unreachable), std::move(reroute));
+      } else {
+        link->call(id, std::move(answer), std::move(request), deadline, std::move(unreachable),
+                   std::move(reroute));
+      }
     });
   };
   return response;

@@ -21,6 +21,23 @@
 
 namespace liveroom::cluster {
 
+// Which calls a follower may answer itself from an answer of the leader's it kept, and how: the
+// application's rules (the link knows nothing of the API). A kept answer is given again only
+// after a barrier: the follower asks the leader what changed since its previous one, forgets
+// the answers about those tags, and serves the calls that arrived before it asked (link_host.h).
+class KeptReads {
+ public:
+  virtual ~KeptReads() = default;
+  // The key the answer to `request` is kept under, or nullopt: the call goes to the leader.
+  // Called on the server's I/O threads.
+  virtual std::optional<std::string> key_of(const server::HttpRequest& request) = 0;
+  // What the leader's answer `body` to the call kept under `key` is about (the tag the leader
+  // names when it changes), or nullopt: it is not kept.
+  virtual std::optional<std::string> tag_of(std::string_view key, std::string_view body) = 0;
+  // The response that gives a kept answer again.
+  virtual server::HttpResponse replay(std::string_view body) = 0;
+};
+
 class LinkClient {
  public:
   // Renders the answer to a call the leader could not answer (the link broke, or it timed out):
@@ -37,9 +54,11 @@ class LinkClient {
   // `server` lends its I/O threads: a link to the leader per thread (the leader's acceptor
   // spreads them over its own threads), so every core of both nodes shares the work. Create it
   // before server.start(); stop() it after server.drain_and_stop().
+  // `kept`, if any, says which calls this node may answer from what it kept (it must outlive
+  // this).
   LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
              std::chrono::milliseconds call_timeout, server::HttpServer& server,
-             LeaderGone leader_gone = {});
+             LeaderGone leader_gone = {}, KeptReads* kept = nullptr);
   ~LinkClient();
   LinkClient(const LinkClient&) = delete;
   LinkClient& operator=(const LinkClient&) = delete;
@@ -110,7 +129,7 @@ bool link_secret_matches(std::string_view target, std::string_view secret);
 // The form and meaning of the link's records (link_records.h); raised whenever either changes,
 // so that nodes of two versions (a rolling upgrade) refuse each other's links with a reason
 // instead of misreading them. A follower names it in the link's query string.
-inline constexpr int kLinkProtocol = 2;
+inline constexpr int kLinkProtocol = 3;
 // Why the leader must refuse a link whose `target` names another protocol (or none); nullopt
 // when it names this one.
 std::optional<std::string> link_protocol_mismatch(std::string_view target);

@@ -65,10 +65,11 @@ class LinkHost::ClientPeer final : public server::WebSocketPeer {
 };
 
 LinkHost::LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocketOpener open_client,
-                   server::Handler handle)
+                   server::Handler handle, Current current)
     : link_(std::move(link)),
       open_client_(std::move(open_client)),
       handle_(std::move(handle)),
+      current_(std::move(current)),
       thread_(std::this_thread::get_id()) {
   g_links_open.fetch_add(1);
   // The follower keeps what its clients sent until it hears this: until then, the link may
@@ -89,6 +90,9 @@ void LinkHost::on_text(std::string_view text) {
         break;
       case 'R':
         call_here(id, record.payload);
+        break;
+      case 'K':
+        barrier_here(id);
         break;
       case 'D':
         if (auto it = clients_.find(id); it != clients_.end()) {
@@ -179,6 +183,44 @@ void LinkHost::answer_here(uint64_t id, const server::HttpResponse& response) {
   g_calls_in_progress.fetch_sub(1);
   if (closed_) return;
   append_answer(pending_, id, {response.status, response.content_type, response.body});
+  flush_soon();
+}
+
+void ChangedTags::add(std::string_view tag) {
+  std::lock_guard lock(mu_);
+  if (everything_) return;
+  if (tags_.size() >= kMax) {
+    everything_ = true;
+    tags_.clear();
+    return;
+  }
+  tags_.emplace(tag);
+}
+
+std::string ChangedTags::take() {
+  std::lock_guard lock(mu_);
+  std::string out;
+  if (everything_) {
+    out = kEverythingChanged;
+  } else {
+    for (const std::string& tag : tags_) {
+      if (!out.empty()) out += '\n';
+      out += tag;
+    }
+  }
+  tags_.clear();
+  everything_ = false;
+  return out;
+}
+
+void LinkHost::barrier_here(uint64_t n) {
+  // Every change made before this moment was recorded before it: the answer names it, or an
+  // earlier answer did. The follower serves what it kept only after this answer arrives, so
+  // nothing acknowledged before its read began can be missing from what it serves.
+  std::string changed = changed_->take();
+  if (!current_()) changed = kEverythingChanged;
+  if (closed_) return;
+  append_record(pending_, 'K', n, changed);
   flush_soon();
 }
 

@@ -7,10 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cluster/link_records.h"
 #include "server/http_server.h"
@@ -18,14 +21,39 @@
 
 namespace liveroom::cluster {
 
+// What changed since a link's previous barrier: tags the application names (rooms). Shared by
+// the link and whatever tells it of changes, which may do so under locks of its own: it only
+// records, and its end is trivial.
+class ChangedTags {
+ public:
+  // From any thread, before the change can be acknowledged.
+  void add(std::string_view tag);
+  // The payload of a barrier's answer: the tags joined by '\n', or kEverythingChanged beyond
+  // kMax of them; empties the set.
+  std::string take();
+  static constexpr size_t kMax = 4096;
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> tags_;
+  bool everything_ = false;
+};
+
 class LinkHost final : public server::WebSocketSession,
                        public server::SharedLink,
                        public std::enable_shared_from_this<LinkHost> {
  public:
+  // True while this node's memory is the cluster's truth (it leads and its lease holds).
+  using Current = std::function<bool()>;
   // `open_client` is the gateway's opener and `handle` the REST handler: what a direct
-  // connection to this node would get.
+  // connection to this node would get. A barrier is answered with what changed only while
+  // `current()`; otherwise with "everything", so the follower asks again.
   LinkHost(std::shared_ptr<server::WebSocketPeer> link, server::WebSocketOpener open_client,
-           server::Handler handle);
+           server::Handler handle, Current current);
+
+  // Where to record what changed (a room: the application's tag): the follower hears it in
+  // the answer to its next barrier.
+  const std::shared_ptr<ChangedTags>& changed_tags() const { return changed_; }
 
   void on_text(std::string_view text) override;
   void on_close() override;
@@ -49,6 +77,7 @@ class LinkHost final : public server::WebSocketSession,
   void open_here(uint64_t id, std::string_view payload);
   void call_here(uint64_t id, std::string_view payload);
   void answer_here(uint64_t id, const server::HttpResponse& response);
+  void barrier_here(uint64_t n);
   // Sends `response` once it is final (its later answer arrived, its gate opened).
   static void finish(std::weak_ptr<LinkHost> weak, uint64_t id, server::HttpResponse response);
   void flush_soon();
@@ -56,6 +85,8 @@ class LinkHost final : public server::WebSocketSession,
   std::shared_ptr<server::WebSocketPeer> link_;
   server::WebSocketOpener open_client_;
   server::Handler handle_;
+  const Current current_;
+  const std::shared_ptr<ChangedTags> changed_ = std::make_shared<ChangedTags>();
   const std::thread::id thread_;
   std::unordered_map<uint64_t, std::shared_ptr<server::WebSocketSession>> clients_;  // by id
   std::string pending_;  // records written since the last flush

@@ -6,12 +6,15 @@
 //                      D id  payload = a message from the client
 //                      C id  the client closed
 //                      R id  payload = "<method> <target> <client address>\n<body>": a REST call
+//                      K n   a barrier: which kept answers are stale? (n counts the barriers)
 //                      P 0   keep-alive (nothing else to send)
 //   leader → follower  P 0   the link is accepted: sent once, before any record is read
 //                      D id  payload = messages to the client (joined by '\n')
 //                      B ids payload = the same, to every listed client (ids joined by ',')
 //                      C id  payload = "<close code> <reason>": close the client
 //                      A id  payload = "<status> <content type>\n<body>": the answer to R id
+//                      K n   payload = the tags of what changed since the link's previous
+//                            barrier, joined by '\n', or "*" (anything may have: forget all)
 //
 // A record is "<kind> <ids> <payload length>\n<payload>". A WebSocket message holds one or more
 // records, optionally separated by '\n' (the transport joins queued messages with one).
@@ -51,6 +54,9 @@ void append_record(std::string& out, char kind, uint64_t id, std::string_view pa
 // One record whose payload is `texts` joined by '\n', for one id or several.
 void append_record(std::string& out, char kind, std::span<const uint64_t> ids,
                    std::span<const std::shared_ptr<const std::string>> texts);
+
+// The payload of a barrier's answer (K) that makes a follower forget every answer it kept.
+inline constexpr std::string_view kEverythingChanged = "*";
 
 // A REST call (R) and its answer (A).
 struct LinkCall {

@@ -281,7 +281,7 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "cluster", "[cluster]");
   r.reject_unknown_keys(t, "cluster",
                         {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms",
-                         "key_prefix", "failover_wait_ms"});
+                         "key_prefix", "failover_wait_ms", "follower_reads"});
   ClusterConfig c;
   const auto& id_node = r.required(t, "node_id", "cluster", "a name unique in the cluster");
   c.node_id = r.non_empty_string(id_node, "cluster.node_id");
@@ -315,6 +315,9 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   read_integer(r, t, "cluster", "failover_wait_ms", c.failover_wait_ms, 0, 60'000);
   if (const toml::node* n = t.get("key_prefix")) {
     c.key_prefix = r.non_empty_string(*n, "cluster.key_prefix");
+  }
+  if (const toml::node* n = t.get("follower_reads")) {
+    c.follower_reads = r.boolean(*n, "cluster.follower_reads");
   }
   return c;
 }

@@ -103,6 +103,9 @@ struct ClusterConfig {
   // down) before answering 100001; 0: answer at once. A held call was never carried out, so it
   // is sent to the next leader.
   uint32_t failover_wait_ms = 10'000;
+  // Followers answer get_room_info from the leader's answers they kept, after asking it what
+  // changed (docs/cluster.md, "Reads on followers"); false: every call goes to the leader.
+  bool follower_reads = true;
 };
 
 struct Config {

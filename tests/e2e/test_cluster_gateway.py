@@ -12,7 +12,7 @@ from conftest import ADMIN, APP1, gen_usersig, uid
 from gateway_client import FAST_GATEWAY, GatewayServer
 
 ROUNDS = 8
-LINK_PROTOCOL = 2  # cluster::kLinkProtocol
+LINK_PROTOCOL = 3  # cluster::kLinkProtocol
 
 # Debian 12's websocket-client rejects close codes IANA registered after RFC 6455, such as 1013
 # ("try again later", a node that does not lead refusing a link): let the tests read them.

@@ -592,11 +592,13 @@ TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
   EXPECT_EQ(cfg.cluster->lease_ms, 5000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "liveroom");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 10000u);
-  cfg =
-      parse_config(cluster_with("lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\n"));
+  EXPECT_TRUE(cfg.cluster->follower_reads);
+  cfg = parse_config(cluster_with(
+      "lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\nfollower_reads = false\n"));
   EXPECT_EQ(cfg.cluster->lease_ms, 1000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "blue");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 0u);
+  EXPECT_FALSE(cfg.cluster->follower_reads);
 }
 
 TEST(ClusterConfig, BadValuesNameTheKey) {
@@ -606,6 +608,7 @@ TEST(ClusterConfig, BadValuesNameTheKey) {
   EXPECT_TRUE(fails_with(cluster_with("failover_wait_ms = 60001\n"),
                          {"cluster.failover_wait_ms", "60000"}));
   EXPECT_TRUE(fails_with(cluster_with("colour = 1\n"), {"cluster.colour", "not a known key"}));
+  EXPECT_TRUE(fails_with(cluster_with("follower_reads = 1\n"), {"cluster.follower_reads"}));
   std::string text = with_app(
       "[cluster]\nnode_id = \"a b\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
       "\"postgresql://x\"\nredis_url = \"redis://x\"\n");

@@ -1,0 +1,94 @@
+#include "api/follower_reads.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "api/envelope.h"
+#include "api/query.h"
+
+namespace liveroom::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kGetRoomInfo = "/v4/live_engine_http_srv/get_room_info";
+// How every answer with ErrorCode 0 begins (envelope.cpp), and where its RequestId goes.
+constexpr std::string_view kSuccessStart = R"({"ActionStatus":"OK","ErrorCode":0,)";
+constexpr std::string_view kRequestIdField = R"("RequestId":")";
+
+}  // namespace
+
+FollowerReads::FollowerReads(const config::Config& config, const Clock& clock,
+                             metrics::Counter& answered)
+    : clock_(clock), answered_(answered) {
+  const quota::QuotaTable quotas(config.apps);
+  for (const auto& app : config.apps) {
+    apps_.emplace(app.sdkappid,
+                  App{app.secret_key, quotas.limit_for(app.sdkappid, "get_room_info") == 0});
+  }
+}
+
+std::string FollowerReads::room_tag(uint32_t sdkappid, std::string_view room_id) {
+  return fmt::format("{}/{}", sdkappid, room_id);
+}
+
+std::optional<std::string> FollowerReads::key_of(const server::HttpRequest& request) {
+  const std::string_view target = request.target;
+  const size_t question = target.find('?');
+  if (request.method != "POST" || target.substr(0, question) != kGetRoomInfo ||
+      question == std::string_view::npos || request.body.empty()) {
+    return std::nullopt;
+  }
+  auto query = read_tencent_query(target.substr(question + 1));
+  if (!query || !query->sdkappid || !query->identifier || !query->usersig) return std::nullopt;
+  const auto sdkappid = parse_sdkappid(*query->sdkappid);
+  if (!sdkappid) return std::nullopt;
+  const auto app = apps_.find(*sdkappid);
+  if (app == apps_.end() || !app->second.unlimited) return std::nullopt;
+  // Checked here each time, as the leader would (an expired UserSig goes to the leader, which
+  // answers its error): the kept answer was the leader's to this very UserSig.
+  if (!verifier_.verify(*sdkappid, *query->identifier, *query->usersig, app->second.secret_key,
+                        clock_.unix_seconds())) {
+    return std::nullopt;
+  }
+  // Lengths first, so that no two callers and bodies make the same key.
+  return fmt::format("{} {}:{} {}:{} {}", *sdkappid, query->identifier->size(), *query->identifier,
+                     query->usersig->size(), *query->usersig, request.body);
+}
+
+std::optional<std::string> FollowerReads::tag_of(std::string_view key, std::string_view body) {
+  if (!body.starts_with(kSuccessStart)) return std::nullopt;
+  uint32_t sdkappid = 0;
+  const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), sdkappid);
+  if (ec != std::errc()) return std::nullopt;
+  boost::system::error_code parse_error;
+  const json::value answer = json::parse(body, parse_error);
+  if (parse_error || !answer.is_object()) return std::nullopt;
+  const auto* response = answer.as_object().if_contains("Response");
+  const auto* info =
+      response && response->is_object() ? response->as_object().if_contains("RoomInfo") : nullptr;
+  const auto* room_id =
+      info && info->is_object() ? info->as_object().if_contains("RoomId") : nullptr;
+  if (!room_id || !room_id->is_string()) return std::nullopt;
+  return room_tag(sdkappid, room_id->as_string());
+}
+
+server::HttpResponse FollowerReads::replay(std::string_view body) {
+  answered_.inc();
+  std::string out;
+  const size_t field = body.find(kRequestIdField);
+  const size_t value = field == std::string_view::npos ? field : field + kRequestIdField.size();
+  const size_t value_end = value == std::string_view::npos ? value : body.find('"', value);
+  if (value_end == std::string_view::npos) {
+    out = body;  // (tag_of keeps only answers made by encode_success, which have one)
+  } else {
+    out.reserve(body.size() + 16);
+    out.append(body.substr(0, value)).append(next_request_id()).append(body.substr(value_end));
+  }
+  return server::HttpResponse{200, "application/json", std::move(out), {}};
+}
+
+}  // namespace liveroom::api
