@@ -340,7 +340,10 @@ class Link : public std::enable_shared_from_this<Link> {
         fail(call, "the leader did not answer in time");
       }
       // A barrier unanswered for as long: the reads waiting for it (and after it) fail alike.
-      if (!self->reads_waiting_.empty() && self->reads_waiting_.front().call.deadline <= now) {
+      const auto overdue = [now](const std::vector<Read>& reads) {
+        return !reads.empty() && reads.front().call.deadline <= now;
+      };
+      if (overdue(self->reads_waiting_) || overdue(self->reads_next_)) {
         for (auto* reads : {&self->reads_waiting_, &self->reads_next_}) {
           for (Read& r : std::exchange(*reads, {}))
             fail(r.call, "the leader did not answer in time");
