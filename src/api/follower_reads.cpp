@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 
 #include "api/envelope.h"
-#include "api/query.h"
 
 namespace liveroom::api {
 
@@ -23,11 +22,10 @@ constexpr std::string_view kRequestIdField = R"("RequestId":")";
 
 FollowerReads::FollowerReads(const config::Config& config, const Clock& clock,
                              metrics::Counter& answered)
-    : clock_(clock), answered_(answered) {
+    : callers_(config.apps), clock_(clock), answered_(answered) {
   const quota::QuotaTable quotas(config.apps);
   for (const auto& app : config.apps) {
-    apps_.emplace(app.sdkappid,
-                  App{app.secret_key, quotas.limit_for(app.sdkappid, "get_room_info") == 0});
+    if (quotas.limit_for(app.sdkappid, "get_room_info") == 0) unlimited_.insert(app.sdkappid);
   }
 }
 
@@ -42,21 +40,13 @@ std::optional<std::string> FollowerReads::key_of(const server::HttpRequest& requ
       question == std::string_view::npos || request.body.empty()) {
     return std::nullopt;
   }
-  auto query = read_tencent_query(target.substr(question + 1));
-  if (!query || !query->sdkappid || !query->identifier || !query->usersig) return std::nullopt;
-  const auto sdkappid = parse_sdkappid(*query->sdkappid);
-  if (!sdkappid) return std::nullopt;
-  const auto app = apps_.find(*sdkappid);
-  if (app == apps_.end() || !app->second.unlimited) return std::nullopt;
   // Checked here each time, as the leader would (an expired UserSig goes to the leader, which
   // answers its error): the kept answer was the leader's to this very UserSig.
-  if (!verifier_.verify(*sdkappid, *query->identifier, *query->usersig, app->second.secret_key,
-                        clock_.unix_seconds())) {
-    return std::nullopt;
-  }
+  const auto caller = callers_.check(target.substr(question + 1), clock_.unix_seconds());
+  if (!caller || !unlimited_.contains(caller->sdkappid)) return std::nullopt;
   // Lengths first, so that no two callers and bodies make the same key.
-  return fmt::format("{} {}:{} {}:{} {}", *sdkappid, query->identifier->size(), *query->identifier,
-                     query->usersig->size(), *query->usersig, request.body);
+  return fmt::format("{} {}:{} {}:{} {}", caller->sdkappid, caller->identifier.size(),
+                     caller->identifier, caller->usersig.size(), caller->usersig, request.body);
 }
 
 std::optional<std::string> FollowerReads::tag_of(std::string_view key, std::string_view body) {

@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
-#include "auth/verified_sig_cache.h"
+#include "api/caller_check.h"
 #include "base/clock.h"
 #include "cluster/link_client.h"
 #include "config/config.h"
@@ -38,14 +38,10 @@ class FollowerReads final : public cluster::KeptReads {
   server::HttpResponse replay(std::string_view body) override;
 
  private:
-  struct App {
-    std::string secret_key;
-    bool unlimited = false;  // no quota on get_room_info
-  };
-  std::unordered_map<uint32_t, App> apps_;
+  CallerCheck callers_;
+  std::unordered_set<uint32_t> unlimited_;  // the apps without a quota on get_room_info
   const Clock& clock_;
   metrics::Counter& answered_;
-  auth::UserSigVerifier verifier_;
 };
 
 }  // namespace liveroom::api

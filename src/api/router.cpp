@@ -35,6 +35,7 @@ ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, s
       store_(store),
       clock_(clock),
       metrics_(metrics),
+      callers_(config.apps),
       quotas_(config.apps) {
   for (auto family : {room_commands(), metadata_commands(), account_commands(), profile_commands(),
                       callback_commands(), moderation_commands(), seat_commands(),
@@ -57,7 +58,6 @@ ApiRouter::ApiRouter(const config::Config& config, engine::RoomEngine& engine, s
       commands_.emplace(std::string(spec.path), std::move(c));
     }
   }
-  for (const auto& app : config.apps) apps_.emplace(app.sdkappid, App{app.secret_key});
 }
 
 std::vector<std::string_view> ApiRouter::command_paths() const {
@@ -185,39 +185,17 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
     return fail(Code::kBadPath, fmt::format("unknown API '{}'", path.substr(kApiPrefix.size())));
   }
 
-  auto read = read_tencent_query(query);
-  if (!read) return std::unexpected(read.error());
-  TencentQuery& cred = *read;
-  if (!cred.sdkappid || cred.sdkappid->empty()) {
-    return fail(Code::kSdkAppIdMissing, "sdkappid is missing from the URL query");
-  }
-  // Text that is not a canonical uint32 names no app (`abc`, `01400000001`): 60006, as an
-  // unknown number is.
-  auto sdkappid = parse_sdkappid(*cred.sdkappid);
-  if (!sdkappid) {
-    return fail(Code::kSdkAppIdInvalid,
-                fmt::format("sdkappid '{}' is not a decimal uint32 without sign or leading zeros",
-                            *cred.sdkappid));
-  }
-  auto app = apps_.find(*sdkappid);
-  if (app == apps_.end()) {
-    return fail(Code::kSdkAppIdInvalid,
-                fmt::format("sdkappid '{}' is not an application of this server", *cred.sdkappid));
-  }
-  const std::string identifier = std::move(cred.identifier).value_or("");
-  const std::string usersig = std::move(cred.usersig).value_or("");
-  if (auto ok = verifier_.verify(*sdkappid, identifier, usersig, app->second.secret_key,
-                                 clock_.unix_seconds());
-      !ok) {
-    return std::unexpected(ok.error());
-  }
-  if (!services_.engine.is_app_admin(*sdkappid, identifier)) {
+  auto caller = callers_.check(query, clock_.unix_seconds());
+  if (!caller) return std::unexpected(caller.error());
+  const uint32_t sdkappid = caller->sdkappid;
+  const std::string& identifier = caller->identifier;
+  if (!services_.engine.is_app_admin(sdkappid, identifier)) {
     return fail(command->not_app_admin,
                 fmt::format("identifier '{}' is not an App administrator of sdkappid {}; the "
                             "REST API must be called as an App administrator",
-                            identifier, *sdkappid));
+                            identifier, sdkappid));
   }
-  if (auto ok = quotas_.try_acquire(*sdkappid, command->name, std::chrono::steady_clock::now());
+  if (auto ok = quotas_.try_acquire(sdkappid, command->name, std::chrono::steady_clock::now());
       !ok) {
     return fail(command->over_quota, std::move(ok.error().info));
   }
@@ -238,7 +216,7 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
                 fmt::format("request body must be a JSON object, not {}", json_type_name(body)));
   }
 
-  Call call{*sdkappid, identifier, request.remote_address, body.get_object(), storage, {}};
+  Call call{sdkappid, identifier, request.remote_address, body.get_object(), storage, {}};
   Result<Reply> reply = command->fn(services_, call);
   fence = call.fence;
   return reply;

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/caller_check.h"
 #include "api/command.h"
-#include "auth/verified_sig_cache.h"
 #include "base/string_hash.h"
 #include "config/config.h"
 #include "metrics/registry.h"
@@ -38,10 +38,6 @@ class ApiRouter {
   std::vector<std::string_view> command_paths() const;
 
  private:
-  struct App {
-    std::string secret_key;
-  };
-
   // What the router knows of one command; the metrics children are created once, up front.
   struct Command {
     CommandFn fn = nullptr;
@@ -65,8 +61,7 @@ class ApiRouter {
   metrics::Registry* metrics_;
   std::atomic<bool> draining_{false};
   std::unordered_map<std::string, Command, StringHash, std::equal_to<>> commands_;
-  std::unordered_map<uint32_t, App> apps_;
-  auth::UserSigVerifier verifier_;
+  CallerCheck callers_;
   quota::QuotaTable quotas_;
 };
 
