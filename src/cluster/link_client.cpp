@@ -142,7 +142,7 @@ class Link : public std::enable_shared_from_this<Link> {
         .push_back(Read{id, std::move(key),
                         Call{std::move(answer), deadline, std::move(unreachable),
                              std::move(request), std::move(reroute)}});
-    if (!barrier_out_) send_barrier();
+    if (barriers_answered_ == barriers_sent_) send_barrier();  // (none in flight)
   }
 
   void stop() { close("this node is stopping"); }
@@ -383,7 +383,7 @@ class Link : public std::enable_shared_from_this<Link> {
     if (!call.keep_key.empty() && fills_ > 0 && --fills_ == 0) forgotten_since_.clear();
   }
   void send_barrier() {
-    barrier_out_ = barrier_unsent_ = true;
+    barrier_unsent_ = true;
     reads_waiting_ = std::exchange(reads_next_, {});
     append_record(outbox_, 'K', ++barriers_sent_, {});
     kick_writer();
@@ -422,9 +422,9 @@ class Link : public std::enable_shared_from_this<Link> {
   };
   std::vector<Read> reads_waiting_;  // for the barrier in flight
   std::vector<Read> reads_next_;     // for the next barrier
-  bool barrier_out_ = false;
-  bool barrier_unsent_ = false;  // the barrier in flight is still in outbox_
+  // One barrier at most is in flight: sent and not answered.
   uint64_t barriers_sent_ = 0, barriers_answered_ = 0;
+  bool barrier_unsent_ = false;  // the barrier in flight is still in outbox_
   // While kept reads are on their way to the leader (fills_): when each tag was last named.
   size_t fills_ = 0;
   std::unordered_map<std::string, uint64_t> forgotten_since_;
@@ -506,8 +506,8 @@ void Link::owner_leader_gone() {
 }
 
 void Link::barrier_answered(uint64_t n, std::string_view changed) {
-  if (!barrier_out_ || n != barriers_sent_) return;  // (answers come in order: never)
-  barrier_out_ = false;
+  // (Answers come in order, one per barrier: this never returns.)
+  if (n != barriers_sent_ || barriers_answered_ == barriers_sent_) return;
   ++barriers_answered_;
   if (changed == kEverythingChanged) {
     kept_.clear();
