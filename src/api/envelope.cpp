@@ -44,7 +44,7 @@ std::string next_request_id() {
 std::string encode_success(const std::string& request_id, const Reply& reply) {
   std::string out;
   out.reserve(256 + reply.raw_members.size());
-  out += R"({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":")";
+  out += kSuccessPrefix;
   out += request_id;
   out += '"';
   if (!reply.raw_members.empty()) {

@@ -14,9 +14,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kGetRoomInfo = "/v4/live_engine_http_srv/get_room_info";
-// How every answer with ErrorCode 0 begins (envelope.cpp), and where its RequestId goes.
-constexpr std::string_view kSuccessStart = R"({"ActionStatus":"OK","ErrorCode":0,)";
-constexpr std::string_view kRequestIdField = R"("RequestId":")";
 
 }  // namespace
 
@@ -50,7 +47,7 @@ std::optional<std::string> FollowerReads::key_of(const server::HttpRequest& requ
 }
 
 std::optional<std::string> FollowerReads::tag_of(std::string_view key, std::string_view body) {
-  if (!body.starts_with(kSuccessStart)) return std::nullopt;
+  if (!body.starts_with(kSuccessPrefix)) return std::nullopt;
   uint32_t sdkappid = 0;
   const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), sdkappid);
   if (ec != std::errc()) return std::nullopt;
@@ -68,16 +65,15 @@ std::optional<std::string> FollowerReads::tag_of(std::string_view key, std::stri
 
 server::HttpResponse FollowerReads::replay(std::string_view body) {
   answered_.inc();
-  std::string out;
-  const size_t field = body.find(kRequestIdField);
-  const size_t value = field == std::string_view::npos ? field : field + kRequestIdField.size();
-  const size_t value_end = value == std::string_view::npos ? value : body.find('"', value);
-  if (value_end == std::string_view::npos) {
-    out = body;  // (tag_of keeps only answers made by encode_success, which have one)
-  } else {
-    out.reserve(body.size() + 16);
-    out.append(body.substr(0, value)).append(next_request_id()).append(body.substr(value_end));
+  // tag_of keeps only answers that begin with kSuccessPrefix (valid JSON): the RequestId
+  // follows it, up to the next '"'.
+  const size_t id_end = body.find('"', kSuccessPrefix.size());
+  if (id_end == std::string_view::npos) {
+    return server::HttpResponse{200, "application/json", std::string(body), {}};
   }
+  std::string out;
+  out.reserve(body.size() + 16);
+  out.append(kSuccessPrefix).append(next_request_id()).append(body.substr(id_end));
   return server::HttpResponse{200, "application/json", std::move(out), {}};
 }
 
