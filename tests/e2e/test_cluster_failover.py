@@ -5,7 +5,6 @@ These run in every mode (they start their own clusters; the session's PostgreSQL
 test that kills Redis has its own)."""
 
 import os
-import signal
 import threading
 import time
 
@@ -67,8 +66,9 @@ def test_a_frozen_leader_is_replaced_and_restarts_as_a_follower_without_committi
     queued = {}
 
     def write_to_frozen_leader():
-        # Sent once the leader is stopped: the kernel queues it, the leader would read it when
-        # it wakes up.
+        # Sent once every thread of the leader has stopped (freeze() waits for that: a thread
+        # still running could serve it before the freeze): the kernel queues it, the leader
+        # would read it when it wakes up.
         lc = cluster.node_client(leader)
         try:
             r = lc.raw("set_room_metadata", {"RoomId": room, "Metadata": [
@@ -77,7 +77,7 @@ def test_a_frozen_leader_is_replaced_and_restarts_as_a_follower_without_committi
         except (requests.RequestException, AssertionError) as e:
             queued["error"] = repr(e)
 
-    os.kill(leader.proc.pid, signal.SIGSTOP)
+    leader.freeze()
     try:
         t = threading.Thread(target=write_to_frozen_leader, daemon=True)
         t.start()
@@ -95,7 +95,7 @@ def test_a_frozen_leader_is_replaced_and_restarts_as_a_follower_without_committi
             time.sleep(0.1)
         assert cluster.node_client(new_leader).update(room, Notice="served by the new leader")["ErrorCode"] == 0
     finally:
-        os.kill(leader.proc.pid, signal.SIGCONT)
+        leader.thaw()
     # The woken leader notices (a renewal finds another holder, or a commit is fenced).
     deadline = time.monotonic() + 30
     while "lost leadership" not in leader.log_path.read_text(errors="replace"):
@@ -146,13 +146,13 @@ def test_calls_on_a_frozen_leader_do_not_wait_for_it_once_another_node_leads(clu
         time.sleep(1.0)
         assert len(writers.acks) > 10, f"too little load before: {writers.summary()}"
         frozen_at = time.monotonic()
-        os.kill(leader.proc.pid, signal.SIGSTOP)
+        leader.freeze()
         try:
             served_again = writers.wait_acks_after(frozen_at, per_thread=3, timeout=frozen_for - 1)
             still_frozen = time.monotonic() - frozen_at < frozen_for
         finally:
             time.sleep(max(0.0, frozen_for - (time.monotonic() - frozen_at)))
-            os.kill(leader.proc.pid, signal.SIGCONT)
+            leader.thaw()
         time.sleep(1.0)
     finally:
         writers.stop()

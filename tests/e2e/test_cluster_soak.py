@@ -14,7 +14,6 @@ SOAK_ROUNDS (default 20) failures; SOAK_SEED picks them (printed, to replay a ru
 
 import os
 import random
-import signal
 import threading
 import time
 
@@ -63,9 +62,9 @@ def stop_leader(cluster, rng):
 def freeze_leader(cluster, rng):
     leader = cluster.leader()
     at = time.monotonic()
-    os.kill(leader.proc.pid, signal.SIGSTOP)
+    leader.freeze()
     time.sleep(LEASE_MS / 1000 + rng.uniform(1.0, 6.0))
-    os.kill(leader.proc.pid, signal.SIGCONT)
+    leader.thaw()
     # It finds its lease taken and restarts itself (same pid) as a follower.
     return f"SIGSTOP of the leader {leader.node_id} past its lease", at, lambda: None
 
