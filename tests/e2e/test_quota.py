@@ -89,9 +89,18 @@ def test_spec_defaults_without_section(server_factory):
     apps[0]["rate_limits"] = None  # no [apps.rate_limits]: spec §1.4 defaults (get_room_list 10/s)
     srv = server_factory("quota-spec", apps=apps)
     c = srv.client()
-    codes = burst(c, "get_room_list", LIST, 11)
-    assert codes[:10] == [0] * 10 and codes[10] == 60007, codes
-    assert_error(c.call("get_room_list", LIST), 60007, "get_room_list", "10")
+    # At 10/s a token comes back every 100 ms, which a slow pass (a cluster's round-robin on a
+    # busy machine) can spend on 11 calls: the calls served before the first refusal are the
+    # burst of 10 plus what refilled while they ran, no more.
+    started = time.monotonic()
+    replies = []
+    while len(replies) < 40 and (not replies or replies[-1]["ErrorCode"] == 0):
+        replies.append(c.call("get_room_list", LIST))
+    elapsed = time.monotonic() - started
+    codes = [r["ErrorCode"] for r in replies]
+    assert codes[-1] == 60007, codes
+    assert 10 <= len(codes) - 1 <= 10 + int(elapsed * 10) + 1, (codes, elapsed)
+    assert_error(replies[-1], 60007, "get_room_list", "10")
     # get_room_info is 200/s: 30 rapid calls are fine
     assert burst(c, "get_room_info", {"RoomId": "nope"}, 30) == [100004] * 30
 
