@@ -312,7 +312,11 @@ void step_down(std::atomic<bool>& stepping_down, std::mutex& link_hosts_mu,
       }
     }
   }
-  wait_for([] { return cluster::LinkHost::links_open() == 0; }, std::chrono::seconds(2));
+  // The drain that follows ends the links still open, and a follower that had not yet read the
+  // close above then sees a leader that went away (100001 for what it carried) instead of one
+  // that stepped down. A follower echoes the close within milliseconds; the bound is for a slow
+  // one (a loaded machine, a sanitizer build), and stays within the drain's own 10 s.
+  wait_for([] { return cluster::LinkHost::links_open() == 0; }, std::chrono::seconds(5));
   spdlog::info("cluster: stepped down: the followers' calls are answered and their links closed");
 }
 

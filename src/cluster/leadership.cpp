@@ -212,7 +212,8 @@ bool Leadership::tick() {
     if (!elected()) {
       // A follower competes for an absent lease only once it has been absent for a lease
       // interval (two looks apart): a leader cut off from Redis for a moment renews first. A
-      // released lease was given up by a leader that stopped: it is taken at once.
+      // released lease was given up by a leader that stopped, and the lease of a cluster that
+      // never had a leader is nobody's: both are taken at once.
       RedisReply holder = redis_.command({"GET", key_});
       const auto* held = std::get_if<std::string>(&holder);
       const bool released = held && *held == kReleasedLease;
@@ -222,7 +223,9 @@ bool Leadership::tick() {
       } else if (!free_since_) {
         free_since_ = now;
       }
-      const bool compete = released || (free_since_ && now - *free_since_ >= look_interval());
+      const bool compete = released ||
+                           (free_since_ && now - *free_since_ >= look_interval()) ||
+                           (!held && nobody_ever_led());
       RedisReply r;
       if (compete) {
         r = redis_.command(
@@ -285,6 +288,19 @@ bool Leadership::tick() {
     }
     return false;
   }
+}
+
+bool Leadership::nobody_ever_led() {
+  if (someone_led_ || !hooks_.current_epoch) return false;
+  try {
+    someone_led_ = hooks_.current_epoch() != 0;
+  } catch (const std::exception& e) {
+    spdlog::warn("cluster: cannot read the leadership epoch ({}); competing for the lease "
+                 "after two looks",
+                 e.what());
+    return false;
+  }
+  return !someone_led_;
 }
 
 void Leadership::publish() {

@@ -101,6 +101,9 @@ class Leadership {
   // is another than the last one seen.
   void saw_leader(const std::string& url);
   void log_redis_error(const std::exception& e);
+  // True while the epoch is still 0: no node has ever led, so none can be renewing an absent
+  // lease. False once it is not, or if PostgreSQL cannot say.
+  bool nobody_ever_led();
 
   config::ClusterConfig config_;
   Hooks hooks_;
@@ -122,6 +125,8 @@ class Leadership {
   bool lease_lapsed_logged_ = false;
   // Since when the looks have found no lease at all (lease thread only).
   std::optional<std::chrono::steady_clock::time_point> free_since_;
+  // Whether some node has led this cluster (the epoch has left 0), once seen (lease thread only).
+  bool someone_led_ = false;
   // The advertise_url the lease last named (lease thread only); kept while it names nobody, so
   // that a leader replaced after its lease expired is told apart from one that renewed.
   std::string last_leader_url_;

@@ -80,6 +80,19 @@ def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
     assert result["waited"] > 0.2, result
 
 
+def test_a_new_cluster_takes_its_first_lease_at_the_first_look(cluster_factory):
+    """No node of a new cluster has led (the epoch is 0), so none can be renewing an absent
+    lease: the first look takes it. After a leader is lost a node waits for a second look,
+    lease_ms / 3 later; with these 5 s between looks, that wait would show."""
+    lease_ms = 15000
+    started = time.monotonic()
+    cluster = cluster_factory("first", lease_ms=lease_ms)
+    ready_after = time.monotonic() - started
+    print(f"a new cluster served {ready_after:.2f} s after its nodes started")
+    assert ready_after < lease_ms / 3 / 1000, cluster.log_tail(20)
+    assert cluster.client().call("get_room_info", {"RoomId": "nope"})["ErrorCode"] == 100004
+
+
 def gateway_pair(cluster_factory, name, room):
     """Two gateway nodes (the leader and a follower) and a room created through the follower."""
     cluster = cluster_factory(name, lease_ms=LEASE_MS, nodes=2, node_cls=GatewayServer,
