@@ -223,8 +223,7 @@ bool Leadership::tick() {
       } else if (!free_since_) {
         free_since_ = now;
       }
-      const bool compete = released ||
-                           (free_since_ && now - *free_since_ >= look_interval()) ||
+      const bool compete = released || (free_since_ && now - *free_since_ >= look_interval()) ||
                            (!held && nobody_ever_led());
       RedisReply r;
       if (compete) {
@@ -295,9 +294,10 @@ bool Leadership::nobody_ever_led() {
   try {
     someone_led_ = hooks_.current_epoch() != 0;
   } catch (const std::exception& e) {
-    spdlog::warn("cluster: cannot read the leadership epoch ({}); competing for the lease "
-                 "after two looks",
-                 e.what());
+    spdlog::warn(
+        "cluster: cannot read the leadership epoch ({}); competing for the lease "
+        "after two looks",
+        e.what());
     return false;
   }
   return !someone_led_;
