@@ -75,7 +75,7 @@ FORMAT_FILES = $(shell find src tests/unit fuzz -type f \
                  \( -name '*.cpp' -o -name '*.cc' -o -name '*.h' -o -name '*.hpp' \) 2>/dev/null | sort)
 
 .PHONY: all deps build run run-cluster test unit-test e2e-test cluster-test compat-deps \
-        browser-deps bench bench-quick \
+        browser-deps bench bench-quick bench-tools \
         bench-gateway bench-cluster soak-cluster fuzz build-asan build-tsan test-sanitize \
         test-tsan \
         format format-check clean distclean
@@ -162,7 +162,11 @@ bench: build
 	$(PYTHON) bench/webhooks --liveroomd "$(LIVEROOMD)"
 
 # Chat fan-out through the client gateway: 10,000 members in one room (bench/gateway).
-bench-gateway: build
+# The load generator of the gateway benchmarks (bench/gateway_load.cpp), not in the default build.
+bench-tools: build
+	cmake --build "$(BUILD_DIR)" --target liveroom_gateway_load
+
+bench-gateway: bench-tools
 	LIVEROOMD="$(LIVEROOMD)" GATEWAY_LOAD="$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" bash bench/gateway
 
 # A three-node cluster against the single node, in one run (bench/cluster; QUICK=1, DURATION=N).
@@ -171,7 +175,7 @@ soak-cluster: build
 	LIVEROOM_SOAK=1 LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q -s $(PYTEST_FLAGS) \
 	  tests/e2e/test_cluster_soak.py
 
-bench-cluster: build
+bench-cluster: bench-tools
 	$(PYTHON) bench/cluster --liveroomd "$(LIVEROOMD)" \
 	  --gateway-load "$(CURDIR)/$(BUILD_DIR)/liveroom_gateway_load" $(BENCH_ARGS)
 
