@@ -27,17 +27,16 @@
 namespace liveroom::node {
 namespace {
 
-// The command line this process was started with, to start again as a follower.
-std::vector<char*> g_command_line;
-
 // A node that led and no longer does holds state another node now owns: the only safe way back
-// is the start-up path, so the process replaces itself (same pid, same command line) and
-// rejoins as a follower. Nothing it held in memory was acknowledged without being committed.
-[[noreturn]] void restart_as_follower(const std::string& why) {
+// is the start-up path, so the process replaces itself (same pid, the command line it was
+// started with) and rejoins as a follower. Nothing it held in memory was acknowledged without
+// being committed.
+[[noreturn]] void restart_as_follower(const std::vector<char*>& command_line,
+                                      const std::string& why) {
   spdlog::critical("cluster: restarting as a follower ({})", why);
   spdlog::default_logger()->flush();
   ::close_range(3, ~0U, 0);  // the listener and every connection: the new image opens its own
-  ::execv("/proc/self/exe", g_command_line.data());
+  ::execv("/proc/self/exe", command_line.data());
   spdlog::critical("cluster: cannot restart ({}); exiting", std::strerror(errno));
   std::_Exit(3);
 }
@@ -54,7 +53,8 @@ server::HttpResponse unavailable(std::string_view why) {
 // object per process; its methods are the paths a request can take on a node.
 class ClusterNode {
  public:
-  explicit ClusterNode(config::Config cfg);
+  // `command_line`: this process's argv, ending in a null pointer (to start again with).
+  ClusterNode(config::Config cfg, std::vector<char*> command_line);
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
@@ -99,6 +99,7 @@ class ClusterNode {
   std::string describe() const;
 
   config::Config cfg_;
+  const std::vector<char*> command_line_;
   const config::ClusterConfig& cluster_;
   const std::string link_secret_;
   const std::chrono::milliseconds failover_wait_;
@@ -134,20 +135,22 @@ std::string prepare_postgres_and_read_secret(const std::string& url) {
   return store::postgres_cluster_secret(url);
 }
 
-ClusterNode::ClusterNode(config::Config cfg)
+ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
     : cfg_(std::move(cfg)),
+      command_line_(std::move(command_line)),
       cluster_(*cfg_.cluster),
       link_secret_(prepare_postgres_and_read_secret(cluster_.postgres_url)),
       failover_wait_(cluster_.failover_wait_ms),
-      leadership_(cluster_,
-                  {.current_epoch =
-                       [this] { return store::postgres_leadership_epoch(cluster_.postgres_url); },
-                   .lost = [](const std::string& why) { restart_as_follower(why); },
-                   .describe = [this] { return describe(); },
-                   .moved =
-                       [this](const std::string& previous) {
-                         if (links_) links_->abandon(previous, "another node leads now");
-                       }}),
+      leadership_(
+          cluster_,
+          {.current_epoch =
+               [this] { return store::postgres_leadership_epoch(cluster_.postgres_url); },
+           .lost = [this](const std::string& why) { restart_as_follower(command_line_, why); },
+           .describe = [this] { return describe(); },
+           .moved =
+               [this](const std::string& previous) {
+                 if (links_) links_->abandon(previous, "another node leads now");
+               }}),
       calls_refused_(follower_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
@@ -364,10 +367,9 @@ void ClusterNode::take_over() {
     const uint64_t epoch = store::take_postgres_leadership(cluster_.postgres_url, cluster_.node_id,
                                                            cluster_.advertise_url);
     leadership_.set_epoch(epoch);
-    auto store =
-        store::open_postgres_store({cluster_.postgres_url, epoch, [] {
-                                      restart_as_follower("another node took over (fenced commit)");
-                                    }});
+    auto store = store::open_postgres_store(
+        {cluster_.postgres_url, epoch,
+         [this] { restart_as_follower(command_line_, "another node took over (fenced commit)"); }});
     services_ = std::make_unique<Services>(
         cfg_, std::move(store), http_, registry_,
         [this](uint32_t sdkappid, std::string_view room_id) { room_changed(sdkappid, room_id); });
@@ -388,7 +390,7 @@ void ClusterNode::take_over() {
                                                               started)
             .count());
   } catch (const std::exception& e) {
-    restart_as_follower(std::string("cannot take over: ") + e.what());
+    restart_as_follower(command_line_, std::string("cannot take over: ") + e.what());
   }
 }
 
@@ -467,8 +469,7 @@ std::string ClusterNode::describe() const {
 }  // namespace
 
 int serve_cluster(config::Config cfg, std::vector<char*> command_line) {
-  g_command_line = std::move(command_line);
-  ClusterNode node(std::move(cfg));
+  ClusterNode node(std::move(cfg), std::move(command_line));
   return node.run();
 }
 
