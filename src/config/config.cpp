@@ -281,7 +281,7 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "cluster", "[cluster]");
   r.reject_unknown_keys(t, "cluster",
                         {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms",
-                         "key_prefix", "failover_wait_ms", "follower_reads"});
+                         "key_prefix", "failover_wait_ms", "follower_reads", "placement"});
   ClusterConfig c;
   const auto& id_node = r.required(t, "node_id", "cluster", "a name unique in the cluster");
   c.node_id = r.non_empty_string(id_node, "cluster.node_id");
@@ -318,6 +318,17 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   }
   if (const toml::node* n = t.get("follower_reads")) {
     c.follower_reads = r.boolean(*n, "cluster.follower_reads");
+  }
+  if (const toml::node* n = t.get("placement")) {
+    const std::string placement = r.non_empty_string(*n, "cluster.placement");
+    if (placement == "app") {
+      c.placement = ClusterConfig::Placement::kApp;
+    } else if (placement != "cluster") {
+      r.fail("cluster.placement",
+             "must be \"cluster\" (one leader hosts every app) or \"app\" (each app has its own "
+             "host)",
+             n);
+    }
   }
   return c;
 }

@@ -106,6 +106,11 @@ struct ClusterConfig {
   // Followers answer get_room_info from the leader's answers they kept, after asking it what
   // changed (docs/cluster.md, "Reads on followers"); false: every call goes to the leader.
   bool follower_reads = true;
+  // What one lease covers (docs/cluster.md, "Placement"): kCluster, one leader hosts every app;
+  // kApp, each app has its own lease, epoch and host, so a cluster serving several apps spreads
+  // them over its nodes. Every node of a cluster must say the same.
+  enum class Placement { kCluster, kApp };
+  Placement placement = Placement::kCluster;
 };
 
 struct Config {

@@ -593,8 +593,11 @@ TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
   EXPECT_EQ(cfg.cluster->key_prefix, "liveroom");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 10000u);
   EXPECT_TRUE(cfg.cluster->follower_reads);
+  EXPECT_EQ(cfg.cluster->placement, ClusterConfig::Placement::kCluster);
   cfg = parse_config(cluster_with(
-      "lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\nfollower_reads = false\n"));
+      "lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\nfollower_reads = false\n"
+      "placement = \"app\"\n"));
+  EXPECT_EQ(cfg.cluster->placement, ClusterConfig::Placement::kApp);
   EXPECT_EQ(cfg.cluster->lease_ms, 1000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "blue");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 0u);
@@ -609,6 +612,7 @@ TEST(ClusterConfig, BadValuesNameTheKey) {
                          {"cluster.failover_wait_ms", "60000"}));
   EXPECT_TRUE(fails_with(cluster_with("colour = 1\n"), {"cluster.colour", "not a known key"}));
   EXPECT_TRUE(fails_with(cluster_with("follower_reads = 1\n"), {"cluster.follower_reads"}));
+  EXPECT_TRUE(fails_with(cluster_with("placement = \"room\"\n"), {"cluster.placement", "\"app\""}));
   std::string text = with_app(
       "[cluster]\nnode_id = \"a b\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
       "\"postgresql://x\"\nredis_url = \"redis://x\"\n");
