@@ -87,18 +87,22 @@ void append_escaped(std::string& out, std::string_view text, bool quote) {
   }
 }
 
-// `{a="x",b="y"}`, with `le` last for a histogram bucket; nothing for no labels at all.
-void append_labels(std::string& out, const Labels& labels, std::string_view le = {}) {
-  if (labels.empty() && le.empty()) return;
+// `{a="x",b="y"}`: the registry's constant labels, the child's, then `le` for a histogram bucket;
+// nothing for no labels at all.
+void append_labels(std::string& out, const Labels& constant, const Labels& labels,
+                   std::string_view le = {}) {
+  if (constant.empty() && labels.empty() && le.empty()) return;
   out += '{';
   bool first = true;
-  for (const auto& [name, value] : labels) {
-    if (!first) out += ',';
-    first = false;
-    out += name;
-    out += "=\"";
-    append_escaped(out, value, true);
-    out += '"';
+  for (const Labels* set : {&constant, &labels}) {
+    for (const auto& [name, value] : *set) {
+      if (!first) out += ',';
+      first = false;
+      out += name;
+      out += "=\"";
+      append_escaped(out, value, true);
+      out += '"';
+    }
   }
   if (!le.empty()) {
     if (!first) out += ',';
@@ -219,6 +223,20 @@ struct Registry::Family {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
+Registry::Registry(Labels constant_labels) : constant_labels_(std::move(constant_labels)) {
+  for (auto it = constant_labels_.begin(); it != constant_labels_.end(); ++it) {
+    const std::string& label = it->first;
+    // le would clash with the bucket's on every histogram of the registry.
+    if (!valid_label_name(label) || label == "le") {
+      throw std::invalid_argument("constant label " + label + ": invalid name");
+    }
+    if (std::any_of(constant_labels_.begin(), it,
+                    [&](const auto& c) { return c.first == label; })) {
+      throw std::invalid_argument("constant label " + label + ": given twice");
+    }
+  }
+}
+
 Registry::Family& Registry::family(std::string_view name, std::string_view help, int type,
                                    const Labels& labels) {
   if (!valid_metric_name(name)) invalid(name, "invalid metric name");
@@ -228,6 +246,10 @@ Registry::Family& Registry::family(std::string_view name, std::string_view help,
     if (type == kHistogramType && label == "le") invalid(name, "label le is the bucket's");
     if (std::find(label_names.begin(), label_names.end(), label) != label_names.end()) {
       invalid(name, "label " + label + " given twice");
+    }
+    if (std::any_of(constant_labels_.begin(), constant_labels_.end(),
+                    [&](const auto& c) { return c.first == label; })) {
+      invalid(name, "label " + label + " is a constant label of the registry");
     }
     label_names.push_back(label);
   }
@@ -288,72 +310,98 @@ void Registry::sampled_counter(std::string_view name, std::string_view help,
 }
 
 std::string Registry::render() const {
-  std::lock_guard lock(mutex_);
+  const Registry* self = this;
+  return render_all(std::span(&self, 1));
+}
+
+std::string Registry::render_all(std::span<const Registry* const> registries) {
+  // Per family name, the Family whose HELP and TYPE are rendered and the samples of every
+  // registry. A family is never removed, nor are its name, help or type changed, so `first` and
+  // the name stay valid and readable after their registry's mutex is released.
+  struct Merged {
+    const Family* first;
+    std::string samples;
+  };
+  std::map<std::string_view, Merged> merged;
+  for (const Registry* registry : registries) {
+    std::lock_guard lock(registry->mutex_);
+    for (const auto& [name, f] : registry->families_) {
+      auto it = merged.try_emplace(name, Merged{f.get(), {}}).first;
+      // Counter and sampled counter are both "counter" to Prometheus, so they merge.
+      if (type_name(it->second.first->type) != type_name(f->type)) continue;
+      registry->render_samples(it->second.samples, name, *f);
+    }
+  }
   std::string out;
   out.reserve(4096);
-  std::string le;
-  for (const auto& [name, f] : families_) {
+  for (const auto& [name, m] : merged) {
     out += "# HELP ";
     out += name;
     out += ' ';
-    append_escaped(out, f->help, false);
+    append_escaped(out, m.first->help, false);
     out += "\n# TYPE ";
     out += name;
     out += ' ';
-    out += type_name(f->type);
+    out += type_name(m.first->type);
     out += '\n';
-    for (const auto& [labels, counter] : f->counters) {
-      out += name;
-      append_labels(out, labels);
-      out += ' ';
-      append_uint(out, counter->value());
-      out += '\n';
-    }
-    for (const auto& [labels, read] : f->sampled_counters) {
-      out += name;
-      append_labels(out, labels);
-      out += ' ';
-      append_uint(out, read ? read() : 0);
-      out += '\n';
-    }
-    for (const auto& [labels, read] : f->gauges) {
-      out += name;
-      append_labels(out, labels);
-      out += ' ';
-      append_double(out, read ? read() : 0.0);
-      out += '\n';
-    }
-    for (const auto& [labels, histogram] : f->histograms) {
-      const std::vector<uint64_t> counts = histogram->cumulative_counts();
-      for (size_t i = 0; i < counts.size(); ++i) {
-        le.clear();
-        if (i < f->bounds.size()) {
-          append_double(le, f->bounds[i]);
-        } else {
-          le = "+Inf";
-        }
-        out += name;
-        out += "_bucket";
-        append_labels(out, labels, le);
-        out += ' ';
-        append_uint(out, counts[i]);
-        out += '\n';
-      }
-      out += name;
-      out += "_sum";
-      append_labels(out, labels);
-      out += ' ';
-      out += histogram->sum_text();
-      out += '\n';
-      out += name;
-      out += "_count";
-      append_labels(out, labels);
-      out += ' ';
-      append_uint(out, counts.back());
-      out += '\n';
-    }
+    out += m.samples;
   }
   return out;
+}
+
+void Registry::render_samples(std::string& out, const std::string& name, const Family& f) const {
+  const Labels& constant = constant_labels_;
+  for (const auto& [labels, counter] : f.counters) {
+    out += name;
+    append_labels(out, constant, labels);
+    out += ' ';
+    append_uint(out, counter->value());
+    out += '\n';
+  }
+  for (const auto& [labels, read] : f.sampled_counters) {
+    out += name;
+    append_labels(out, constant, labels);
+    out += ' ';
+    append_uint(out, read ? read() : 0);
+    out += '\n';
+  }
+  for (const auto& [labels, read] : f.gauges) {
+    out += name;
+    append_labels(out, constant, labels);
+    out += ' ';
+    append_double(out, read ? read() : 0.0);
+    out += '\n';
+  }
+  std::string le;
+  for (const auto& [labels, histogram] : f.histograms) {
+    const std::vector<uint64_t> counts = histogram->cumulative_counts();
+    for (size_t i = 0; i < counts.size(); ++i) {
+      le.clear();
+      if (i < f.bounds.size()) {
+        append_double(le, f.bounds[i]);
+      } else {
+        le = "+Inf";
+      }
+      out += name;
+      out += "_bucket";
+      append_labels(out, constant, labels, le);
+      out += ' ';
+      append_uint(out, counts[i]);
+      out += '\n';
+    }
+    out += name;
+    out += "_sum";
+    append_labels(out, constant, labels);
+    out += ' ';
+    out += histogram->sum_text();
+    out += '\n';
+    out += name;
+    out += "_count";
+    append_labels(out, constant, labels);
+    out += ' ';
+    append_uint(out, counts.back());
+    out += '\n';
+  }
 }
 
 }  // namespace liveroom::metrics

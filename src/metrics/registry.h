@@ -96,6 +96,14 @@ class alignas(64) Histogram {
 class Registry {
  public:
   Registry();
+  // `constant_labels` go on every sample this registry renders, before the sample's own labels
+  // (a histogram's le stays last): when a node hosts several apps, each app's services register
+  // the same families in a registry of their own, and e.g. app="1400000001" keeps their series
+  // apart in render_all. Throws std::invalid_argument on an invalid or repeated name or le (the
+  // bucket's); a metric of this registry may not use these names for its own labels either.
+  // Spell one pair of literals Registry(Labels{{"app", "1"}}): ({{"app", "1"}}) is ambiguous with
+  // the (deleted) copy constructor.
+  explicit Registry(Labels constant_labels);
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
@@ -121,11 +129,22 @@ class Registry {
 
   // The text exposition format 0.0.4: families sorted by name, children by label values.
   std::string render() const;
+  // Several registries as one exposition, since a scrape must see each family's # HELP and # TYPE
+  // once: families merged by name and sorted, HELP and TYPE from the first registry that has the
+  // family, then each registry's samples in the order given. The registries must differ in their
+  // constant labels (and appear once), or the same family repeats series. A family that a later
+  // registry registered as another type (as on the # TYPE line) is skipped for that registry, not
+  // thrown: one app's mistake must not fail the whole scrape, and within one registry the clash
+  // already throws at registration. Each registry is locked in turn, never two at once.
+  static std::string render_all(std::span<const Registry* const> registries);
 
  private:
   struct Family;
   Family& family(std::string_view name, std::string_view help, int type, const Labels& labels);
+  // The sample lines of one family of this registry; mutex_ must be held.
+  void render_samples(std::string& out, const std::string& name, const Family& f) const;
 
+  const Labels constant_labels_;
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
 };

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,41 @@ std::string sample(const std::string& text, const std::string& series) {
     if (line.starts_with(series + " ")) return line.substr(series.size() + 1);
   }
   return "<missing " + series + ">";
+}
+
+// What makes an exposition valid beyond each line's syntax: each family's # HELP and # TYPE once,
+// its samples right after them, and no series twice. What is wrong, or "" for nothing.
+std::string exposition_error(const std::string& text) {
+  std::set<std::string> helped, typed, series;
+  std::string family;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("# HELP ")) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      if (!helped.insert(family).second) return "HELP twice: " + family;
+    } else if (line.starts_with("# TYPE ")) {
+      if (!line.starts_with("# TYPE " + family + " ") || !typed.insert(family).second) {
+        return "TYPE out of place: " + line;
+      }
+    } else {
+      const std::string key = line.substr(0, line.rfind(' '));
+      const std::string metric = key.substr(0, key.find('{'));
+      if (metric != family && metric != family + "_bucket" && metric != family + "_sum" &&
+          metric != family + "_count") {
+        return "sample outside its family: " + line;
+      }
+      if (!series.insert(key).second) return "series twice: " + key;
+    }
+  }
+  return "";
+}
+
+// How many lines of `text` start with `prefix`.
+size_t count_lines(const std::string& text, const std::string& prefix) {
+  size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += line.starts_with(prefix);
+  return n;
 }
 
 TEST(Counter, CountsAndIsSharedByNameAndLabels) {
@@ -110,6 +146,119 @@ TEST(Registry, HistogramLabelsComeBeforeLe) {
   EXPECT_EQ(sample(text, "d_seconds_bucket{command=\"x\",le=\"+Inf\"}"), "1");
   EXPECT_EQ(sample(text, "d_seconds_sum{command=\"x\"}"), "0.5");
   EXPECT_EQ(sample(text, "d_seconds_count{command=\"x\"}"), "1");
+}
+
+TEST(Registry, ConstantLabelsGoFirstOnEverySample) {
+  Registry r(Labels{{"app", "1400000001"}, {"node", "n1"}});
+  r.counter("c_total", "C.", {{"code", "0"}}).inc(3);
+  r.counter("bare_total", "No labels of its own.").inc();
+  r.gauge("g", "G.", [] { return 2.5; });
+  r.sampled_counter("s_total", "S.", [] { return uint64_t{9}; }, {{"result", "ok"}});
+  const double bounds[] = {1};
+  r.histogram("d_seconds", "D.", bounds, {{"command", "x"}}).observe(0.5);
+
+  const std::string text = r.render();
+  EXPECT_EQ(exposition_error(text), "");
+  EXPECT_EQ(sample(text, "c_total{app=\"1400000001\",node=\"n1\",code=\"0\"}"), "3");
+  EXPECT_EQ(sample(text, "bare_total{app=\"1400000001\",node=\"n1\"}"), "1");
+  EXPECT_EQ(sample(text, "g{app=\"1400000001\",node=\"n1\"}"), "2.5");
+  EXPECT_EQ(sample(text, "s_total{app=\"1400000001\",node=\"n1\",result=\"ok\"}"), "9");
+  EXPECT_EQ(sample(text, "d_seconds_bucket{app=\"1400000001\",node=\"n1\",command=\"x\",le=\"1\"}"),
+            "1");
+  EXPECT_EQ(
+      sample(text, "d_seconds_bucket{app=\"1400000001\",node=\"n1\",command=\"x\",le=\"+Inf\"}"),
+      "1");
+  EXPECT_EQ(sample(text, "d_seconds_sum{app=\"1400000001\",node=\"n1\",command=\"x\"}"), "0.5");
+  EXPECT_EQ(sample(text, "d_seconds_count{app=\"1400000001\",node=\"n1\",command=\"x\"}"), "1");
+}
+
+TEST(Registry, RejectsBadConstantLabels) {
+  EXPECT_THROW(Registry(Labels{{"", "1"}}), std::invalid_argument);
+  EXPECT_THROW(Registry(Labels{{"__app", "1"}}), std::invalid_argument);
+  EXPECT_THROW(Registry(Labels{{"a-b", "1"}}), std::invalid_argument);
+  EXPECT_THROW(Registry(Labels{{"le", "1"}}), std::invalid_argument);  // the bucket's
+  EXPECT_THROW(Registry(Labels{{"app", "1"}, {"app", "2"}}), std::invalid_argument);
+
+  // A metric may not repeat a constant label among its own.
+  Registry r(Labels{{"app", "1"}});
+  EXPECT_THROW(r.counter("c_total", "C.", {{"app", "2"}}), std::invalid_argument);
+  EXPECT_EQ(r.render(), "");
+}
+
+TEST(Registry, RenderAllMergesFamiliesOfSeveralRegistries) {
+  Registry a(Labels{{"app", "1400000001"}});
+  Registry b(Labels{{"app", "1400000002"}});
+  const double bounds[] = {0.01};
+  for (Registry* r : {&a, &b}) {
+    r->counter("liveroom_requests_total", "Requests answered.", {{"code", "0"}}).inc();
+    r->gauge("liveroom_rooms", "Rooms in memory.", [r, &a] { return r == &a ? 3.0 : 4.0; });
+    r->histogram("liveroom_request_duration_seconds", "Latency.", bounds).observe(0.001);
+  }
+  a.counter("liveroom_requests_total", "Requests answered.", {{"code", "100004"}}).inc(5);
+  // A family only the second registry has.
+  b.sampled_counter("liveroom_webhook_deliveries_total", "Deliveries.", [] { return uint64_t{7}; });
+
+  const Registry* both[] = {&a, &b};
+  const std::string text = Registry::render_all(both);
+  EXPECT_EQ(exposition_error(text), "");
+  for (const char* family :
+       {"liveroom_requests_total", "liveroom_rooms", "liveroom_request_duration_seconds",
+        "liveroom_webhook_deliveries_total"}) {
+    EXPECT_EQ(count_lines(text, std::string("# HELP ") + family + " "), 1u) << family;
+    EXPECT_EQ(count_lines(text, std::string("# TYPE ") + family + " "), 1u) << family;
+  }
+  EXPECT_EQ(sample(text, "liveroom_requests_total{app=\"1400000001\",code=\"0\"}"), "1");
+  EXPECT_EQ(sample(text, "liveroom_requests_total{app=\"1400000001\",code=\"100004\"}"), "5");
+  EXPECT_EQ(sample(text, "liveroom_requests_total{app=\"1400000002\",code=\"0\"}"), "1");
+  EXPECT_EQ(sample(text, "liveroom_rooms{app=\"1400000001\"}"), "3");
+  EXPECT_EQ(sample(text, "liveroom_rooms{app=\"1400000002\"}"), "4");
+  EXPECT_EQ(
+      sample(text, "liveroom_request_duration_seconds_bucket{app=\"1400000001\",le=\"0.01\"}"),
+      "1");
+  EXPECT_EQ(sample(text, "liveroom_request_duration_seconds_count{app=\"1400000002\"}"), "1");
+  EXPECT_EQ(sample(text, "liveroom_webhook_deliveries_total{app=\"1400000002\"}"), "7");
+  EXPECT_EQ(count_lines(text, "liveroom_webhook_deliveries_total"), 1u);
+  // Families sorted by name across the registries, as render() sorts one registry's.
+  EXPECT_LT(text.find("# HELP liveroom_request_duration_seconds "),
+            text.find("# HELP liveroom_requests_total "));
+  EXPECT_LT(text.find("# HELP liveroom_rooms "),
+            text.find("# HELP liveroom_webhook_deliveries_total "));
+}
+
+TEST(Registry, RenderAllOfOneRegistryIsItsRender) {
+  Registry plain;
+  Registry labelled(Labels{{"app", "1400000001"}});
+  const double bounds[] = {0.001, 0.01};
+  for (Registry* r : {&plain, &labelled}) {
+    r->counter("c_total", "C.", {{"code", "0"}}).inc(2);
+    r->gauge("g", "G.", [] { return 1.5; });
+    r->histogram("h_seconds", "H.", bounds, {{"command", "x"}}).observe(0.005);
+    const Registry* one[] = {r};
+    EXPECT_EQ(Registry::render_all(one), r->render());
+  }
+  EXPECT_EQ(Registry::render_all({}), "");
+}
+
+TEST(Registry, RenderAllSkipsAFamilyOfAnotherType) {
+  Registry a(Labels{{"app", "1"}});
+  Registry b(Labels{{"app", "2"}});
+  a.gauge("x", "X.", [] { return 1.0; });
+  b.counter("x", "X.").inc();  // a mistake in b: the scrape keeps a's x and b's other families
+  b.counter("y_total", "Y.").inc();
+  // Counter objects and a sampled counter are both counters on the # TYPE line: they merge.
+  a.counter("z_total", "Z.").inc(2);
+  b.sampled_counter("z_total", "Other help.", [] { return uint64_t{3}; });
+
+  const Registry* both[] = {&a, &b};
+  const std::string text = Registry::render_all(both);
+  EXPECT_EQ(exposition_error(text), "");
+  EXPECT_EQ(count_lines(text, "# TYPE x gauge"), 1u);
+  EXPECT_EQ(sample(text, "x{app=\"1\"}"), "1");
+  EXPECT_EQ(sample(text, "x{app=\"2\"}"), "<missing x{app=\"2\"}>");
+  EXPECT_EQ(sample(text, "y_total{app=\"2\"}"), "1");
+  EXPECT_EQ(count_lines(text, "# HELP z_total Z."), 1u);  // the first registry's help
+  EXPECT_EQ(sample(text, "z_total{app=\"1\"}"), "2");
+  EXPECT_EQ(sample(text, "z_total{app=\"2\"}"), "3");
 }
 
 TEST(Histogram, BucketEdgesAreInclusiveAndCumulative) {
