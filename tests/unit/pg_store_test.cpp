@@ -1,7 +1,9 @@
 // The PostgreSQL store against a real PostgreSQL: the same promises as the SQLite store (every
 // change comes back after a reload, byte for byte), plus the cluster's own: a commit from a node
 // whose leadership epoch is stale changes nothing, a lost connection delays commits instead of
-// failing them, and a schema newer than the binary is refused.
+// failing them, and a schema newer than the binary is refused. With placement by app, stores of
+// different apps write side by side: each loads only its app's rows and is fenced by its app's
+// epoch alone.
 //
 // They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
 // databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "store/postgres/pg_connection.h"
@@ -24,6 +27,7 @@ namespace {
 using testing_support::wait_durable;
 
 constexpr uint32_t kApp = 1400000001;
+constexpr uint32_t kOtherApp = 1400000002;
 
 // A fresh database per test, dropped afterwards.
 class PostgresStore : public testing::Test {
@@ -57,6 +61,15 @@ class PostgresStore : public testing::Test {
     return open_postgres_store({url_, epoch, std::move(on_fenced)});
   }
   uint64_t lead() { return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1"); }
+
+  // Placement by app: a store serving `app` alone, and a takeover of that app.
+  std::unique_ptr<Store> open_app(
+      uint32_t app, uint64_t epoch, std::function<void()> on_fenced = [] {}) {
+    return open_postgres_store({url_, epoch, std::move(on_fenced), app});
+  }
+  uint64_t lead_app(uint32_t app) {
+    return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1", app);
+  }
 
   std::string base_, name_, url_;
 };
@@ -218,6 +231,85 @@ TEST_F(PostgresStore, ACommitWithAStaleEpochChangesNothing) {
   ASSERT_EQ(s.rooms.size(), 1u);
   EXPECT_EQ(s.rooms[0].room.room_id, "before");
   store->close();  // the halted writer has ended; close only closes the connection
+}
+
+// A takeover of one app fences that app's previous host and no other: each app has its own
+// epoch row.
+TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
+  const uint64_t old_epoch = lead_app(kApp);
+  const uint64_t other_epoch = lead_app(kOtherApp);
+  std::promise<void> fenced;
+  auto store = open_app(kApp, old_epoch, [&fenced] { fenced.set_value(); });
+  std::atomic<bool> other_fenced{false};
+  auto other = open_app(kOtherApp, other_epoch, [&other_fenced] { other_fenced = true; });
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room("before")}})));
+  ASSERT_TRUE(wait_durable(*other, other->submit({PutRoom{kOtherApp, awkward_room("o1")}})));
+
+  const uint64_t new_epoch = lead_app(kApp);  // another node takes the app over
+  ASSERT_GT(new_epoch, old_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), new_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), other_epoch);
+  std::atomic<bool> acknowledged{false};
+  const uint64_t seq = store->submit({PutRoom{kApp, awkward_room("stale")}});
+  store->when_durable(seq, [&acknowledged] { acknowledged = true; });
+  ASSERT_EQ(fenced.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(acknowledged.load());
+
+  // The other app's host goes on committing, and so does the app's new host.
+  ASSERT_TRUE(wait_durable(*other, other->submit({PutRoom{kOtherApp, awkward_room("o2")}})));
+  EXPECT_FALSE(other_fenced.load());
+  auto successor = open_app(kApp, new_epoch);
+  EXPECT_EQ(successor->load().rooms.size(), 1u);
+  ASSERT_TRUE(wait_durable(*successor, successor->submit({PutRoom{kApp, awkward_room("after")}})));
+
+  // An app store checks its app's row, not the cluster's: the cluster's current epoch does not
+  // let a commit for an app nobody hosts through.
+  constexpr uint32_t kUnhostedApp = 1400000003;
+  std::promise<void> unhosted_fenced;
+  auto unhosted =
+      open_app(kUnhostedApp, lead(), [&unhosted_fenced] { unhosted_fenced.set_value(); });
+  unhosted->submit({PutRoom{kUnhostedApp, awkward_room("x")}});
+  ASSERT_EQ(unhosted_fenced.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  unhosted->close();
+  EXPECT_TRUE(open_app(kUnhostedApp, 0)->load().rooms.empty());
+
+  Snapshot s = open_app(kApp, 0)->load();
+  std::set<std::string> rooms;
+  for (const auto& r : s.rooms) rooms.insert(r.room.room_id);
+  EXPECT_EQ(rooms, (std::set<std::string>{"before", "after"}));
+  EXPECT_EQ(open_app(kOtherApp, 0)->load().rooms.size(), 2u);
+  store->close();
+  other->close();
+  successor->close();
+}
+
+TEST_F(PostgresStore, AnAppsEpochIsZeroUntilANodeHostsIt) {
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_TRUE(postgres_app_leaderships(url_).empty());
+  EXPECT_EQ(lead(), 1u);  // the cluster's epoch is its own
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_EQ(lead_app(kOtherApp), 1u);
+  EXPECT_EQ(lead_app(kOtherApp), 2u);
+  EXPECT_EQ(lead_app(kApp), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), 2u);
+  EXPECT_EQ(postgres_leadership_epoch(url_), 1u);
+
+  take_postgres_leadership(url_, "n2", "http://10.0.0.2:8080", kApp);
+  const auto rows = postgres_app_leaderships(url_);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].sdkappid, kApp);  // by sdkappid
+  EXPECT_EQ(rows[0].epoch, 2u);
+  EXPECT_EQ(rows[0].node_id, "n2");
+  EXPECT_EQ(rows[0].leader_url, "http://10.0.0.2:8080");
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  EXPECT_LT(std::abs(rows[0].since_ms - now_ms), 60'000);
+  EXPECT_EQ(rows[1].sdkappid, kOtherApp);
+  EXPECT_EQ(rows[1].epoch, 2u);
+  EXPECT_EQ(rows[1].node_id, "unit");
 }
 
 TEST_F(PostgresStore, ALostConnectionDelaysCommitsInsteadOfFailingThem) {
