@@ -149,6 +149,11 @@ struct Snapshot {
   std::vector<PutGiftCategory> gift_categories;
   std::vector<PutGiftSender> gift_senders;
   std::vector<PutBattle> battles;  // with the scores of battle_scores applied
+  // Where this store's new outbox ids start (the engine takes the higher of this and the
+  // highest loaded id + 1). PostgreSQL reserves each load a block of ids above every id ever
+  // written: with placement by app several hosts write webhook_outbox, each loading only its own
+  // app's rows, and ids allocated from those alone would collide. SQLite has one writer: 1.
+  uint64_t first_outbox_id = 1;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the

@@ -2,8 +2,8 @@
 // change comes back after a reload, byte for byte), plus the cluster's own: a commit from a node
 // whose leadership epoch is stale changes nothing, a lost connection delays commits instead of
 // failing them, and a schema newer than the binary is refused. With placement by app, stores of
-// different apps write side by side: each loads only its app's rows and is fenced by its app's
-// epoch alone.
+// different apps write side by side: each loads only its app's rows, is fenced by its app's
+// epoch alone, and their outbox ids never collide.
 //
 // They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
 // databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
@@ -24,10 +24,12 @@
 namespace liveroom::store {
 namespace {
 
+using testing_support::wait_all_durable;
 using testing_support::wait_durable;
 
 constexpr uint32_t kApp = 1400000001;
 constexpr uint32_t kOtherApp = 1400000002;
+constexpr uint64_t kOutboxIdBlock = uint64_t{1} << 40;  // what each load reserves
 
 // A fresh database per test, dropped afterwards.
 class PostgresStore : public testing::Test {
@@ -233,6 +235,118 @@ TEST_F(PostgresStore, ACommitWithAStaleEpochChangesNothing) {
   store->close();  // the halted writer has ended; close only closes the connection
 }
 
+// An outbox row as the engine makes it.
+domain::OutboxEntry outbox_entry(uint64_t id, uint32_t app, std::string room_id) {
+  domain::OutboxEntry e;
+  e.id = id;
+  e.sdkappid = app;
+  e.url = "http://hook";
+  e.room_id = std::move(room_id);
+  e.room_seq = 1;
+  e.event_id = "ev" + std::to_string(id);
+  e.command = "Live.CallbackAfterCreateRoom";
+  e.payload = "{}";
+  e.created_ms = 17;
+  return e;
+}
+
+// One of every kind of row for `app`, so that a load can be checked to hold nothing of another.
+std::vector<Change> one_of_each(uint32_t app) {
+  domain::Account account;
+  account.user_id = "user";
+  domain::CallbackConfig config;
+  config.subscription = domain::Subscription{"http://hook", {"a"}};
+  domain::Battle battle{"battle", {{"room", "o", domain::BattleRoomState::kJoined, 0, 0}},
+                        1'000,    "",
+                        1,        0,
+                        0,        domain::BattleStatus::kRunning,
+                        ""};
+  domain::Room room = awkward_room("room");
+  return {PutRoom{app, room},
+          PutRoomMetadata{app, "room", room.metadata},
+          PutRoomModeration{app, "room", room.moderation},
+          PutAccount{app, account},
+          PutRoomEventSeq{app, "room", 3},
+          PutCallbackConfig{app, config},
+          PutGift{app, awkward_gift()},
+          PutGiftCategory{app, awkward_category()},
+          PutGiftSender{app, "room", "user", {{1, 2}}},
+          PutBattle{app, battle},
+          PutBattleScore{app, "battle", "room", 5}};
+}
+
+// Every vector of the snapshot holds rows, and only rows of `app`.
+void expect_only(const Snapshot& s, uint32_t app) {
+  auto check = [app](const auto& rows, auto sdkappid_of, std::string_view what) {
+    EXPECT_FALSE(rows.empty()) << what;
+    for (const auto& row : rows) EXPECT_EQ(sdkappid_of(row), app) << what;
+  };
+  auto field = [](const auto& row) { return row.sdkappid; };
+  check(s.rooms, field, "rooms");
+  check(s.accounts, field, "accounts");
+  check(s.outbox, field, "outbox");
+  check(s.room_event_seqs, field, "room_event_seqs");
+  check(s.callback_configs, field, "callback_configs");
+  check(s.gifts, field, "gifts");
+  check(s.gift_categories, field, "gift_categories");
+  check(s.gift_senders, field, "gift_senders");
+  check(s.battles, field, "battles");
+  for (const auto& r : s.rooms) {
+    if (r.room.room_id == "room") {
+      EXPECT_EQ(r.room.metadata, awkward_room("x").metadata);
+    }
+  }
+}
+
+// Placement by app: two hosts write the same tables at once, each its own app's rows. Each load
+// sees its app alone, and every outbox row of both comes back: the ids each host allocates from
+// its own reserved block never collide (two hosts counting from their own rows' max would, and
+// ON CONFLICT DO NOTHING would drop the second host's webhook without a word).
+TEST_F(PostgresStore, TwoAppHostsCommitSideBySideAndEachLoadsOnlyItsApp) {
+  constexpr int kBatches = 50;
+  const uint32_t apps[2] = {kApp, kOtherApp};
+  const uint64_t epochs[2] = {lead_app(kApp), lead_app(kOtherApp)};
+  std::vector<std::thread> hosts;
+  std::atomic<int> failures{0};
+  for (int h = 0; h < 2; ++h) {
+    hosts.emplace_back([&, h] {
+      const uint32_t app = apps[h];
+      auto store = open_app(app, epochs[h], [&failures] { ++failures; });
+      const Snapshot loaded = store->load();
+      EXPECT_TRUE(loaded.rooms.empty());
+      // As the engine does: from the reserved block on.
+      uint64_t next_id = loaded.first_outbox_id;
+      if (!wait_durable(*store, store->submit(one_of_each(app)))) ++failures;
+      for (int i = 0; i < kBatches; ++i) {
+        const std::string room_id = "r" + std::to_string(i);
+        auto outbox = std::make_shared<std::vector<domain::OutboxEntry>>();
+        outbox->push_back(outbox_entry(next_id++, app, room_id));
+        outbox->push_back(outbox_entry(next_id++, app, room_id));
+        store->submit({PutRoom{app, awkward_room(room_id)}, PutOutbox{outbox}});
+      }
+      if (!wait_all_durable(*store)) ++failures;
+      store->close();
+    });
+  }
+  for (auto& t : hosts) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::set<uint64_t> ids;
+  for (int h = 0; h < 2; ++h) {
+    const Snapshot s = open_app(apps[h], epochs[h])->load();
+    SCOPED_TRACE(apps[h]);
+    expect_only(s, apps[h]);
+    EXPECT_EQ(s.rooms.size(), size_t{kBatches} + 1);
+    EXPECT_EQ(s.outbox.size(), size_t{kBatches} * 2);
+    for (const auto& e : s.outbox) ids.insert(e.id);
+  }
+  EXPECT_EQ(ids.size(), size_t{kBatches} * 4);  // not one webhook lost
+  // A store of the whole cluster (placement by cluster) still loads every app.
+  const Snapshot all = open(0)->load();
+  EXPECT_EQ(all.rooms.size(), size_t{kBatches} * 2 + 2);
+  EXPECT_EQ(all.outbox.size(), size_t{kBatches} * 4);
+}
+
 // A takeover of one app fences that app's previous host and no other: each app has its own
 // epoch row.
 TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
@@ -282,6 +396,37 @@ TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
   store->close();
   other->close();
   successor->close();
+}
+
+// Every load reserves a block of outbox ids above every id written so far and above every block
+// reserved before, whichever placement the store serves: a new host's ids follow its
+// predecessors' and never meet another host's.
+TEST_F(PostgresStore, EachLoadReservesOutboxIdsAboveEveryIdAndEveryEarlierBlock) {
+  auto first = open(lead());
+  const uint64_t first_block = first->load().first_outbox_id;
+  EXPECT_EQ(first_block, 1u);  // a new cluster counts from 1, as before
+  auto rows = std::make_shared<std::vector<domain::OutboxEntry>>();
+  rows->push_back(outbox_entry(first_block, kApp, "r"));
+  rows->push_back(outbox_entry(first_block + 1, kOtherApp, "r"));
+  ASSERT_TRUE(wait_durable(*first, first->submit({PutOutbox{rows}})));
+
+  auto second = open_app(kApp, lead_app(kApp));
+  const Snapshot second_load = second->load();
+  ASSERT_EQ(second_load.outbox.size(), 1u);
+  EXPECT_GE(second_load.first_outbox_id, first_block + kOutboxIdBlock);  // after first's block
+
+  // An id above every block (an older liveroomd counts from the highest id it loaded).
+  const uint64_t high = second_load.first_outbox_id + 3 * kOutboxIdBlock;
+  rows = std::make_shared<std::vector<domain::OutboxEntry>>();
+  rows->push_back(outbox_entry(high, kApp, "r"));
+  ASSERT_TRUE(wait_durable(*first, first->submit({PutOutbox{rows}})));
+
+  const uint64_t third_block = open_app(kOtherApp, 0)->load().first_outbox_id;
+  EXPECT_GT(third_block, high);
+  const uint64_t fourth_block = open(0)->load().first_outbox_id;
+  EXPECT_GE(fourth_block, third_block + kOutboxIdBlock);
+  first->close();
+  second->close();
 }
 
 TEST_F(PostgresStore, AnAppsEpochIsZeroUntilANodeHostsIt) {

@@ -1,6 +1,6 @@
 // The PostgreSQL schema: the SQLite store's tables (bigint for integers, bytea for text, see
-// pg_connection.h) plus the cluster's leadership row (and each app's, placement by app) and the
-// fencing check every commit runs.
+// pg_connection.h) plus the cluster's leadership row (and each app's, placement by app), the
+// fencing check every commit runs and the blocks of outbox ids loads reserve.
 #include <array>
 
 #include <fmt/format.h>
@@ -163,8 +163,10 @@ constexpr std::array<std::string_view, 6> kMigrations{{
       PRIMARY KEY (sdkappid, battle_id, room_id)
     );
     )sql",
-    // 6: placement by app (docs/cluster.md): each app's own epoch row, fenced like the cluster's.
-    // Only additions: a binary of version 5 still commits against it.
+    // 6: placement by app (docs/cluster.md): each app's own epoch row, fenced like the cluster's,
+    // and the blocks of outbox ids every load reserves, so that hosts of different apps writing
+    // webhook_outbox side by side never pick the same id. Only additions: a binary of version 5
+    // still commits against it.
     R"sql(
     CREATE TABLE app_leadership(
       sdkappid bigint PRIMARY KEY,
@@ -183,6 +185,12 @@ constexpr std::array<std::string_view, 6> kMigrations{{
           USING ERRCODE = 'LR001';
       END IF;
     END $$;
+    -- The first id of the next block a load reserves; only ever raised.
+    CREATE TABLE outbox_id_blocks(
+      id integer PRIMARY KEY CHECK (id = 1),
+      next bigint NOT NULL
+    );
+    INSERT INTO outbox_id_blocks VALUES (1, 1);
     )sql",
 }};
 

@@ -10,6 +10,7 @@
 // the requests in it wait, unacknowledged, meanwhile.
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "store/group_commit.h"
@@ -33,11 +34,16 @@ class PostgresBackend {
       PgConnection* db;
       PgStatement prepare(std::string_view sql) { return PgStatement(db, nullptr, sql); }
     } reader{&reader_};
+    // A statement of its own, not part of the snapshot's transaction: a REPEATABLE READ
+    // transaction would fail to update the row if another store's load updated it meanwhile,
+    // whereas this one waits for that load and reserves the block after its block.
+    const uint64_t first_outbox_id = reserve_outbox_ids();
     // One snapshot of every table, whatever commits meanwhile.
     reader_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     Snapshot snapshot = read_snapshot(reader, options_.sdkappid);
     reader_.exec("COMMIT");
     reader_.close();
+    snapshot.first_outbox_id = first_outbox_id;
     return snapshot;
   }
 
@@ -90,6 +96,22 @@ class PostgresBackend {
  private:
   static constexpr std::chrono::milliseconds kFirstBackoff{50};
   static constexpr std::chrono::milliseconds kLastBackoff{2000};
+  // The outbox ids one load reserves: 2^40, about 35 years of webhooks at 1000/s for one host
+  // between two loads, and room for 2^23 loads before a bigint runs out.
+  static constexpr int64_t kOutboxIdBlock = int64_t{1} << 40;
+
+  // Reserves a block of outbox ids above every id ever written (those of blocks still being
+  // used included) and returns its first. Blocks never overlap, so hosts of different apps never
+  // pick the same id, and a host's block follows its predecessors': an app's events keep their
+  // order by id across takeovers.
+  uint64_t reserve_outbox_ids() {
+    PgResult r = reader_.exec(fmt::format(
+        "UPDATE outbox_id_blocks SET next = greatest(next, (SELECT coalesce(max(id), 0) + 1 FROM "
+        "webhook_outbox)) + {0} WHERE id = 1 RETURNING next - {0}",
+        kOutboxIdBlock));
+    if (r.rows() != 1) throw StoreError("outbox_id_blocks has no row; the schema is damaged");
+    return std::stoull(std::string(r.text(0, 0)));
+  }
 
   // PostgreSQL has no INSERT OR REPLACE: a replace is a delete and an insert in the same
   // transaction. Outbox rows may be written twice (a retried commit), hence ON CONFLICT.
