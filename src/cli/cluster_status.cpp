@@ -34,9 +34,19 @@ struct NodeEntry {
   std::optional<json::object> entry;
 };
 
+// Placement by app: an app's lease (who hosts it) and its epoch row.
+struct AppHost {
+  uint32_t sdkappid = 0;
+  std::optional<Lease> lease;
+  uint64_t epoch = 0;  // 0: no node ever hosted it
+  std::string epoch_node_id;
+};
+
 struct Status {
   std::string key_prefix;
-  std::optional<Lease> lease;
+  bool by_app = false;         // placement = "app": the leases are the apps', not the cluster's
+  std::optional<Lease> lease;  // placement by cluster
+  std::vector<AppHost> apps;   // placement by app, by sdkappid
   std::vector<NodeEntry> nodes;
   store::PostgresClusterSummary pg;
   bool serving = false;  // the lease holder's entry says it leads with a valid lease
@@ -52,22 +62,36 @@ int64_t number_of(const json::object& o, std::string_view key) {
   return v && v->is_int64() ? v->as_int64() : 0;
 }
 
-Status read_status(const config::ClusterConfig& cluster) {
+// Who holds the lease at `key` and for how long yet; none if nobody does.
+std::optional<Lease> read_lease(cluster::RedisClient& redis, const std::string& key) {
+  const cluster::RedisReply holder = redis.command({"GET", key});
+  // A released lease (its leader stopped cleanly) names nobody: no leader, as if absent.
+  const auto* v = std::get_if<std::string>(&holder);
+  if (!v || *v == cluster::kReleasedLease) return std::nullopt;
+  auto [node_id, advertise_url] = cluster::parse_lease_value(*v);
+  Lease lease{std::move(node_id), std::move(advertise_url)};
+  const cluster::RedisReply ttl = redis.command({"PTTL", key});
+  if (const auto* ms = std::get_if<long long>(&ttl)) lease.ms_left = std::max<long long>(0, *ms);
+  return lease;
+}
+
+Status read_status(const config::Config& cfg) {
+  const config::ClusterConfig& cluster = *cfg.cluster;
   Status s;
   s.key_prefix = cluster.key_prefix;
+  s.by_app = cluster.placement == config::ClusterConfig::Placement::kApp;
   cluster::RedisClient redis(cluster::parse_redis_url(cluster.redis_url),
                              std::chrono::milliseconds(2000));
   redis.connect();
-  const std::string lease_key = cluster::lease_key(cluster.key_prefix);
-  const cluster::RedisReply holder = redis.command({"GET", lease_key});
-  // A released lease (its leader stopped cleanly) names nobody: no leader, as if absent.
-  const auto* v = std::get_if<std::string>(&holder);
-  if (v && *v != cluster::kReleasedLease) {
-    auto [node_id, advertise_url] = cluster::parse_lease_value(*v);
-    Lease lease{std::move(node_id), std::move(advertise_url)};
-    const cluster::RedisReply ttl = redis.command({"PTTL", lease_key});
-    if (const auto* ms = std::get_if<long long>(&ttl)) lease.ms_left = std::max<long long>(0, *ms);
-    s.lease = std::move(lease);
+  if (s.by_app) {
+    for (const auto& app : cfg.apps) {
+      s.apps.push_back(
+          {.sdkappid = app.sdkappid,
+           .lease = read_lease(redis, cluster::app_lease_key(cluster.key_prefix, app.sdkappid))});
+    }
+    std::ranges::sort(s.apps, {}, &AppHost::sdkappid);
+  } else {
+    s.lease = read_lease(redis, cluster::lease_key(cluster.key_prefix));
   }
   const cluster::RedisReply ids =
       redis.command({"SMEMBERS", cluster::registry_set_key(cluster.key_prefix)});
@@ -93,7 +117,20 @@ Status read_status(const config::ClusterConfig& cluster) {
     }
   }
   s.pg = store::postgres_cluster_summary(cluster.postgres_url);
+  if (s.by_app) {
+    for (const auto& row : store::postgres_app_leaderships(cluster.postgres_url)) {
+      auto it = std::ranges::find(s.apps, row.sdkappid, &AppHost::sdkappid);
+      if (it == s.apps.end()) continue;  // an app no longer in the config
+      it->epoch = row.epoch;
+      it->epoch_node_id = row.node_id;
+    }
+  }
   return s;
+}
+
+// Placement by app: every app of the config has a host.
+bool every_app_hosted(const Status& s) {
+  return std::ranges::all_of(s.apps, [](const AppHost& a) { return a.lease.has_value(); });
 }
 
 std::string duration_text(int64_t ms) {
@@ -106,18 +143,38 @@ std::string duration_text(int64_t ms) {
 
 void print_text(const Status& s, int64_t now_ms) {
   std::cout << fmt::format("cluster \"{}\"\n", s.key_prefix);
-  if (s.lease) {
-    std::cout << fmt::format("leader: {} at {}, lease {} ms left{}\n", s.lease->node_id,
-                             s.lease->advertise_url, s.lease->ms_left,
-                             s.serving ? "" : " (not serving yet: taking over, or paused)");
+  if (s.by_app) {
+    // The cluster's lease and epoch are not used: each app has its own (listed below).
+    std::cout << fmt::format("schema version {}\n", s.pg.schema_version);
   } else {
-    std::cout << "leader: none (no node holds the lease: the cluster does not answer)\n";
+    if (s.lease) {
+      std::cout << fmt::format("leader: {} at {}, lease {} ms left{}\n", s.lease->node_id,
+                               s.lease->advertise_url, s.lease->ms_left,
+                               s.serving ? "" : " (not serving yet: taking over, or paused)");
+    } else {
+      std::cout << "leader: none (no node holds the lease: the cluster does not answer)\n";
+    }
+    std::cout << fmt::format("epoch {} (last raised by {}, {} ago), schema version {}\n",
+                             s.pg.epoch,
+                             s.pg.leader_node_id.empty() ? "nobody" : s.pg.leader_node_id,
+                             duration_text(now_ms - s.pg.leader_since_ms), s.pg.schema_version);
   }
-  std::cout << fmt::format("epoch {} (last raised by {}, {} ago), schema version {}\n", s.pg.epoch,
-                           s.pg.leader_node_id.empty() ? "nobody" : s.pg.leader_node_id,
-                           duration_text(now_ms - s.pg.leader_since_ms), s.pg.schema_version);
   std::cout << fmt::format("rooms {}; webhooks {} queued, {} dead letters\n\n", s.pg.rooms,
                            s.pg.webhooks_pending, s.pg.webhooks_dead);
+  if (s.by_app) {
+    std::cout << "apps (placement by app):\n";
+    for (const auto& app : s.apps) {
+      if (app.lease) {
+        std::cout << fmt::format("{}  {} at {}, lease {} ms left, epoch {}\n", app.sdkappid,
+                                 app.lease->node_id, app.lease->advertise_url, app.lease->ms_left,
+                                 app.epoch);
+      } else {
+        std::cout << fmt::format("{}  no host (no node holds its lease), epoch {}\n", app.sdkappid,
+                                 app.epoch);
+      }
+    }
+    std::cout << "\n";
+  }
   std::cout << fmt::format("{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", "node", "role", "address",
                            "up", "connections", "load");
   for (const auto& node : s.nodes) {
@@ -142,21 +199,42 @@ void print_text(const Status& s, int64_t now_ms) {
 void print_json(const Status& s) {
   std::string out;
   JsonWriter w(out);
-  w.begin_object().field("key_prefix", s.key_prefix).key("leader");
-  if (s.lease) {
-    w.begin_object()
-        .field("node_id", s.lease->node_id)
-        .field("advertise_url", s.lease->advertise_url)
-        .field("lease_ms_left", s.lease->ms_left)
-        .end_object();
+  w.begin_object()
+      .field("key_prefix", s.key_prefix)
+      .field("placement", s.by_app ? "app" : "cluster");
+  if (s.by_app) {
+    // The cluster's lease and epoch are not used: no leader, serving or epoch fields.
+    w.key("apps").begin_array();
+    for (const auto& app : s.apps) {
+      w.begin_object().field("sdkappid", app.sdkappid);
+      if (app.lease) {
+        w.field("leader", app.lease->node_id).field("leader_url", app.lease->advertise_url);
+      } else {
+        w.key("leader").raw("null").key("leader_url").raw("null");
+      }
+      w.field("lease_ms_left", app.lease ? app.lease->ms_left : int64_t{0})
+          .field("epoch", static_cast<int64_t>(app.epoch))
+          .field("epoch_node_id", app.epoch_node_id)
+          .end_object();
+    }
+    w.end_array();
   } else {
-    w.raw("null");
+    w.key("leader");
+    if (s.lease) {
+      w.begin_object()
+          .field("node_id", s.lease->node_id)
+          .field("advertise_url", s.lease->advertise_url)
+          .field("lease_ms_left", s.lease->ms_left)
+          .end_object();
+    } else {
+      w.raw("null");
+    }
+    w.field("serving", s.serving)
+        .field("epoch", static_cast<int64_t>(s.pg.epoch))
+        .field("epoch_node_id", s.pg.leader_node_id)
+        .field("epoch_since_ms", s.pg.leader_since_ms);
   }
-  w.field("serving", s.serving)
-      .field("epoch", static_cast<int64_t>(s.pg.epoch))
-      .field("epoch_node_id", s.pg.leader_node_id)
-      .field("epoch_since_ms", s.pg.leader_since_ms)
-      .field("schema_version", s.pg.schema_version)
+  w.field("schema_version", s.pg.schema_version)
       .field("rooms", s.pg.rooms)
       .key("webhooks")
       .begin_object()
@@ -184,12 +262,13 @@ int print_cluster_status(const std::string& config_path, bool json_output) {
       std::cerr << "liveroomd: " << config_path << " has no [cluster] table\n";
       return 2;
     }
-    const Status status = read_status(*cfg.cluster);
+    const Status status = read_status(cfg);
     if (json_output) {
       print_json(status);
     } else {
       print_text(status, SystemClock{}.unix_millis());
     }
+    if (status.by_app) return every_app_hosted(status) ? 0 : 1;
     return status.serving ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "liveroomd: cannot read the cluster's status: " << e.what() << "\n";

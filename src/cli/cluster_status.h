@@ -12,7 +12,8 @@ namespace liveroom::cli {
 // Prints the status (a table, or one JSON object with `json`); returns the exit code: 0 when a
 // leader holds the lease and serves, 1 when none does (a takeover in progress, or no node
 // running), 2 when the status cannot be read (no [cluster] table, Redis or PostgreSQL
-// unreachable).
+// unreachable). With placement by app, each app of the config has its own lease and epoch
+// instead of the cluster's: 0 when every app's lease is held, 1 when one is not.
 int print_cluster_status(const std::string& config_path, bool json);
 
 }  // namespace liveroom::cli

@@ -73,6 +73,10 @@ std::string lease_key(const std::string& prefix) {
   return prefix + ":leader";
 }
 
+std::string app_lease_key(const std::string& prefix, uint32_t sdkappid) {
+  return lease_key(prefix) + ":" + std::to_string(sdkappid);
+}
+
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id) {
   return prefix + ":node:" + node_id;
 }

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,8 @@ namespace liveroom::cluster {
 // node's registry entry (a JSON object that expires lease_ms after the node last renewed it, so
 // a node that stops disappears), and the set of every node id that ever registered.
 std::string lease_key(const std::string& prefix);
+// With placement by app, each app's lease instead ("<prefix>:leader:<sdkappid>", same value).
+std::string app_lease_key(const std::string& prefix, uint32_t sdkappid);
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id);
 std::string registry_set_key(const std::string& prefix);
 // The lease's value once its leader stopped cleanly (it names no node): taken at once.

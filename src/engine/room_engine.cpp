@@ -144,7 +144,9 @@ void RoomEngine::load(store::Snapshot snapshot) {
   }
   uint64_t max_outbox_id = 0;
   for (const auto& entry : snapshot.outbox) max_outbox_id = std::max(max_outbox_id, entry.id);
-  next_outbox_id_ = max_outbox_id + 1;
+  // The store may say where new ids start (a PostgreSQL store's reserved block, see
+  // Snapshot::first_outbox_id).
+  next_outbox_id_ = std::max(max_outbox_id + 1, snapshot.first_outbox_id);
   if (skipped)
     spdlog::warn("store holds {} rows of apps that are not configured; kept on disk", skipped);
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -270,9 +271,11 @@ struct WriteStatements {
 };
 
 // Reads every table into a Snapshot. `db.prepare(sql)` returns a statement; the SELECTs below
-// are plain SQL that both databases run as written.
+// are plain SQL that both databases run as written. With `only_app`, only that app's rows (every
+// table has an sdkappid column).
 template <typename Db>
-Snapshot read_snapshot(Db& db) {
+Snapshot read_snapshot(Db& db, std::optional<uint32_t> only_app = std::nullopt) {
+  const std::string where = only_app ? " WHERE sdkappid = " + std::to_string(*only_app) : "";
   Snapshot snapshot;
   std::map<std::pair<int64_t, std::string>, size_t, std::less<>> index;
   auto find_room = [&](int64_t sdkappid, std::string_view room_id) -> domain::Room* {
@@ -286,7 +289,8 @@ Snapshot read_snapshot(Db& db) {
       "is_gift_enabled, is_unlimited_room_enabled, keep_owner_on_seat, cover_url, "
       "background_url, notice, custom_info, category, activity_status, create_time, view_count, "
       "msg_seq, total_msg_count, total_likes, total_gifts_sent, total_gift_coins, "
-      "total_gift_senders FROM rooms");
+      "total_gift_senders FROM rooms" +
+      where);
   while (rooms.step()) {
     domain::Room r;
     auto sdkappid = static_cast<uint32_t>(rooms.column_int(0));
@@ -321,20 +325,20 @@ Snapshot read_snapshot(Db& db) {
     snapshot.rooms.push_back({sdkappid, std::move(r)});
   }
 
-  auto metadata = db.prepare("SELECT sdkappid, room_id, entries FROM room_metadata");
+  auto metadata = db.prepare("SELECT sdkappid, room_id, entries FROM room_metadata" + where);
   while (metadata.step()) {
     if (domain::Room* room = find_room(metadata.column_int(0), metadata.column_text(1))) {
       decode_metadata(metadata.column_text(2), room->metadata);
     }
   }
-  auto moderation = db.prepare("SELECT sdkappid, room_id, state FROM room_moderation");
+  auto moderation = db.prepare("SELECT sdkappid, room_id, state FROM room_moderation" + where);
   while (moderation.step()) {
     if (domain::Room* room = find_room(moderation.column_int(0), moderation.column_text(1))) {
       room->moderation = decode_moderation(moderation.column_text(2));
     }
   }
 
-  auto accounts = db.prepare("SELECT sdkappid, user_id, profile FROM accounts");
+  auto accounts = db.prepare("SELECT sdkappid, user_id, profile FROM accounts" + where);
   while (accounts.step()) {
     PutAccount a{static_cast<uint32_t>(accounts.column_int(0)), {}};
     a.account.user_id = accounts.column_text(1);
@@ -344,7 +348,8 @@ Snapshot read_snapshot(Db& db) {
 
   auto outbox = db.prepare(
       "SELECT id, sdkappid, url, room_id, room_seq, event_id, command, payload, client_ip, "
-      "created_ms, attempts, next_attempt_ms, dead, last_error FROM webhook_outbox ORDER BY id");
+      "created_ms, attempts, next_attempt_ms, dead, last_error FROM webhook_outbox" +
+      where + " ORDER BY id");
   while (outbox.step()) {
     domain::OutboxEntry e;
     e.id = static_cast<uint64_t>(outbox.column_int(0));
@@ -364,15 +369,15 @@ Snapshot read_snapshot(Db& db) {
     snapshot.outbox.push_back(std::move(e));
   }
 
-  auto seqs = db.prepare("SELECT sdkappid, room_id, last_seq FROM room_event_seq");
+  auto seqs = db.prepare("SELECT sdkappid, room_id, last_seq FROM room_event_seq" + where);
   while (seqs.step()) {
     snapshot.room_event_seqs.push_back({static_cast<uint32_t>(seqs.column_int(0)),
                                         std::string(seqs.column_text(1)),
                                         static_cast<uint64_t>(seqs.column_int(2))});
   }
 
-  auto configs =
-      db.prepare("SELECT sdkappid, url, commands, token, token_enabled FROM callback_config");
+  auto configs = db.prepare(
+      "SELECT sdkappid, url, commands, token, token_enabled FROM callback_config" + where);
   while (configs.step()) {
     PutCallbackConfig c{static_cast<uint32_t>(configs.column_int(0)), {}};
     if (!configs.column_is_null(1)) {
@@ -384,21 +389,22 @@ Snapshot read_snapshot(Db& db) {
     snapshot.callback_configs.push_back(std::move(c));
   }
 
-  auto gifts = db.prepare("SELECT sdkappid, gift_id, doc FROM gifts");
+  auto gifts = db.prepare("SELECT sdkappid, gift_id, doc FROM gifts" + where);
   while (gifts.step()) {
     PutGift g{static_cast<uint32_t>(gifts.column_int(0)), {}};
     g.gift.gift_id = gifts.column_text(1);
     decode_gift(gifts.column_text(2), g.gift);
     snapshot.gifts.push_back(std::move(g));
   }
-  auto categories = db.prepare("SELECT sdkappid, category_id, doc FROM gift_categories");
+  auto categories = db.prepare("SELECT sdkappid, category_id, doc FROM gift_categories" + where);
   while (categories.step()) {
     PutGiftCategory c{static_cast<uint32_t>(categories.column_int(0)), {}};
     c.category.category_id = categories.column_text(1);
     decode_gift_category(categories.column_text(2), c.category);
     snapshot.gift_categories.push_back(std::move(c));
   }
-  auto senders = db.prepare("SELECT sdkappid, room_id, user_id, recent FROM room_gift_senders");
+  auto senders =
+      db.prepare("SELECT sdkappid, room_id, user_id, recent FROM room_gift_senders" + where);
   while (senders.step()) {
     PutGiftSender g{static_cast<uint32_t>(senders.column_int(0)),
                     std::string(senders.column_text(1)),
@@ -409,7 +415,7 @@ Snapshot read_snapshot(Db& db) {
   }
 
   std::map<std::pair<int64_t, std::string>, size_t, std::less<>> battle_index;
-  auto battles = db.prepare("SELECT sdkappid, battle_id, doc FROM battles");
+  auto battles = db.prepare("SELECT sdkappid, battle_id, doc FROM battles" + where);
   while (battles.step()) {
     PutBattle b{static_cast<uint32_t>(battles.column_int(0)), {}};
     b.battle.battle_id = battles.column_text(1);
@@ -418,7 +424,7 @@ Snapshot read_snapshot(Db& db) {
                          snapshot.battles.size());
     snapshot.battles.push_back(std::move(b));
   }
-  auto scores = db.prepare("SELECT sdkappid, battle_id, room_id, score FROM battle_scores");
+  auto scores = db.prepare("SELECT sdkappid, battle_id, room_id, score FROM battle_scores" + where);
   while (scores.step()) {
     auto it = battle_index.find(
         std::pair<int64_t, std::string>(scores.column_int(0), std::string(scores.column_text(1))));

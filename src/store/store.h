@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -148,6 +149,11 @@ struct Snapshot {
   std::vector<PutGiftCategory> gift_categories;
   std::vector<PutGiftSender> gift_senders;
   std::vector<PutBattle> battles;  // with the scores of battle_scores applied
+  // Where this store's new outbox ids start (the engine takes the higher of this and the
+  // highest loaded id + 1). PostgreSQL reserves each load a block of ids above every id ever
+  // written: with placement by app several hosts write webhook_outbox, each loading only its own
+  // app's rows, and ids allocated from those alone would collide. SQLite has one writer: 1.
+  uint64_t first_outbox_id = 1;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the
@@ -204,6 +210,10 @@ struct PostgresOptions {
   // Called on the writer thread when a commit is refused because another node took over. The
   // refused batch is never acknowledged; the process must stop acting for the cluster.
   std::function<void()> on_fenced;
+  // With placement by app, the one app this store serves: load() returns only that app's rows,
+  // and every commit checks that app's epoch (take_postgres_leadership with the app) instead of
+  // the cluster's.
+  std::optional<uint32_t> sdkappid;
 };
 
 // Cluster mode: PostgreSQL, one writer thread, fenced commits (docs/cluster.md). The schema must
@@ -213,11 +223,14 @@ std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
 // unreachable, refuses the credentials, or holds a schema newer than this binary knows.
 void prepare_postgres(const std::string& url);
 // Raises the leadership epoch and records this node as the leader; returns the new epoch. Waits
-// for the previous leader's commits in flight to end.
+// for the previous leader's commits in flight to end. With an app (placement by app): that app's
+// epoch and host, its row made at its first take (epoch 1).
 uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
-                                  const std::string& advertise_url);
-// The current leadership epoch.
-uint64_t postgres_leadership_epoch(const std::string& url);
+                                  const std::string& advertise_url,
+                                  std::optional<uint32_t> sdkappid = std::nullopt);
+// The current leadership epoch; with an app, that app's (0 before any node hosted it).
+uint64_t postgres_leadership_epoch(const std::string& url,
+                                   std::optional<uint32_t> sdkappid = std::nullopt);
 // The secret every node of the cluster shows on its links to the others (made by the schema).
 std::string postgres_cluster_secret(const std::string& url);
 
@@ -233,5 +246,16 @@ struct PostgresClusterSummary {
   int64_t webhooks_dead = 0;     // dead letters
 };
 PostgresClusterSummary postgres_cluster_summary(const std::string& url);
+
+// An app's epoch row (placement by app): who raised its epoch last.
+struct PostgresAppLeadership {
+  uint32_t sdkappid;
+  uint64_t epoch;
+  std::string node_id;
+  std::string leader_url;
+  int64_t since_ms;  // Unix milliseconds
+};
+// Every app's row, by sdkappid (read only; none when the schema predates placement by app).
+std::vector<PostgresAppLeadership> postgres_app_leaderships(const std::string& url);
 
 }  // namespace liveroom::store

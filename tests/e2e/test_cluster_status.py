@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from cluster import cluster_factory  # noqa: F401 (fixture)
-from conftest import BINARY, require_binary, uid
+from conftest import APP1, APP2, BINARY, require_binary, uid
 
 LEASE_MS = 2000
 
@@ -117,3 +117,57 @@ def test_status_without_a_serving_leader_exits_1_and_without_a_cluster_2(cluster
                       'secret_key = "k"\nadmins = ["administrator"]\n')
     code, out, err = status(single)
     assert code == 2 and "has no [cluster] table" in err, (code, out, err)
+
+
+def test_status_with_placement_by_app_lists_each_apps_host_and_epoch(cluster_factory, tmp_path):
+    """With placement = "app" each app has its own lease (<key_prefix>:leader:<sdkappid>) and
+    epoch row (app_leadership): status lists them per app of the config, exits 0 only when every
+    app is hosted, and ignores the cluster's lease. No node hosts apps yet in this test: a node
+    of a cluster (placement by cluster) prepares the schema and stops, then the leases and epoch
+    rows are written the way hosts write them."""
+    cluster = cluster_factory("appstatus", nodes=1, lease_ms=LEASE_MS)
+    node = cluster.nodes[0]
+    by_app = tmp_path / "by_app.toml"
+    # [cluster] is the config's last table: the key lands in it.
+    by_app.write_text(node.config_path.read_text() + 'placement = "app"\n')
+    node.stop()  # the cluster's lease is released: nobody leads the cluster
+
+    code, s = status_json(by_app)
+    assert code == 1, json.dumps(s)
+    assert s["placement"] == "app" and "leader" not in s and "serving" not in s, json.dumps(s)
+    assert s["apps"] == [
+        {"sdkappid": app, "leader": None, "leader_url": None, "lease_ms_left": 0, "epoch": 0,
+         "epoch_node_id": ""} for app in (APP1, APP2)]
+
+    prefix = cluster.key_prefix
+    cluster.redis.cli("SET", f"{prefix}:leader:{APP1}", "n7 0a1b2c http://10.0.0.7:8080", "PX",
+                      "60000")
+    cluster.pg.sql(f"INSERT INTO app_leadership VALUES ({APP1}, 3, 'n7', "
+                   f"'http://10.0.0.7:8080', now())", db=cluster.database)
+    code, s = status_json(by_app)
+    assert code == 1, json.dumps(s)  # APP2 has no host
+    first, second = s["apps"]
+    assert first["sdkappid"] == APP1 and first["leader"] == "n7", json.dumps(s)
+    assert first["leader_url"] == "http://10.0.0.7:8080"
+    assert 0 < first["lease_ms_left"] <= 60000
+    assert first["epoch"] == 3 and first["epoch_node_id"] == "n7"
+    assert second["sdkappid"] == APP2 and second["leader"] is None, json.dumps(s)
+
+    cluster.redis.cli("SET", f"{prefix}:leader:{APP2}", "n8 3d4e5f http://10.0.0.8:8080", "PX",
+                      "60000")
+    code, text, _ = status(by_app)
+    assert code == 0, text  # every app hosted, though no node leads the cluster
+    assert "apps (placement by app):" in text
+    assert f"{APP1}  n7 at http://10.0.0.7:8080, lease " in text and "ms left, epoch 3" in text
+    assert f"{APP2}  n8 at http://10.0.0.8:8080, lease " in text and "epoch 0" in text
+    assert "leader:" not in text, text
+
+    # A host that stopped cleanly leaves its lease released: no host.
+    cluster.redis.cli("SET", f"{prefix}:leader:{APP2}", "released")
+    code, text, _ = status(by_app)
+    assert code == 1 and f"{APP2}  no host" in text, text
+
+    # The same cluster's status by cluster is unchanged: its own (released) lease, no leader.
+    code, s = status_json(node.config_path)
+    assert code == 1 and s["placement"] == "cluster" and s["leader"] is None, json.dumps(s)
+    assert "apps" not in s

@@ -43,7 +43,7 @@ class EngineTest : public testing::Test {
 
   // A fresh engine over the store's current contents, as at start-up. `extra` rooms are added to
   // the snapshot (the only way to give a room a ViewCount until an API raises it).
-  void reopen(std::vector<store::Snapshot::AppRooms> extra = {}) {
+  void reopen(std::vector<store::Snapshot::AppRooms> extra = {}, uint64_t first_outbox_id = 1) {
     engine_.reset();
     if (store_) store_->close();
     store_ = open_store(db_path());
@@ -53,6 +53,7 @@ class EngineTest : public testing::Test {
                                                              {kAutoApp, {"administrator"}, true}});
     store::Snapshot snapshot = store_->load();
     for (auto& r : extra) snapshot.rooms.push_back(std::move(r));
+    snapshot.first_outbox_id = std::max(snapshot.first_outbox_id, first_outbox_id);
     engine_->load(std::move(snapshot));
   }
 
@@ -681,6 +682,25 @@ TEST_F(EngineTest, ListRaisesFenceToEverythingSubmitted) {
   ReadFence f;
   ASSERT_TRUE(engine_->list_rooms(kApp, "", 20, f));
   EXPECT_EQ(f.seq, store_->submitted_seq());
+}
+
+// A PostgreSQL store reserves each load a block of outbox ids (Snapshot::first_outbox_id): new
+// ids start there, or above the highest loaded id if that is higher.
+TEST_F(EngineTest, NewOutboxIdsStartAtTheStoresBlockOrAboveTheLoadedRows) {
+  ReadFence fence;
+  ASSERT_TRUE(engine_->set_callback(
+      kApp,
+      domain::Subscription{"http://127.0.0.1:1/hook", {std::string(domain::kAfterCreateRoom)}},
+      fence));
+  reopen({}, 1'000'000);
+  ASSERT_TRUE(create("r1"));
+  ASSERT_TRUE(wait_all_durable(*store_));
+  EXPECT_EQ(RawDb(db_path()).scalar("SELECT max(id) FROM webhook_outbox"), 1'000'000);
+  reopen({}, 10);  // the row loaded goes higher
+  ASSERT_TRUE(create("r2"));
+  ASSERT_TRUE(wait_all_durable(*store_));
+  EXPECT_EQ(RawDb(db_path()).scalar("SELECT max(id) FROM webhook_outbox"), 1'000'001);
+  EXPECT_EQ(RawDb(db_path()).scalar("SELECT count(*) FROM webhook_outbox"), 2);
 }
 
 }  // namespace

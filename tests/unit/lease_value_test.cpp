@@ -13,5 +13,12 @@ TEST(LeaseValue, NamesTheHolderAndWhereItIsReached) {
   EXPECT_EQ(parse_lease_value("").node_id, "");
 }
 
+// Placement by app: one lease per app beside the cluster's key (which stays unused then).
+TEST(LeaseKey, EachAppHasItsOwnBesideTheClusters) {
+  EXPECT_EQ(lease_key("liveroom"), "liveroom:leader");
+  EXPECT_EQ(app_lease_key("liveroom", 1400000001), "liveroom:leader:1400000001");
+  EXPECT_EQ(app_lease_key("lr:eu", 4294967295u), "lr:eu:leader:4294967295");
+}
+
 }  // namespace
 }  // namespace liveroom::cluster

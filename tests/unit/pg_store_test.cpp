@@ -1,7 +1,9 @@
 // The PostgreSQL store against a real PostgreSQL: the same promises as the SQLite store (every
 // change comes back after a reload, byte for byte), plus the cluster's own: a commit from a node
 // whose leadership epoch is stale changes nothing, a lost connection delays commits instead of
-// failing them, and a schema newer than the binary is refused.
+// failing them, and a schema newer than the binary is refused. With placement by app, stores of
+// different apps write side by side: each loads only its app's rows, is fenced by its app's
+// epoch alone, and their outbox ids never collide.
 //
 // They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
 // databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "store/postgres/pg_connection.h"
@@ -21,9 +24,12 @@
 namespace liveroom::store {
 namespace {
 
+using testing_support::wait_all_durable;
 using testing_support::wait_durable;
 
 constexpr uint32_t kApp = 1400000001;
+constexpr uint32_t kOtherApp = 1400000002;
+constexpr uint64_t kOutboxIdBlock = uint64_t{1} << 40;  // what each load reserves
 
 // A fresh database per test, dropped afterwards.
 class PostgresStore : public testing::Test {
@@ -57,6 +63,15 @@ class PostgresStore : public testing::Test {
     return open_postgres_store({url_, epoch, std::move(on_fenced)});
   }
   uint64_t lead() { return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1"); }
+
+  // Placement by app: a store serving `app` alone, and a takeover of that app.
+  std::unique_ptr<Store> open_app(
+      uint32_t app, uint64_t epoch, std::function<void()> on_fenced = [] {}) {
+    return open_postgres_store({url_, epoch, std::move(on_fenced), app});
+  }
+  uint64_t lead_app(uint32_t app) {
+    return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1", app);
+  }
 
   std::string base_, name_, url_;
 };
@@ -218,6 +233,228 @@ TEST_F(PostgresStore, ACommitWithAStaleEpochChangesNothing) {
   ASSERT_EQ(s.rooms.size(), 1u);
   EXPECT_EQ(s.rooms[0].room.room_id, "before");
   store->close();  // the halted writer has ended; close only closes the connection
+}
+
+// An outbox row as the engine makes it.
+domain::OutboxEntry outbox_entry(uint64_t id, uint32_t app, std::string room_id) {
+  domain::OutboxEntry e;
+  e.id = id;
+  e.sdkappid = app;
+  e.url = "http://hook";
+  e.room_id = std::move(room_id);
+  e.room_seq = 1;
+  e.event_id = "ev" + std::to_string(id);
+  e.command = "Live.CallbackAfterCreateRoom";
+  e.payload = "{}";
+  e.created_ms = 17;
+  return e;
+}
+
+// One of every kind of row for `app`, so that a load can be checked to hold nothing of another.
+std::vector<Change> one_of_each(uint32_t app) {
+  domain::Account account;
+  account.user_id = "user";
+  domain::CallbackConfig config;
+  config.subscription = domain::Subscription{"http://hook", {"a"}};
+  domain::Battle battle{"battle", {{"room", "o", domain::BattleRoomState::kJoined, 0, 0}},
+                        1'000,    "",
+                        1,        0,
+                        0,        domain::BattleStatus::kRunning,
+                        ""};
+  domain::Room room = awkward_room("room");
+  return {PutRoom{app, room},
+          PutRoomMetadata{app, "room", room.metadata},
+          PutRoomModeration{app, "room", room.moderation},
+          PutAccount{app, account},
+          PutRoomEventSeq{app, "room", 3},
+          PutCallbackConfig{app, config},
+          PutGift{app, awkward_gift()},
+          PutGiftCategory{app, awkward_category()},
+          PutGiftSender{app, "room", "user", {{1, 2}}},
+          PutBattle{app, battle},
+          PutBattleScore{app, "battle", "room", 5}};
+}
+
+// Every vector of the snapshot holds rows, and only rows of `app`.
+void expect_only(const Snapshot& s, uint32_t app) {
+  auto check = [app](const auto& rows, auto sdkappid_of, std::string_view what) {
+    EXPECT_FALSE(rows.empty()) << what;
+    for (const auto& row : rows) EXPECT_EQ(sdkappid_of(row), app) << what;
+  };
+  auto field = [](const auto& row) { return row.sdkappid; };
+  check(s.rooms, field, "rooms");
+  check(s.accounts, field, "accounts");
+  check(s.outbox, field, "outbox");
+  check(s.room_event_seqs, field, "room_event_seqs");
+  check(s.callback_configs, field, "callback_configs");
+  check(s.gifts, field, "gifts");
+  check(s.gift_categories, field, "gift_categories");
+  check(s.gift_senders, field, "gift_senders");
+  check(s.battles, field, "battles");
+  for (const auto& r : s.rooms) {
+    if (r.room.room_id == "room") {
+      EXPECT_EQ(r.room.metadata, awkward_room("x").metadata);
+    }
+  }
+}
+
+// Placement by app: two hosts write the same tables at once, each its own app's rows. Each load
+// sees its app alone, and every outbox row of both comes back: the ids each host allocates from
+// its own reserved block never collide (two hosts counting from their own rows' max would, and
+// ON CONFLICT DO NOTHING would drop the second host's webhook without a word).
+TEST_F(PostgresStore, TwoAppHostsCommitSideBySideAndEachLoadsOnlyItsApp) {
+  constexpr int kBatches = 50;
+  const uint32_t apps[2] = {kApp, kOtherApp};
+  const uint64_t epochs[2] = {lead_app(kApp), lead_app(kOtherApp)};
+  std::vector<std::thread> hosts;
+  std::atomic<int> failures{0};
+  for (int h = 0; h < 2; ++h) {
+    hosts.emplace_back([&, h] {
+      const uint32_t app = apps[h];
+      auto store = open_app(app, epochs[h], [&failures] { ++failures; });
+      const Snapshot loaded = store->load();
+      EXPECT_TRUE(loaded.rooms.empty());
+      // As the engine does: from the reserved block on.
+      uint64_t next_id = loaded.first_outbox_id;
+      if (!wait_durable(*store, store->submit(one_of_each(app)))) ++failures;
+      for (int i = 0; i < kBatches; ++i) {
+        const std::string room_id = "r" + std::to_string(i);
+        auto outbox = std::make_shared<std::vector<domain::OutboxEntry>>();
+        outbox->push_back(outbox_entry(next_id++, app, room_id));
+        outbox->push_back(outbox_entry(next_id++, app, room_id));
+        store->submit({PutRoom{app, awkward_room(room_id)}, PutOutbox{outbox}});
+      }
+      if (!wait_all_durable(*store)) ++failures;
+      store->close();
+    });
+  }
+  for (auto& t : hosts) t.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  std::set<uint64_t> ids;
+  for (int h = 0; h < 2; ++h) {
+    const Snapshot s = open_app(apps[h], epochs[h])->load();
+    SCOPED_TRACE(apps[h]);
+    expect_only(s, apps[h]);
+    EXPECT_EQ(s.rooms.size(), size_t{kBatches} + 1);
+    EXPECT_EQ(s.outbox.size(), size_t{kBatches} * 2);
+    for (const auto& e : s.outbox) ids.insert(e.id);
+  }
+  EXPECT_EQ(ids.size(), size_t{kBatches} * 4);  // not one webhook lost
+  // A store of the whole cluster (placement by cluster) still loads every app.
+  const Snapshot all = open(0)->load();
+  EXPECT_EQ(all.rooms.size(), size_t{kBatches} * 2 + 2);
+  EXPECT_EQ(all.outbox.size(), size_t{kBatches} * 4);
+}
+
+// A takeover of one app fences that app's previous host and no other: each app has its own
+// epoch row.
+TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
+  const uint64_t old_epoch = lead_app(kApp);
+  const uint64_t other_epoch = lead_app(kOtherApp);
+  std::promise<void> fenced;
+  auto store = open_app(kApp, old_epoch, [&fenced] { fenced.set_value(); });
+  std::atomic<bool> other_fenced{false};
+  auto other = open_app(kOtherApp, other_epoch, [&other_fenced] { other_fenced = true; });
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room("before")}})));
+  ASSERT_TRUE(wait_durable(*other, other->submit({PutRoom{kOtherApp, awkward_room("o1")}})));
+
+  const uint64_t new_epoch = lead_app(kApp);  // another node takes the app over
+  ASSERT_GT(new_epoch, old_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), new_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), other_epoch);
+  std::atomic<bool> acknowledged{false};
+  const uint64_t seq = store->submit({PutRoom{kApp, awkward_room("stale")}});
+  store->when_durable(seq, [&acknowledged] { acknowledged = true; });
+  ASSERT_EQ(fenced.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(acknowledged.load());
+
+  // The other app's host goes on committing, and so does the app's new host.
+  ASSERT_TRUE(wait_durable(*other, other->submit({PutRoom{kOtherApp, awkward_room("o2")}})));
+  EXPECT_FALSE(other_fenced.load());
+  auto successor = open_app(kApp, new_epoch);
+  EXPECT_EQ(successor->load().rooms.size(), 1u);
+  ASSERT_TRUE(wait_durable(*successor, successor->submit({PutRoom{kApp, awkward_room("after")}})));
+
+  // An app store checks its app's row, not the cluster's: the cluster's current epoch does not
+  // let a commit for an app nobody hosts through.
+  constexpr uint32_t kUnhostedApp = 1400000003;
+  std::promise<void> unhosted_fenced;
+  auto unhosted =
+      open_app(kUnhostedApp, lead(), [&unhosted_fenced] { unhosted_fenced.set_value(); });
+  unhosted->submit({PutRoom{kUnhostedApp, awkward_room("x")}});
+  ASSERT_EQ(unhosted_fenced.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  unhosted->close();
+  EXPECT_TRUE(open_app(kUnhostedApp, 0)->load().rooms.empty());
+
+  Snapshot s = open_app(kApp, 0)->load();
+  std::set<std::string> rooms;
+  for (const auto& r : s.rooms) rooms.insert(r.room.room_id);
+  EXPECT_EQ(rooms, (std::set<std::string>{"before", "after"}));
+  EXPECT_EQ(open_app(kOtherApp, 0)->load().rooms.size(), 2u);
+  store->close();
+  other->close();
+  successor->close();
+}
+
+// Every load reserves a block of outbox ids above every id written so far and above every block
+// reserved before, whichever placement the store serves: a new host's ids follow its
+// predecessors' and never meet another host's.
+TEST_F(PostgresStore, EachLoadReservesOutboxIdsAboveEveryIdAndEveryEarlierBlock) {
+  auto first = open(lead());
+  const uint64_t first_block = first->load().first_outbox_id;
+  EXPECT_EQ(first_block, 1u);  // a new cluster counts from 1, as before
+  auto rows = std::make_shared<std::vector<domain::OutboxEntry>>();
+  rows->push_back(outbox_entry(first_block, kApp, "r"));
+  rows->push_back(outbox_entry(first_block + 1, kOtherApp, "r"));
+  ASSERT_TRUE(wait_durable(*first, first->submit({PutOutbox{rows}})));
+
+  auto second = open_app(kApp, lead_app(kApp));
+  const Snapshot second_load = second->load();
+  ASSERT_EQ(second_load.outbox.size(), 1u);
+  EXPECT_GE(second_load.first_outbox_id, first_block + kOutboxIdBlock);  // after first's block
+
+  // An id above every block (an older liveroomd counts from the highest id it loaded).
+  const uint64_t high = second_load.first_outbox_id + 3 * kOutboxIdBlock;
+  rows = std::make_shared<std::vector<domain::OutboxEntry>>();
+  rows->push_back(outbox_entry(high, kApp, "r"));
+  ASSERT_TRUE(wait_durable(*first, first->submit({PutOutbox{rows}})));
+
+  const uint64_t third_block = open_app(kOtherApp, 0)->load().first_outbox_id;
+  EXPECT_GT(third_block, high);
+  const uint64_t fourth_block = open(0)->load().first_outbox_id;
+  EXPECT_GE(fourth_block, third_block + kOutboxIdBlock);
+  first->close();
+  second->close();
+}
+
+TEST_F(PostgresStore, AnAppsEpochIsZeroUntilANodeHostsIt) {
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_TRUE(postgres_app_leaderships(url_).empty());
+  EXPECT_EQ(lead(), 1u);  // the cluster's epoch is its own
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_EQ(lead_app(kOtherApp), 1u);
+  EXPECT_EQ(lead_app(kOtherApp), 2u);
+  EXPECT_EQ(lead_app(kApp), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), 2u);
+  EXPECT_EQ(postgres_leadership_epoch(url_), 1u);
+
+  take_postgres_leadership(url_, "n2", "http://10.0.0.2:8080", kApp);
+  const auto rows = postgres_app_leaderships(url_);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].sdkappid, kApp);  // by sdkappid
+  EXPECT_EQ(rows[0].epoch, 2u);
+  EXPECT_EQ(rows[0].node_id, "n2");
+  EXPECT_EQ(rows[0].leader_url, "http://10.0.0.2:8080");
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  EXPECT_LT(std::abs(rows[0].since_ms - now_ms), 60'000);
+  EXPECT_EQ(rows[1].sdkappid, kOtherApp);
+  EXPECT_EQ(rows[1].epoch, 2u);
+  EXPECT_EQ(rows[1].node_id, "unit");
 }
 
 TEST_F(PostgresStore, ALostConnectionDelaysCommitsInsteadOfFailingThem) {

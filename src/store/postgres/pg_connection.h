@@ -29,7 +29,7 @@ struct PgError : StoreError {
 };
 
 // The SQLSTATE liveroom_check_epoch() raises when a commit comes from a node that no longer
-// leads the cluster.
+// leads the cluster (and liveroom_check_app_epoch() when it no longer hosts the app).
 inline constexpr std::string_view kFencedSqlstate = "LR001";
 
 class PgResult {

@@ -1,5 +1,6 @@
 // The PostgreSQL schema: the SQLite store's tables (bigint for integers, bytea for text, see
-// pg_connection.h) plus the cluster's leadership row and the fencing check every commit runs.
+// pg_connection.h) plus the cluster's leadership row (and each app's, placement by app), the
+// fencing check every commit runs and the blocks of outbox ids loads reserve.
 #include <array>
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 5> kMigrations{{
+constexpr std::array<std::string_view, 6> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -161,6 +162,35 @@ constexpr std::array<std::string_view, 5> kMigrations{{
       score bigint NOT NULL,
       PRIMARY KEY (sdkappid, battle_id, room_id)
     );
+    )sql",
+    // 6: placement by app (docs/cluster.md): each app's own epoch row, fenced like the cluster's,
+    // and the blocks of outbox ids every load reserves, so that hosts of different apps writing
+    // webhook_outbox side by side never pick the same id. Only additions: a binary of version 5
+    // still commits against it.
+    R"sql(
+    CREATE TABLE app_leadership(
+      sdkappid bigint PRIMARY KEY,
+      epoch bigint NOT NULL,
+      node_id text NOT NULL,
+      advertise_url text NOT NULL,
+      since timestamptz NOT NULL
+    );
+    -- FOR SHARE as in liveroom_check_epoch: a takeover of the app waits for its commits in flight.
+    CREATE FUNCTION liveroom_check_app_epoch(app bigint, held bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM 1 FROM app_leadership WHERE sdkappid = app AND epoch = held FOR SHARE;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'liveroom: epoch % no longer hosts app %', held, app
+          USING ERRCODE = 'LR001';
+      END IF;
+    END $$;
+    -- The first id of the next block a load reserves; only ever raised.
+    CREATE TABLE outbox_id_blocks(
+      id integer PRIMARY KEY CHECK (id = 1),
+      next bigint NOT NULL
+    );
+    INSERT INTO outbox_id_blocks VALUES (1, 1);
     )sql",
 }};
 

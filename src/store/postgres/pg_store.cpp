@@ -2,13 +2,15 @@
 // (store/group_commit.h), each batch sent as one transaction in one round trip, and fenced: the
 // transaction first checks that the leadership epoch this node holds is still current, so a node
 // that lost the cluster (paused past its lease, cut off) can never commit after its successor
-// took over.
+// took over. With placement by app a store serves one app: it loads that app's rows and checks
+// that app's epoch, and the hosts of other apps write the same tables beside it.
 //
 // A lost connection is not fatal: the batch is written again once PostgreSQL answers (every
 // change is idempotent, so a commit whose outcome the lost connection hid is harmless to repeat);
 // the requests in it wait, unacknowledged, meanwhile.
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "store/group_commit.h"
@@ -32,18 +34,28 @@ class PostgresBackend {
       PgConnection* db;
       PgStatement prepare(std::string_view sql) { return PgStatement(db, nullptr, sql); }
     } reader{&reader_};
+    // A statement of its own, not part of the snapshot's transaction: a REPEATABLE READ
+    // transaction would fail to update the row if another store's load updated it meanwhile,
+    // whereas this one waits for that load and reserves the block after its block.
+    const uint64_t first_outbox_id = reserve_outbox_ids();
     // One snapshot of every table, whatever commits meanwhile.
     reader_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    Snapshot snapshot = read_snapshot(reader);
+    Snapshot snapshot = read_snapshot(reader, options_.sdkappid);
     reader_.exec("COMMIT");
     reader_.close();
+    snapshot.first_outbox_id = first_outbox_id;
     return snapshot;
   }
 
   void begin() {
     pending_.clear();
     pending_ += "BEGIN;\n";
-    pending_ += "SELECT liveroom_check_epoch(" + std::to_string(options_.epoch) + ");\n";
+    if (options_.sdkappid) {
+      pending_ += "SELECT liveroom_check_app_epoch(" + std::to_string(*options_.sdkappid) + ", " +
+                  std::to_string(options_.epoch) + ");\n";
+    } else {
+      pending_ += "SELECT liveroom_check_epoch(" + std::to_string(options_.epoch) + ");\n";
+    }
   }
 
   void commit() {
@@ -84,6 +96,22 @@ class PostgresBackend {
  private:
   static constexpr std::chrono::milliseconds kFirstBackoff{50};
   static constexpr std::chrono::milliseconds kLastBackoff{2000};
+  // The outbox ids one load reserves: 2^40, about 35 years of webhooks at 1000/s for one host
+  // between two loads, and room for 2^23 loads before a bigint runs out.
+  static constexpr int64_t kOutboxIdBlock = int64_t{1} << 40;
+
+  // Reserves a block of outbox ids above every id ever written (those of blocks still being
+  // used included) and returns its first. Blocks never overlap, so hosts of different apps never
+  // pick the same id, and a host's block follows its predecessors': an app's events keep their
+  // order by id across takeovers.
+  uint64_t reserve_outbox_ids() {
+    PgResult r = reader_.exec(fmt::format(
+        "UPDATE outbox_id_blocks SET next = greatest(next, (SELECT coalesce(max(id), 0) + 1 FROM "
+        "webhook_outbox)) + {0} WHERE id = 1 RETURNING next - {0}",
+        kOutboxIdBlock));
+    if (r.rows() != 1) throw StoreError("outbox_id_blocks has no row; the schema is damaged");
+    return std::stoull(std::string(r.text(0, 0)));
+  }
 
   // PostgreSQL has no INSERT OR REPLACE: a replace is a delete and an insert in the same
   // transaction. Outbox rows may be written twice (a retried commit), hence ON CONFLICT.
@@ -170,8 +198,20 @@ void prepare_postgres(const std::string& url) {
 }
 
 uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
-                                  const std::string& advertise_url) {
+                                  const std::string& advertise_url,
+                                  std::optional<uint32_t> sdkappid) {
   PgConnection db(url);
+  if (sdkappid) {
+    // The row's lock waits for the previous host's commits in flight, as the cluster's UPDATE
+    // does; an app nobody hosted yet has no row and so no commits to wait for.
+    PgResult r = db.exec_params(
+        "INSERT INTO app_leadership VALUES ($1, 1, $2, $3, now()) ON CONFLICT (sdkappid) DO "
+        "UPDATE SET epoch = app_leadership.epoch + 1, node_id = excluded.node_id, "
+        "advertise_url = excluded.advertise_url, since = now() RETURNING epoch",
+        {std::to_string(*sdkappid), node_id, advertise_url});
+    if (r.rows() != 1) throw StoreError("app_leadership: the upsert returned no epoch");
+    return std::stoull(std::string(r.text(0, 0)));
+  }
   PgResult r = db.exec_params(
       "UPDATE cluster_leadership SET epoch = epoch + 1, node_id = $1, advertise_url = $2, "
       "since = now() WHERE id = 1 RETURNING epoch",
@@ -180,8 +220,13 @@ uint64_t take_postgres_leadership(const std::string& url, const std::string& nod
   return std::stoull(std::string(r.text(0, 0)));
 }
 
-uint64_t postgres_leadership_epoch(const std::string& url) {
+uint64_t postgres_leadership_epoch(const std::string& url, std::optional<uint32_t> sdkappid) {
   PgConnection db(url);
+  if (sdkappid) {
+    PgResult r = db.exec_params("SELECT epoch FROM app_leadership WHERE sdkappid = $1",
+                                {std::to_string(*sdkappid)});
+    return r.rows() == 0 ? 0 : std::stoull(std::string(r.text(0, 0)));
+  }
   PgResult r = db.exec("SELECT epoch FROM cluster_leadership WHERE id = 1");
   if (r.rows() != 1) throw StoreError("cluster_leadership has no row; the schema is damaged");
   return std::stoull(std::string(r.text(0, 0)));
@@ -206,6 +251,25 @@ PostgresClusterSummary postgres_cluster_summary(const std::string& url) {
           .rooms = number(5),
           .webhooks_pending = number(6),
           .webhooks_dead = number(7)};
+}
+
+std::vector<PostgresAppLeadership> postgres_app_leaderships(const std::string& url) {
+  PgConnection db(url);
+  // Status may read a cluster whose nodes have not migrated to placement by app yet.
+  PgResult exists = db.exec("SELECT to_regclass('app_leadership') IS NOT NULL");
+  if (exists.rows() != 1 || exists.text(0, 0) != "t") return {};
+  PgResult r = db.exec(
+      "SELECT sdkappid, epoch, node_id, advertise_url, (extract(epoch FROM since) * 1000)::bigint "
+      "FROM app_leadership ORDER BY sdkappid");
+  std::vector<PostgresAppLeadership> rows;
+  for (int i = 0; i < r.rows(); ++i) {
+    rows.push_back({.sdkappid = static_cast<uint32_t>(std::stoull(std::string(r.text(i, 0)))),
+                    .epoch = std::stoull(std::string(r.text(i, 1))),
+                    .node_id = std::string(r.text(i, 2)),
+                    .leader_url = std::string(r.text(i, 3)),
+                    .since_ms = std::stoll(std::string(r.text(i, 4)))});
+  }
+  return rows;
 }
 
 std::string postgres_cluster_secret(const std::string& url) {
