@@ -1,5 +1,6 @@
 #include "cluster/leadership.h"
 
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -47,11 +48,16 @@ return 0
 // said it is stepping down), it looks this often, for 2 × lease_ms.
 constexpr auto kFastLook = std::chrono::milliseconds(100);
 
-// One round trip: the entry with its expiry, and the node's id in the set of nodes.
+// One round trip: the entry with its expiry, the node's id in the set of nodes, and the ids of
+// the nodes whose entries have not expired (ARGV[4] is the entries' key prefix).
 constexpr const char* kRegisterScript = R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
-return 1
+local live = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[4] .. id) == 1 then table.insert(live, id) end
+end
+return live
 )lua";
 
 std::string process_token() {
@@ -92,12 +98,14 @@ LeaseHolder parse_lease_value(std::string_view value) {
   return {std::string(value.substr(0, first)), std::string(value.substr(second + 1))};
 }
 
-Leadership::Leadership(const config::ClusterConfig& config, Hooks hooks)
+Leadership::Leadership(const config::ClusterConfig& config, Hooks hooks,
+                       std::optional<uint32_t> sdkappid)
     : config_(config),
       hooks_(std::move(hooks)),
       redis_(parse_redis_url(config.redis_url),
              std::chrono::milliseconds(std::max<uint32_t>(200, config.lease_ms / 4))),
-      key_(lease_key(config.key_prefix)),
+      key_(sdkappid ? app_lease_key(config.key_prefix, *sdkappid) : lease_key(config.key_prefix)),
+      scope_(sdkappid ? " for app " + std::to_string(*sdkappid) : ""),
       value_(config.node_id + " " + process_token() + " " + config.advertise_url) {}
 
 Leadership::~Leadership() {
@@ -156,6 +164,11 @@ bool Leadership::lease_valid() const {
 std::string Leadership::leader_url() const {
   std::lock_guard lock(mu_);
   return leader_url_;
+}
+
+std::vector<std::string> Leadership::live_nodes() const {
+  std::lock_guard lock(mu_);
+  return live_nodes_;
 }
 
 void Leadership::look_soon() {
@@ -227,8 +240,12 @@ bool Leadership::tick() {
       } else if (!free_since_) {
         free_since_ = now;
       }
-      const bool compete = released || (free_since_ && now - *free_since_ >= look_interval()) ||
-                           (!held && nobody_ever_led());
+      // A node other than the preferred one (placement by app) waits two looks longer, so
+      // that the preferred one takes the lease unless it is gone too.
+      const bool preferred = !hooks_.preferred || hooks_.preferred();
+      const auto wait = preferred ? look_interval() : 3 * look_interval();
+      const bool compete = released || (free_since_ && now - *free_since_ >= wait) ||
+                           (!held && preferred && nobody_ever_led());
       RedisReply r;
       if (compete) {
         r = redis_.command(
@@ -243,7 +260,7 @@ bool Leadership::tick() {
           elected_.store(true, std::memory_order_release);
         }
         cv_.notify_all();
-        spdlog::info("cluster: node {} holds the leadership lease", config_.node_id);
+        spdlog::info("cluster: node {} holds the leadership lease{}", config_.node_id, scope_);
         saw_leader(config_.advertise_url);
         return true;
       }
@@ -310,10 +327,15 @@ bool Leadership::nobody_ever_led() {
 void Leadership::publish() {
   if (!hooks_.describe) return;
   try {
-    redis_.command({"EVAL", kRegisterScript, "2",
-                    registry_entry_key(config_.key_prefix, config_.node_id),
-                    registry_set_key(config_.key_prefix), hooks_.describe(),
-                    std::to_string(config_.lease_ms), config_.node_id});
+    RedisReply live = redis_.command(
+        {"EVAL", kRegisterScript, "2", registry_entry_key(config_.key_prefix, config_.node_id),
+         registry_set_key(config_.key_prefix), hooks_.describe(), std::to_string(config_.lease_ms),
+         config_.node_id, registry_entry_key(config_.key_prefix, "")});
+    if (auto* ids = std::get_if<std::vector<std::string>>(&live)) {
+      std::sort(ids->begin(), ids->end());
+      std::lock_guard lock(mu_);
+      live_nodes_ = std::move(*ids);
+    }
   } catch (const std::exception& e) {
     log_redis_error(e);
   }
@@ -334,7 +356,7 @@ void Leadership::saw_leader(const std::string& url) {
 
 void Leadership::lose(const std::string& why) {
   valid_until_ns_.store(0, std::memory_order_release);
-  spdlog::critical("cluster: node {} lost leadership: {}", config_.node_id, why);
+  spdlog::critical("cluster: node {} lost leadership{}: {}", config_.node_id, scope_, why);
   hooks_.lost(why);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "base/log_throttle.h"
 #include "cluster/redis_client.h"
@@ -56,9 +57,15 @@ class Leadership {
     // node took over, or this one did): what this node sent that leader and is still waiting
     // for may never be answered. Called on the lease thread; none: nothing to do.
     std::function<void(const std::string& previous_leader_url)> moved;
+    // Whether this node is the one that should take a free lease (placement spreads apps over
+    // the nodes): the others wait two looks longer before they compete, so that the preferred
+    // node wins unless it is gone. None: every node is (one lease for the cluster).
+    std::function<bool()> preferred;
   };
 
-  Leadership(const config::ClusterConfig& config, Hooks hooks);
+  // The cluster's lease, or with `sdkappid` that app's (placement by app).
+  Leadership(const config::ClusterConfig& config, Hooks hooks,
+             std::optional<uint32_t> sdkappid = std::nullopt);
   ~Leadership();
   Leadership(const Leadership&) = delete;
   Leadership& operator=(const Leadership&) = delete;
@@ -90,6 +97,9 @@ class Leadership {
   // Where the leader is reached (its advertise_url), as last read from Redis; empty if none is
   // known or this node is the leader.
   std::string leader_url() const;
+  // The nodes whose registry entries had not expired at this node's last entry write (sorted;
+  // empty before the first, and always without the `describe` hook).
+  std::vector<std::string> live_nodes() const;
 
  private:
   void run();
@@ -112,6 +122,7 @@ class Leadership {
   Hooks hooks_;
   RedisClient redis_;
   std::string key_;
+  std::string scope_;  // what the lease is for, in log lines: "" or " for app <sdkappid>"
   std::string value_;  // node_id, a token unique to this process, advertise_url
 
   std::atomic<bool> elected_{false};
@@ -120,6 +131,7 @@ class Leadership {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string leader_url_;
+  std::vector<std::string> live_nodes_;
   bool stopping_ = false;
   bool interrupted_ = false;
   bool announce_ = false;

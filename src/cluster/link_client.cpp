@@ -56,8 +56,8 @@ class Link : public std::enable_shared_from_this<Link> {
  public:
   Link(LinkClient::Impl& owner, Lane& lane, std::string base);
 
-  void start(const std::string& node_id, const std::string& secret) {
-    asio::co_spawn(ioc_, run(shared_from_this(), node_id, secret), asio::detached);
+  void start(const std::string& node_id, const std::string& secret, const std::string& shard) {
+    asio::co_spawn(ioc_, run(shared_from_this(), node_id, secret, shard), asio::detached);
   }
 
   // `settled`, if any, is told whether the leader gets the client: true once the leader has
@@ -158,7 +158,7 @@ class Link : public std::enable_shared_from_this<Link> {
 
  private:
   static asio::awaitable<void> run(std::shared_ptr<Link> self, std::string node_id,
-                                   std::string secret) {
+                                   std::string secret, std::string shard) {
     auto to = parse_http_target(self->base_);
     if (!to || to->tls) {
       self->die("the leader's advertise_url is not http://host:port");
@@ -192,8 +192,9 @@ class Link : public std::enable_shared_from_this<Link> {
     ws.set_option(timeouts);
     ws.read_message_max(0);  // the leader's batches; it is trusted
     ws.binary(true);         // payloads are whatever clients sent, not necessarily UTF-8
-    const std::string target =
+    std::string target =
         fmt::format("{}?node={}&protocol={}&secret={}", kLinkPath, node_id, kLinkProtocol, secret);
+    if (!shard.empty()) target += "&shard=" + shard;
     auto [hec] = co_await ws.async_handshake(to->host + ":" + to->port, target, kAwait);
     if (hec) {
       self->die("the leader refused the link: " + hec.message());
@@ -456,9 +457,10 @@ struct Lane {
 
 struct LinkClient::Impl {
   Impl(std::string n, std::string s, Unreachable u, std::chrono::milliseconds t,
-       server::HttpServer& server, LeaderGone g, KeptReads* k)
+       server::HttpServer& server, LeaderGone g, KeptReads* k, std::string sh)
       : node_id(std::move(n)),
         secret(std::move(s)),
+        shard(std::move(sh)),
         unreachable(std::move(u)),
         leader_gone(std::move(g)),
         kept(k),
@@ -485,12 +487,12 @@ struct LinkClient::Impl {
     auto& link = lane.links[base];
     if (!link) {
       link = std::make_shared<Link>(*this, lane, base);
-      link->start(node_id, secret);
+      link->start(node_id, secret, shard);
     }
     return link;
   }
 
-  const std::string node_id, secret;
+  const std::string node_id, secret, shard;
   const Unreachable unreachable;
   const LeaderGone leader_gone;
   KeptReads* const kept;
@@ -766,9 +768,10 @@ class LinkedClient final : public server::WebSocketSession {
 
 LinkClient::LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
                        std::chrono::milliseconds call_timeout, server::HttpServer& server,
-                       LeaderGone leader_gone, KeptReads* kept)
+                       LeaderGone leader_gone, KeptReads* kept, std::string shard)
     : impl_(std::make_shared<Impl>(std::move(node_id), std::move(secret), std::move(unreachable),
-                                   call_timeout, server, std::move(leader_gone), kept)) {}
+                                   call_timeout, server, std::move(leader_gone), kept,
+                                   std::move(shard))) {}
 
 server::HttpResponse LinkClient::forward(const std::string& leader_url,
                                          server::HttpRequest&& request, Unreachable unreachable,
@@ -894,6 +897,10 @@ bool link_secret_matches(std::string_view target, std::string_view secret) {
   unsigned char diff = 0;  // constant time: the secret is not guessed byte by byte
   for (size_t i = 0; i < given->size(); ++i) diff |= (*given)[i] ^ secret[i];
   return diff == 0;
+}
+
+std::string link_shard(std::string_view target) {
+  return std::string(query_parameter(target, "shard").value_or(""));
 }
 
 std::optional<std::string> link_protocol_mismatch(std::string_view target) {

@@ -55,10 +55,11 @@ class LinkClient {
   // spreads them over its own threads), so every core of both nodes shares the work. Create it
   // before server.start(); stop() it after server.drain_and_stop().
   // `kept`, if any, says which calls this node may answer from what it kept (it must outlive
-  // this).
+  // this). `shard`, if not empty, names what the links are for (with placement by app, the app:
+  // a node hosting several routes each link to the right one; link_shard() reads it).
   LinkClient(std::string node_id, std::string secret, Unreachable unreachable,
              std::chrono::milliseconds call_timeout, server::HttpServer& server,
-             LeaderGone leader_gone = {}, KeptReads* kept = nullptr);
+             LeaderGone leader_gone = {}, KeptReads* kept = nullptr, std::string shard = {});
   ~LinkClient();
   LinkClient(const LinkClient&) = delete;
   LinkClient& operator=(const LinkClient&) = delete;
@@ -125,6 +126,8 @@ class LinkClient {
 // `secret`.
 inline constexpr std::string_view kLinkPath = "/cluster/link";
 bool link_secret_matches(std::string_view target, std::string_view secret);
+// The shard a link's `target` names (LinkClient's `shard`), empty if none.
+std::string link_shard(std::string_view target);
 
 // The form and meaning of the link's records (link_records.h); raised whenever either changes,
 // so that nodes of two versions (a rolling upgrade) refuse each other's links with a reason

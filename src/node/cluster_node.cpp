@@ -1,97 +1,143 @@
-// One node of a cluster (docs/cluster.md): a follower that carries its calls and clients to the
-// leader over node links, until it wins the leadership lease, takes over and serves as the
-// leader, until it stops (handing over) or loses the lease (and starts again as a follower).
+// One node of a cluster (docs/cluster.md): the HTTP server, the paths that are the node's own
+// (/healthz, /metrics, /readyz with placement by app), and the routing of every other request to
+// the shard that covers it: the only one with placement by cluster, the app's with placement by
+// app. A shard follows or leads on its own (node/shard.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
-#include <functional>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
-#include "api/envelope.h"
-#include "api/follower_reads.h"
+#include "api/query.h"
 #include "base/json_writer.h"
-#include "cluster/leadership.h"
-#include "cluster/link_client.h"
-#include "cluster/link_host.h"
+#include "base/query_params.h"
 #include "node/serve.h"
-#include "node/services.h"
+#include "node/shard.h"
 
 namespace liveroom::node {
 namespace {
 
-// A node that led and no longer does holds state another node now owns: the only safe way back
-// is the start-up path, so the process replaces itself (same pid, the command line it was
-// started with) and rejoins as a follower. Nothing it held in memory was acknowledged without
-// being committed.
-[[noreturn]] void restart_as_follower(const std::vector<char*>& command_line,
-                                      const std::string& why) {
-  spdlog::critical("cluster: restarting as a follower ({})", why);
-  spdlog::default_logger()->flush();
-  ::close_range(3, ~0U, 0);  // the listener and every connection: the new image opens its own
-  ::execv("/proc/self/exe", command_line.data());
-  spdlog::critical("cluster: cannot restart ({}); exiting", std::strerror(errno));
-  std::_Exit(3);
+// Refuses to start on a database this node cannot use, with the reason; then reads the secret
+// that links must present.
+std::string prepare_postgres_and_read_secret(const std::string& url) {
+  store::prepare_postgres(url);
+  return store::postgres_cluster_secret(url);
 }
 
-server::HttpResponse unavailable(std::string_view why) {
-  return server::HttpResponse{
-      200,
-      "application/json",
-      api::encode_failure(api::next_request_id(), Error{Code::kInternal, std::string(why)}),
-      {}};
+// The app a request's query string names (`sdkappid`, its first occurrence); none if absent or
+// not an SDKAppID (whichever shard gets it answers the error a single node would).
+std::optional<uint32_t> app_of_target(std::string_view target) {
+  const size_t query = target.find('?');
+  if (query == std::string_view::npos) return std::nullopt;
+  std::optional<uint32_t> app;
+  bool seen = false;
+  for_each_param(target.substr(query + 1), [&](std::string_view key, std::string_view value) {
+    if (seen || key != "sdkappid") return;
+    seen = true;
+    app = api::parse_sdkappid(value);
+  });
+  return app;
 }
 
-// Serve as the leader's forwarder until this node wins the lease, then as the leader. One
-// object per process; its methods are the paths a request can take on a node.
+// The app a gateway client's first message logs into (`sdkappid`, a number or its text).
+std::optional<uint32_t> app_of_login(std::string_view text) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const boost::json::value* app = v.get_object().if_contains("sdkappid");
+  if (app == nullptr) return std::nullopt;
+  if (app->is_int64() && app->get_int64() > 0 && app->get_int64() <= UINT32_MAX) {
+    return static_cast<uint32_t>(app->get_int64());
+  }
+  if (app->is_uint64() && app->get_uint64() <= UINT32_MAX) {
+    return static_cast<uint32_t>(app->get_uint64());
+  }
+  if (app->is_string()) return api::parse_sdkappid(app->get_string());
+  return std::nullopt;
+}
+
+// Rendezvous hashing: each (app, node) pair gets a score, and an app's preferred node is the
+// live node with the highest. A node joining or leaving moves only the apps it wins or held.
+uint64_t placement_score(uint32_t sdkappid, std::string_view node_id) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a: the same on every node, build and platform
+  const auto mix = [&h](unsigned char byte) {
+    h ^= byte;
+    h *= 1099511628211ull;
+  };
+  for (int shift = 0; shift < 32; shift += 8) mix(static_cast<unsigned char>(sdkappid >> shift));
+  for (char c : node_id) mix(static_cast<unsigned char>(c));
+  h ^= h >> 33;  // FNV's low bits mix poorly for short keys
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return h;
+}
+
+// A client that logs in by its first message rather than the upgrade's query string: with
+// placement by app, the node cannot know its app (and so its shard) before that message. This
+// session waits for it, then opens the client on the app's shard and gives it that message, and
+// everything after, as if the client had connected to it directly.
+class ClientByLogin final : public server::WebSocketSession {
+ public:
+  using Open = std::function<std::shared_ptr<server::WebSocketSession>(
+      std::optional<uint32_t> app, const server::HttpRequest& upgrade,
+      std::shared_ptr<server::WebSocketPeer> peer)>;
+  ClientByLogin(const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
+                Open open)
+      : upgrade_(upgrade), peer_(std::move(peer)), open_(std::move(open)) {}
+
+  void on_text(std::string_view text) override {
+    if (!inner_) {
+      inner_ = open_(app_of_login(text), upgrade_, peer_);
+      if (!inner_) {
+        peer_->close(1013, "no node can take this client now; reconnect");
+        return;
+      }
+      open_ = nullptr;
+    }
+    inner_->on_text(text);
+  }
+  void on_close() override {
+    if (inner_) inner_->on_close();
+  }
+
+ private:
+  server::HttpRequest upgrade_;
+  std::shared_ptr<server::WebSocketPeer> peer_;
+  Open open_;
+  std::shared_ptr<server::WebSocketSession> inner_;
+};
+
 class ClusterNode {
  public:
-  // `command_line`: this process's argv, ending in a null pointer (to start again with).
   ClusterNode(config::Config cfg, std::vector<char*> command_line);
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  // Serves until SIGTERM or SIGINT, then stops (handing over, if it leads); returns 0.
+  // Serves until SIGTERM or SIGINT, then stops (handing over what it leads); returns 0.
   int run();
 
  private:
-  // Where a follower's call goes: to the leader over a link, or, while no leader can take it (a
-  // failover, a leader stepping down), nowhere yet: it is held and routed again every
-  // kHoldStep until `until`, then answered 100001. A held call was never carried out, so
-  // sending it to the next leader (or serving it here, if this node took over) is safe.
-  static constexpr auto kHoldStep = std::chrono::milliseconds(50);
-  using Until = std::chrono::steady_clock::time_point;
-
-  // Every HTTP request that reaches this node.
+  bool by_app() const { return cluster_.placement == config::ClusterConfig::Placement::kApp; }
   server::HttpResponse handle(server::HttpRequest&& req);
-  server::HttpResponse route(server::HttpRequest&& req, Until until);
-  server::HttpResponse hold(server::HttpRequest&& req, Until until, std::string_view why);
-  // The calls followers carry here. Once this leader is stepping down it carries out none it
-  // has not begun: kNotCarriedOut tells the follower to hold the call for the next leader.
-  server::HttpResponse carried(server::HttpRequest&& req);
-  // A client's /gateway connection: served here when leading, else carried to the leader (or
-  // held until one can take it).
+  // With placement by app: the node's own answers to /healthz, /metrics and /readyz*.
+  std::optional<server::HttpResponse> answer_here(std::string_view path);
+  Shard& shard_for(std::optional<uint32_t> sdkappid);
   std::shared_ptr<server::WebSocketSession> open_client(
       const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer);
-  std::shared_ptr<server::WebSocketSession> route_client(
-      const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
-      cluster::LinkClient::Settled settled);
-  // The leader's end of a follower's link: its clients become this node's gateway sessions.
   std::shared_ptr<server::WebSocketSession> open_link(const server::HttpRequest& upgrade,
                                                       std::shared_ptr<server::WebSocketPeer> peer);
-  // Once this node wins the lease: raise the epoch (which waits for the old leader's commits in
-  // flight), then load everything committed and serve it.
-  void take_over();
-  // A room changed (under its lock, before the change is acknowledged): the followers' links
-  // hear of it, so that what they kept of it is forgotten first.
-  void room_changed(uint32_t sdkappid, std::string_view room_id);
+  // Whether this node should take `sdkappid`'s lease: it is the app's preferred node among the
+  // live ones, as the registry last showed them. Not before it has been up two look intervals
+  // (its list is read after each look): the nodes of a cluster starting together have then
+  // registered, and split the apps.
+  bool preferred(uint32_t sdkappid) const;
   void step_down();
   // What this node is now, as /readyz/leader and the registry say.
   std::string_view role() const;
@@ -102,79 +148,64 @@ class ClusterNode {
   const std::vector<char*> command_line_;
   const config::ClusterConfig& cluster_;
   const std::string link_secret_;
-  const std::chrono::milliseconds failover_wait_;
-  // A follower's links to the leader, on the HTTP server's I/O threads (made once it exists,
-  // before the lease thread starts).
-  std::optional<cluster::LinkClient> links_;
-  cluster::Leadership leadership_;
-  metrics::Registry registry_;  // the leader's: its Services' figures and two of its own
-  // What /metrics shows while this node follows.
-  metrics::Registry follower_metrics_;
-  std::atomic<Services*> serving_{nullptr};
-  std::unique_ptr<Services> services_;
-  std::atomic<int64_t> held_calls_{0};
-  std::atomic<bool> stopping_{false};  // SIGTERM came: hold nothing more (the drain waits for it)
-  std::atomic<bool> stepping_down_{false};
+  // What /metrics shows of the node itself (with placement by cluster, while it follows).
+  metrics::Registry node_metrics_;
+  std::atomic<bool> stopping_{false};
   metrics::Counter& calls_refused_;
-  std::mutex link_hosts_mu_;
-  std::vector<std::weak_ptr<cluster::LinkHost>> link_hosts_;  // the followers' links, here
-  // What each link's follower must hear has changed (told under the engine's room locks, where
-  // a link host, which owns sessions, must not end).
-  std::vector<std::weak_ptr<cluster::ChangedTags>> changed_tags_;
+  metrics::Counter& reads_answered_here_;
   server::HttpServer http_;
-  const SystemClock clock_;
-  // get_room_info answered here from the leader's answers (docs/cluster.md).
-  api::FollowerReads follower_reads_;
+  NodeContext context_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::unordered_map<uint32_t, Shard*> shard_of_app_;  // placement by app
+  const std::chrono::steady_clock::time_point started_;
   const int64_t started_ms_;
 };
-
-// Refuses to start on a database this node cannot use, with the reason; then reads the secret
-// that links must present.
-std::string prepare_postgres_and_read_secret(const std::string& url) {
-  store::prepare_postgres(url);
-  return store::postgres_cluster_secret(url);
-}
 
 ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
     : cfg_(std::move(cfg)),
       command_line_(std::move(command_line)),
       cluster_(*cfg_.cluster),
       link_secret_(prepare_postgres_and_read_secret(cluster_.postgres_url)),
-      failover_wait_(cluster_.failover_wait_ms),
-      leadership_(
-          cluster_,
-          {.current_epoch =
-               [this] { return store::postgres_leadership_epoch(cluster_.postgres_url); },
-           .lost = [this](const std::string& why) { restart_as_follower(command_line_, why); },
-           .describe = [this] { return describe(); },
-           .moved =
-               [this](const std::string& previous) {
-                 if (links_) links_->abandon(previous, "another node leads now");
-               }}),
-      calls_refused_(follower_metrics_.counter(
+      calls_refused_(node_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
+      reads_answered_here_(node_metrics_.counter(
+          "liveroom_cluster_reads_answered_here_total",
+          "get_room_info calls this follower answered from the leader's answer it kept, the "
+          "leader having said the room did not change")),
       http_(
           cfg_.http, cfg_.tls, [this](server::HttpRequest&& req) { return handle(std::move(req)); },
           &api::ApiRouter::refuse),
-      follower_reads_(cfg_, clock_,
-                      follower_metrics_.counter(
-                          "liveroom_cluster_reads_answered_here_total",
-                          "get_room_info calls this follower answered from the leader's answer "
-                          "it kept, the leader having said the room did not change")),
+      context_{.cfg = cfg_,
+               .command_line = command_line_,
+               .link_secret = link_secret_,
+               .http = http_,
+               .stopping = stopping_,
+               .node_metrics = node_metrics_,
+               .calls_refused = calls_refused_,
+               .reads_answered_here = reads_answered_here_,
+               .preferred = [this](uint32_t sdkappid) { return preferred(sdkappid); },
+               .describe = [this] { return describe(); }},
+      started_(std::chrono::steady_clock::now()),
       started_ms_(SystemClock().unix_millis()) {
+  if (by_app()) {
+    for (const auto& app : cfg_.apps) {
+      shards_.push_back(std::make_unique<Shard>(context_, app.sdkappid, shards_.empty()));
+      shard_of_app_[app.sdkappid] = shards_.back().get();
+    }
+  } else {
+    shards_.push_back(std::make_unique<Shard>(context_, std::nullopt, true));
+  }
   // Refuse to start on a Redis this node cannot use, with the reason.
-  leadership_.check();
-  registry_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
-                  [] { return 1.0; });
-  registry_.gauge("liveroom_cluster_carried_calls",
-                  "REST calls the followers' links brought here and not answered yet",
-                  [] { return static_cast<double>(cluster::LinkHost::calls_in_progress()); });
-  follower_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
-                          [] { return 0.0; });
-  follower_metrics_.gauge("liveroom_cluster_held_calls",
-                          "REST calls this node holds until a leader can take them",
-                          [this] { return static_cast<double>(held_calls_.load()); });
+  shards_.front()->check();
+  node_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
+                      [] { return 0.0; });
+  node_metrics_.gauge("liveroom_cluster_held_calls",
+                      "REST calls this node holds until a leader can take them", [this] {
+                        int64_t held = 0;
+                        for (const auto& s : shards_) held += s->held_calls();
+                        return static_cast<double>(held);
+                      });
   http_.listen(cfg_.listen);
   http_.set_websocket(websocket_options(cfg_), [this](const server::HttpRequest& upgrade,
                                                       std::shared_ptr<server::WebSocketPeer> peer) {
@@ -189,149 +220,98 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       [this](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
         return open_link(upgrade, std::move(peer));
       });
-  follower_metrics_.gauge("liveroom_connections", "Open client connections",
-                          [this] { return static_cast<double>(http_.active_connections()); });
-  follower_metrics_.gauge("liveroom_cluster_link_clients",
-                          "Client connections carried to the leader over this node's links",
-                          [this] { return static_cast<double>(links_->carried_clients()); });
-  follower_metrics_.gauge("liveroom_cluster_link_calls",
-                          "REST calls carried to the leader and not answered yet",
-                          [this] { return static_cast<double>(links_->calls_in_flight()); });
-  links_.emplace(
-      cluster_.node_id, link_secret_, &unavailable, std::chrono::seconds(30), http_,
-      [this](const std::string&) { leadership_.look_soon(); },
-      cluster_.follower_reads ? &follower_reads_ : nullptr);
+  node_metrics_.gauge("liveroom_connections", "Open client connections",
+                      [this] { return static_cast<double>(http_.active_connections()); });
+  node_metrics_.gauge("liveroom_cluster_link_clients",
+                      "Client connections carried to the leader over this node's links", [this] {
+                        size_t n = 0;
+                        for (const auto& s : shards_) n += s->carried_clients();
+                        return static_cast<double>(n);
+                      });
+  node_metrics_.gauge("liveroom_cluster_link_calls",
+                      "REST calls carried to the leader and not answered yet", [this] {
+                        size_t n = 0;
+                        for (const auto& s : shards_) n += s->calls_in_flight();
+                        return static_cast<double>(n);
+                      });
 }
 
 int ClusterNode::run() {
   http_.start();
-  leadership_.start();
-  spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({})", cfg_.listen,
-               http_.port(), cluster_.node_id, cluster_.advertise_url);
-  std::thread takeover([this] { take_over(); });
+  for (auto& shard : shards_) shard->start();
+  spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({}){}", cfg_.listen,
+               http_.port(), cluster_.node_id, cluster_.advertise_url,
+               by_app() ? fmt::format(", placement by app ({} apps)", shards_.size()) : "");
 
   http_.wait_for_signal();
   stopping_.store(true, std::memory_order_release);
-  if (Services* s = serving_.load()) {
-    s->router->set_draining();
-    step_down();
-  }
+  step_down();
   http_.drain_and_stop(std::chrono::seconds(10));
-  leadership_.interrupt_wait();
-  takeover.join();
-  if (services_) services_->stop();
-  leadership_.stop();  // gives the lease up only now, with every commit done
-  links_->stop();      // the I/O threads it ran on have stopped; before the server goes
-  links_.reset();
+  for (auto& shard : shards_) shard->stop_waiting_for_lease();
+  for (auto& shard : shards_) shard->stop();
   spdlog::info("liveroomd stopped cleanly");
   return 0;
 }
 
+Shard& ClusterNode::shard_for(std::optional<uint32_t> sdkappid) {
+  if (sdkappid) {
+    if (auto it = shard_of_app_.find(*sdkappid); it != shard_of_app_.end()) return *it->second;
+  }
+  return *shards_.front();
+}
+
 server::HttpResponse ClusterNode::handle(server::HttpRequest&& req) {
+  if (!by_app()) return shards_.front()->handle(std::move(req));
   const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-  if (Services* s = serving_.load(std::memory_order_acquire)) {
-    // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
-    // memory could show state the new leader has changed.
-    if (!leadership_.lease_valid() && (path == "/readyz" || path == "/readyz/leader")) {
-      return server::HttpResponse{503, "application/json", R"({"status":"lease lapsed"})", {}};
-    }
-    if (!leadership_.lease_valid() && path.starts_with("/v4/")) {
-      return unavailable(
-          "cluster: this node's leadership lease has lapsed (Redis unreachable, or this "
-          "node was paused); retry");
-    }
-    return s->router->handle(std::move(req));
-  }
-  if (path == "/healthz")
-    return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
-  // Each node is scraped on its own: a follower's figures are its own, not the leader's.
+  if (auto here = answer_here(path)) return std::move(*here);
+  return shard_for(app_of_target(req.target)).handle(std::move(req));
+}
+
+std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view path) {
+  auto json = [](unsigned status, std::string body) {
+    return server::HttpResponse{status, "application/json", std::move(body), {}};
+  };
+  if (path == "/healthz") return json(200, R"({"status":"ok"})");
   if (path == "/metrics") {
+    std::vector<const metrics::Registry*> registries{&node_metrics_};
+    for (const auto& s : shards_) {
+      if (s->serving()) registries.push_back(&s->registry());
+    }
     return server::HttpResponse{
-        200, std::string(metrics::kContentType), follower_metrics_.render(), {}};
+        200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
   }
-  // A balancer that sends every call to the leader (and none through a follower's link)
-  // checks this: only the serving leader says 200.
+  // Ready: every app has a node serving it that this node knows of (itself, with a fresh
+  // lease, or the one its lease names).
+  if (path == "/readyz") {
+    for (const auto& s : shards_) {
+      const bool here = s->serving() && s->lease_valid();
+      if (!here && s->leader_url().empty()) {
+        return json(503, fmt::format(R"({{"status":"no node serves app {}"}})", *s->sdkappid()));
+      }
+    }
+    return json(200, R"({"status":"ok"})");
+  }
+  // A node that hosts an app (placement by app has no single leader to send everything to).
   if (path == "/readyz/leader") {
-    return server::HttpResponse{
-        503, "application/json", fmt::format(R"({{"status":"{}"}})", role()), {}};
+    const std::string_view r = role();
+    return json(r == "leader" ? 200 : 503, fmt::format(R"({{"status":"{}"}})", r));
   }
-  const std::string leader = leadership_.leader_url();
-  // Ready means the leader answers: the node the lease names may be one that restarted and
-  // does not lead yet, so its own /readyz (forwarded like any call) is the answer.
-  if (path == "/readyz" && leader.empty()) {
-    return server::HttpResponse{503, "application/json", R"({"status":"no leader"})", {}};
-  }
-  if (path == "/readyz") {  // ready only if the leader itself answers
-    return links_->forward(leader, std::move(req), [](std::string_view) {
-      return server::HttpResponse{
-          503, "application/json", R"({"status":"the leader does not answer"})", {}};
-    });
-  }
-  return route(std::move(req), std::chrono::steady_clock::now() + failover_wait_);
-}
-
-server::HttpResponse ClusterNode::route(server::HttpRequest&& req, Until until) {
-  if (serving_.load(std::memory_order_acquire)) return handle(std::move(req));  // took over
-  const std::string leader = leadership_.leader_url();
-  if (leader.empty()) {
-    return hold(
-        std::move(req), until,
-        leadership_.elected() ? "this node is taking over as leader" : "no leader is elected yet");
-  }
-  return links_->forward(leader, std::move(req), {},
-                         [this, until](server::HttpRequest&& r, std::string_view why) {
-                           return hold(std::move(r), until, why);
-                         });
-}
-
-server::HttpResponse ClusterNode::hold(server::HttpRequest&& req, Until until,
-                                       std::string_view why) {
-  const bool node_stopping = stopping_.load(std::memory_order_acquire);
-  if (node_stopping || std::chrono::steady_clock::now() + kHoldStep >= until) {
-    calls_refused_.inc();
-    return unavailable(fmt::format("cluster: {}{}; retry", why,
-                                   node_stopping ? ", and this node is stopping" : ""));
-  }
-  held_calls_.fetch_add(1);
-  return links_->after(kHoldStep, std::move(req), [this, until](server::HttpRequest&& r) {
-    held_calls_.fetch_sub(1);
-    return route(std::move(r), until);
-  });
-}
-
-server::HttpResponse ClusterNode::carried(server::HttpRequest&& req) {
-  if (stepping_down_.load(std::memory_order_acquire)) {
-    return server::HttpResponse{cluster::kNotCarriedOut, "text/plain", "stepping down", {}};
-  }
-  return handle(std::move(req));
+  return std::nullopt;
 }
 
 std::shared_ptr<server::WebSocketSession> ClusterNode::open_client(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
-  if (Services* s = serving_.load(std::memory_order_acquire)) {
-    return s->open(upgrade, std::move(peer));
+  if (!by_app()) return shards_.front()->open_client(upgrade, std::move(peer));
+  const std::string_view target = upgrade.target;
+  if (target.find("sdkappid=") != std::string_view::npos) {
+    return shard_for(app_of_target(target)).open_client(upgrade, std::move(peer));
   }
-  // As a call is: over a link to the leader, or, while no leader can take it (none is known,
-  // or the link to the one the lease names never opens), held until one can.
-  if (failover_wait_.count() == 0) return route_client(upgrade, std::move(peer), {});
-  return links_->hold(
-      upgrade, std::move(peer), kHoldStep, std::chrono::steady_clock::now() + failover_wait_,
-      [this](const server::HttpRequest& up, std::shared_ptr<server::WebSocketPeer> p,
-             cluster::LinkClient::Settled settled) {
-        return route_client(up, std::move(p), std::move(settled));
+  return std::make_shared<ClientByLogin>(
+      upgrade, std::move(peer),
+      [this](std::optional<uint32_t> app, const server::HttpRequest& up,
+             std::shared_ptr<server::WebSocketPeer> p) {
+        return shard_for(app).open_client(up, std::move(p));
       });
-}
-
-std::shared_ptr<server::WebSocketSession> ClusterNode::route_client(
-    const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
-    cluster::LinkClient::Settled settled) {
-  if (Services* s = serving_.load(std::memory_order_acquire)) {  // took over
-    if (settled) settled(true);
-    return s->open(upgrade, std::move(peer));
-  }
-  const std::string leader = leadership_.leader_url();
-  if (leader.empty()) return nullptr;
-  return links_->open(leader, upgrade, std::move(peer), std::move(settled));
 }
 
 std::shared_ptr<server::WebSocketSession> ClusterNode::open_link(
@@ -340,74 +320,50 @@ std::shared_ptr<server::WebSocketSession> ClusterNode::open_link(
   if (auto why = cluster::link_protocol_mismatch(upgrade.target)) {
     return cluster::refuse_link(std::move(peer), cluster::kLinkRefused, std::move(*why));
   }
-  Services* s = serving_.load(std::memory_order_acquire);
-  if (!s || stepping_down_.load(std::memory_order_acquire)) {
-    return cluster::refuse_link(std::move(peer), cluster::kLinkNotLeading,
-                                s ? "this node is stepping down" : "this node does not lead");
+  const std::string shard = cluster::link_shard(upgrade.target);
+  if (!by_app()) {
+    if (!shard.empty()) {
+      return cluster::refuse_link(std::move(peer), cluster::kLinkRefused,
+                                  "placement by cluster here, by app on the follower: every node "
+                                  "of a cluster must have the same [cluster] placement");
+    }
+    return shards_.front()->open_link(upgrade, std::move(peer));
   }
-  auto host = std::make_shared<cluster::LinkHost>(
-      std::move(peer),
-      [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {
-        return s->open(client, std::move(p));
-      },
-      [this](server::HttpRequest&& req) { return carried(std::move(req)); },
-      [this] { return leadership_.lease_valid(); });
-  std::lock_guard lock(link_hosts_mu_);
-  std::erase_if(link_hosts_, [](const auto& weak) { return weak.expired(); });
-  std::erase_if(changed_tags_, [](const auto& weak) { return weak.expired(); });
-  link_hosts_.push_back(host);
-  changed_tags_.push_back(host->changed_tags());
-  return host;
+  const auto app = api::parse_sdkappid(shard);
+  const auto it = app ? shard_of_app_.find(*app) : shard_of_app_.end();
+  if (it == shard_of_app_.end()) {
+    return cluster::refuse_link(
+        std::move(peer), cluster::kLinkRefused,
+        shard.empty() ? "placement by app here, by cluster on the follower: every node of a "
+                        "cluster must have the same [cluster] placement"
+                      : "app " + shard + " is not in this node's [[apps]]");
+  }
+  return it->second->open_link(upgrade, std::move(peer));
 }
 
-void ClusterNode::take_over() {
-  if (!leadership_.wait_until_elected()) return;
-  try {
-    const auto started = std::chrono::steady_clock::now();
-    const uint64_t epoch = store::take_postgres_leadership(cluster_.postgres_url, cluster_.node_id,
-                                                           cluster_.advertise_url);
-    leadership_.set_epoch(epoch);
-    auto store = store::open_postgres_store(
-        {cluster_.postgres_url, epoch,
-         [this] { restart_as_follower(command_line_, "another node took over (fenced commit)"); }});
-    services_ = std::make_unique<Services>(
-        cfg_, std::move(store), http_, registry_,
-        [this](uint32_t sdkappid, std::string_view room_id) { room_changed(sdkappid, room_id); });
-    // As for REST calls: once the lease lapses another node may lead, so the gateway's
-    // sessions (direct and carried) must not act on this node's memory either.
-    services_->gateway->set_availability([this]() -> std::optional<std::string> {
-      if (leadership_.lease_valid()) return std::nullopt;
-      return "cluster: this node's leadership lease has lapsed (Redis unreachable, or this node "
-             "was paused); retry";
-    });
-    serving_.store(services_.get(), std::memory_order_release);
-    leadership_.announce();  // the registry shows it leading now, not a renewal later
-    spdlog::info(
-        "cluster: node {} leads (epoch {}): {} rooms and {} queued webhook deliveries loaded in "
-        "{} ms",
-        cluster_.node_id, epoch, services_->engine->room_count(), services_->undelivered,
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                              started)
-            .count());
-  } catch (const std::exception& e) {
-    restart_as_follower(command_line_, std::string("cannot take over: ") + e.what());
+bool ClusterNode::preferred(uint32_t sdkappid) const {
+  if (std::chrono::steady_clock::now() - started_ <
+      2 * std::chrono::milliseconds(cluster_.lease_ms / 3)) {
+    return false;
   }
-}
-
-void ClusterNode::room_changed(uint32_t sdkappid, std::string_view room_id) {
-  const std::string tag = api::FollowerReads::room_tag(sdkappid, room_id);
-  std::lock_guard lock(link_hosts_mu_);
-  for (const auto& weak : changed_tags_) {
-    if (auto tags = weak.lock()) tags->add(tag);
+  std::vector<std::string> live = shards_.front()->leadership().live_nodes();
+  if (std::find(live.begin(), live.end(), cluster_.node_id) == live.end()) {
+    live.push_back(cluster_.node_id);
   }
+  const auto best = std::max_element(live.begin(), live.end(), [&](const auto& a, const auto& b) {
+    return placement_score(sdkappid, a) < placement_score(sdkappid, b);
+  });
+  return *best == cluster_.node_id;
 }
 
 // A leader that stops hands over without failing its followers' calls: it carries out no new
 // call (they are held for the next leader), answers those it began, closes the links so the
 // followers look for the next leader at once, and only then (after the drain, with every commit
-// done) marks its lease released.
+// done) marks its leases released.
 void ClusterNode::step_down() {
-  stepping_down_.store(true, std::memory_order_release);
+  bool leads = false;
+  for (auto& shard : shards_) leads = shard->begin_step_down() || leads;
+  if (!leads) return;
   const auto wait_for = [](auto done, std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
@@ -423,14 +379,7 @@ void ClusterNode::step_down() {
   // as after any lost connection.
   const bool answered =
       wait_for([] { return cluster::LinkHost::calls_in_progress() == 0; }, std::chrono::seconds(5));
-  {
-    std::lock_guard lock(link_hosts_mu_);
-    for (const auto& weak : link_hosts_) {
-      if (auto host = weak.lock()) {
-        host->close_link(answered ? cluster::kLinkNotLeading : 1001, "the leader is stepping down");
-      }
-    }
-  }
+  for (auto& shard : shards_) shard->close_links(answered ? cluster::kLinkNotLeading : 1001);
   // The drain that follows ends the links still open, and a follower that had not yet read the
   // close above then sees a leader that went away (100001 for what it carried) instead of one
   // that stepped down. A follower echoes the close within milliseconds; the bound is for a slow
@@ -440,12 +389,15 @@ void ClusterNode::step_down() {
 }
 
 std::string_view ClusterNode::role() const {
-  if (serving_.load(std::memory_order_acquire)) return "leader";
-  return leadership_.elected() ? "taking over" : "follower";
+  bool taking_over = false;
+  for (const auto& s : shards_) {
+    if (s->serving()) return "leader";
+    taking_over = taking_over || s->role() == "taking over";
+  }
+  return taking_over ? "taking over" : "follower";
 }
 
 std::string ClusterNode::describe() const {
-  Services* s = serving_.load(std::memory_order_acquire);
   std::string out;
   JsonWriter w(out);
   w.begin_object()
@@ -455,12 +407,35 @@ std::string ClusterNode::describe() const {
       .field("started_ms", started_ms_)
       .field("role", role())
       .field("connections", static_cast<int64_t>(http_.active_connections()));
-  if (s) {
-    w.field("lease_valid", leadership_.lease_valid())
-        .field("rooms", static_cast<int64_t>(s->engine->room_count()));
-  } else {
-    w.field("carried_clients", static_cast<int64_t>(links_->carried_clients()))
-        .field("carried_calls", static_cast<int64_t>(links_->calls_in_flight()));
+  int64_t rooms = 0;
+  bool serves = false;
+  for (const auto& s : shards_) {
+    if (Services* services = s->serving()) {
+      rooms += static_cast<int64_t>(services->engine->room_count());
+      serves = true;
+    }
+  }
+  if (serves) {
+    w.field("lease_valid", std::ranges::all_of(shards_, [](const auto& s) {
+              return !s->serving() || s->lease_valid();
+            }));
+    w.field("rooms", rooms);
+  }
+  if (!serves || by_app()) {
+    size_t clients = 0, calls = 0;
+    for (const auto& s : shards_) {
+      clients += s->carried_clients();
+      calls += s->calls_in_flight();
+    }
+    w.field("carried_clients", static_cast<int64_t>(clients))
+        .field("carried_calls", static_cast<int64_t>(calls));
+  }
+  if (by_app()) {
+    w.key("apps").begin_array();
+    for (const auto& s : shards_) {
+      if (s->serving()) w.value(static_cast<int64_t>(*s->sdkappid()));
+    }
+    w.end_array();
   }
   w.end_object();
   return out;

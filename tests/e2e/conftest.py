@@ -13,7 +13,8 @@ Cluster mode (issue #10): with LIVEROOM_E2E_CLUSTER=1 the fixtures `server`, `cl
 their servers through make_server()) give a cluster.Cluster of LIVEROOM_E2E_NODES (default 3)
 nodes sharing one PostgreSQL database and one Redis, whose base_url turns round-robin over the
 nodes: the same tests then go through every node. Tests about one process are marked
-`@pytest.mark.single_node("why")` and skipped in that mode.
+`@pytest.mark.single_node("why")` and skipped in that mode. LIVEROOM_E2E_PLACEMENT=app runs
+those clusters with placement by app (each app hosted by its own node).
 """
 
 import base64
@@ -42,6 +43,8 @@ BINARY = Path(os.environ.get("LIVEROOMD", str(REPO / "build" / "liveroomd")))
 VECTORS = REPO / "tests" / "testdata" / "usersig_vectors.json"
 
 CLUSTER_MODE = os.environ.get("LIVEROOM_E2E_CLUSTER", "") == "1"
+# The [cluster] placement of those clusters ("cluster" or "app"; liveroomd's default if unset).
+CLUSTER_PLACEMENT = os.environ.get("LIVEROOM_E2E_PLACEMENT", "")
 
 APP1 = 1400000001
 APP2 = 1400000002
@@ -539,6 +542,8 @@ def make_server(path, cls=None, **kw):
     cls = cls or LiveroomServer
     if CLUSTER_MODE:
         from cluster import Cluster
+        if CLUSTER_PLACEMENT:
+            kw.setdefault("cluster_extra", {"placement": CLUSTER_PLACEMENT})
         srv = Cluster(path, node_cls=cls, **kw)
     else:
         srv = cls(path, **kw)

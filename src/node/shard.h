@@ -1,0 +1,142 @@
+// What one leadership lease covers on a cluster node (docs/cluster.md, "Placement"): with
+// placement by cluster, every app (one shard per node); with placement by app, one app (a shard
+// per app). A shard follows, carrying its calls and clients to the node that holds its lease
+// over node links, until this node wins the lease; then it takes over and serves them, until
+// the node stops (handing over) or loses the lease (and starts again as a follower).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "api/follower_reads.h"
+#include "cluster/leadership.h"
+#include "cluster/link_client.h"
+#include "cluster/link_host.h"
+#include "config/config.h"
+#include "metrics/registry.h"
+#include "node/services.h"
+#include "server/http_server.h"
+
+namespace liveroom::node {
+
+// What a node's shards share; the node owns all of it and outlives them.
+struct NodeContext {
+  const config::Config& cfg;
+  const std::vector<char*>& command_line;  // this process's argv, to start again with
+  const std::string& link_secret;
+  server::HttpServer& http;
+  const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
+  metrics::Registry& node_metrics;    // what /metrics shows of the node itself
+  metrics::Counter& calls_refused;
+  metrics::Counter& reads_answered_here;
+  // With placement by app: whether this node should take the app's lease when it is free.
+  std::function<bool(uint32_t sdkappid)> preferred;
+  // The node's registry entry (only the first shard's lease thread writes it).
+  std::function<std::string()> describe;
+};
+
+class Shard {
+ public:
+  // `sdkappid`: the app this shard is, with placement by app; none: the whole cluster.
+  Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_registry);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Refuses to start on a Redis this node cannot use, with the reason.
+  void check() { leadership_.check(); }
+  // Once the HTTP server runs: competes for the lease, and takes over once it wins it.
+  void start();
+
+  // Every HTTP request of this shard (with placement by app, those of its app).
+  server::HttpResponse handle(server::HttpRequest&& req);
+  // A client's /gateway connection: served here when leading, else carried to the leader (or
+  // held until one can take it).
+  std::shared_ptr<server::WebSocketSession> open_client(
+      const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer);
+  // The leader's end of a follower's link (its secret and protocol already checked): its
+  // clients become this node's gateway sessions.
+  std::shared_ptr<server::WebSocketSession> open_link(const server::HttpRequest& upgrade,
+                                                      std::shared_ptr<server::WebSocketPeer> peer);
+
+  // Stopping, in the node's order (ClusterNode::run). A leader first carries out no new call
+  // from the links and drains its router (begin_step_down), then, once every carried call is
+  // answered (across all shards: LinkHost counts them for the process), closes its links
+  // (close_links), so the followers hold what they carried for the next leader.
+  bool begin_step_down();
+  void close_links(uint16_t code);
+  // After the HTTP server stopped.
+  void stop_waiting_for_lease();
+  void stop();
+
+  Services* serving() const { return serving_.load(std::memory_order_acquire); }
+  std::string_view role() const;
+  const std::optional<uint32_t>& sdkappid() const { return sdkappid_; }
+  // Where this shard's leader is reached; empty if unknown or this node leads it.
+  std::string leader_url() const { return leadership_.leader_url(); }
+  bool lease_valid() const { return leadership_.lease_valid(); }
+  const cluster::Leadership& leadership() const { return leadership_; }
+  const metrics::Registry& registry() const { return registry_; }
+  size_t carried_clients() const { return links_->carried_clients(); }
+  size_t calls_in_flight() const { return links_->calls_in_flight(); }
+  int64_t held_calls() const { return held_calls_.load(); }
+
+ private:
+  // Where a follower's call goes: to the leader over a link, or, while no leader can take it (a
+  // failover, a leader stepping down), nowhere yet: it is held and routed again every
+  // kHoldStep until `until`, then answered 100001. A held call was never carried out, so
+  // sending it to the next leader (or serving it here, if this node took over) is safe.
+  static constexpr auto kHoldStep = std::chrono::milliseconds(50);
+  using Until = std::chrono::steady_clock::time_point;
+
+  server::HttpResponse route(server::HttpRequest&& req, Until until);
+  server::HttpResponse hold(server::HttpRequest&& req, Until until, std::string_view why);
+  // The calls followers carry here. Once this leader is stepping down it carries out none it
+  // has not begun: kNotCarriedOut tells the follower to hold the call for the next leader.
+  server::HttpResponse carried(server::HttpRequest&& req);
+  std::shared_ptr<server::WebSocketSession> route_client(
+      const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
+      cluster::LinkClient::Settled settled);
+  // Once this node wins the lease: raise the epoch (which waits for the old leader's commits in
+  // flight), then load everything committed and serve it.
+  void take_over();
+  // A room changed (under its lock, before the change is acknowledged): the followers' links
+  // hear of it, so that what they kept of it is forgotten first.
+  void room_changed(uint32_t sdkappid, std::string_view room_id);
+
+  NodeContext& node_;
+  const std::optional<uint32_t> sdkappid_;
+  // The configuration this shard serves: with placement by app, only its app's [[apps]].
+  const config::Config cfg_;
+  const config::ClusterConfig& cluster_;
+  const std::chrono::milliseconds failover_wait_;
+  // get_room_info answered here from the leader's answers (docs/cluster.md).
+  const SystemClock clock_;
+  api::FollowerReads follower_reads_;
+  metrics::Registry registry_;  // the leader's: its Services' figures and two of its own
+  // The links to this shard's leader, on the HTTP server's I/O threads (made before the server
+  // starts).
+  std::optional<cluster::LinkClient> links_;
+  cluster::Leadership leadership_;
+  std::atomic<Services*> serving_{nullptr};
+  std::unique_ptr<Services> services_;
+  std::atomic<int64_t> held_calls_{0};
+  std::atomic<bool> stepping_down_{false};
+  std::mutex link_hosts_mu_;
+  std::vector<std::weak_ptr<cluster::LinkHost>> link_hosts_;  // the followers' links, here
+  // What each link's follower must hear has changed (told under the engine's room locks, where
+  // a link host, which owns sessions, must not end).
+  std::vector<std::weak_ptr<cluster::ChangedTags>> changed_tags_;
+  std::thread takeover_;
+};
+
+}  // namespace liveroom::node

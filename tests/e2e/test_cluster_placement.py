@@ -1,0 +1,226 @@
+"""Placement by app (issue #10, docs/cluster.md "Placement"): with `[cluster] placement = "app"`
+each app has its own lease, epoch and host, so the apps of a cluster spread over its nodes.
+Any node still answers anything (it carries a call to its app's host), and losing a node moves
+only the apps it hosted.
+
+These start their own clusters (the session's PostgreSQL and Redis)."""
+
+import threading
+import time
+
+import requests
+
+from cluster import cluster_factory  # noqa: F401 (fixture)
+from conftest import ADMIN, APP1, APP2, KEY1, KEY2, default_apps, gen_usersig, uid
+from gateway_client import FAST_GATEWAY, GatewayServer, rest_members, wait_until
+
+LEASE_MS = 2000
+ANSWERS_AGAIN_WITHIN = 10.0
+MASK = (1 << 64) - 1
+
+
+def apps():
+    """APP1 and APP2 of the other tests, and four more: enough that they spread over three
+    nodes (checked below from the placement hash, which is deterministic)."""
+    more = [{"sdkappid": 1400000100 + i, "secret_key": KEY1 if i % 2 else KEY2,
+             "admins": [ADMIN], "auto_import_accounts": True, "rate_limits": {"default": 0}}
+            for i in range(4)]
+    return default_apps() + more
+
+
+def placement_score(sdkappid, node_id):
+    """What the nodes compute (src/node/cluster_node.cpp, placement_score): FNV-1a over the app's
+    four bytes (least significant first) and the node id, then a final mix."""
+    h = 14695981039346656037
+    for byte in sdkappid.to_bytes(4, "little") + node_id.encode():
+        h ^= byte
+        h = (h * 1099511628211) & MASK
+    h ^= h >> 33
+    h = (h * 0xff51afd7ed558ccd) & MASK
+    h ^= h >> 33
+    return h
+
+
+def preferred(sdkappid, node_ids):
+    return max(node_ids, key=lambda n: placement_score(sdkappid, n))
+
+
+def host_of(cluster, sdkappid):
+    """The node the app's lease names (key <key_prefix>:leader:<sdkappid>), or None."""
+    value = cluster.redis.cli("GET", f"{cluster.key_prefix}:leader:{sdkappid}", timeout=3)
+    for n in cluster.nodes:
+        if value and value.split(" ")[0] == n.node_id:
+            return n
+    return None
+
+
+def wait_for_hosts(cluster, sdkappids, exclude=(), timeout=ANSWERS_AGAIN_WITHIN + 5):
+    deadline = time.monotonic() + timeout
+    while True:
+        hosts = {a: host_of(cluster, a) for a in sdkappids}
+        if all(h is not None and h not in exclude for h in hosts.values()):
+            return hosts
+        assert time.monotonic() < deadline, f"apps without a host: {hosts}\n{cluster.log_tail(30)}"
+        time.sleep(0.05)
+
+
+def app_cluster(cluster_factory, name, **kw):
+    return cluster_factory(name, lease_ms=LEASE_MS, apps=apps(),
+                           cluster_extra={"placement": "app"}, **kw)
+
+
+def test_apps_spread_over_the_nodes_and_every_node_answers_for_each(cluster_factory):
+    cluster = app_cluster(cluster_factory, "spread")
+    ids = [a["sdkappid"] for a in cluster.apps]
+    node_ids = [n.node_id for n in cluster.nodes]
+    expected = {a: preferred(a, node_ids) for a in ids}
+    assert len(set(expected.values())) >= 2, f"the test's apps do not spread: {expected}"
+    hosts = wait_for_hosts(cluster, ids)
+    # Nodes that start together split the apps by the placement hash: each app's host is its
+    # preferred node.
+    assert {a: h.node_id for a, h in hosts.items()} == expected
+    # Each node's registry entry names the apps it hosts.
+    rooms = {}
+    for a in ids:
+        c = cluster.client(sdkappid=a)
+        room = uid(f"p{a % 1000}")
+        c.must_create(room, RoomName=f"app {a}")
+        rooms[a] = room
+    for node in cluster.nodes:
+        for a in ids:
+            nc = cluster.node_client(node, sdkappid=a)
+            info = nc.ok("get_room_info", {"RoomId": rooms[a]})
+            assert info["RoomInfo"]["RoomName"] == f"app {a}", (node.node_id, a, info)
+            # Apps stay apart: another app's room is unknown here, as on a single node.
+            other = rooms[ids[(ids.index(a) + 1) % len(ids)]]
+            assert nc.call("get_room_info", {"RoomId": other})["ErrorCode"] != 0
+    # Writes through every node land on the app's host and are seen through every other.
+    for i, node in enumerate(cluster.nodes):
+        for a in ids:
+            notice = f"from {node.node_id} #{i}"
+            assert cluster.node_client(node, sdkappid=a).update(rooms[a], Notice=notice)[
+                "ErrorCode"] == 0
+            for other in cluster.nodes:
+                got = cluster.node_client(other, sdkappid=a).room_info(rooms[a])["Notice"]
+                assert got == notice, (node.node_id, other.node_id, a, got)
+    # /metrics of a node hosting two apps is one valid exposition: each family once.
+    for node in cluster.nodes:
+        text = requests.get(node.base_url + "/metrics", timeout=5).text
+        types = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+        assert len(types) == len(set(types)), f"{node.node_id}: a family twice in /metrics"
+        hosted = [a for a, h in hosts.items() if h is node]
+        for a in hosted:
+            assert f'liveroom_rooms{{app="{a}"}} 1' in text, (node.node_id, a)
+
+
+def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(cluster_factory):
+    cluster = app_cluster(cluster_factory, "move")
+    ids = [a["sdkappid"] for a in cluster.apps]
+    hosts = wait_for_hosts(cluster, ids)
+    victim = hosts[APP1]
+    untouched = [a for a in ids if hosts[a] is not victim]
+    assert untouched, f"every app on {victim.node_id}: {hosts}"
+    survivors = [n for n in cluster.nodes if n is not victim]
+    rooms = {a: uid(f"m{a % 1000}") for a in (APP1, untouched[0])}
+    for a, room in rooms.items():
+        cluster.client(sdkappid=a).must_create(room)
+
+    stop = threading.Event()
+    acked = {a: [] for a in rooms}      # (time, value) of every acknowledged write
+    errors = {a: [] for a in rooms}
+
+    def write(a, node):
+        c = cluster.node_client(node, sdkappid=a)
+        n = 0
+        while not stop.is_set():
+            n += 1
+            value = f"{node.node_id}-{n}"
+            try:
+                reply = c.update(rooms[a], Notice=value)
+            except requests.RequestException as e:
+                errors[a].append(repr(e))
+                time.sleep(0.05)
+                continue
+            if reply["ErrorCode"] == 0:
+                acked[a].append((time.monotonic(), value))
+            else:
+                errors[a].append(reply)
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=write, args=(a, n), daemon=True)
+               for a in rooms for n in survivors[:1]]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    killed_at = time.monotonic()
+    victim.kill9()
+    new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
+    deadline = time.monotonic() + ANSWERS_AGAIN_WITHIN
+    while not any(t > killed_at + 0.05 for t, _ in acked[APP1]):
+        assert time.monotonic() < deadline, f"APP1 not served again:\n{cluster.log_tail(30)}"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(20)
+    back = next(t for t, _ in acked[APP1] if t > killed_at) - killed_at
+    print(f"kill -9 of {victim.node_id}: APP1 served again after {back:.2f} s")
+    assert back <= ANSWERS_AGAIN_WITHIN
+    # The apps the victim did not host never moved, and their writes went on without a pause.
+    for a in untouched:
+        assert new_hosts[a] is hosts[a], (a, hosts[a].node_id, new_hosts[a].node_id)
+    other = untouched[0]
+    assert not errors[other], errors[other][:5]
+    times = [t for t, _ in acked[other]]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert max(gaps) < 1.0, f"app {other} paused {max(gaps):.2f} s while another app moved"
+    # The victim's apps went to their preferred node among the survivors.
+    live_ids = [n.node_id for n in survivors]
+    for a in ids:
+        if hosts[a] is victim:
+            assert new_hosts[a].node_id == preferred(a, live_ids), (a, new_hosts[a].node_id)
+    # No acknowledged write lost: each room shows its last acknowledged value through every node.
+    for a, room in rooms.items():
+        last = acked[a][-1][1]
+        for node in survivors:
+            got = cluster.node_client(node, sdkappid=a).room_info(room)["Notice"]
+            assert got == last, (a, node.node_id, got, last)
+    # The killed node comes back as a follower of every app it hosted and answers for them.
+    cluster.start_node(victim)
+    for a, room in rooms.items():
+        got = cluster.node_client(victim, sdkappid=a).room_info(room)["Notice"]
+        assert got == acked[a][-1][1]
+
+
+def test_a_client_logging_in_by_message_reaches_its_apps_host_through_any_node(cluster_factory):
+    cluster = app_cluster(cluster_factory, "login", node_cls=GatewayServer, gateway=FAST_GATEWAY)
+    hosts = wait_for_hosts(cluster, [APP1, APP2])
+    clients = []
+    try:
+        for app in (APP1, APP2):
+            rest = cluster.client(sdkappid=app)
+            room = uid("lg")
+            rest.must_create(room)
+            members = []
+            for node in cluster.nodes:
+                user = uid(f"u{node.node_id}")
+                rest.import_account(user)
+                # No credentials in the upgrade's query: the node learns the app from `login`.
+                c = node.connect(name=f"{user}@{node.node_id}")
+                clients.append(c)
+                reply = c.login(app, user, gen_usersig(app, cluster.keys[app], user))
+                assert reply["code"] == 0, (app, node.node_id, hosts[app].node_id, reply)
+                c.enter(room)
+                members.append((user, c))
+            # Every member is in the one room its app's host keeps, whichever node it came by.
+            wait_until(lambda: {u for u, _ in members} <= set(rest_members(rest, room)[0]),
+                       what=f"every member of app {app} listed")
+            # And each sees what the others send.
+            sender, c0 = members[0]
+            c0.ok("send_text", RoomId=room, Text=f"hello from app {app}")
+            for user, c in members[1:]:
+                c.expect_event("Message", timeout=5,
+                               predicate=lambda e: e.get("From_Account") == sender)
+    finally:
+        for c in clients:
+            c.close()
