@@ -185,11 +185,21 @@ void print_text(const Status& s, int64_t now_ms) {
     }
     const json::object& e = *node.entry;
     const std::string role = text_of(e, "role");
-    const std::string load =
+    std::string load =
         role == "leader"
             ? fmt::format("{} rooms", number_of(e, "rooms"))
             : fmt::format("{} clients and {} calls carried to the leader",
                           number_of(e, "carried_clients"), number_of(e, "carried_calls"));
+    // With placement by app a node hosts some apps and carries the others' calls.
+    if (const json::value* apps = e.if_contains("apps"); apps && apps->is_array()) {
+      std::string ids;
+      for (const auto& app : apps->as_array()) {
+        ids += (ids.empty() ? "" : ", ") + json::serialize(app);
+      }
+      load = fmt::format("hosts apps [{}] with {} rooms; {} clients and {} calls carried", ids,
+                         number_of(e, "rooms"), number_of(e, "carried_clients"),
+                         number_of(e, "carried_calls"));
+    }
     std::cout << fmt::format(
         "{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", node.node_id, role, text_of(e, "advertise_url"),
         duration_text(now_ms - number_of(e, "started_ms")), number_of(e, "connections"), load);

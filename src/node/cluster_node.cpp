@@ -289,12 +289,13 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
         return json(503, fmt::format(R"({{"status":"no node serves app {}"}})", *s->sdkappid()));
       }
     }
-    return json(200, R"({"status":"ok"})");
+    return json(200, R"({"status":"ready"})");
   }
   // A node that hosts an app (placement by app has no single leader to send everything to).
   if (path == "/readyz/leader") {
     const std::string_view r = role();
-    return json(r == "leader" ? 200 : 503, fmt::format(R"({{"status":"{}"}})", r));
+    if (r == "leader") return json(200, R"({"status":"ready"})");
+    return json(503, fmt::format(R"({{"status":"{}"}})", r));
   }
   return std::nullopt;
 }

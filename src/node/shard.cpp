@@ -89,6 +89,9 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
 Shard::~Shard() = default;
 
 void Shard::start() {
+  // With placement by app a starting node looks often at first (2 × lease_ms): it takes the
+  // apps it prefers as soon as it may, and learns the other apps' hosts as soon as they have one.
+  if (sdkappid_) leadership_.look_soon();
   leadership_.start();
   takeover_ = std::thread([this] { take_over(); });
 }

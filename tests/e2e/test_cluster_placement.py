@@ -13,6 +13,7 @@ import requests
 from cluster import cluster_factory  # noqa: F401 (fixture)
 from conftest import ADMIN, APP1, APP2, KEY1, KEY2, default_apps, gen_usersig, uid
 from gateway_client import FAST_GATEWAY, GatewayServer, rest_members, wait_until
+from test_cluster_status import status, status_json
 
 LEASE_MS = 2000
 ANSWERS_AGAIN_WITHIN = 10.0
@@ -79,7 +80,19 @@ def test_apps_spread_over_the_nodes_and_every_node_answers_for_each(cluster_fact
     # Nodes that start together split the apps by the placement hash: each app's host is its
     # preferred node.
     assert {a: h.node_id for a, h in hosts.items()} == expected
-    # Each node's registry entry names the apps it hosts.
+    # `cluster status` says the same, and each node's registry entry names the apps it hosts.
+    deadline = time.monotonic() + 5
+    while True:
+        code, st = status_json(cluster.nodes[0].config_path)
+        entries = {n["node_id"]: sorted(n.get("apps", [])) for n in st["nodes"]}
+        hosted = {n: sorted(a for a, h in expected.items() if h == n) for n in node_ids}
+        if code == 0 and entries == hosted:
+            break
+        assert time.monotonic() < deadline, (code, st, hosted)
+        time.sleep(0.1)
+    assert {a["sdkappid"]: a["leader"] for a in st["apps"]} == expected, st
+    code, text, _ = status(cluster.nodes[0].config_path)
+    assert code == 0 and "apps (placement by app):" in text, text
     rooms = {}
     for a in ids:
         c = cluster.client(sdkappid=a)
@@ -126,7 +139,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
         cluster.client(sdkappid=a).must_create(room)
 
     stop = threading.Event()
-    acked = {a: [] for a in rooms}      # (time, value) of every acknowledged write
+    acked = {a: [] for a in rooms}  # (sent, acknowledged, value) of every acknowledged write
     errors = {a: [] for a in rooms}
 
     def write(a, node):
@@ -135,6 +148,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
         while not stop.is_set():
             n += 1
             value = f"{node.node_id}-{n}"
+            sent = time.monotonic()
             try:
                 reply = c.update(rooms[a], Notice=value)
             except requests.RequestException as e:
@@ -142,7 +156,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
                 time.sleep(0.05)
                 continue
             if reply["ErrorCode"] == 0:
-                acked[a].append((time.monotonic(), value))
+                acked[a].append((sent, time.monotonic(), value))
             else:
                 errors[a].append(reply)
                 time.sleep(0.05)
@@ -156,14 +170,14 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
     victim.kill9()
     new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
     deadline = time.monotonic() + ANSWERS_AGAIN_WITHIN
-    while not any(t > killed_at + 0.05 for t, _ in acked[APP1]):
+    while not any(sent > killed_at for sent, _, _ in acked[APP1]):
         assert time.monotonic() < deadline, f"APP1 not served again:\n{cluster.log_tail(30)}"
         time.sleep(0.05)
     time.sleep(0.5)
     stop.set()
     for t in threads:
         t.join(20)
-    back = next(t for t, _ in acked[APP1] if t > killed_at) - killed_at
+    back = next(t for sent, t, _ in acked[APP1] if sent > killed_at) - killed_at
     print(f"kill -9 of {victim.node_id}: APP1 served again after {back:.2f} s")
     assert back <= ANSWERS_AGAIN_WITHIN
     # The apps the victim did not host never moved, and their writes went on without a pause.
@@ -171,7 +185,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
         assert new_hosts[a] is hosts[a], (a, hosts[a].node_id, new_hosts[a].node_id)
     other = untouched[0]
     assert not errors[other], errors[other][:5]
-    times = [t for t, _ in acked[other]]
+    times = [t for _, t, _ in acked[other]]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert max(gaps) < 1.0, f"app {other} paused {max(gaps):.2f} s while another app moved"
     # The victim's apps went to their preferred node among the survivors.
@@ -181,7 +195,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
             assert new_hosts[a].node_id == preferred(a, live_ids), (a, new_hosts[a].node_id)
     # No acknowledged write lost: each room shows its last acknowledged value through every node.
     for a, room in rooms.items():
-        last = acked[a][-1][1]
+        last = acked[a][-1][2]
         for node in survivors:
             got = cluster.node_client(node, sdkappid=a).room_info(room)["Notice"]
             assert got == last, (a, node.node_id, got, last)
@@ -189,7 +203,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
     cluster.start_node(victim)
     for a, room in rooms.items():
         got = cluster.node_client(victim, sdkappid=a).room_info(room)["Notice"]
-        assert got == acked[a][-1][1]
+        assert got == acked[a][-1][2]
 
 
 def test_a_client_logging_in_by_message_reaches_its_apps_host_through_any_node(cluster_factory):

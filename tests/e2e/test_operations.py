@@ -61,13 +61,22 @@ def test_health_and_readiness(server):
 
 def test_exactly_the_node_that_serves_is_ready_as_leader(server):
     # /readyz/leader is for balancers that send every call to a cluster's leader: a single node
-    # is its own leader; in a cluster one node says 200, the followers 503.
+    # is its own leader; in a cluster one node says 200, the followers 503. With placement by
+    # app, every node that hosts an app says 200.
     nodes = getattr(server, "nodes", None)
     urls = [n.base_url for n in nodes] if nodes else [server.base_url]
     answers = {url: requests.get(url + "/readyz/leader", timeout=5) for url in urls}
     ready = [url for url, r in answers.items() if r.status_code == 200]
-    assert len(ready) == 1, {url: (r.status_code, r.text) for url, r in answers.items()}
-    assert answers[ready[0]].json()["status"] == "ready"
+    if nodes and getattr(server, "cluster_extra", {}).get("placement") == "app":
+        hosts = set()
+        for app in server.keys:
+            holder = server.redis.cli("GET", f"{server.key_prefix}:leader:{app}", timeout=3)
+            hosts |= {n.base_url for n in nodes if holder.split(" ")[0] == n.node_id}
+        assert sorted(ready) == sorted(hosts), {u: (r.status_code, r.text) for u, r in answers.items()}
+    else:
+        assert len(ready) == 1, {url: (r.status_code, r.text) for url, r in answers.items()}
+    for url in ready:
+        assert answers[url].json()["status"] == "ready"
     for url, r in answers.items():
         if url not in ready:
             assert (r.status_code, r.json()["status"]) == (503, "follower"), (url, r.text)
