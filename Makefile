@@ -8,7 +8,8 @@
 #   make test          build, unit tests (ctest), then pytest tests/e2e tests/compat tests/browser,
 #                      then tests/e2e again in cluster mode (LIVEROOM_E2E_CLUSTER=1: every test
 #                      on a three-node cluster; the cluster failure tests test_cluster_* run in
-#                      the first pass only)
+#                      the first pass only), then some of them once more with placement by app
+#                      (LIVEROOM_E2E_PLACEMENT=app: each app hosted by a node of its own)
 #   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
 #                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
 #   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
@@ -118,11 +119,20 @@ E2E_TEST_CMD = LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) t
 # (test_cluster_*, which make clusters of their own) already ran in the first pass.
 CLUSTER_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOMD="$(LIVEROOMD)" $(PYTHON) -m pytest -q $(PYTEST_FLAGS) \
                    tests/e2e --ignore-glob='tests/e2e/test_cluster_*'
+# With placement by app the nodes route each call by its sdkappid and each client by its login:
+# the suites that cover those paths once more that way (about 30 s; the whole suite takes twice
+# the cluster pass, each cluster waiting two look intervals before it splits its apps).
+PLACEMENT_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOM_E2E_PLACEMENT=app LIVEROOMD="$(LIVEROOMD)" \
+                     $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e/test_rooms.py \
+                     tests/e2e/test_accounts.py tests/e2e/test_operations.py \
+                     tests/e2e/test_gateway_login.py tests/e2e/test_gateway_chat.py \
+                     tests/e2e/test_gateway_cohost.py
 
 test: build compat-deps browser-deps
 	$(UNIT_TEST_CMD)
 	$(E2E_TEST_CMD)
 	$(CLUSTER_TEST_CMD)
+	$(PLACEMENT_TEST_CMD)
 
 # The steps of `make test` alone, without building first.
 unit-test:
@@ -133,6 +143,7 @@ e2e-test: compat-deps browser-deps
 
 cluster-test:
 	$(CLUSTER_TEST_CMD)
+	$(PLACEMENT_TEST_CMD)
 
 # Sanitizer runs of the same suites (scripts/test-sanitize says how reports fail the run).
 test-sanitize: build-asan compat-deps browser-deps

@@ -60,6 +60,20 @@ def node_metric(node, name, absent=None):
     return float(m.group(1))
 
 
+
+def wait_restarted_as_follower(node, timeout=30):
+    """Until `node`, a leader that lost its lease, has replaced itself with a fresh process (same
+    pid, docs/cluster.md) that listens again; asserts it did within `timeout` and is alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = node.log_path.read_text(errors="replace")
+        after = log[log.find("restarting as a follower"):]
+        if "restarting as a follower" in log and "listening on" in after:
+            break
+        assert time.monotonic() < deadline, f"{node.node_id} did not restart:\n{node.log_tail(40)}"
+        time.sleep(0.1)
+    assert node.alive(), f"{node.node_id} died instead of restarting:\n{node.log_tail(40)}"
+
 _reserved_ports = set()
 _reserved_lock = threading.Lock()
 

@@ -10,7 +10,8 @@ import time
 
 import requests
 
-from cluster import ALLOWED_ERROR, Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
+from cluster import (ALLOWED_ERROR, Writers, cluster_factory, private_redis,  # noqa: F401
+                     wait_restarted_as_follower)
 from conftest import APP1, check_envelope, gen_usersig, uid
 from gateway_client import GatewayClient
 
@@ -109,15 +110,7 @@ def test_a_frozen_leader_is_replaced_and_restarts_as_a_follower_without_committi
     # The contract (docs/cluster.md): the woken leader replaces itself with a fresh process (same
     # pid) that rejoins as a follower; what it held in memory is gone, nothing it had queued was
     # committed under its stale epoch.
-    deadline = time.monotonic() + 30
-    while True:
-        log = leader.log_path.read_text(errors="replace")
-        after = log[log.find("restarting as a follower"):]
-        if "restarting as a follower" in log and "listening on" in after:
-            break
-        assert time.monotonic() < deadline, f"the old leader did not restart:\n{leader.log_tail(40)}"
-        time.sleep(0.1)
-    assert leader.alive(), f"the old leader died instead of restarting:\n{leader.log_tail(40)}"
+    wait_restarted_as_follower(leader)
     time.sleep(0.5)
     # The queued write is either refused (the woken leader's lease had lapsed, or its restart
     # dropped the connection) or, if the restarted follower took it, forwarded to the new leader

@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from cluster import cluster_factory  # noqa: F401 (fixture)
+from cluster import cluster_factory, wait_restarted_as_follower  # noqa: F401 (fixture)
 from conftest import ADMIN, APP1, APP2, KEY1, KEY2, default_apps, gen_usersig, uid
 from gateway_client import FAST_GATEWAY, GatewayServer, rest_members, wait_until
 from test_cluster_status import status, status_json
@@ -63,6 +63,48 @@ def wait_for_hosts(cluster, sdkappids, exclude=(), timeout=ANSWERS_AGAIN_WITHIN 
             return hosts
         assert time.monotonic() < deadline, f"apps without a host: {hosts}\n{cluster.log_tail(30)}"
         time.sleep(0.05)
+
+
+class AppWriters:
+    """Threads writing update_room_info to one room per app, one thread per (app, node), until
+    stop(). Each reply is kept with when it was sent and answered: (sent, answered, ErrorCode,
+    Notice written); a call that got no reply has ErrorCode None."""
+
+    def __init__(self, cluster, rooms, nodes):
+        self.cluster, self.rooms = cluster, rooms
+        self.replies = {a: [] for a in rooms}
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._write, args=(a, n), daemon=True)
+                         for a in rooms for n in nodes]
+        for t in self._threads:
+            t.start()
+
+    def _write(self, a, node):
+        c = self.cluster.node_client(node, sdkappid=a)
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            value = f"{node.node_id}-{n}"
+            sent = time.monotonic()
+            try:
+                code = c.update(self.rooms[a], Notice=value)["ErrorCode"]
+            except requests.RequestException:
+                code = None
+            self.replies[a].append((sent, time.monotonic(), code, value))
+            if code != 0:
+                time.sleep(0.05)
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(20)
+
+    def acked(self, a):
+        return [(sent, answered, value) for sent, answered, code, value in self.replies[a]
+                if code == 0]
+
+    def failed(self, a):
+        return [r for r in self.replies[a] if r[2] != 0]
 
 
 def app_cluster(cluster_factory, name, **kw):
@@ -138,45 +180,18 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
     for a, room in rooms.items():
         cluster.client(sdkappid=a).must_create(room)
 
-    stop = threading.Event()
-    acked = {a: [] for a in rooms}  # (sent, acknowledged, value) of every acknowledged write
-    errors = {a: [] for a in rooms}
-
-    def write(a, node):
-        c = cluster.node_client(node, sdkappid=a)
-        n = 0
-        while not stop.is_set():
-            n += 1
-            value = f"{node.node_id}-{n}"
-            sent = time.monotonic()
-            try:
-                reply = c.update(rooms[a], Notice=value)
-            except requests.RequestException as e:
-                errors[a].append(repr(e))
-                time.sleep(0.05)
-                continue
-            if reply["ErrorCode"] == 0:
-                acked[a].append((sent, time.monotonic(), value))
-            else:
-                errors[a].append(reply)
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=write, args=(a, n), daemon=True)
-               for a in rooms for n in survivors[:1]]
-    for t in threads:
-        t.start()
+    writers = AppWriters(cluster, rooms, survivors[:1])
     time.sleep(1.0)
     killed_at = time.monotonic()
     victim.kill9()
     new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
     deadline = time.monotonic() + ANSWERS_AGAIN_WITHIN
-    while not any(sent > killed_at for sent, _, _ in acked[APP1]):
+    while not any(sent > killed_at for sent, _, _ in writers.acked(APP1)):
         assert time.monotonic() < deadline, f"APP1 not served again:\n{cluster.log_tail(30)}"
         time.sleep(0.05)
     time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join(20)
+    writers.stop()
+    acked = {a: writers.acked(a) for a in rooms}
     back = next(t for sent, t, _ in acked[APP1] if sent > killed_at) - killed_at
     print(f"kill -9 of {victim.node_id}: APP1 served again after {back:.2f} s")
     assert back <= ANSWERS_AGAIN_WITHIN
@@ -184,7 +199,7 @@ def test_killing_a_host_moves_only_its_apps_and_loses_no_acknowledged_write(clus
     for a in untouched:
         assert new_hosts[a] is hosts[a], (a, hosts[a].node_id, new_hosts[a].node_id)
     other = untouched[0]
-    assert not errors[other], errors[other][:5]
+    assert not writers.failed(other), writers.failed(other)[:5]
     times = [t for _, t, _ in acked[other]]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert max(gaps) < 1.0, f"app {other} paused {max(gaps):.2f} s while another app moved"
@@ -238,3 +253,71 @@ def test_a_client_logging_in_by_message_reaches_its_apps_host_through_any_node(c
     finally:
         for c in clients:
             c.close()
+
+
+def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_factory):
+    cluster = app_cluster(cluster_factory, "handover")
+    ids = [a["sdkappid"] for a in cluster.apps]
+    hosts = wait_for_hosts(cluster, ids)
+    victim = hosts[APP1]
+    moving = [a for a in ids if hosts[a] is victim]
+    others = [n for n in cluster.nodes if n is not victim]
+    rooms = {a: uid(f"h{a % 1000}") for a in moving}
+    for a, room in rooms.items():
+        cluster.client(sdkappid=a).must_create(room)
+    writers = AppWriters(cluster, rooms, others)
+    time.sleep(0.8)
+    victim.send_sigterm()
+    assert victim.wait_exit(15) == 0, victim.log_tail(40)
+    new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
+    time.sleep(0.5)
+    writers.stop()
+    for a in moving:
+        refused = writers.failed(a)
+        assert not refused, f"app {a}: {len(refused)} calls refused, e.g. {refused[:3]}"
+        slowest = max(answered - sent for sent, answered, _, _ in writers.replies[a])
+        print(f"app {a} moved from {victim.node_id} to {new_hosts[a].node_id}: "
+              f"{len(writers.replies[a])} calls, the slowest {slowest:.2f} s")
+        assert new_hosts[a] in others
+
+
+def test_a_frozen_host_loses_its_apps_and_commits_nothing_when_it_wakes(cluster_factory):
+    cluster = app_cluster(cluster_factory, "frozen")
+    ids = [a["sdkappid"] for a in cluster.apps]
+    hosts = wait_for_hosts(cluster, ids)
+    victim = hosts[APP1]
+    others = [n for n in cluster.nodes if n is not victim]
+    room = uid("fz")
+    cluster.client().must_create(room)
+    queued = {}
+
+    def write_to_frozen_host():
+        try:
+            reply = cluster.node_client(victim).raw(
+                "update_room_info", {"RoomInfo": {"RoomId": room, "Notice": "queued"}}, timeout=60)
+            queued["reply"] = reply.json()
+        except requests.RequestException as e:
+            queued["error"] = repr(e)
+
+    victim.freeze()
+    try:
+        t = threading.Thread(target=write_to_frozen_host, daemon=True)
+        t.start()
+        new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
+        c = cluster.node_client(others[0])
+        deadline = time.monotonic() + ANSWERS_AGAIN_WITHIN
+        while c.update(room, Notice="after")["ErrorCode"] != 0:
+            assert time.monotonic() < deadline, cluster.log_tail(30)
+            time.sleep(0.1)
+    finally:
+        victim.thaw()
+    wait_restarted_as_follower(victim)
+    t.join(65)
+    print(f"frozen host {victim.node_id}: APP1 now on {new_hosts[APP1].node_id}; the write "
+          f"queued on it got {queued}")
+    # Whatever the woken host did with the queued write, it committed nothing: the value written
+    # after the takeover stands, through every node.
+    assert queued.get("reply", {}).get("ErrorCode") != 0, queued
+    cluster.wait_ready(nodes=[victim])
+    for node in cluster.nodes:
+        assert cluster.node_client(node).room_info(room)["Notice"] == "after", node.node_id
