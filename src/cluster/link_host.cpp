@@ -282,8 +282,19 @@ namespace {
 
 class RefusedLink final : public server::WebSocketSession {
  public:
+  explicit RefusedLink(bool counted) : counted_(counted) {
+    if (counted_) g_links_open.fetch_add(1);
+  }
+  ~RefusedLink() override { on_close(); }
   void on_text(std::string_view) override {}
-  void on_close() override {}
+  void on_close() override {
+    if (counted_ && !closed_) g_links_open.fetch_sub(1);
+    closed_ = true;
+  }
+
+ private:
+  const bool counted_;
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -292,7 +303,7 @@ std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::We
                                                       uint16_t code, std::string why) {
   if (code != kLinkRefused) {
     peer->close(code, std::move(why));
-    return std::make_shared<RefusedLink>();
+    return std::make_shared<RefusedLink>(true);
   }
   // A follower of another version retries with every call it carries: say it now and then.
   static LogThrottle throttle(std::chrono::seconds(10));
@@ -301,7 +312,7 @@ std::shared_ptr<server::WebSocketSession> refuse_link(std::shared_ptr<server::We
                  peer->remote_address(), why, *held_back);
   }
   peer->close(code, std::move(why));
-  return std::make_shared<RefusedLink>();
+  return std::make_shared<RefusedLink>(false);
 }
 
 }  // namespace liveroom::cluster

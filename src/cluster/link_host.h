@@ -63,7 +63,9 @@ class LinkHost final : public server::WebSocketSession,
   // Sends what is pending, then closes the link with `code` and `reason`; from any thread. A
   // leader stepping down does this once the calls the link carried have their answers.
   void close_link(uint16_t code, std::string reason);
-  // Across every link of this process: calls received and not answered yet, and links open.
+  // Across every link of this process: calls received and not answered yet, and links open
+  // (those refused with a close code other than kLinkRefused included, until their close
+  // handshake ends: a drain would cut it, and the follower could not tell they carried nothing).
   static size_t calls_in_progress();
   static size_t links_open();
 

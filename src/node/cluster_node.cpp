@@ -245,6 +245,10 @@ int ClusterNode::run() {
 
   http_.wait_for_signal();
   stopping_.store(true, std::memory_order_release);
+  // A follower whose link a stepping-down leader closed tries the leader again until the lease
+  // names the next one; refusing its connection (rather than upgrading it and closing it, which
+  // the drain could cut short) tells it plainly that nothing it sent was carried out.
+  if (role() == "leader") http_.stop_accepting();
   step_down();
   http_.drain_and_stop(std::chrono::seconds(10));
   for (auto& shard : shards_) shard->stop_waiting_for_lease();

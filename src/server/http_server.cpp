@@ -581,13 +581,17 @@ void HttpServer::start() {
   }
 }
 
-void HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
-  auto& impl = *impl_;
-  if (impl.draining.exchange(true)) return;
-  asio::post(impl.workers[0]->ioc, [&impl] {
+void HttpServer::stop_accepting() {
+  asio::post(impl_->workers[0]->ioc, [&impl = *impl_] {
     boost::system::error_code ec;
     impl.acceptor->close(ec);
   });
+}
+
+void HttpServer::drain_and_stop(std::chrono::milliseconds grace) {
+  auto& impl = *impl_;
+  if (impl.draining.exchange(true)) return;
+  stop_accepting();
   {
     std::lock_guard lock(impl.registry_mu);
     for (const auto& conn : impl.registry) {

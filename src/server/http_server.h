@@ -77,6 +77,9 @@ class HttpServer {
   // arrive or being handled) finish within `grace`, then stops the I/O threads. Safe to call
   // from a signal-handling thread.
   void drain_and_stop(std::chrono::milliseconds grace);
+  // Only the first step of drain_and_stop: new connections are refused from now (a cluster
+  // leader handing over, whose followers must find the next leader rather than this one).
+  void stop_accepting();
   // Blocks until SIGINT or SIGTERM arrives.
   void wait_for_signal();
 

@@ -68,11 +68,13 @@ def wait_for_hosts(cluster, sdkappids, exclude=(), timeout=ANSWERS_AGAIN_WITHIN 
 class AppWriters:
     """Threads writing update_room_info to one room per app, one thread per (app, node), until
     stop(). Each reply is kept with when it was sent and answered: (sent, answered, ErrorCode,
-    Notice written); a call that got no reply has ErrorCode None."""
+    Notice written); a call that got no reply has ErrorCode None. `why` keeps the ErrorInfo (or
+    the exception) of each failed call."""
 
     def __init__(self, cluster, rooms, nodes):
         self.cluster, self.rooms = cluster, rooms
         self.replies = {a: [] for a in rooms}
+        self.why = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._write, args=(a, n), daemon=True)
                          for a in rooms for n in nodes]
@@ -87,9 +89,13 @@ class AppWriters:
             value = f"{node.node_id}-{n}"
             sent = time.monotonic()
             try:
-                code = c.update(self.rooms[a], Notice=value)["ErrorCode"]
-            except requests.RequestException:
+                reply = c.update(self.rooms[a], Notice=value)
+                code = reply["ErrorCode"]
+                if code != 0:
+                    self.why.append((a, node.node_id, reply.get("ErrorInfo")))
+            except requests.RequestException as e:
                 code = None
+                self.why.append((a, node.node_id, repr(e)))
             self.replies[a].append((sent, time.monotonic(), code, value))
             if code != 0:
                 time.sleep(0.05)
@@ -274,7 +280,7 @@ def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_fac
     writers.stop()
     for a in moving:
         refused = writers.failed(a)
-        assert not refused, f"app {a}: {len(refused)} calls refused, e.g. {refused[:3]}"
+        assert not refused, f"app {a}: {len(refused)} calls refused: {writers.why[:3]}"
         slowest = max(answered - sent for sent, answered, _, _ in writers.replies[a])
         print(f"app {a} moved from {victim.node_id} to {new_hosts[a].node_id}: "
               f"{len(writers.replies[a])} calls, the slowest {slowest:.2f} s")
