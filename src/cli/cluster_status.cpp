@@ -185,13 +185,9 @@ void print_text(const Status& s, int64_t now_ms) {
     }
     const json::object& e = *node.entry;
     const std::string role = text_of(e, "role");
-    std::string load =
-        role == "leader"
-            ? fmt::format("{} rooms", number_of(e, "rooms"))
-            : fmt::format("{} clients and {} calls carried to the leader",
-                          number_of(e, "carried_clients"), number_of(e, "carried_calls"));
-    // With placement by app a node hosts some apps and carries the others' calls.
+    std::string load;
     if (const json::value* apps = e.if_contains("apps"); apps && apps->is_array()) {
+      // With placement by app a node hosts some apps and carries the others' calls.
       std::string ids;
       for (const auto& app : apps->as_array()) {
         ids += (ids.empty() ? "" : ", ") + json::serialize(app);
@@ -199,6 +195,11 @@ void print_text(const Status& s, int64_t now_ms) {
       load = fmt::format("hosts apps [{}] with {} rooms; {} clients and {} calls carried", ids,
                          number_of(e, "rooms"), number_of(e, "carried_clients"),
                          number_of(e, "carried_calls"));
+    } else if (role == "leader") {
+      load = fmt::format("{} rooms", number_of(e, "rooms"));
+    } else {
+      load = fmt::format("{} clients and {} calls carried to the leader",
+                         number_of(e, "carried_clients"), number_of(e, "carried_calls"));
     }
     std::cout << fmt::format(
         "{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", node.node_id, role, text_of(e, "advertise_url"),
