@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -83,7 +87,8 @@ uint64_t placement_score(uint32_t sdkappid, std::string_view node_id) {
 // placement by app, the node cannot know its app (and so its shard) before that message. This
 // session waits for it, then opens the client on the app's shard and gives it that message, and
 // everything after, as if the client had connected to it directly.
-class ClientByLogin final : public server::WebSocketSession {
+class ClientByLogin final : public server::WebSocketSession,
+                            public std::enable_shared_from_this<ClientByLogin> {
  public:
   using Open = std::function<std::shared_ptr<server::WebSocketSession>(
       std::optional<uint32_t> app, const server::HttpRequest& upgrade,
@@ -104,7 +109,16 @@ class ClientByLogin final : public server::WebSocketSession {
     inner_->on_text(text);
   }
   void on_close() override {
+    closed_ = true;
     if (inner_) inner_->on_close();
+  }
+  // The login deadline passed (any thread). A client that has sent something has its app's
+  // gateway session, which keeps the deadline from then on; one that has sent nothing is closed
+  // as the gateway closes a connection not logged in in time.
+  void login_deadline() {
+    peer_->post([self = shared_from_this()] {
+      if (!self->inner_ && !self->closed_) self->peer_->close(1008, "no login in time");
+    });
   }
 
  private:
@@ -112,6 +126,59 @@ class ClientByLogin final : public server::WebSocketSession {
   std::shared_ptr<server::WebSocketPeer> peer_;
   Open open_;
   std::shared_ptr<server::WebSocketSession> inner_;
+  bool closed_ = false;  // on the peer's I/O thread, as inner_
+};
+
+// The login deadline of the clients that log in by their first message. The gateway starts a
+// connection's deadline when the connection reaches it, which for these is at that message: one
+// that sends nothing would otherwise stay open until the idle timeout (three heartbeats), where
+// a single node closes it after login_timeout_ms.
+class LoginDeadlines {
+ public:
+  explicit LoginDeadlines(std::chrono::milliseconds timeout) : timeout_(timeout) {}
+  ~LoginDeadlines() { stop(); }
+  LoginDeadlines(const LoginDeadlines&) = delete;
+  LoginDeadlines& operator=(const LoginDeadlines&) = delete;
+
+  void add(const std::shared_ptr<ClientByLogin>& client) {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
+    queue_.emplace_back(std::chrono::steady_clock::now() + timeout_, client);
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  // One timeout for all, so the queue is in deadline order.
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      const auto now = std::chrono::steady_clock::now();
+      std::vector<std::shared_ptr<ClientByLogin>> due;
+      while (!queue_.empty() && queue_.front().first <= now) {
+        if (auto client = queue_.front().second.lock()) due.push_back(std::move(client));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      for (const auto& client : due) client->login_deadline();
+      due.clear();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    }
+  }
+
+  const std::chrono::milliseconds timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<ClientByLogin>>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 class ClusterNode {
@@ -157,6 +224,7 @@ class ClusterNode {
   NodeContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unordered_map<uint32_t, Shard*> shard_of_app_;  // placement by app
+  LoginDeadlines login_deadlines_;
   const std::chrono::steady_clock::time_point started_;
   const int64_t started_ms_;
 };
@@ -186,6 +254,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .reads_answered_here = reads_answered_here_,
                .preferred = [this](uint32_t sdkappid) { return preferred(sdkappid); },
                .describe = [this] { return describe(); }},
+      login_deadlines_(std::chrono::milliseconds(cfg_.gateway.login_timeout_ms)),
       started_(std::chrono::steady_clock::now()),
       started_ms_(SystemClock().unix_millis()) {
   if (by_app()) {
@@ -250,6 +319,7 @@ int ClusterNode::run() {
   // the drain could cut short) tells it plainly that nothing it sent was carried out.
   if (role() == "leader") http_.stop_accepting();
   step_down();
+  login_deadlines_.stop();
   http_.drain_and_stop(std::chrono::seconds(10));
   for (auto& shard : shards_) shard->stop_waiting_for_lease();
   for (auto& shard : shards_) shard->stop();
@@ -311,12 +381,14 @@ std::shared_ptr<server::WebSocketSession> ClusterNode::open_client(
   if (target.find("sdkappid=") != std::string_view::npos) {
     return shard_for(app_of_target(target)).open_client(upgrade, std::move(peer));
   }
-  return std::make_shared<ClientByLogin>(
+  auto client = std::make_shared<ClientByLogin>(
       upgrade, std::move(peer),
       [this](std::optional<uint32_t> app, const server::HttpRequest& up,
              std::shared_ptr<server::WebSocketPeer> p) {
         return shard_for(app).open_client(up, std::move(p));
       });
+  login_deadlines_.add(client);
+  return client;
 }
 
 std::shared_ptr<server::WebSocketSession> ClusterNode::open_link(

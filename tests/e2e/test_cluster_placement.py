@@ -261,6 +261,20 @@ def test_a_client_logging_in_by_message_reaches_its_apps_host_through_any_node(c
             c.close()
 
 
+def test_a_client_that_sends_nothing_is_closed_at_the_login_deadline(cluster_factory):
+    """Such a client has no app yet, so no app's gateway holds its deadline: the node does,
+    and closes it as a single node would (1008), not at the idle timeout (three heartbeats)."""
+    cluster = app_cluster(cluster_factory, "silent", node_cls=GatewayServer,
+                          gateway={**FAST_GATEWAY, "login_timeout_ms": 600,
+                                   "heartbeat_interval_ms": 10_000})
+    wait_for_hosts(cluster, [APP1, APP2])
+    started = time.monotonic()
+    silent = [node.connect(name=f"silent@{node.node_id}") for node in cluster.nodes]
+    for c in silent:
+        assert c.wait_closed(timeout=5) == 1008
+    assert time.monotonic() - started < 3  # the idle timeout would be 30 s
+
+
 def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_factory):
     cluster = app_cluster(cluster_factory, "handover")
     ids = [a["sdkappid"] for a in cluster.apps]
