@@ -65,9 +65,10 @@ int64_t number_of(const json::object& o, std::string_view key) {
 // Who holds the lease at `key` and for how long yet; none if nobody does.
 std::optional<Lease> read_lease(cluster::RedisClient& redis, const std::string& key) {
   const cluster::RedisReply holder = redis.command({"GET", key});
-  // A released lease (its leader stopped cleanly) names nobody: no leader, as if absent.
+  // A released lease (its leader stopped cleanly, or handed it to a node that has not taken it
+  // yet) names nobody: no leader, as if absent.
   const auto* v = std::get_if<std::string>(&holder);
-  if (!v || *v == cluster::kReleasedLease) return std::nullopt;
+  if (!v || v->starts_with(cluster::kReleasedLease)) return std::nullopt;
   auto [node_id, advertise_url] = cluster::parse_lease_value(*v);
   Lease lease{std::move(node_id), std::move(advertise_url)};
   const cluster::RedisReply ttl = redis.command({"PTTL", key});

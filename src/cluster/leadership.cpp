@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "base/hex.h"
@@ -91,7 +92,12 @@ std::string registry_set_key(const std::string& prefix) {
   return prefix + ":nodes";
 }
 
+std::string lease_released_for(std::string_view node_id) {
+  return fmt::format("{} for {}", kReleasedLease, node_id);
+}
+
 LeaseHolder parse_lease_value(std::string_view value) {
+  if (value.starts_with(kReleasedLease)) return {};  // names no leader (nor any, for another)
   const size_t first = value.find(' ');
   const size_t second = first == std::string_view::npos ? first : value.find(' ', first + 1);
   if (second == std::string_view::npos) return {};
@@ -149,6 +155,46 @@ bool Leadership::wait_until_elected() {
   return !stopping_ && !interrupted_;
 }
 
+bool Leadership::release_to(const std::string& node_id) {
+  std::unique_lock lock(mu_);
+  if (stopping_ || !elected()) return false;
+  release_to_ = node_id;
+  released_.reset();
+  cv_.notify_all();
+  cv_.wait(lock, [this] { return stopping_ || released_.has_value(); });
+  return released_.value_or(false);
+}
+
+bool Leadership::release() {
+  // Whatever Redis says, this node serves no more: it follows from now on.
+  std::string to;
+  {
+    std::lock_guard lock(mu_);
+    to = *release_to_;
+  }
+  bool ok = false;
+  try {
+    const RedisReply r = redis_.command({"EVAL", kReleaseScript, "1", key_, value_,
+                                         lease_released_for(to), std::to_string(config_.lease_ms)});
+    ok = std::holds_alternative<long long>(r) && std::get<long long>(r) == 1;
+  } catch (const std::exception& e) {
+    log_redis_error(e);
+  }
+  valid_until_ns_.store(0, std::memory_order_release);
+  {
+    std::lock_guard lock(mu_);
+    elected_.store(false, std::memory_order_release);
+    leader_url_.clear();
+    // Look often until the node it went to has it (it takes it at its next look).
+    fast_until_ =
+        std::chrono::steady_clock::now() + 2 * std::chrono::milliseconds(config_.lease_ms);
+  }
+  free_since_.reset();
+  spdlog::info("cluster: node {} handed the leadership lease{} to node {}", config_.node_id, scope_,
+               to);
+  return ok;
+}
+
 void Leadership::interrupt_wait() {
   {
     std::lock_guard lock(mu_);
@@ -202,7 +248,15 @@ void Leadership::run() {
   auto next_look = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (std::exchange(look_now_, false)) next_look = std::chrono::steady_clock::now();
-    if (std::chrono::steady_clock::now() >= next_look) {
+    if (release_to_) {
+      lock.unlock();
+      const bool ok = release();
+      lock.lock();
+      release_to_.reset();
+      released_ = ok;
+      cv_.notify_all();
+      next_look = std::chrono::steady_clock::now() + kFastLook;
+    } else if (std::chrono::steady_clock::now() >= next_look) {
       lock.unlock();
       const bool ok = tick();
       if (ok) publish();
@@ -217,7 +271,8 @@ void Leadership::run() {
       publish();
       lock.lock();
     }
-    cv_.wait_until(lock, next_look, [this] { return stopping_ || announce_ || look_now_; });
+    cv_.wait_until(lock, next_look,
+                   [this] { return stopping_ || announce_ || look_now_ || release_to_; });
   }
 }
 
@@ -233,7 +288,9 @@ bool Leadership::tick() {
       // never had a leader is nobody's: both are taken at once.
       RedisReply holder = redis_.command({"GET", key_});
       const auto* held = std::get_if<std::string>(&holder);
-      const bool released = held && *held == kReleasedLease;
+      // Released to this node by its previous leader: taken at once, as a released lease is.
+      const bool released_here = held && *held == lease_released_for(config_.node_id);
+      const bool released = held && (*held == kReleasedLease || released_here);
       const auto now = std::chrono::steady_clock::now();
       if (held) {
         free_since_.reset();
@@ -244,12 +301,18 @@ bool Leadership::tick() {
       // that the preferred one takes the lease unless it is gone too.
       const bool preferred = !hooks_.preferred || hooks_.preferred();
       const auto wait = preferred ? look_interval() : 3 * look_interval();
+      // The preferred node of an app that another node hosts is about to be handed it (its
+      // host moves it here once this node has been live for a lease): it looks often, so that
+      // it takes the lease within kFastLook of its release and the app's calls wait no longer.
+      if (hooks_.preferred && preferred && held && !held->starts_with(kReleasedLease)) {
+        look_soon();
+      }
       const bool compete = released || (free_since_ && now - *free_since_ >= wait) ||
                            (!held && preferred && nobody_ever_led());
       RedisReply r;
       if (compete) {
-        r = redis_.command(
-            {"EVAL", kCompeteScript, "1", key_, value_, std::string(kReleasedLease), lease_ms});
+        r = redis_.command({"EVAL", kCompeteScript, "1", key_, value_,
+                            released_here ? *held : std::string(kReleasedLease), lease_ms});
       }
       if (std::holds_alternative<long long>(r) && std::get<long long>(r) == 1) {
         free_since_.reset();

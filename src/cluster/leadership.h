@@ -33,6 +33,10 @@ std::string registry_entry_key(const std::string& prefix, const std::string& nod
 std::string registry_set_key(const std::string& prefix);
 // The lease's value once its leader stopped cleanly (it names no node): taken at once.
 inline constexpr std::string_view kReleasedLease = "released";
+// The lease's value once its leader handed it to one node ("released for <node_id>", placement by
+// app moving an app to its preferred node): that node takes it at once; for the others it is
+// held, by nobody yet, until it expires (lease_ms) should that node never take it.
+std::string lease_released_for(std::string_view node_id);
 
 // Who the lease's value names ("<node_id> <token> <advertise_url>"); empty fields if malformed.
 struct LeaseHolder {
@@ -81,6 +85,10 @@ class Leadership {
   bool wait_until_elected();
   // Wakes wait_until_elected() for shutdown, keeping the lease (and its renewal) until stop().
   void interrupt_wait();
+  // A leader that has stopped serving (every commit done) gives the lease to `node_id` and
+  // follows from then on; the lease thread does it, and this waits for it. False if this node
+  // did not hold the lease or Redis could not be told (the lease then expires by itself).
+  bool release_to(const std::string& node_id);
   // Recorded once this node has raised the epoch in PostgreSQL.
   void set_epoch(uint64_t epoch) { epoch_.store(epoch); }
   // What describe() says has changed (the node began serving): the registry entry is written
@@ -108,6 +116,7 @@ class Leadership {
     return std::chrono::milliseconds(config_.lease_ms / 3);
   }
   bool tick();     // false when Redis could not be reached
+  bool release();  // on the lease thread, for release_to()
   void publish();  // the registry entry; failures only logged (the lease does not depend on it)
   void lose(const std::string& why);
   // The lease names the leader at `url` (this node's own when it won it): hooks_.moved if that
@@ -136,6 +145,8 @@ class Leadership {
   bool interrupted_ = false;
   bool announce_ = false;
   bool look_now_ = false;
+  std::optional<std::string> release_to_;  // a release_to() waiting for the lease thread
+  std::optional<bool> released_;           // its outcome
   std::chrono::steady_clock::time_point fast_until_{};  // looking every kFastLook until then
   bool lease_lapsed_logged_ = false;
   // Since when the looks have found no lease at all (lease thread only).

@@ -138,6 +138,7 @@ void LinkHost::open_here(uint64_t id, std::string_view payload) {
 
 void LinkHost::call_here(uint64_t id, std::string_view payload) {
   g_calls_in_progress.fetch_add(1);  // until finish() gives its answer
+  calls_here_.fetch_add(1);
   const auto call = parse_call(payload);
   if (!call) {
     answer_here(id, {400, "text/plain", "malformed forwarded call", {}, {}});
@@ -181,6 +182,7 @@ void LinkHost::finish(std::weak_ptr<LinkHost> weak, uint64_t id, server::HttpRes
 
 void LinkHost::answer_here(uint64_t id, const server::HttpResponse& response) {
   g_calls_in_progress.fetch_sub(1);
+  calls_here_.fetch_sub(1);
   if (closed_) return;
   append_answer(pending_, id, {response.status, response.content_type, response.body});
   flush_soon();

@@ -6,6 +6,8 @@
 // Everything runs on the link's I/O thread, as the transport calls a session.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +70,11 @@ class LinkHost final : public server::WebSocketSession,
   // handshake ends: a drain would cut it, and the follower could not tell they carried nothing).
   static size_t calls_in_progress();
   static size_t links_open();
+  // This link's calls received and not answered yet (a leader handing one app over waits for
+  // its own links' calls, not those of its other apps).
+  size_t calls_in_progress_here() const {
+    return static_cast<size_t>(std::max<int64_t>(0, calls_here_.load()));
+  }
 
   // For the peers of the link's clients (on the link's I/O thread).
   bool on_link_thread() const { return std::this_thread::get_id() == thread_; }
@@ -94,6 +101,7 @@ class LinkHost final : public server::WebSocketSession,
   std::string pending_;  // records written since the last flush
   bool flush_posted_ = false;
   bool closed_ = false;
+  std::atomic<int64_t> calls_here_{0};
 };
 
 // A link the leader will not serve, closed with `code` (link_records.h) and `why`; what arrives

@@ -49,6 +49,10 @@ ClientSession::ClientSession(Gateway& gateway, std::shared_ptr<server::WebSocket
 
 void ClientSession::on_close() {
   gateway_.sessions_.fetch_sub(1);
+  {
+    std::lock_guard lock(gateway_.open_mu_);
+    gateway_.open_.erase(this);
+  }
   if (listed_in) listed_in->detach_here(*this);
   if (!logged_in_) return;
   if (!room_id_.empty()) {

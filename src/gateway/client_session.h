@@ -28,6 +28,8 @@ class ClientSession final : public server::WebSocketSession,
 
   void on_text(std::string_view text) override;
   void on_close() override;
+  // From any thread: the connection closes with `code` (what was queued goes first).
+  void close(uint16_t code, std::string reason) { peer_->close(code, std::move(reason)); }
 
   // Logs in from the upgrade's query string (sdkappid, identifier, usersig), if it has them.
   void login_from_query(std::string_view target);

@@ -32,11 +32,26 @@ std::shared_ptr<server::WebSocketSession> Gateway::open_session(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
   auto session = std::make_shared<ClientSession>(*this, std::move(peer));
   {
+    std::lock_guard lock(open_mu_);
+    open_.emplace(session.get(), session);
+  }
+  {
     std::lock_guard lock(login_deadlines_mu_);
     login_deadlines_.emplace_back(clock_.steady_millis() + options_.login_timeout_ms, session);
   }
   session->login_from_query(upgrade.target);
   return session;
+}
+
+void Gateway::close_sessions(uint16_t code, const std::string& reason) {
+  std::vector<std::shared_ptr<ClientSession>> open;
+  {
+    std::lock_guard lock(open_mu_);
+    for (const auto& [_, weak] : open_) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  for (const auto& session : open) session->close(code, reason);
 }
 
 void Gateway::expire_logins(int64_t now_ms) {

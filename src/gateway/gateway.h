@@ -60,6 +60,9 @@ class Gateway final : public engine::AudienceFactory {
   void stop();
 
   size_t sessions() const { return sessions_.load(); }
+  // Closes every open connection with `code` (a cluster node whose app moved to another node
+  // sends its clients there); new ones are still opened.
+  void close_sessions(uint16_t code, const std::string& reason);
   // Where each broadcast's walk over an I/O thread's members of a room is timed (the server's
   // share of a large room's fan-out latency). Set before the first session opens.
   void observe_walks(metrics::Histogram* walk_duration) { walk_duration_ = walk_duration; }
@@ -103,6 +106,10 @@ class Gateway final : public engine::AudienceFactory {
   std::unordered_map<uint32_t, AppSettings> apps_;
   auth::UserSigVerifier verifier_;
   std::atomic<size_t> sessions_{0};
+
+  // Every connection open, to close them all (close_sessions).
+  std::mutex open_mu_;
+  std::unordered_map<const ClientSession*, std::weak_ptr<ClientSession>> open_;
 
   std::mutex logins_mu_;
   std::unordered_map<std::string, std::weak_ptr<ClientSession>> logins_;  // "<app>/<user>"

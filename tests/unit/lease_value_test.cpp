@@ -13,6 +13,15 @@ TEST(LeaseValue, NamesTheHolderAndWhereItIsReached) {
   EXPECT_EQ(parse_lease_value("").node_id, "");
 }
 
+// A lease handed to one node (rebalancing) names no leader: nobody forwards to "for" or to the
+// node it was handed to before that node holds it.
+TEST(LeaseValue, AHandedOverLeaseNamesNoLeader) {
+  EXPECT_EQ(lease_released_for("n3"), "released for n3");
+  EXPECT_EQ(parse_lease_value(lease_released_for("n3")).node_id, "");
+  EXPECT_EQ(parse_lease_value(lease_released_for("n3")).advertise_url, "");
+  EXPECT_EQ(parse_lease_value(kReleasedLease).advertise_url, "");
+}
+
 // Placement by app: one lease per app beside the cluster's key (which stays unused then).
 TEST(LeaseKey, EachAppHasItsOwnBesideTheClusters) {
   EXPECT_EQ(lease_key("liveroom"), "liveroom:leader");
