@@ -205,6 +205,12 @@ class ClusterNode {
   // (its list is read after each look): the nodes of a cluster starting together have then
   // registered, and split the apps.
   bool preferred(uint32_t sdkappid) const;
+  // The node among `live` (this one added) that should host `sdkappid`: rendezvous hashing.
+  std::string preferred_node(uint32_t sdkappid, std::vector<std::string> live) const;
+  // Placement by app, on its own thread: an app this node hosts moves to its preferred node once
+  // that node has been live for a whole lease (it joined, or came back after a failure), one app
+  // at a time; and what such moves stopped serving is freed later.
+  void rebalance();
   void step_down();
   // What this node is now, as /readyz/leader and the registry say.
   std::string_view role() const;
@@ -220,11 +226,16 @@ class ClusterNode {
   std::atomic<bool> stopping_{false};
   metrics::Counter& calls_refused_;
   metrics::Counter& reads_answered_here_;
+  metrics::Counter& apps_handed_over_;
   server::HttpServer http_;
   NodeContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unordered_map<uint32_t, Shard*> shard_of_app_;  // placement by app
   LoginDeadlines login_deadlines_;
+  std::thread rebalancer_;
+  std::mutex rebalance_mu_;
+  std::condition_variable rebalance_cv_;
+  bool rebalance_stop_ = false;
   const std::chrono::steady_clock::time_point started_;
   const int64_t started_ms_;
 };
@@ -241,6 +252,9 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
           "liveroom_cluster_reads_answered_here_total",
           "get_room_info calls this follower answered from the leader's answer it kept, the "
           "leader having said the room did not change")),
+      apps_handed_over_(node_metrics_.counter(
+          "liveroom_cluster_apps_handed_over_total",
+          "Apps this node hosted and handed over to their preferred node (placement by app)")),
       http_(
           cfg_.http, cfg_.tls, [this](server::HttpRequest&& req) { return handle(std::move(req)); },
           &api::ApiRouter::refuse),
@@ -308,12 +322,19 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
 int ClusterNode::run() {
   http_.start();
   for (auto& shard : shards_) shard->start();
+  if (by_app()) rebalancer_ = std::thread([this] { rebalance(); });
   spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({}){}", cfg_.listen,
                http_.port(), cluster_.node_id, cluster_.advertise_url,
                by_app() ? fmt::format(", placement by app ({} apps)", shards_.size()) : "");
 
   http_.wait_for_signal();
   stopping_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(rebalance_mu_);
+    rebalance_stop_ = true;
+  }
+  rebalance_cv_.notify_all();
+  if (rebalancer_.joinable()) rebalancer_.join();  // (a hand-over in progress ends first)
   // A follower whose link a stepping-down leader closed tries the leader again until the lease
   // names the next one; refusing its connection (rather than upgrading it and closing it, which
   // the drain could cut short) tells it plainly that nothing it sent was carried out.
@@ -348,8 +369,12 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
   if (path == "/healthz") return json(200, R"({"status":"ok"})");
   if (path == "/metrics") {
     std::vector<const metrics::Registry*> registries{&node_metrics_};
+    std::vector<Shard::Serving> serving;  // (each app's figures, while it is rendered)
     for (const auto& s : shards_) {
-      if (s->serving()) registries.push_back(&s->registry());
+      if (auto here = s->serving()) {
+        registries.push_back(&here.registry());
+        serving.push_back(std::move(here));
+      }
     }
     return server::HttpResponse{
         200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
@@ -358,7 +383,7 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
   // lease, or the one its lease names).
   if (path == "/readyz") {
     for (const auto& s : shards_) {
-      const bool here = s->serving() && s->lease_valid();
+      const bool here = s->is_serving() && s->lease_valid();
       if (!here && s->leader_url().empty()) {
         return json(503, fmt::format(R"({{"status":"no node serves app {}"}})", *s->sdkappid()));
       }
@@ -423,14 +448,50 @@ bool ClusterNode::preferred(uint32_t sdkappid) const {
       2 * std::chrono::milliseconds(cluster_.lease_ms / 3)) {
     return false;
   }
-  std::vector<std::string> live = shards_.front()->leadership().live_nodes();
+  return preferred_node(sdkappid, shards_.front()->leadership().live_nodes()) == cluster_.node_id;
+}
+
+std::string ClusterNode::preferred_node(uint32_t sdkappid, std::vector<std::string> live) const {
   if (std::find(live.begin(), live.end(), cluster_.node_id) == live.end()) {
     live.push_back(cluster_.node_id);
   }
-  const auto best = std::max_element(live.begin(), live.end(), [&](const auto& a, const auto& b) {
+  return *std::max_element(live.begin(), live.end(), [&](const auto& a, const auto& b) {
     return placement_score(sdkappid, a) < placement_score(sdkappid, b);
   });
-  return *best == cluster_.node_id;
+}
+
+void ClusterNode::rebalance() {
+  using Clock = std::chrono::steady_clock;
+  const auto lease = std::chrono::milliseconds(cluster_.lease_ms);
+  std::unordered_map<std::string, Clock::time_point> live_since;
+  // An app handed to a node that did not take it (another version, another [[apps]]) comes
+  // back when the lease expires: it is not sent there again for a while.
+  std::unordered_map<uint32_t, std::pair<std::string, Clock::time_point>> handed;
+  std::unique_lock lock(rebalance_mu_);
+  while (!rebalance_cv_.wait_for(lock, lease / 3, [this] { return rebalance_stop_; })) {
+    lock.unlock();
+    const auto now = Clock::now();
+    const std::vector<std::string> live = shards_.front()->leadership().live_nodes();
+    std::erase_if(live_since, [&](const auto& entry) {
+      return std::find(live.begin(), live.end(), entry.first) == live.end();
+    });
+    for (const auto& id : live) live_since.try_emplace(id, now);
+    for (auto& shard : shards_) {
+      if (!shard->is_serving() || stopping_.load(std::memory_order_acquire)) continue;
+      const uint32_t app = *shard->sdkappid();
+      const std::string best = preferred_node(app, live);
+      if (best == cluster_.node_id || now - live_since[best] < lease) continue;
+      if (auto it = handed.find(app);
+          it != handed.end() && it->second.first == best && now - it->second.second < 15 * lease) {
+        continue;
+      }
+      handed[app] = {best, now};
+      if (shard->hand_over(best)) apps_handed_over_.inc();
+      break;  // one app at a time: the next at the next look
+    }
+    for (auto& shard : shards_) shard->free_retired();
+    lock.lock();
+  }
 }
 
 // A leader that stops hands over without failing its followers' calls: it carries out no new
@@ -468,7 +529,7 @@ void ClusterNode::step_down() {
 std::string_view ClusterNode::role() const {
   bool taking_over = false;
   for (const auto& s : shards_) {
-    if (s->serving()) return "leader";
+    if (s->is_serving()) return "leader";
     taking_over = taking_over || s->role() == "taking over";
   }
   return taking_over ? "taking over" : "follower";
@@ -487,14 +548,14 @@ std::string ClusterNode::describe() const {
   int64_t rooms = 0;
   bool serves = false;
   for (const auto& s : shards_) {
-    if (Services* services = s->serving()) {
+    if (auto services = s->serving()) {
       rooms += static_cast<int64_t>(services->engine->room_count());
       serves = true;
     }
   }
   if (serves) {
     w.field("lease_valid", std::ranges::all_of(shards_, [](const auto& s) {
-              return !s->serving() || s->lease_valid();
+              return !s->is_serving() || s->lease_valid();
             }));
     w.field("rooms", rooms);
   }
@@ -510,7 +571,7 @@ std::string ClusterNode::describe() const {
   if (by_app()) {
     w.key("apps").begin_array();
     for (const auto& s : shards_) {
-      if (s->serving()) w.value(static_cast<int64_t>(*s->sdkappid()));
+      if (s->is_serving()) w.value(static_cast<int64_t>(*s->sdkappid()));
     }
     w.end_array();
   }

@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -55,9 +58,6 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
       cluster_(*cfg_.cluster),
       failover_wait_(cluster_.failover_wait_ms),
       follower_reads_(cfg_, clock_, node.reads_answered_here),
-      // With placement by app a node may host several apps: their families share one /metrics,
-      // told apart by this label.
-      registry_(sdkappid ? metrics::Labels{{"app", std::to_string(*sdkappid)}} : metrics::Labels{}),
       leadership_(
           cluster_,
           {.current_epoch =
@@ -74,11 +74,6 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
                             ? std::function<bool()>([this] { return node_.preferred(*sdkappid_); })
                             : std::function<bool()>{}},
           sdkappid) {
-  registry_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
-                  [] { return 1.0; });
-  registry_.gauge("liveroom_cluster_carried_calls",
-                  "REST calls the followers' links brought here and not answered yet",
-                  [] { return static_cast<double>(cluster::LinkHost::calls_in_progress()); });
   links_.emplace(
       cluster_.node_id, node.link_secret, &unavailable, std::chrono::seconds(30), node.http,
       [this](const std::string&) { leadership_.look_soon(); },
@@ -87,6 +82,43 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
 }
 
 Shard::~Shard() = default;
+
+Shard::Serving::~Serving() {
+  if (shard_) shard_->uses_.fetch_sub(1);
+}
+
+Services* Shard::Serving::operator->() const {
+  return hosted_->services.get();
+}
+
+const metrics::Registry& Shard::Serving::registry() const {
+  return *hosted_->registry;
+}
+
+Shard::Serving Shard::serving() const {
+  // Counted before looking (both sequentially consistent): a hand-over that has stopped serving
+  // and then sees no use cannot have missed one that is about to look.
+  uses_.fetch_add(1);
+  Hosted* hosted = hosted_now_.load();
+  if (!hosted) {
+    uses_.fetch_sub(1);
+    return {};
+  }
+  return Serving(this, hosted);
+}
+
+std::unique_ptr<metrics::Registry> Shard::leader_registry() {
+  // With placement by app a node may host several apps: their families share one /metrics,
+  // told apart by this label.
+  auto registry = std::make_unique<metrics::Registry>(
+      sdkappid_ ? metrics::Labels{{"app", std::to_string(*sdkappid_)}} : metrics::Labels{});
+  registry->gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
+                  [] { return 1.0; });
+  registry->gauge("liveroom_cluster_carried_calls",
+                  "REST calls the followers' links brought here and not answered yet",
+                  [] { return static_cast<double>(cluster::LinkHost::calls_in_progress()); });
+  return registry;
+}
 
 void Shard::start() {
   // With placement by app a starting node looks often at first (2 × lease_ms): it takes the
@@ -98,7 +130,7 @@ void Shard::start() {
 
 server::HttpResponse Shard::handle(server::HttpRequest&& req) {
   const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-  if (Services* s = serving()) {
+  if (auto s = serving()) {
     // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
     // memory could show state the new leader has changed.
     if (!leadership_.lease_valid() && (path == "/readyz" || path == "/readyz/leader")) {
@@ -140,12 +172,13 @@ server::HttpResponse Shard::handle(server::HttpRequest&& req) {
 }
 
 server::HttpResponse Shard::route(server::HttpRequest&& req, Until until) {
-  if (serving()) return handle(std::move(req));  // took over
+  if (is_serving()) return handle(std::move(req));  // took over
   const std::string leader = leadership_.leader_url();
   if (leader.empty()) {
-    return hold(
-        std::move(req), until,
-        leadership_.elected() ? "this node is taking over as leader" : "no leader is elected yet");
+    return hold(std::move(req), until,
+                stepping_down_.load()   ? "this node is handing the app over to another node"
+                : leadership_.elected() ? "this node is taking over as leader"
+                                        : "no leader is elected yet");
   }
   return links_->forward(leader, std::move(req), {},
                          [this, until](server::HttpRequest&& r, std::string_view why) {
@@ -176,7 +209,7 @@ server::HttpResponse Shard::carried(server::HttpRequest&& req) {
 
 std::shared_ptr<server::WebSocketSession> Shard::open_client(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
-  if (Services* s = serving()) return s->open(upgrade, std::move(peer));
+  if (auto s = serving()) return s->open(upgrade, std::move(peer));
   // As a call is: over a link to the leader, or, while no leader can take it (none is known,
   // or the link to the one the lease names never opens), held until one can.
   if (failover_wait_.count() == 0) return route_client(upgrade, std::move(peer), {});
@@ -191,7 +224,7 @@ std::shared_ptr<server::WebSocketSession> Shard::open_client(
 std::shared_ptr<server::WebSocketSession> Shard::route_client(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
     cluster::LinkClient::Settled settled) {
-  if (Services* s = serving()) {  // took over
+  if (auto s = serving()) {  // took over
     if (settled) settled(true);
     return s->open(upgrade, std::move(peer));
   }
@@ -202,15 +235,18 @@ std::shared_ptr<server::WebSocketSession> Shard::route_client(
 
 std::shared_ptr<server::WebSocketSession> Shard::open_link(
     const server::HttpRequest& /*upgrade*/, std::shared_ptr<server::WebSocketPeer> peer) {
-  Services* s = serving();
+  auto s = serving();
   if (!s || stepping_down_.load(std::memory_order_acquire)) {
     return cluster::refuse_link(std::move(peer), cluster::kLinkNotLeading,
                                 s ? "this node is stepping down" : "this node does not lead");
   }
   auto host = std::make_shared<cluster::LinkHost>(
       std::move(peer),
-      [s](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p) {
-        return s->open(client, std::move(p));
+      [this](const server::HttpRequest& client, std::shared_ptr<server::WebSocketPeer> p)
+          -> std::shared_ptr<server::WebSocketSession> {
+        // (None once this node no longer serves: the link is closing, and the client with it.)
+        if (auto serving_now = serving()) return serving_now->open(client, std::move(p));
+        return nullptr;
       },
       [this](server::HttpRequest&& req) { return carried(std::move(req)); },
       [this] { return leadership_.lease_valid(); });
@@ -237,23 +273,32 @@ void Shard::take_over() {
                restart_as_follower(node_.command_line, "another node took over (fenced commit)");
              },
          .sdkappid = sdkappid_});
-    services_ = std::make_unique<Services>(
-        cfg_, std::move(store), node_.http, registry_,
+    auto hosted = std::make_unique<Hosted>();
+    hosted->registry = leader_registry();
+    hosted->services = std::make_unique<Services>(
+        cfg_, std::move(store), node_.http, *hosted->registry,
         [this](uint32_t sdkappid, std::string_view room_id) { room_changed(sdkappid, room_id); });
     // As for REST calls: once the lease lapses another node may lead, so the gateway's
     // sessions (direct and carried) must not act on this node's memory either.
-    services_->gateway->set_availability([this]() -> std::optional<std::string> {
+    // And once it hands the app over, a client whose connection is closing is served no more.
+    hosted->services->gateway->set_availability([this,
+                                                 mine =
+                                                     hosted.get()]() -> std::optional<std::string> {
+      if (hosted_now_.load() != mine) {
+        return "cluster: this app is moving to another node; reconnect";
+      }
       if (leadership_.lease_valid()) return std::nullopt;
       return "cluster: this node's leadership lease has lapsed (Redis unreachable, or this node "
              "was paused); retry";
     });
-    serving_.store(services_.get(), std::memory_order_release);
+    hosted_ = std::move(hosted);
+    hosted_now_.store(hosted_.get());
     leadership_.announce();  // the registry shows it leading now, not a renewal later
     spdlog::info(
         "cluster: node {} leads{} (epoch {}): {} rooms and {} queued webhook deliveries loaded "
         "in {} ms",
         cluster_.node_id, sdkappid_ ? fmt::format(" app {}", *sdkappid_) : std::string(), epoch,
-        services_->engine->room_count(), services_->undelivered,
+        hosted_->services->engine->room_count(), hosted_->services->undelivered,
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                               started)
             .count());
@@ -271,7 +316,7 @@ void Shard::room_changed(uint32_t sdkappid, std::string_view room_id) {
 }
 
 bool Shard::begin_step_down() {
-  Services* s = serving();
+  auto s = serving();
   if (!s) return false;
   s->router->set_draining();
   stepping_down_.store(true, std::memory_order_release);
@@ -285,20 +330,111 @@ void Shard::close_links(uint16_t code) {
   }
 }
 
+size_t Shard::carried_calls_here() {
+  std::lock_guard lock(link_hosts_mu_);
+  size_t n = 0;
+  for (const auto& weak : link_hosts_) {
+    if (auto host = weak.lock()) n += host->calls_in_progress_here();
+  }
+  return n;
+}
+
+size_t Shard::links_here() {
+  std::lock_guard lock(link_hosts_mu_);
+  return static_cast<size_t>(
+      std::ranges::count_if(link_hosts_, [](const auto& weak) { return !weak.expired(); }));
+}
+
+bool Shard::hand_over(const std::string& node_id) {
+  Hosted* hosted = hosted_now_.load();
+  if (!hosted || stepping_down_.exchange(true)) return false;
+  const auto started = std::chrono::steady_clock::now();
+  const auto wait_for = [](auto done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  };
+  const std::string app = std::to_string(*sdkappid_);
+  spdlog::info("cluster: node {} hands app {} over to node {}", cluster_.node_id, app, node_id);
+  // From now on this node routes the app's new calls and clients as a follower does: they are
+  // held (the lease still names this node) until the next host serves. The links carry out no
+  // call they had not begun (stepping_down_): their followers hold those too.
+  hosted_now_.store(nullptr);
+  // Nothing below may stop what a request is still using; a use is a few microseconds, so a
+  // wait that ends without them all ended means something is stuck: start again instead.
+  if (!wait_for([this] { return uses_.load() == 0; }, std::chrono::seconds(5))) {
+    restart_as_follower(node_.command_line,
+                        "app " + app + " still in use after 5 s of handing over");
+  }
+  // As a stepping-down leader does (ClusterNode::step_down): once the carried calls are
+  // answered, kLinkNotLeading tells the followers that whatever else their link carried was
+  // not carried out, to send it to the next host.
+  const bool answered =
+      wait_for([this] { return carried_calls_here() == 0; }, std::chrono::seconds(5));
+  close_links(answered ? cluster::kLinkNotLeading : 1001);
+  // 1001 (going away) rather than 1012 (service restart): some client libraries still refuse
+  // a close code outside RFC 6455's own list.
+  hosted->services->gateway->close_sessions(1001,
+                                            "app " + app + " moved to another node; reconnect");
+  if (!wait_for([&] { return links_here() == 0 && hosted->services->gateway->sessions() == 0; },
+                std::chrono::seconds(5))) {
+    spdlog::warn("cluster: app {}: links or clients still open after 5 s of handing over", app);
+  }
+  hosted->services->stop();  // the housekeeping, the webhooks, and the last commits
+  const bool released = leadership_.release_to(node_id);
+  retired_.emplace_back(std::chrono::steady_clock::now(), std::move(hosted_));
+  stepping_down_.store(false);
+  spdlog::info("cluster: node {} handed app {} over to node {} in {} ms{}", cluster_.node_id, app,
+               node_id,
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count(),
+               released ? "" : " (the lease could not be handed over: it expires by itself)");
+  // Follows now, and takes over again should the lease come back to this node.
+  if (takeover_.joinable()) takeover_.join();
+  takeover_ = std::thread([this] { take_over(); });
+  return true;
+}
+
+void Shard::free_retired() {
+  // A retired host's objects may still be named by work queued on the I/O threads before its
+  // last client closed (a walk over a room's members, a reply). That work runs within
+  // milliseconds; a minute later, and after one round of every I/O thread, none is left.
+  constexpr auto kSettle = std::chrono::seconds(60);
+  const auto now = std::chrono::steady_clock::now();
+  if (std::ranges::none_of(retired_, [&](const auto& r) { return now - r.first >= kSettle; })) {
+    return;
+  }
+  auto pending = std::make_shared<std::atomic<size_t>>(node_.http.worker_count());
+  for (size_t w = 0; w < node_.http.worker_count(); ++w) {
+    node_.http.post_to_worker(w, [pending] { pending->fetch_sub(1); });
+  }
+  const auto deadline = now + std::chrono::seconds(5);
+  while (pending->load() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return;  // (a busy thread: next time)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::erase_if(retired_, [&](const auto& r) { return now - r.first >= kSettle; });
+}
+
 void Shard::stop_waiting_for_lease() {
   leadership_.interrupt_wait();
   if (takeover_.joinable()) takeover_.join();
 }
 
 void Shard::stop() {
-  if (services_) services_->stop();
+  if (hosted_now_.load()) hosted_->services->stop();
   leadership_.stop();  // gives the lease up only now, with every commit done
   links_->stop();      // the I/O threads it ran on have stopped; before the server goes
   links_.reset();
+  retired_.clear();  // (nothing runs on those threads any more)
 }
 
 std::string_view Shard::role() const {
-  if (serving()) return "leader";
+  if (is_serving()) return "leader";
   return leadership_.elected() ? "taking over" : "follower";
 }
 

@@ -2,7 +2,8 @@
 // placement by cluster, every app (one shard per node); with placement by app, one app (a shard
 // per app). A shard follows, carrying its calls and clients to the node that holds its lease
 // over node links, until this node wins the lease; then it takes over and serves them, until
-// the node stops (handing over) or loses the lease (and starts again as a follower).
+// the node stops (handing over), hands the app to its preferred node (and follows again), or
+// loses the lease (and starts again as a follower).
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api/follower_reads.h"
@@ -45,7 +47,29 @@ struct NodeContext {
 };
 
 class Shard {
+  struct Hosted;
+
  public:
+  // A use of what this shard serves, for as long as it lives: a shard handing its app over
+  // waits for every use to end before it stops serving (hand_over). Empty if it serves nothing.
+  class Serving {
+   public:
+    Serving() = default;
+    Serving(Serving&& other) noexcept
+        : shard_(std::exchange(other.shard_, nullptr)), hosted_(other.hosted_) {}
+    Serving& operator=(Serving&&) = delete;
+    ~Serving();
+    explicit operator bool() const { return shard_ != nullptr; }
+    Services* operator->() const;
+    const metrics::Registry& registry() const;
+
+   private:
+    friend class Shard;
+    Serving(const Shard* shard, Hosted* hosted) : shard_(shard), hosted_(hosted) {}
+    const Shard* shard_ = nullptr;
+    Hosted* hosted_ = nullptr;
+  };
+
   // `sdkappid`: the app this shard is, with placement by app; none: the whole cluster.
   Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_registry);
   ~Shard();
@@ -74,18 +98,27 @@ class Shard {
   // (close_links), so the followers hold what they carried for the next leader.
   bool begin_step_down();
   void close_links(uint16_t code);
+  // Placement by app: gives the app this node hosts to `node_id`, its preferred node, and
+  // follows from then on. The same steps as a stepping-down leader's, for this app alone: new
+  // calls and clients are held (here and on the followers) for the next host, those begun are
+  // answered, the links are closed, this node's own clients of the app are closed to reconnect
+  // (1001), the last commits are done, and the lease goes to that node, which takes it at once.
+  // False if this shard served nothing.
+  bool hand_over(const std::string& node_id);
+  // Frees what earlier hand-overs stopped serving, once nothing can reach it any more.
+  void free_retired();
   // After the HTTP server stopped.
   void stop_waiting_for_lease();
   void stop();
 
-  Services* serving() const { return serving_.load(std::memory_order_acquire); }
+  Serving serving() const;
+  bool is_serving() const { return hosted_now_.load() != nullptr; }
   std::string_view role() const;
   const std::optional<uint32_t>& sdkappid() const { return sdkappid_; }
   // Where this shard's leader is reached; empty if unknown or this node leads it.
   std::string leader_url() const { return leadership_.leader_url(); }
   bool lease_valid() const { return leadership_.lease_valid(); }
   const cluster::Leadership& leadership() const { return leadership_; }
-  const metrics::Registry& registry() const { return registry_; }
   size_t carried_clients() const { return links_->carried_clients(); }
   size_t calls_in_flight() const { return links_->calls_in_flight(); }
   int64_t held_calls() const { return held_calls_.load(); }
@@ -112,6 +145,17 @@ class Shard {
   // A room changed (under its lock, before the change is acknowledged): the followers' links
   // hear of it, so that what they kept of it is forgotten first.
   void room_changed(uint32_t sdkappid, std::string_view room_id);
+  // The calls this shard's links brought and that are not answered yet, and its links open.
+  size_t carried_calls_here();
+  size_t links_here();
+
+  // What a takeover serves: the leader's figures (its Services' and two of its own, shown on
+  // /metrics while it serves) and its Services.
+  struct Hosted {
+    std::unique_ptr<metrics::Registry> registry;
+    std::unique_ptr<Services> services;
+  };
+  std::unique_ptr<metrics::Registry> leader_registry();
 
   NodeContext& node_;
   const std::optional<uint32_t> sdkappid_;
@@ -122,13 +166,15 @@ class Shard {
   // get_room_info answered here from the leader's answers (docs/cluster.md).
   const SystemClock clock_;
   api::FollowerReads follower_reads_;
-  metrics::Registry registry_;  // the leader's: its Services' figures and two of its own
   // The links to this shard's leader, on the HTTP server's I/O threads (made before the server
   // starts).
   std::optional<cluster::LinkClient> links_;
   cluster::Leadership leadership_;
-  std::atomic<Services*> serving_{nullptr};
-  std::unique_ptr<Services> services_;
+  std::unique_ptr<Hosted> hosted_;
+  std::atomic<Hosted*> hosted_now_{nullptr};  // hosted_ while it serves
+  mutable std::atomic<int64_t> uses_{0};      // Serving objects alive
+  // What hand-overs stopped serving, and when: freed once nothing can reach it.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::unique_ptr<Hosted>>> retired_;
   std::atomic<int64_t> held_calls_{0};
   std::atomic<bool> stepping_down_{false};
   std::mutex link_hosts_mu_;

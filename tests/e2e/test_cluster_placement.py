@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from cluster import cluster_factory, wait_restarted_as_follower  # noqa: F401 (fixture)
+from cluster import cluster_factory, node_metric, wait_restarted_as_follower  # noqa: F401
 from conftest import ADMIN, APP1, APP2, KEY1, KEY2, default_apps, gen_usersig, uid
 from gateway_client import FAST_GATEWAY, GatewayServer, rest_members, wait_until
 from test_cluster_status import status, status_json
@@ -299,6 +299,92 @@ def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_fac
         print(f"app {a} moved from {victim.node_id} to {new_hosts[a].node_id}: "
               f"{len(writers.replies[a])} calls, the slowest {slowest:.2f} s")
         assert new_hosts[a] in others
+
+
+def test_a_node_that_comes_back_gets_its_apps_back_without_refusing_a_call(cluster_factory):
+    """Rebalancing: kill -9 of a host moves its apps to the survivors; once it is back (live for
+    a lease), each of those apps moves back to it, the node the hash prefers, by a hand-over:
+    no call refused, no acknowledged write lost, the other apps untouched. The moved app's own
+    clients on the node it left are closed with 1001 and come back through any node."""
+    cluster = app_cluster(cluster_factory, "back", node_cls=GatewayServer, gateway=FAST_GATEWAY)
+    ids = [a["sdkappid"] for a in cluster.apps]
+    node_ids = [n.node_id for n in cluster.nodes]
+    hosts = wait_for_hosts(cluster, ids)
+    victim = hosts[APP1]
+    returning = [a for a in ids if hosts[a] is victim]
+    staying = [a for a in ids if hosts[a] is not victim]
+    assert staying, f"every app on {victim.node_id}: {hosts}"
+    survivors = [n for n in cluster.nodes if n is not victim]
+    rooms = {a: uid(f"b{a % 1000}") for a in returning + staying[:1]}
+    for a, room in rooms.items():
+        cluster.client(sdkappid=a).must_create(room)
+
+    victim.kill9()
+    interim = wait_for_hosts(cluster, ids, exclude=[victim])
+    # A member of APP1 connected straight to APP1's interim host, and one of an app that stays
+    # (each in a room of its own: the writers' rooms change too often for a test client).
+    members, quiet = {}, {}
+    for a in (APP1, staying[0]):
+        user, quiet[a] = uid(f"m{a % 1000}"), uid(f"q{a % 1000}")
+        cluster.client(sdkappid=a).must_create(quiet[a])
+        cluster.client(sdkappid=a).import_account(user)
+        c = interim[a].connect(name=f"{user}@{interim[a].node_id}")
+        assert c.login(a, user, gen_usersig(a, cluster.keys[a], user))["code"] == 0
+        c.enter(quiet[a])
+        members[a] = (user, c)
+
+    writers = AppWriters(cluster, rooms, survivors)
+    time.sleep(0.5)
+    cluster.start_node(victim)
+    back = wait_for_hosts(cluster, ids, timeout=8 * LEASE_MS / 1000)
+    deadline = time.monotonic() + 8 * LEASE_MS / 1000
+    while any(host_of(cluster, a) is not victim for a in returning):
+        assert time.monotonic() < deadline, \
+            f"not back on {victim.node_id}: {[(a, host_of(cluster, a)) for a in returning]}\n" \
+            f"{cluster.log_tail(40)}"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    writers.stop()
+    back = {a: host_of(cluster, a) for a in ids}
+    # Every app is where the hash puts it among the three nodes; the others never moved.
+    for a in ids:
+        assert back[a].node_id == preferred(a, node_ids), (a, back[a].node_id)
+    for a in staying:
+        assert back[a] is hosts[a], (a, hosts[a].node_id, back[a].node_id)
+    for a in rooms:
+        refused = writers.failed(a)
+        assert not refused, f"app {a}: {len(refused)} calls refused: {writers.why[:3]}"
+        slowest = max(answered - sent for sent, answered, _, _ in writers.replies[a])
+        print(f"app {a}: {len(writers.replies[a])} calls, the slowest {slowest:.2f} s")
+    # No acknowledged write lost: every node shows one the writes that may have committed last
+    # (two nodes write each room: the last sent, or one still unanswered when it was sent).
+    for a, room in rooms.items():
+        acked = writers.acked(a)
+        last_sent = max(sent for sent, _, _ in acked)
+        could_be_last = {value for _, answered, value in acked if answered >= last_sent}
+        for node in cluster.nodes:
+            got = cluster.node_client(node, sdkappid=a).room_info(room)["Notice"]
+            assert got in could_be_last, (a, node.node_id, got, could_be_last)
+    # The moved app's member was told to reconnect; the other's connection never noticed.
+    user, moved = members[APP1]
+    assert moved.wait_closed(timeout=5) == 1001, moved.close_reason
+    again = survivors[0].connect(name=f"{user} again")
+    try:
+        assert again.login(APP1, user, gen_usersig(APP1, cluster.keys[APP1], user))["code"] == 0
+        again.enter(quiet[APP1])
+        wait_until(lambda: user in rest_members(cluster.client(sdkappid=APP1), quiet[APP1])[0],
+                   what="the member back in its room")
+    finally:
+        again.close()
+    # The node that handed them over counts them.
+    handed = sum(node_metric(n, "liveroom_cluster_apps_handed_over_total", absent=0)
+                 for n in survivors)
+    assert handed == len(returning), (handed, returning)
+    _, stayed = members[staying[0]]
+    assert not stayed.closed
+    assert stayed.request("heartbeat")["code"] == 0
+    for _, c in members.values():
+        c.close()
 
 
 def test_a_frozen_host_loses_its_apps_and_commits_nothing_when_it_wakes(cluster_factory):
