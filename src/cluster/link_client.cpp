@@ -147,6 +147,10 @@ class Link : public std::enable_shared_from_this<Link> {
 
   void stop() { close("this node is stopping"); }
 
+  // The leader answered the link's handshake and has not sent its first message yet: it will
+  // accept the link or refuse it before reading a record.
+  bool answered_but_not_accepted() const { return open_ && !accepted_ && !dead_; }
+
   // Ends the link as if it had broken, saying `why`, and closes its connection.
   void close(const std::string& why) {
     die(why);
@@ -862,6 +866,7 @@ void LinkClient::abandon(const std::string& leader_url, const std::string& why) 
       if (impl->stopped.load()) return;
       if (auto it = lane.links.find(leader_url); it != lane.links.end()) {
         const std::shared_ptr<Link> link = it->second;  // close() takes it out of lane.links
+        if (link->answered_but_not_accepted()) return;
         link->close(why);
       }
     });

@@ -105,7 +105,10 @@ class LinkClient {
   // as if they had broken, saying `why`. Their calls are answered as unreachable (the old
   // leader may have carried them out before it was replaced), or held for the next leader if
   // the link never opened; their clients reconnect. Without it a leader that froze (a stalled
-  // VM) would keep them until it wakes up or its silence times out. Any thread.
+  // VM) would keep them until it wakes up or its silence times out. A link whose handshake the
+  // old leader answered but that it has not accepted yet is left to end by itself: the node
+  // was alive a moment ago, its refusal (a node that handed the app over refuses every link,
+  // so nothing on it was carried out) or its acceptance is on the way. Any thread.
   void abandon(const std::string& leader_url, const std::string& why);
   // Closes every link (their calls are answered as unreachable, their clients told to
   // reconnect). Only once the server's I/O threads have stopped (after drain_and_stop), since it

@@ -417,7 +417,10 @@ void Shard::free_retired() {
     if (std::chrono::steady_clock::now() >= deadline) return;  // (a busy thread: next time)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  const size_t before = retired_.size();
   std::erase_if(retired_, [&](const auto& r) { return now - r.first >= kSettle; });
+  spdlog::info("cluster: freed what {} hand-over(s) of app {} left", before - retired_.size(),
+               *sdkappid_);
 }
 
 void Shard::stop_waiting_for_lease() {
