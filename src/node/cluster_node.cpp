@@ -502,27 +502,21 @@ void ClusterNode::step_down() {
   bool leads = false;
   for (auto& shard : shards_) leads = shard->begin_step_down() || leads;
   if (!leads) return;
-  const auto wait_for = [](auto done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  };
+  constexpr auto kPoll = std::chrono::milliseconds(5);
   // (A call is in progress here about as long as its commit takes.) Once every call begun
   // before the step-down is answered, whatever a link still carries was not carried out, and
   // kLinkNotLeading says so: the followers send it to the next leader. Should a call still be
   // running, nothing can be said of the others either: 1001, and the followers answer them
   // as after any lost connection.
-  const bool answered =
-      wait_for([] { return cluster::LinkHost::calls_in_progress() == 0; }, std::chrono::seconds(5));
+  const bool answered = wait_until_done([] { return cluster::LinkHost::calls_in_progress() == 0; },
+                                        std::chrono::seconds(5), kPoll);
   for (auto& shard : shards_) shard->close_links(answered ? cluster::kLinkNotLeading : 1001);
   // The drain that follows ends the links still open, and a follower that had not yet read the
   // close above then sees a leader that went away (100001 for what it carried) instead of one
   // that stepped down. A follower echoes the close within milliseconds; the bound is for a slow
   // one (a loaded machine, a sanitizer build), and stays within the drain's own 10 s.
-  wait_for([] { return cluster::LinkHost::links_open() == 0; }, std::chrono::seconds(5));
+  wait_until_done([] { return cluster::LinkHost::links_open() == 0; }, std::chrono::seconds(5),
+                  kPoll);
   spdlog::info("cluster: stepped down: the followers' calls are answered and their links closed");
 }
 

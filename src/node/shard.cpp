@@ -349,14 +349,6 @@ bool Shard::hand_over(const std::string& node_id) {
   Hosted* hosted = hosted_now_.load();
   if (!hosted || stepping_down_.exchange(true)) return false;
   const auto started = std::chrono::steady_clock::now();
-  const auto wait_for = [](auto done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
-  };
   const std::string app = std::to_string(*sdkappid_);
   spdlog::info("cluster: node {} hands app {} over to node {}", cluster_.node_id, app, node_id);
   // From now on this node routes the app's new calls and clients as a follower does: they are
@@ -365,7 +357,7 @@ bool Shard::hand_over(const std::string& node_id) {
   hosted_now_.store(nullptr);
   // Nothing below may stop what a request is still using; a use is a few microseconds, so a
   // wait that ends without them all ended means something is stuck: start again instead.
-  if (!wait_for([this] { return uses_.load() == 0; }, std::chrono::seconds(5))) {
+  if (!wait_until_done([this] { return uses_.load() == 0; }, std::chrono::seconds(5))) {
     restart_as_follower(node_.command_line,
                         "app " + app + " still in use after 5 s of handing over");
   }
@@ -373,14 +365,15 @@ bool Shard::hand_over(const std::string& node_id) {
   // answered, kLinkNotLeading tells the followers that whatever else their link carried was
   // not carried out, to send it to the next host.
   const bool answered =
-      wait_for([this] { return carried_calls_here() == 0; }, std::chrono::seconds(5));
+      wait_until_done([this] { return carried_calls_here() == 0; }, std::chrono::seconds(5));
   close_links(answered ? cluster::kLinkNotLeading : 1001);
   // 1001 (going away) rather than 1012 (service restart): some client libraries still refuse
   // a close code outside RFC 6455's own list.
   hosted->services->gateway->close_sessions(1001,
                                             "app " + app + " moved to another node; reconnect");
-  if (!wait_for([&] { return links_here() == 0 && hosted->services->gateway->sessions() == 0; },
-                std::chrono::seconds(5))) {
+  if (!wait_until_done(
+          [&] { return links_here() == 0 && hosted->services->gateway->sessions() == 0; },
+          std::chrono::seconds(5))) {
     spdlog::warn("cluster: app {}: links or clients still open after 5 s of handing over", app);
   }
   hosted->services->stop();  // the housekeeping, the webhooks, and the last commits

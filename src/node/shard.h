@@ -30,6 +30,19 @@
 
 namespace liveroom::node {
 
+// Polls `done` every `poll` until it is true (true) or `limit` has passed (false): how a leader
+// stepping down, or handing an app over, waits for what other threads end (calls, links, uses).
+template <class Done>
+bool wait_until_done(Done done, std::chrono::milliseconds limit,
+                     std::chrono::milliseconds poll = std::chrono::milliseconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
 // What a node's shards share; the node owns all of it and outlives them.
 struct NodeContext {
   const config::Config& cfg;
