@@ -477,7 +477,11 @@ void ClusterNode::rebalance() {
     });
     for (const auto& id : live) live_since.try_emplace(id, now);
     for (auto& shard : shards_) {
-      if (!shard->is_serving() || stopping_.load(std::memory_order_acquire)) continue;
+      // (Not while its lease lapses: a Redis that cannot renew it could not be told either.)
+      if (!shard->is_serving() || !shard->lease_valid() ||
+          stopping_.load(std::memory_order_acquire)) {
+        continue;
+      }
       const uint32_t app = *shard->sdkappid();
       const std::string best = preferred_node(app, live);
       if (best == cluster_.node_id || now - live_since[best] < lease) continue;
