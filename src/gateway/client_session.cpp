@@ -43,12 +43,9 @@ Result<std::optional<uint32_t>> seat_index(const Fields& f, std::string_view key
 }  // namespace
 
 ClientSession::ClientSession(Gateway& gateway, std::shared_ptr<server::WebSocketPeer> peer)
-    : gateway_(gateway), peer_(std::move(peer)) {
-  gateway_.sessions_.fetch_add(1);
-}
+    : gateway_(gateway), peer_(std::move(peer)) {}
 
 void ClientSession::on_close() {
-  gateway_.sessions_.fetch_sub(1);
   {
     std::lock_guard lock(gateway_.open_mu_);
     gateway_.open_.erase(this);

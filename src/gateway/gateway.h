@@ -59,7 +59,10 @@ class Gateway final : public engine::AudienceFactory {
   void start();
   void stop();
 
-  size_t sessions() const { return sessions_.load(); }
+  size_t sessions() const {
+    std::lock_guard lock(open_mu_);
+    return open_.size();
+  }
   // Closes every open connection with `code` (a cluster node whose app moved to another node
   // sends its clients there); new ones are still opened.
   void close_sessions(uint16_t code, const std::string& reason);
@@ -105,10 +108,10 @@ class Gateway final : public engine::AudienceFactory {
   };
   std::unordered_map<uint32_t, AppSettings> apps_;
   auth::UserSigVerifier verifier_;
-  std::atomic<size_t> sessions_{0};
 
-  // Every connection open, to close them all (close_sessions).
-  std::mutex open_mu_;
+  // Every connection open (from open_session to its on_close): counted, and closed all at once
+  // (close_sessions).
+  mutable std::mutex open_mu_;
   std::unordered_map<const ClientSession*, std::weak_ptr<ClientSession>> open_;
 
   std::mutex logins_mu_;
