@@ -49,11 +49,14 @@ return 0
 // said it is stepping down), it looks this often, for 2 × lease_ms.
 constexpr auto kFastLook = std::chrono::milliseconds(100);
 
-// One round trip: the entry with its expiry, the node's id in the set of nodes, and the ids of
-// the nodes whose entries have not expired (ARGV[4] is the entries' key prefix).
+// One round trip: the entry with its expiry and the node's id in the set of nodes (unless
+// ARGV[5] is "read": a node that withdrew only reads), and the ids of the nodes whose entries
+// have not expired (ARGV[4] is the entries' key prefix).
 constexpr const char* kRegisterScript = R"lua(
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[3])
+if ARGV[5] ~= 'read' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+end
 local live = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('EXISTS', ARGV[4] .. id) == 1 then table.insert(live, id) end
@@ -135,10 +138,17 @@ void Leadership::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::string successor;
+  {
+    std::lock_guard lock(mu_);
+    successor = successor_;
+  }
   try {
     if (elected()) {
-      redis_.command({"EVAL", kReleaseScript, "1", key_, value_, std::string(kReleasedLease),
-                      std::to_string(config_.lease_ms)});
+      redis_.command(
+          {"EVAL", kReleaseScript, "1", key_, value_,
+           successor.empty() ? std::string(kReleasedLease) : lease_released_for(successor),
+           std::to_string(config_.lease_ms)});
     }
     // Stopped, not lost: the registry shows it gone now rather than lease_ms later.
     if (hooks_.describe) {
@@ -153,6 +163,19 @@ bool Leadership::wait_until_elected() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return stopping_ || interrupted_ || elected(); });
   return !stopping_ && !interrupted_;
+}
+
+void Leadership::withdraw() {
+  {
+    std::lock_guard lock(mu_);
+    withdraw_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Leadership::set_successor(std::string node_id) {
+  std::lock_guard lock(mu_);
+  successor_ = std::move(node_id);
 }
 
 bool Leadership::release_to(const std::string& node_id) {
@@ -248,7 +271,16 @@ void Leadership::run() {
   auto next_look = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (std::exchange(look_now_, false)) next_look = std::chrono::steady_clock::now();
-    if (release_to_) {
+    if (std::exchange(withdraw_, false) && hooks_.describe) {
+      lock.unlock();
+      try {
+        redis_.command({"DEL", registry_entry_key(config_.key_prefix, config_.node_id)});
+      } catch (const std::exception& e) {
+        log_redis_error(e);  // (it expires by itself within lease_ms)
+      }
+      withdrawn_ = true;
+      lock.lock();
+    } else if (release_to_) {
       lock.unlock();
       const bool ok = release();
       lock.lock();
@@ -271,8 +303,9 @@ void Leadership::run() {
       publish();
       lock.lock();
     }
-    cv_.wait_until(lock, next_look,
-                   [this] { return stopping_ || announce_ || look_now_ || release_to_; });
+    cv_.wait_until(lock, next_look, [this] {
+      return stopping_ || announce_ || look_now_ || release_to_ || withdraw_;
+    });
   }
 }
 
@@ -392,12 +425,18 @@ void Leadership::publish() {
   try {
     RedisReply live = redis_.command(
         {"EVAL", kRegisterScript, "2", registry_entry_key(config_.key_prefix, config_.node_id),
-         registry_set_key(config_.key_prefix), hooks_.describe(), std::to_string(config_.lease_ms),
-         config_.node_id, registry_entry_key(config_.key_prefix, "")});
+         registry_set_key(config_.key_prefix), withdrawn_ ? std::string() : hooks_.describe(),
+         std::to_string(config_.lease_ms), config_.node_id,
+         registry_entry_key(config_.key_prefix, ""), withdrawn_ ? "read" : "write"});
     if (auto* ids = std::get_if<std::vector<std::string>>(&live)) {
       std::sort(ids->begin(), ids->end());
-      std::lock_guard lock(mu_);
-      live_nodes_ = std::move(*ids);
+      bool changed = false;
+      {
+        std::lock_guard lock(mu_);
+        changed = *ids != live_nodes_;
+        live_nodes_ = std::move(*ids);
+      }
+      if (changed && hooks_.live_changed) hooks_.live_changed();
     }
   } catch (const std::exception& e) {
     log_redis_error(e);

@@ -65,6 +65,9 @@ class Leadership {
     // the nodes): the others wait two looks longer before they compete, so that the preferred
     // node wins unless it is gone. None: every node is (one lease for the cluster).
     std::function<bool()> preferred;
+    // The live nodes changed (a node joined, or left): called on the lease thread after the
+    // registry read that saw it, only with `describe`. None: nothing to do.
+    std::function<void()> live_changed;
   };
 
   // The cluster's lease, or with `sdkappid` that app's (placement by app).
@@ -77,8 +80,8 @@ class Leadership {
   // Connects to Redis once, so a wrong address or password stops start-up with a clear error.
   void check();
   void start();
-  // Stops the lease thread; a leader marks its lease released so a follower takes it at its next
-  // look instead of waiting for it to expire.
+  // Stops the lease thread; a leader marks its lease released so a follower (its successor, if
+  // set) takes it at its next look instead of waiting for it to expire.
   void stop();
 
   // Blocks until this node holds the lease; false if stop() or interrupt_wait() came first.
@@ -89,6 +92,13 @@ class Leadership {
   // follows from then on; the lease thread does it, and this waits for it. False if this node
   // did not hold the lease or Redis could not be told (the lease then expires by itself).
   bool release_to(const std::string& node_id);
+  // This node is stopping: its registry entry goes now, so that the others stop counting it live
+  // (placement by app: their preferred nodes for its apps start looking often), while it keeps
+  // its leases, and goes on reading the live nodes, until stop(). Only with `describe`.
+  void withdraw();
+  // Where stop() hands the lease: released for this node only (as release_to), not for whichever
+  // looks first. Empty: for any.
+  void set_successor(std::string node_id);
   // Recorded once this node has raised the epoch in PostgreSQL.
   void set_epoch(uint64_t epoch) { epoch_.store(epoch); }
   // What describe() says has changed (the node began serving): the registry entry is written
@@ -143,6 +153,9 @@ class Leadership {
   std::vector<std::string> live_nodes_;
   bool stopping_ = false;
   bool interrupted_ = false;
+  bool withdraw_ = false;   // a withdraw() for the lease thread to carry out
+  bool withdrawn_ = false;  // its entry removed: the registry is only read (lease thread only)
+  std::string successor_;
   bool announce_ = false;
   bool look_now_ = false;
   std::optional<std::string> release_to_;  // a release_to() waiting for the lease thread

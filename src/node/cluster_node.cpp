@@ -83,6 +83,13 @@ uint64_t placement_score(uint32_t sdkappid, std::string_view node_id) {
   return h;
 }
 
+// The node among `candidates` (not empty) that should host `sdkappid`.
+const std::string& best_node(uint32_t sdkappid, const std::vector<std::string>& candidates) {
+  return *std::max_element(candidates.begin(), candidates.end(), [&](const auto& a, const auto& b) {
+    return placement_score(sdkappid, a) < placement_score(sdkappid, b);
+  });
+}
+
 // A client that logs in by its first message rather than the upgrade's query string: with
 // placement by app, the node cannot know its app (and so its shard) before that message. This
 // session waits for it, then opens the client on the app's shard and gives it that message, and
@@ -207,6 +214,12 @@ class ClusterNode {
   bool preferred(uint32_t sdkappid) const;
   // The node among `live` (this one added) that should host `sdkappid`: rendezvous hashing.
   std::string preferred_node(uint32_t sdkappid, std::vector<std::string> live) const;
+  // A node joined or left: the apps this node now prefers, and does not host, may be handed to
+  // it at any moment (a host stopping, or rebalancing): their shards look often.
+  void live_changed();
+  // Placement by app, when the node stops: the apps it hosts go each to its preferred node among
+  // the others, where rebalancing would send it anyway, rather than to whichever looks first.
+  void choose_successors();
   // Placement by app, on its own thread: an app this node hosts moves to its preferred node once
   // that node has been live for a whole lease (it joined, or came back after a failure), one app
   // at a time; and what such moves stopped serving is freed later.
@@ -267,7 +280,8 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .calls_refused = calls_refused_,
                .reads_answered_here = reads_answered_here_,
                .preferred = [this](uint32_t sdkappid) { return preferred(sdkappid); },
-               .describe = [this] { return describe(); }},
+               .describe = [this] { return describe(); },
+               .live_changed = [this] { live_changed(); }},
       login_deadlines_(std::chrono::milliseconds(cfg_.gateway.login_timeout_ms)),
       started_(std::chrono::steady_clock::now()),
       started_ms_(SystemClock().unix_millis()) {
@@ -328,13 +342,14 @@ int ClusterNode::run() {
                by_app() ? fmt::format(", placement by app ({} apps)", shards_.size()) : "");
 
   http_.wait_for_signal();
-  stopping_.store(true, std::memory_order_release);
   {
     std::lock_guard lock(rebalance_mu_);
     rebalance_stop_ = true;
   }
   rebalance_cv_.notify_all();
   if (rebalancer_.joinable()) rebalancer_.join();  // (a hand-over in progress ends first)
+  if (by_app()) choose_successors();
+  stopping_.store(true, std::memory_order_release);
   // A follower whose link a stepping-down leader closed tries the leader again until the lease
   // names the next one; refusing its connection (rather than upgrading it and closing it, which
   // the drain could cut short) tells it plainly that nothing it sent was carried out.
@@ -455,9 +470,40 @@ std::string ClusterNode::preferred_node(uint32_t sdkappid, std::vector<std::stri
   if (std::find(live.begin(), live.end(), cluster_.node_id) == live.end()) {
     live.push_back(cluster_.node_id);
   }
-  return *std::max_element(live.begin(), live.end(), [&](const auto& a, const auto& b) {
-    return placement_score(sdkappid, a) < placement_score(sdkappid, b);
-  });
+  return best_node(sdkappid, live);
+}
+
+void ClusterNode::live_changed() {
+  if (!by_app()) return;
+  for (auto& shard : shards_) {
+    if (!shard->is_serving() && preferred(*shard->sdkappid())) shard->look_soon();
+  }
+}
+
+void ClusterNode::choose_successors() {
+  if (std::ranges::none_of(shards_, [](const auto& s) { return s->is_serving(); })) return;
+  const auto started = std::chrono::steady_clock::now();
+  shards_.front()->withdraw_from_registry();
+  // Every other node reads the registry once per look interval; those that now prefer one of
+  // this node's apps look at its lease every 100 ms from then on (live_changed), so they take it
+  // as soon as it is released. Until then this node serves as usual: the wait delays its exit,
+  // not a call.
+  std::this_thread::sleep_for(std::chrono::milliseconds(cluster_.lease_ms / 3) +
+                              std::chrono::milliseconds(300));
+  std::vector<std::string> others = shards_.front()->leadership().live_nodes();
+  std::erase(others, cluster_.node_id);
+  if (others.empty()) return;  // released for any node: the first that starts takes it
+  for (auto& shard : shards_) {
+    if (!shard->is_serving()) continue;
+    const std::string& next = best_node(*shard->sdkappid(), others);
+    shard->set_successor(next);
+    spdlog::info("cluster: node {} stops: app {} goes to node {}", cluster_.node_id,
+                 *shard->sdkappid(), next);
+  }
+  spdlog::info("cluster: successors chosen in {} ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
 }
 
 void ClusterNode::rebalance() {

@@ -57,6 +57,8 @@ struct NodeContext {
   std::function<bool(uint32_t sdkappid)> preferred;
   // The node's registry entry (only the first shard's lease thread writes it).
   std::function<std::string()> describe;
+  // The live nodes changed, as that thread last read them.
+  std::function<void()> live_changed;
 };
 
 class Shard {
@@ -118,6 +120,13 @@ class Shard {
   // (1001), the last commits are done, and the lease goes to that node, which takes it at once.
   // False if this shard served nothing.
   bool hand_over(const std::string& node_id);
+  // The node stops: the app this shard hosts goes to `node_id` (its preferred node among the
+  // others), not to whichever node looks first.
+  void set_successor(std::string node_id) { leadership_.set_successor(std::move(node_id)); }
+  // The node stops (only on the shard that writes its registry entry): see Leadership::withdraw.
+  void withdraw_from_registry() { leadership_.withdraw(); }
+  // Its host may change soon (this node is to get it): look at the lease often for a while.
+  void look_soon() { leadership_.look_soon(); }
   // Frees what earlier hand-overs stopped serving, once nothing can reach it any more.
   void free_retired();
   // After the HTTP server stopped.

@@ -276,6 +276,9 @@ def test_a_client_that_sends_nothing_is_closed_at_the_login_deadline(cluster_fac
 
 
 def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_factory):
+    """SIGTERM of a host: each of its apps goes straight to its preferred node among the
+    survivors (where rebalancing would send it anyway: one move, not two), and no call to it
+    through the other nodes is refused."""
     cluster = app_cluster(cluster_factory, "handover")
     ids = [a["sdkappid"] for a in cluster.apps]
     hosts = wait_for_hosts(cluster, ids)
@@ -290,8 +293,19 @@ def test_stopping_a_host_hands_its_apps_over_without_refusing_a_call(cluster_fac
     victim.send_sigterm()
     assert victim.wait_exit(15) == 0, victim.log_tail(40)
     new_hosts = wait_for_hosts(cluster, ids, exclude=[victim])
-    time.sleep(0.5)
+    # Two looks: time enough for a survivor's rebalancer to move an app it should not host.
+    time.sleep(2 * LEASE_MS / 3000 + 0.2)
     writers.stop()
+    survivors = [n.node_id for n in others]
+    for a in ids:
+        assert host_of(cluster, a) is new_hosts[a], (a, new_hosts[a].node_id)
+        if a in moving:
+            assert new_hosts[a].node_id == preferred(a, survivors), (a, new_hosts[a].node_id)
+        else:
+            assert new_hosts[a] is hosts[a], (a, hosts[a].node_id, new_hosts[a].node_id)
+    handed = sum(node_metric(n, "liveroom_cluster_apps_handed_over_total", absent=0)
+                 for n in others)
+    assert handed == 0, f"{handed} apps moved again after the stop\n{cluster.log_tail(30)}"
     for a in moving:
         refused = writers.failed(a)
         assert not refused, f"app {a}: {len(refused)} calls refused: {writers.why[:3]}"
