@@ -15,9 +15,10 @@
 #   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
 #   make soak-cluster  build, then random failures one after another (kill -9 of the leader or a
 #                      follower, SIGTERM of the leader, SIGSTOP past the lease, Redis killed) under
-#                      8 writers on a three-node cluster, checking nothing acknowledged is lost
-#                      (tests/e2e/test_cluster_soak.py; SOAK_ROUNDS=20, SOAK_SEED to replay; not
-#                      run by make test or CI)
+#                      8 writers on a three-node cluster, checking nothing acknowledged is lost;
+#                      then the same with placement by app, failures striking any node
+#                      (tests/e2e/test_cluster_soak.py; SOAK_ROUNDS=20 each, SOAK_SEED to replay;
+#                      not run by make test or CI)
 #   make bench         build, then bench/run (liveroomd vs nginx baseline, ~1.5 min) and
 #                      bench/scale (100,000 rooms: memory and restart time, ~15 s) and
 #                      bench/webhooks (callbacks/s and what webhooks cost the API, ~3 min)

@@ -481,7 +481,15 @@ void ClusterNode::live_changed() {
 }
 
 void ClusterNode::choose_successors() {
-  if (std::ranges::none_of(shards_, [](const auto& s) { return s->is_serving(); })) return;
+  const auto others_live = [this] {
+    std::vector<std::string> live = shards_.front()->leadership().live_nodes();
+    std::erase(live, cluster_.node_id);
+    return live;
+  };
+  if (std::ranges::none_of(shards_, [](const auto& s) { return s->is_serving(); }) ||
+      others_live().empty()) {
+    return;  // nothing to hand, or nobody to hand it to: released for any node
+  }
   const auto started = std::chrono::steady_clock::now();
   shards_.front()->withdraw_from_registry();
   // Every other node reads the registry once per look interval; those that now prefer one of
@@ -490,9 +498,8 @@ void ClusterNode::choose_successors() {
   // not a call.
   std::this_thread::sleep_for(std::chrono::milliseconds(cluster_.lease_ms / 3) +
                               std::chrono::milliseconds(300));
-  std::vector<std::string> others = shards_.front()->leadership().live_nodes();
-  std::erase(others, cluster_.node_id);
-  if (others.empty()) return;  // released for any node: the first that starts takes it
+  const std::vector<std::string> others = others_live();
+  if (others.empty()) return;  // they stopped too: released for any node
   for (auto& shard : shards_) {
     if (!shard->is_serving()) continue;
     const std::string& next = best_node(*shard->sdkappid(), others);
@@ -571,12 +578,13 @@ void ClusterNode::step_down() {
 }
 
 std::string_view ClusterNode::role() const {
-  bool taking_over = false;
+  // The first of these that a shard is: leader, taking over, handing over, follower.
+  std::string_view role = "follower";
   for (const auto& s : shards_) {
     if (s->is_serving()) return "leader";
-    taking_over = taking_over || s->role() == "taking over";
+    if (s->role() == "taking over" || role == "follower") role = s->role();
   }
-  return taking_over ? "taking over" : "follower";
+  return role;
 }
 
 std::string ClusterNode::describe() const {

@@ -432,6 +432,8 @@ void Shard::stop() {
 
 std::string_view Shard::role() const {
   if (is_serving()) return "leader";
+  // (A hand-over holds the lease until its last step, with nothing served any more.)
+  if (stepping_down_.load(std::memory_order_acquire)) return "handing over";
   return leadership_.elected() ? "taking over" : "follower";
 }
 

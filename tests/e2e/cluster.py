@@ -507,12 +507,13 @@ class Writers:
     seconds. With `transport_ok=False` a transport error is a violation too."""
 
     def __init__(self, cluster, n=8, timeout=10.0, client_for=None, transport_ok=True,
-                 prefix="w"):
+                 prefix="w", sdkappid=APP1):
         self.cluster = cluster
+        self.sdkappid = sdkappid
         self.n = n
         self.timeout = timeout
         self.transport_ok = transport_ok
-        self.client_for = client_for or (lambda t: cluster.client())
+        self.client_for = client_for or (lambda t: cluster.client(sdkappid=sdkappid))
         self.rooms = [uid(f"{prefix}{t}") for t in range(n)]
         self.state = [{"name_tried": 0, "name_acked": 0, "meta_tried": 0, "meta_acked": 0}
                       for _ in range(n)]
@@ -526,7 +527,7 @@ class Writers:
         self._threads = []
 
     def create_rooms(self):
-        c = self.cluster.client()
+        c = self.cluster.client(sdkappid=self.sdkappid)
         for r in self.rooms:
             c.must_create(r)
 

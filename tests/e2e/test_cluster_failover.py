@@ -23,7 +23,8 @@ ANSWERS_AGAIN_WITHIN = 10.0
 
 def every_node_says_the_same(cluster, writers):
     """The rooms read through each running node: the same answers."""
-    views = {n.node_id: writers.snapshot(cluster.node_client(n)) for n in cluster.running_nodes()}
+    views = {n.node_id: writers.snapshot(cluster.node_client(n, sdkappid=writers.sdkappid))
+             for n in cluster.running_nodes()}
     first = next(iter(views.values()))
     for node_id, view in views.items():
         assert view == first, f"node {node_id} answers differently: {view} vs {first}"

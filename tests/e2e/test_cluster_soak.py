@@ -21,7 +21,7 @@ import pytest
 import websocket
 
 from cluster import Writers, cluster_factory, private_redis  # noqa: F401 (fixtures)
-from conftest import APP1, gen_usersig, uid
+from conftest import APP1, APP2, gen_usersig, uid
 from gateway_client import GatewayClient
 from test_cluster_failover import every_node_says_the_same
 from webhook_sink import (CREATE, UPDATE, WebhookServer, check_room_order,  # noqa: F401
@@ -35,38 +35,52 @@ LEASE_MS = 2000
 NODE_FAILURE_BOUND_S = 10.0
 
 
-# Each failure answers what it did, when it struck (after finding its target), and how to undo it.
-def kill_leader(cluster, rng):
-    leader = cluster.leader()
-    at = time.monotonic()
-    leader.kill9()
-    return f"kill -9 of the leader {leader.node_id}", at, lambda: cluster.start_node(leader)
+# Who a failure strikes: (the node, how to name it).
+def leader(cluster, rng):
+    return cluster.leader(), "the leader "
 
 
-def kill_follower(cluster, rng):
-    follower = rng.choice(cluster.followers())
-    at = time.monotonic()
-    follower.kill9()
-    return f"kill -9 of the follower {follower.node_id}", at, lambda: cluster.start_node(follower)
+def follower(cluster, rng):
+    return rng.choice(cluster.followers()), "the follower "
 
 
-def stop_leader(cluster, rng):
-    leader = cluster.leader()
-    at = time.monotonic()
-    leader.send_sigterm()
-    rc = leader.wait_exit(15.0)
-    assert rc == 0, f"{leader.node_id} exited {rc} on SIGTERM:\n{leader.log_tail(40)}"
-    return f"SIGTERM of the leader {leader.node_id}", at, lambda: cluster.start_node(leader)
+# With placement by app (docs/cluster.md, "Placement") every node hosts apps: a failure strikes
+# any node, and a node brought back gets its apps back by rebalancing, so the soak also runs
+# hand-overs (a host stopping, a node coming back) one after another.
+def any_node(cluster, rng):
+    return rng.choice(cluster.running_nodes()), ""
 
 
-def freeze_leader(cluster, rng):
-    leader = cluster.leader()
-    at = time.monotonic()
-    leader.freeze()
+# What a failure does to the node it strikes: (what it did, "{}" naming the node; how to undo it).
+def kill9(cluster, node, rng):
+    node.kill9()
+    return "kill -9 of {}", lambda: cluster.start_node(node)
+
+
+def sigterm(cluster, node, rng):
+    node.send_sigterm()
+    rc = node.wait_exit(15.0)
+    assert rc == 0, f"{node.node_id} exited {rc} on SIGTERM:\n{node.log_tail(40)}"
+    return "SIGTERM of {}", lambda: cluster.start_node(node)
+
+
+def freeze(cluster, node, rng):
+    node.freeze()
     time.sleep(LEASE_MS / 1000 + rng.uniform(1.0, 6.0))
-    leader.thaw()
-    # It finds its lease taken and restarts itself (same pid) as a follower.
-    return f"SIGSTOP of the leader {leader.node_id} past its lease", at, lambda: None
+    node.thaw()
+    # A node that lost a lease meanwhile restarts itself (same pid) as a follower.
+    return "SIGSTOP of {} past its lease", lambda: None
+
+
+# Each failure answers what it did, when it struck (after finding its target), and how to undo it.
+def strike(action, pick):
+    def failure(cluster, rng):
+        node, who = pick(cluster, rng)
+        at = time.monotonic()
+        what, undo = action(cluster, node, rng)
+        return what.format(f"{who}{node.node_id}"), at, undo
+    failure.__name__ = f"{action.__name__}_{pick.__name__}"
+    return failure
 
 
 def restart_redis(cluster, rng):
@@ -77,7 +91,10 @@ def restart_redis(cluster, rng):
     return "Redis killed and started again", at, lambda: None
 
 
-FAILURES = [kill_leader, kill_follower, stop_leader, freeze_leader, restart_redis]
+FAILURES = [strike(kill9, leader), strike(kill9, follower), strike(sigterm, leader),
+            strike(freeze, leader), restart_redis]
+APP_FAILURES = [strike(kill9, any_node), strike(sigterm, any_node), strike(freeze, any_node),
+                restart_redis]
 
 
 class ChatMembers:
@@ -175,6 +192,72 @@ class ChatMembers:
         return received
 
 
+def soak(cluster, rng, rounds, failures, writer_sets, chat, label):
+    """Runs `rounds` failures picked from `failures` while every set of writers and the chat
+    members go on, bringing each node (or Redis) back after it; then checks that nothing was
+    lost: no wrong answer or hang, every acknowledged write visible through every node, no chat
+    message missed silently, every node running."""
+    for w in writer_sets:
+        w.start()
+    chat.start()
+    slowest = {}
+    try:
+        time.sleep(1.0)
+        for n in range(1, rounds + 1):
+            failure = rng.choice(failures)
+            what, struck, bring_back = failure(cluster, rng)
+            took = 0.0
+            for w in writer_sets:
+                w.wait_acks_after(struck + 0.001, per_thread=3, timeout=30.0)
+                took = max(took, w.longest_stall(struck))
+            slowest[failure.__name__] = max(slowest.get(failure.__name__, 0.0), took)
+            print(f"soak {n}/{rounds}: {what}: no write acknowledged for {took:.2f} s at most; "
+                  f"{'; '.join(w.summary() for w in writer_sets)}")
+            if failure is not restart_redis:
+                assert took <= NODE_FAILURE_BOUND_S, (
+                    f"{what}: no write acknowledged for {took:.1f} s")
+            bring_back()
+            cluster.wait_ready(timeout=30.0)
+            time.sleep(rng.uniform(0.3, 1.5))
+    finally:
+        for w in writer_sets:
+            w.stop()
+        chat.stop()
+    print(f"{label}: slowest recovery by failure: "
+          f"{', '.join(f'{k} {v:.2f} s' for k, v in sorted(slowest.items()))}")
+    for w in writer_sets:
+        w.check_no_violation()
+    received = chat.check_no_silent_gap()
+    print(f"{label}: {chat.sent} chat messages sent ({chat.refused} refused), "
+          f"{len(chat.connections)} member connections, {received} deliveries, none missed "
+          f"silently")
+    for w in writer_sets:
+        for node in cluster.nodes:
+            w.check_every_ack_visible(cluster.node_client(node, sdkappid=w.sdkappid))
+        every_node_says_the_same(cluster, w)
+    exited = [n.node_id for n in cluster.nodes if not n.alive()]
+    assert not exited, f"nodes not running at the end: {exited}\n{cluster.log_tail(30)}"
+
+
+def check_webhooks(sink, writers, label):
+    """An event for every acknowledged update of `writers`, each room's first arrivals in order
+    (a redelivery may repeat one)."""
+    updated = {(room, f"v{seq}") for room, field, seq in writers.acked if field == "name"}
+
+    def missing():
+        have = {(r.room_id, (r.json or {}).get("RoomInfo", {}).get("RoomName"))
+                for r in sink.delivered(command=UPDATE)}
+        return updated - have
+
+    sink.wait_for(lambda: not missing(), 120.0, "an event for every acknowledged update")
+    for room in writers.rooms:
+        check_room_order(sink.events(room=room), start=1, causal=True, one_at_a_time=False)
+    events = sink.events()
+    print(f"{label}: {len(updated)} acknowledged updates of app {writers.sdkappid}, "
+          f"{len(events)} webhook deliveries, {len(events) - len({e.event_id for e in events})} "
+          f"of them repeated")
+
+
 def test_random_failures_under_writers_lose_nothing(cluster_factory, private_redis, sink):
     rounds = int(os.environ.get("SOAK_ROUNDS", "20"))
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
@@ -188,52 +271,34 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
     sink.diag.append(lambda: cluster.log_tail(30))
     writers = Writers(cluster, n=8, timeout=20.0)
     writers.create_rooms()
-    chat = ChatMembers(cluster)
-    writers.start()
-    chat.start()
-    slowest = {}
-    try:
-        time.sleep(1.0)
-        for n in range(1, rounds + 1):
-            failure = rng.choice(FAILURES)
-            what, struck, bring_back = failure(cluster, rng)
-            writers.wait_acks_after(struck + 0.001, per_thread=3, timeout=30.0)
-            took = writers.longest_stall(struck)
-            slowest[failure.__name__] = max(slowest.get(failure.__name__, 0.0), took)
-            print(f"soak {n}/{rounds}: {what}: no write acknowledged for {took:.2f} s at most; "
-                  f"{writers.summary()}")
-            if failure is not restart_redis:
-                assert took <= NODE_FAILURE_BOUND_S, (
-                    f"{what}: no write acknowledged for {took:.1f} s")
-            bring_back()
-            cluster.wait_ready(timeout=30.0)
-            time.sleep(rng.uniform(0.3, 1.5))
-    finally:
-        writers.stop()
-        chat.stop()
-    print(f"soak: slowest recovery by failure: "
-          f"{', '.join(f'{k} {v:.2f} s' for k, v in sorted(slowest.items()))}")
-    writers.check_no_violation()
-    received = chat.check_no_silent_gap()
-    print(f"soak: {chat.sent} chat messages sent ({chat.refused} refused), "
-          f"{len(chat.connections)} member connections, {received} deliveries, none missed "
-          f"silently")
-    for node in cluster.nodes:
-        writers.check_every_ack_visible(cluster.node_client(node))
-    every_node_says_the_same(cluster, writers)
-    exited = [n.node_id for n in cluster.nodes if not n.alive()]
-    assert not exited, f"nodes not running at the end: {exited}\n{cluster.log_tail(30)}"
-    # Webhooks: an event for every acknowledged update, each room's first arrivals in order.
-    updated = {(room, f"v{seq}") for room, field, seq in writers.acked if field == "name"}
+    soak(cluster, rng, rounds, FAILURES, [writers], ChatMembers(cluster), "soak")
+    check_webhooks(sink, writers, "soak")
 
-    def missing():
-        have = {(r.room_id, (r.json or {}).get("RoomInfo", {}).get("RoomName"))
-                for r in sink.delivered(command=UPDATE)}
-        return updated - have
 
-    sink.wait_for(lambda: not missing(), 120.0, "an event for every acknowledged update")
-    for room in writers.rooms:
-        check_room_order(sink.events(room=room), start=1, causal=True, one_at_a_time=False)
-    events = sink.events()
-    print(f"soak: {len(updated)} acknowledged updates, {len(events)} webhook deliveries, "
-          f"{len(events) - len({e.event_id for e in events})} of them repeated")
+def spread_apps():
+    """APP1 (with its webhooks) and APP2 of the other tests, and four more, so that the apps
+    spread over three nodes."""
+    from test_cluster_placement import apps
+    return webhook_apps(app1={"callbacks": [{"url": None, "commands": [CREATE, UPDATE]}]}) + \
+        apps()[2:]
+
+
+def test_random_failures_of_app_hosts_lose_nothing(cluster_factory, private_redis, sink):
+    """The soak above with placement by app: writers on three apps (each through every node),
+    failures striking any node, each node brought back and handed its apps back."""
+    rounds = int(os.environ.get("SOAK_ROUNDS", "20"))
+    seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
+    rng = random.Random(seed)
+    print(f"\nsoak by app: {rounds} failures, SOAK_SEED={seed}")
+    apps = spread_apps()
+    apps[0]["callbacks"][0]["url"] = sink.url()
+    cluster = cluster_factory("soakapps", lease_ms=LEASE_MS, redis=private_redis,
+                              node_cls=WebhookServer, apps=apps,
+                              cluster_extra={"placement": "app"})
+    sink.diag.append(lambda: cluster.log_tail(30))
+    writers = [Writers(cluster, n=3, timeout=20.0, sdkappid=a, prefix=f"w{a % 1000}-")
+               for a in (APP1, APP2, apps[-1]["sdkappid"])]
+    for w in writers:
+        w.create_rooms()
+    soak(cluster, rng, rounds, APP_FAILURES, writers, ChatMembers(cluster), "soak by app")
+    check_webhooks(sink, writers[0], "soak by app")
