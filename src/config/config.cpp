@@ -279,9 +279,10 @@ WebhooksConfig read_webhooks(const ConfigReader& r, const toml::node& node) {
 
 ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   const toml::table& t = r.table(node, "cluster", "[cluster]");
-  r.reject_unknown_keys(t, "cluster",
-                        {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms",
-                         "key_prefix", "failover_wait_ms", "follower_reads", "placement"});
+  r.reject_unknown_keys(
+      t, "cluster",
+      {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms", "key_prefix",
+       "failover_wait_ms", "follower_reads", "placement", "postgres_connections"});
   ClusterConfig c;
   const auto& id_node = r.required(t, "node_id", "cluster", "a name unique in the cluster");
   c.node_id = r.non_empty_string(id_node, "cluster.node_id");
@@ -313,6 +314,7 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   }
   read_integer(r, t, "cluster", "lease_ms", c.lease_ms, 1'000, 60'000);
   read_integer(r, t, "cluster", "failover_wait_ms", c.failover_wait_ms, 0, 60'000);
+  read_integer(r, t, "cluster", "postgres_connections", c.postgres_connections, 1, 1'000);
   if (const toml::node* n = t.get("key_prefix")) {
     c.key_prefix = r.non_empty_string(*n, "cluster.key_prefix");
   }

@@ -111,6 +111,10 @@ struct ClusterConfig {
   // them over its nodes. Every node of a cluster must say the same.
   enum class Placement { kCluster, kApp };
   Placement placement = Placement::kCluster;
+  // The PostgreSQL connections one node opens at most, shared by its stores (each commit and
+  // each load borrows one) and its leadership: with placement by app a node hosting many apps
+  // would otherwise open one per app and exhaust the server's max_connections.
+  uint32_t postgres_connections = 8;
 };
 
 struct Config {

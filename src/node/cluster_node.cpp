@@ -234,6 +234,7 @@ class ClusterNode {
   const std::vector<char*> command_line_;
   const config::ClusterConfig& cluster_;
   const std::string link_secret_;
+  store::PgPool postgres_;
   // What /metrics shows of the node itself (with placement by cluster, while it follows).
   metrics::Registry node_metrics_;
   std::atomic<bool> stopping_{false};
@@ -258,6 +259,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       command_line_(std::move(command_line)),
       cluster_(*cfg_.cluster),
       link_secret_(prepare_postgres_and_read_secret(cluster_.postgres_url)),
+      postgres_(cluster_.postgres_url, cluster_.postgres_connections),
       calls_refused_(node_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
@@ -274,6 +276,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       context_{.cfg = cfg_,
                .command_line = command_line_,
                .link_secret = link_secret_,
+               .postgres = postgres_,
                .http = http_,
                .stopping = stopping_,
                .node_metrics = node_metrics_,
@@ -297,6 +300,10 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
   shards_.front()->check();
   node_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                       [] { return 0.0; });
+  node_metrics_.gauge(
+      "liveroom_cluster_postgres_connections",
+      "PostgreSQL connections this node has open (at most [cluster] postgres_connections)",
+      [this] { return static_cast<double>(postgres_.open_connections()); });
   node_metrics_.gauge("liveroom_cluster_held_calls",
                       "REST calls this node holds until a leader can take them", [this] {
                         int64_t held = 0;

@@ -61,9 +61,7 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
       leadership_(
           cluster_,
           {.current_epoch =
-               [this] {
-                 return store::postgres_leadership_epoch(cluster_.postgres_url, sdkappid_);
-               },
+               [this] { return store::postgres_leadership_epoch(node_.postgres, sdkappid_); },
            .lost = [this](const std::string& why) { restart_as_follower(node_.command_line, why); },
            .describe = writes_registry ? node.describe : std::function<std::string()>{},
            .moved =
@@ -263,7 +261,7 @@ void Shard::take_over() {
   if (!leadership_.wait_until_elected()) return;
   try {
     const auto started = std::chrono::steady_clock::now();
-    const uint64_t epoch = store::take_postgres_leadership(cluster_.postgres_url, cluster_.node_id,
+    const uint64_t epoch = store::take_postgres_leadership(node_.postgres, cluster_.node_id,
                                                            cluster_.advertise_url, sdkappid_);
     leadership_.set_epoch(epoch);
     auto store = store::open_postgres_store(
@@ -273,7 +271,8 @@ void Shard::take_over() {
              [this] {
                restart_as_follower(node_.command_line, "another node took over (fenced commit)");
              },
-         .sdkappid = sdkappid_});
+         .sdkappid = sdkappid_,
+         .pool = &node_.postgres});
     auto hosted = std::make_unique<Hosted>();
     hosted->registry = leader_registry();
     hosted->services = std::make_unique<Services>(

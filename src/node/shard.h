@@ -27,6 +27,7 @@
 #include "metrics/registry.h"
 #include "node/services.h"
 #include "server/http_server.h"
+#include "store/postgres/pg_pool.h"
 
 namespace liveroom::node {
 
@@ -48,6 +49,8 @@ struct NodeContext {
   const config::Config& cfg;
   const std::vector<char*>& command_line;  // this process's argv, to start again with
   const std::string& link_secret;
+  // The PostgreSQL connections the node's stores and leadership borrow from.
+  store::PgPool& postgres;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
   metrics::Registry& node_metrics;    // what /metrics shows of the node itself

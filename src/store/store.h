@@ -202,6 +202,8 @@ struct SqliteOptions {
 // The embedded default: SQLite in WAL mode with synchronous=FULL and one writer thread.
 std::unique_ptr<Store> open_sqlite_store(const SqliteOptions& options);
 
+class PgPool;  // store/postgres/pg_pool.h
+
 struct PostgresOptions {
   std::string url;  // a libpq connection URI
   // The leadership epoch this node holds (take_postgres_leadership): every commit checks it is
@@ -214,6 +216,9 @@ struct PostgresOptions {
   // and every commit checks that app's epoch (take_postgres_leadership with the app) instead of
   // the cluster's.
   std::optional<uint32_t> sdkappid;
+  // The connections it borrows (the node's, shared with its other stores and its leadership);
+  // none: one connection to `url` of its own.
+  PgPool* pool = nullptr;
 };
 
 // Cluster mode: PostgreSQL, one writer thread, fenced commits (docs/cluster.md). The schema must
@@ -225,12 +230,11 @@ void prepare_postgres(const std::string& url);
 // Raises the leadership epoch and records this node as the leader; returns the new epoch. Waits
 // for the previous leader's commits in flight to end. With an app (placement by app): that app's
 // epoch and host, its row made at its first take (epoch 1).
-uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
+uint64_t take_postgres_leadership(PgPool& pool, const std::string& node_id,
                                   const std::string& advertise_url,
                                   std::optional<uint32_t> sdkappid = std::nullopt);
 // The current leadership epoch; with an app, that app's (0 before any node hosted it).
-uint64_t postgres_leadership_epoch(const std::string& url,
-                                   std::optional<uint32_t> sdkappid = std::nullopt);
+uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid = std::nullopt);
 // The secret every node of the cluster shows on its links to the others (made by the schema).
 std::string postgres_cluster_secret(const std::string& url);
 

@@ -441,3 +441,29 @@ def test_a_frozen_host_loses_its_apps_and_commits_nothing_when_it_wakes(cluster_
     cluster.wait_ready(nodes=[victim])
     for node in cluster.nodes:
         assert cluster.node_client(node).room_info(room)["Notice"] == "after", node.node_id
+
+
+def test_a_node_hosting_many_apps_opens_only_its_few_postgres_connections(cluster_factory):
+    """Forty apps over three nodes with `postgres_connections = 2`: every app is hosted and takes
+    writes through any node, and PostgreSQL sees at most two connections per node (one each for
+    every app's writer and load would be dozens, past the default max_connections of 100 with a
+    hundred apps)."""
+    many = apps() + [{"sdkappid": 1400000200 + i, "secret_key": KEY1, "admins": [ADMIN],
+                      "auto_import_accounts": True, "rate_limits": {"default": 0}}
+                     for i in range(34)]
+    cluster = cluster_factory("manyapps", lease_ms=LEASE_MS, apps=many,
+                              cluster_extra={"placement": "app", "postgres_connections": 2})
+    ids = [a["sdkappid"] for a in many]
+    hosts = wait_for_hosts(cluster, ids)
+    assert len({h.node_id for h in hosts.values()}) == 3, "the apps did not spread"
+    for i, a in enumerate(ids):
+        node = cluster.nodes[i % 3]
+        c = cluster.node_client(node, sdkappid=a, key=cluster.keys.get(a, KEY1))
+        room = uid(f"p{a % 1000}")
+        c.must_create(room)
+        assert c.update(room, Notice="many")["ErrorCode"] == 0
+    for node in cluster.nodes:
+        assert node_metric(node, "liveroom_cluster_postgres_connections") <= 2
+    open_now = int(cluster.pg.sql(
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{cluster.database}'"))
+    assert open_now <= 3 * 2, open_now

@@ -594,10 +594,12 @@ TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 10000u);
   EXPECT_TRUE(cfg.cluster->follower_reads);
   EXPECT_EQ(cfg.cluster->placement, ClusterConfig::Placement::kCluster);
+  EXPECT_EQ(cfg.cluster->postgres_connections, 8u);
   cfg = parse_config(cluster_with(
       "lease_ms = 1000\nkey_prefix = \"blue\"\nfailover_wait_ms = 0\nfollower_reads = false\n"
-      "placement = \"app\"\n"));
+      "placement = \"app\"\npostgres_connections = 2\n"));
   EXPECT_EQ(cfg.cluster->placement, ClusterConfig::Placement::kApp);
+  EXPECT_EQ(cfg.cluster->postgres_connections, 2u);
   EXPECT_EQ(cfg.cluster->lease_ms, 1000u);
   EXPECT_EQ(cfg.cluster->key_prefix, "blue");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 0u);
@@ -611,6 +613,8 @@ TEST(ClusterConfig, BadValuesNameTheKey) {
   EXPECT_TRUE(fails_with(cluster_with("failover_wait_ms = 60001\n"),
                          {"cluster.failover_wait_ms", "60000"}));
   EXPECT_TRUE(fails_with(cluster_with("colour = 1\n"), {"cluster.colour", "not a known key"}));
+  EXPECT_TRUE(fails_with(cluster_with("postgres_connections = 0\n"),
+                         {"cluster.postgres_connections", "1000"}));
   EXPECT_TRUE(fails_with(cluster_with("follower_reads = 1\n"), {"cluster.follower_reads"}));
   EXPECT_TRUE(fails_with(cluster_with("placement = \"room\"\n"), {"cluster.placement", "\"app\""}));
   std::string text = with_app(

@@ -3,7 +3,8 @@
 // whose leadership epoch is stale changes nothing, a lost connection delays commits instead of
 // failing them, and a schema newer than the binary is refused. With placement by app, stores of
 // different apps write side by side: each loads only its app's rows, is fenced by its app's
-// epoch alone, and their outbox ids never collide.
+// epoch alone, and their outbox ids never collide; and however many apps a node hosts, their
+// stores share the node's few connections.
 //
 // They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
 // databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_pool.h"
 #include "store/store.h"
 #include "test_support.h"
 
@@ -51,9 +53,11 @@ class PostgresStore : public testing::Test {
     url_ = base_.substr(0, slash) + "/" + name_ +
            (query == std::string::npos ? "" : base_.substr(query));
     prepare_postgres(url_);
+    pool_ = std::make_unique<PgPool>(url_, 2);
   }
   void TearDown() override {
     if (name_.empty()) return;
+    pool_.reset();
     PgConnection admin(base_);
     admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
   }
@@ -62,7 +66,7 @@ class PostgresStore : public testing::Test {
       uint64_t epoch, std::function<void()> on_fenced = [] {}) {
     return open_postgres_store({url_, epoch, std::move(on_fenced)});
   }
-  uint64_t lead() { return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1"); }
+  uint64_t lead() { return take_postgres_leadership(*pool_, "unit", "http://127.0.0.1:1"); }
 
   // Placement by app: a store serving `app` alone, and a takeover of that app.
   std::unique_ptr<Store> open_app(
@@ -70,10 +74,18 @@ class PostgresStore : public testing::Test {
     return open_postgres_store({url_, epoch, std::move(on_fenced), app});
   }
   uint64_t lead_app(uint32_t app) {
-    return take_postgres_leadership(url_, "unit", "http://127.0.0.1:1", app);
+    return take_postgres_leadership(*pool_, "unit", "http://127.0.0.1:1", app);
+  }
+  // The connections to this test's database, as the server counts them (the caller's own too).
+  int64_t server_connections() {
+    PgConnection db(url_);
+    return std::stoll(std::string(
+        db.exec("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            .text(0, 0)));
   }
 
   std::string base_, name_, url_;
+  std::unique_ptr<PgPool> pool_;  // what a node's stores and leadership share
 };
 
 // Bytes that text columns would mangle or refuse: NUL, invalid UTF-8, quotes and backslashes.
@@ -361,8 +373,8 @@ TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
 
   const uint64_t new_epoch = lead_app(kApp);  // another node takes the app over
   ASSERT_GT(new_epoch, old_epoch);
-  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), new_epoch);
-  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), other_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp), new_epoch);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kOtherApp), other_epoch);
   std::atomic<bool> acknowledged{false};
   const uint64_t seq = store->submit({PutRoom{kApp, awkward_room("stale")}});
   store->when_durable(seq, [&acknowledged] { acknowledged = true; });
@@ -430,18 +442,18 @@ TEST_F(PostgresStore, EachLoadReservesOutboxIdsAboveEveryIdAndEveryEarlierBlock)
 }
 
 TEST_F(PostgresStore, AnAppsEpochIsZeroUntilANodeHostsIt) {
-  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp), 0u);
   EXPECT_TRUE(postgres_app_leaderships(url_).empty());
   EXPECT_EQ(lead(), 1u);  // the cluster's epoch is its own
-  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 0u);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp), 0u);
   EXPECT_EQ(lead_app(kOtherApp), 1u);
   EXPECT_EQ(lead_app(kOtherApp), 2u);
   EXPECT_EQ(lead_app(kApp), 1u);
-  EXPECT_EQ(postgres_leadership_epoch(url_, kApp), 1u);
-  EXPECT_EQ(postgres_leadership_epoch(url_, kOtherApp), 2u);
-  EXPECT_EQ(postgres_leadership_epoch(url_), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp), 1u);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kOtherApp), 2u);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_), 1u);
 
-  take_postgres_leadership(url_, "n2", "http://10.0.0.2:8080", kApp);
+  take_postgres_leadership(*pool_, "n2", "http://10.0.0.2:8080", kApp);
   const auto rows = postgres_app_leaderships(url_);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].sdkappid, kApp);  // by sdkappid
@@ -455,6 +467,63 @@ TEST_F(PostgresStore, AnAppsEpochIsZeroUntilANodeHostsIt) {
   EXPECT_EQ(rows[1].sdkappid, kOtherApp);
   EXPECT_EQ(rows[1].epoch, 2u);
   EXPECT_EQ(rows[1].node_id, "unit");
+}
+
+// A node hosting many apps (placement by app) opens no more connections than its pool allows:
+// twelve app hosts committing at once through a pool of two, every change durable, each app's
+// rows where they belong; and the connections the server ended while they were idle in the pool
+// are replaced, their commits tried again, not failed.
+TEST_F(PostgresStore, ManyAppStoresShareTheNodesFewConnections) {
+  constexpr int kApps = 12;
+  constexpr int kBatches = 20;
+  std::vector<std::thread> hosts;
+  std::atomic<int> failures{0};
+  std::atomic<int64_t> most_connections{0};
+  std::atomic<int> loaded{0};
+  std::promise<void> go;
+  std::shared_future<void> going = go.get_future().share();
+  for (int h = 0; h < kApps; ++h) {
+    hosts.emplace_back([&, h] {
+      const uint32_t app = kApp + static_cast<uint32_t>(h);
+      auto store = open_postgres_store({.url = url_,
+                                        .epoch = lead_app(app),
+                                        .on_fenced = [&failures] { ++failures; },
+                                        .sdkappid = app,
+                                        .pool = pool_.get()});
+      if (!store->load().rooms.empty()) ++failures;
+      ++loaded;
+      going.wait();
+      for (int i = 0; i < kBatches; ++i) {
+        store->submit({PutRoom{app, awkward_room("r" + std::to_string(i))}});
+        int64_t seen = most_connections.load();
+        const auto open = static_cast<int64_t>(pool_->open_connections());
+        while (open > seen && !most_connections.compare_exchange_weak(seen, open)) {
+        }
+      }
+      if (!wait_all_durable(*store)) ++failures;
+      store->close();
+    });
+  }
+  while (loaded.load() < kApps) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_LE(pool_->open_connections(), 2u);
+  PgConnection admin(url_);
+  admin.exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND pid <> pg_backend_pid()");
+  go.set_value();
+  for (auto& t : hosts) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  EXPECT_LE(most_connections.load(), 2);
+  EXPECT_LE(pool_->open_connections(), 2u);
+  EXPECT_LE(server_connections(), 1 + 2 + 1);  // the admin's, the pool's, this count's
+  for (int h = 0; h < kApps; ++h) {
+    const uint32_t app = kApp + static_cast<uint32_t>(h);
+    SCOPED_TRACE(app);
+    const Snapshot s =
+        open_postgres_store({.url = url_, .sdkappid = app, .pool = pool_.get()})->load();
+    EXPECT_EQ(s.rooms.size(), size_t{kBatches});
+    for (const auto& room : s.rooms) EXPECT_EQ(room.sdkappid, app);
+  }
 }
 
 TEST_F(PostgresStore, ALostConnectionDelaysCommitsInsteadOfFailingThem) {

@@ -68,6 +68,10 @@ bool PgConnection::broken() const {
   return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
 }
 
+bool PgConnection::idle() const {
+  return !broken() && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
 bool PgConnection::reset() {
   if (conn_ == nullptr) return false;
   PQreset(conn_);

@@ -61,6 +61,8 @@ class PgConnection {
   // One statement with text parameters ($1, $2, ...); throws PgError.
   PgResult exec_params(const std::string& sql, const std::vector<std::string>& params);
   bool broken() const;
+  // Connected, and in no transaction: fit to lend again (PgPool).
+  bool idle() const;
   // Reconnects with the same URL; false if the server is still unreachable.
   bool reset();
   void close();

@@ -8,6 +8,9 @@
 // A lost connection is not fatal: the batch is written again once PostgreSQL answers (every
 // change is idempotent, so a commit whose outcome the lost connection hid is harmless to repeat);
 // the requests in it wait, unacknowledged, meanwhile.
+//
+// A store borrows a connection for each commit and for its load from the node's PgPool, which
+// every store and the leadership of the node share (store/postgres/pg_pool.h).
 #include <thread>
 
 #include <fmt/format.h>
@@ -15,6 +18,7 @@
 
 #include "store/group_commit.h"
 #include "store/postgres/pg_connection.h"
+#include "store/postgres/pg_pool.h"
 #include "store/store.h"
 
 namespace liveroom::store {
@@ -23,26 +27,28 @@ namespace {
 class PostgresBackend {
  public:
   explicit PostgresBackend(const PostgresOptions& options)
-      : options_(options), db_(options.url), reader_(options.url) {
+      : options_(options),
+        own_pool_(options.pool ? nullptr : std::make_unique<PgPool>(options.url, 1)),
+        pool_(options.pool ? *options.pool : *own_pool_) {
     prepare();
   }
 
   WriteStatements<PgStatement>& statements() { return s_; }
 
   Snapshot load() {
+    PgPool::Borrowed db = pool_.borrow();
     struct Reader {
       PgConnection* db;
       PgStatement prepare(std::string_view sql) { return PgStatement(db, nullptr, sql); }
-    } reader{&reader_};
+    } reader{&*db};
     // A statement of its own, not part of the snapshot's transaction: a REPEATABLE READ
     // transaction would fail to update the row if another store's load updated it meanwhile,
     // whereas this one waits for that load and reserves the block after its block.
-    const uint64_t first_outbox_id = reserve_outbox_ids();
+    const uint64_t first_outbox_id = reserve_outbox_ids(*db);
     // One snapshot of every table, whatever commits meanwhile.
-    reader_.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    db->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     Snapshot snapshot = read_snapshot(reader, options_.sdkappid);
-    reader_.exec("COMMIT");
-    reader_.close();
+    db->exec("COMMIT");
     snapshot.first_outbox_id = first_outbox_id;
     return snapshot;
   }
@@ -60,12 +66,13 @@ class PostgresBackend {
 
   void commit() {
     pending_ += "COMMIT;";
+    PgPool::Borrowed db = pool_.borrow();
     try {
-      db_.exec(pending_);
+      db->exec(pending_);
     } catch (const PgError& e) {
       if (!e.connection_lost) {
         try {
-          db_.exec("ROLLBACK");
+          db->exec("ROLLBACK");
         } catch (const PgError&) {
         }
       }
@@ -87,11 +94,10 @@ class PostgresBackend {
                   backoff_.count(), e->what());
     std::this_thread::sleep_for(backoff_);
     backoff_ = std::min(backoff_ * 2, kLastBackoff);
-    db_.reset();
-    return AfterFailure::kRetry;
+    return AfterFailure::kRetry;  // (the pool replaces the broken connection)
   }
 
-  void close() { db_.close(); }
+  void close() {}
 
  private:
   static constexpr std::chrono::milliseconds kFirstBackoff{50};
@@ -104,8 +110,8 @@ class PostgresBackend {
   // used included) and returns its first. Blocks never overlap, so hosts of different apps never
   // pick the same id, and a host's block follows its predecessors': an app's events keep their
   // order by id across takeovers.
-  uint64_t reserve_outbox_ids() {
-    PgResult r = reader_.exec(fmt::format(
+  uint64_t reserve_outbox_ids(PgConnection& db) {
+    PgResult r = db.exec(fmt::format(
         "UPDATE outbox_id_blocks SET next = greatest(next, (SELECT coalesce(max(id), 0) + 1 FROM "
         "webhook_outbox)) + {0} WHERE id = 1 RETURNING next - {0}",
         kOutboxIdBlock));
@@ -116,7 +122,7 @@ class PostgresBackend {
   // PostgreSQL has no INSERT OR REPLACE: a replace is a delete and an insert in the same
   // transaction. Outbox rows may be written twice (a retried commit), hence ON CONFLICT.
   void prepare() {
-    auto make = [this](std::string_view sql) { return PgStatement(&db_, &pending_, sql); };
+    auto make = [this](std::string_view sql) { return PgStatement(nullptr, &pending_, sql); };
     s_.put_room = make(
         "DELETE FROM rooms WHERE sdkappid=$1 AND room_id=$2;"
         "INSERT INTO rooms(sdkappid, room_id, owner, name, seat_template, seat_count, "
@@ -179,8 +185,8 @@ class PostgresBackend {
   }
 
   PostgresOptions options_;
-  PgConnection db_;      // the writer's
-  PgConnection reader_;  // the start-up load's, closed after it
+  std::unique_ptr<PgPool> own_pool_;  // without the node's: one connection of its own
+  PgPool& pool_;
   std::string pending_;  // the transaction being built
   WriteStatements<PgStatement> s_;
   std::chrono::milliseconds backoff_ = kFirstBackoff;
@@ -197,14 +203,14 @@ void prepare_postgres(const std::string& url) {
   migrate_postgres(db);
 }
 
-uint64_t take_postgres_leadership(const std::string& url, const std::string& node_id,
+uint64_t take_postgres_leadership(PgPool& pool, const std::string& node_id,
                                   const std::string& advertise_url,
                                   std::optional<uint32_t> sdkappid) {
-  PgConnection db(url);
+  PgPool::Borrowed db = pool.borrow();
   if (sdkappid) {
     // The row's lock waits for the previous host's commits in flight, as the cluster's UPDATE
     // does; an app nobody hosted yet has no row and so no commits to wait for.
-    PgResult r = db.exec_params(
+    PgResult r = db->exec_params(
         "INSERT INTO app_leadership VALUES ($1, 1, $2, $3, now()) ON CONFLICT (sdkappid) DO "
         "UPDATE SET epoch = app_leadership.epoch + 1, node_id = excluded.node_id, "
         "advertise_url = excluded.advertise_url, since = now() RETURNING epoch",
@@ -212,7 +218,7 @@ uint64_t take_postgres_leadership(const std::string& url, const std::string& nod
     if (r.rows() != 1) throw StoreError("app_leadership: the upsert returned no epoch");
     return std::stoull(std::string(r.text(0, 0)));
   }
-  PgResult r = db.exec_params(
+  PgResult r = db->exec_params(
       "UPDATE cluster_leadership SET epoch = epoch + 1, node_id = $1, advertise_url = $2, "
       "since = now() WHERE id = 1 RETURNING epoch",
       {node_id, advertise_url});
@@ -220,14 +226,14 @@ uint64_t take_postgres_leadership(const std::string& url, const std::string& nod
   return std::stoull(std::string(r.text(0, 0)));
 }
 
-uint64_t postgres_leadership_epoch(const std::string& url, std::optional<uint32_t> sdkappid) {
-  PgConnection db(url);
+uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid) {
+  PgPool::Borrowed db = pool.borrow();
   if (sdkappid) {
-    PgResult r = db.exec_params("SELECT epoch FROM app_leadership WHERE sdkappid = $1",
-                                {std::to_string(*sdkappid)});
+    PgResult r = db->exec_params("SELECT epoch FROM app_leadership WHERE sdkappid = $1",
+                                 {std::to_string(*sdkappid)});
     return r.rows() == 0 ? 0 : std::stoull(std::string(r.text(0, 0)));
   }
-  PgResult r = db.exec("SELECT epoch FROM cluster_leadership WHERE id = 1");
+  PgResult r = db->exec("SELECT epoch FROM cluster_leadership WHERE id = 1");
   if (r.rows() != 1) throw StoreError("cluster_leadership has no row; the schema is damaged");
   return std::stoull(std::string(r.text(0, 0)));
 }
