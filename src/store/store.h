@@ -222,7 +222,8 @@ struct PostgresOptions {
 };
 
 // Cluster mode: PostgreSQL, one writer thread, fenced commits (docs/cluster.md). The schema must
-// be prepared first. Throws StoreError (with libpq's reason) when it cannot connect.
+// be prepared first. It connects when first used: load() throws StoreError (with libpq's reason)
+// when it cannot, and commits wait, unacknowledged, until they can.
 std::unique_ptr<Store> open_postgres_store(const PostgresOptions& options);
 // Connects and brings the schema to this binary's version; throws StoreError if the database is
 // unreachable, refuses the credentials, or holds a schema newer than this binary knows.

@@ -49,8 +49,6 @@ class PgPool {
   // PgError (connection_lost) if PostgreSQL cannot be reached.
   Borrowed borrow();
 
-  const std::string& url() const { return url_; }
-  size_t size() const { return size_; }
   size_t open_connections() const;
 
  private:

@@ -97,7 +97,7 @@ class PostgresBackend {
     return AfterFailure::kRetry;  // (the pool replaces the broken connection)
   }
 
-  void close() {}
+  void close() {}  // (the connections are the pool's)
 
  private:
   static constexpr std::chrono::milliseconds kFirstBackoff{50};
