@@ -24,6 +24,7 @@ from cluster import Writers, cluster_factory, private_redis  # noqa: F401 (fixtu
 from conftest import APP1, APP2, gen_usersig, uid
 from gateway_client import GatewayClient
 from test_cluster_failover import every_node_says_the_same
+from test_cluster_placement import apps as apps_over_three_nodes
 from webhook_sink import (CREATE, UPDATE, WebhookServer, check_room_order,  # noqa: F401
                           sink, sink_factory, webhook_apps)
 
@@ -275,12 +276,11 @@ def test_random_failures_under_writers_lose_nothing(cluster_factory, private_red
     check_webhooks(sink, writers, "soak")
 
 
-def spread_apps():
-    """APP1 (with its webhooks) and APP2 of the other tests, and four more, so that the apps
-    spread over three nodes."""
-    from test_cluster_placement import apps
-    return webhook_apps(app1={"callbacks": [{"url": None, "commands": [CREATE, UPDATE]}]}) + \
-        apps()[2:]
+def spread_apps(sink_url):
+    """APP1 (its room events to the sink) and APP2 of the other tests, and four more, so that
+    the apps spread over three nodes."""
+    return webhook_apps(app1={"callbacks": [{"url": sink_url, "commands": [CREATE, UPDATE]}]}) + \
+        apps_over_three_nodes()[2:]
 
 
 def test_random_failures_of_app_hosts_lose_nothing(cluster_factory, private_redis, sink):
@@ -290,8 +290,7 @@ def test_random_failures_of_app_hosts_lose_nothing(cluster_factory, private_redi
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(1 << 31))))
     rng = random.Random(seed)
     print(f"\nsoak by app: {rounds} failures, SOAK_SEED={seed}")
-    apps = spread_apps()
-    apps[0]["callbacks"][0]["url"] = sink.url()
+    apps = spread_apps(sink.url())
     cluster = cluster_factory("soakapps", lease_ms=LEASE_MS, redis=private_redis,
                               node_cls=WebhookServer, apps=apps,
                               cluster_extra={"placement": "app"})
