@@ -72,12 +72,6 @@ bool PgConnection::idle() const {
   return !broken() && PQtransactionStatus(conn_) == PQTRANS_IDLE;
 }
 
-bool PgConnection::reset() {
-  if (conn_ == nullptr) return false;
-  PQreset(conn_);
-  return PQstatus(conn_) == CONNECTION_OK;
-}
-
 PgResult PgConnection::check(PGresult* raw, std::string_view sql) {
   PgResult result(raw);
   const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;

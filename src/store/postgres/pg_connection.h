@@ -63,8 +63,6 @@ class PgConnection {
   bool broken() const;
   // Connected, and in no transaction: fit to lend again (PgPool).
   bool idle() const;
-  // Reconnects with the same URL; false if the server is still unreachable.
-  bool reset();
   void close();
 
  private:
