@@ -20,13 +20,17 @@ ANSWERS_AGAIN_WITHIN = 10.0
 MASK = (1 << 64) - 1
 
 
+def more_apps(first, count):
+    """`count` apps from SDKAppID `first` on, with the tests' keys and administrator."""
+    return [{"sdkappid": first + i, "secret_key": KEY1 if i % 2 else KEY2, "admins": [ADMIN],
+             "auto_import_accounts": True, "rate_limits": {"default": 0}}
+            for i in range(count)]
+
+
 def apps():
     """APP1 and APP2 of the other tests, and four more: enough that they spread over three
     nodes (checked below from the placement hash, which is deterministic)."""
-    more = [{"sdkappid": 1400000100 + i, "secret_key": KEY1 if i % 2 else KEY2,
-             "admins": [ADMIN], "auto_import_accounts": True, "rate_limits": {"default": 0}}
-            for i in range(4)]
-    return default_apps() + more
+    return default_apps() + more_apps(1400000100, 4)
 
 
 def placement_score(sdkappid, node_id):
@@ -448,9 +452,7 @@ def test_a_node_hosting_many_apps_opens_only_its_few_postgres_connections(cluste
     writes through any node, and PostgreSQL sees at most two connections per node (one each for
     every app's writer and load would be dozens, past the default max_connections of 100 with a
     hundred apps)."""
-    many = apps() + [{"sdkappid": 1400000200 + i, "secret_key": KEY1, "admins": [ADMIN],
-                      "auto_import_accounts": True, "rate_limits": {"default": 0}}
-                     for i in range(34)]
+    many = apps() + more_apps(1400000200, 34)
     cluster = cluster_factory("manyapps", lease_ms=LEASE_MS, apps=many,
                               cluster_extra={"placement": "app", "postgres_connections": 2})
     ids = [a["sdkappid"] for a in many]
@@ -458,7 +460,7 @@ def test_a_node_hosting_many_apps_opens_only_its_few_postgres_connections(cluste
     assert len({h.node_id for h in hosts.values()}) == 3, "the apps did not spread"
     for i, a in enumerate(ids):
         node = cluster.nodes[i % 3]
-        c = cluster.node_client(node, sdkappid=a, key=cluster.keys.get(a, KEY1))
+        c = cluster.node_client(node, sdkappid=a)
         room = uid(f"p{a % 1000}")
         c.must_create(room)
         assert c.update(room, Notice="many")["ErrorCode"] == 0
