@@ -112,6 +112,22 @@ struct Lane {
   State state = State::kIdle;
 };
 
+// The TLS client context of every dispatcher in the process, made once. Loading the system's CA
+// bundle (set_default_verify_paths) parses every certificate in it, and with placement by app a
+// node makes a dispatcher for each app it hosts: made per dispatcher, that was most of a starting
+// node's CPU (about 60 % of it in OpenSSL and its locks with 320 apps over three nodes), late
+// enough for lease renewals to lapse. A configured SSL_CTX serves connections on any thread. It
+// is never destroyed: dispatchers may still be stopping when static objects are.
+ssl::context& tls_client_context() {
+  static ssl::context* const context = [] {
+    auto* c = new ssl::context(ssl::context::tls_client);
+    c->set_default_verify_paths();
+    c->set_verify_mode(ssl::verify_peer);
+    return c;
+  }();
+  return *context;
+}
+
 }  // namespace
 
 struct Dispatcher::Impl {
@@ -123,7 +139,7 @@ struct Dispatcher::Impl {
 
   asio::io_context ioc{1};
   std::thread thread;
-  ssl::context tls{ssl::context::tls_client};
+  ssl::context& tls = tls_client_context();
   // Touched on the dispatcher thread only. Lanes and endpoints are nodes: pointers stay valid.
   std::unordered_map<std::string, Lane> lanes;
   std::unordered_map<std::string, Endpoint> endpoints;
@@ -164,10 +180,7 @@ struct Dispatcher::Impl {
 
   Impl(store::Store& s, const Clock& c, std::function<std::optional<std::string>(uint32_t)> t,
        std::function<int64_t(uint32_t)> m, DispatcherOptions o)
-      : store(s), clock(c), token_of(std::move(t)), max_age_ms(std::move(m)), options(o) {
-    tls.set_default_verify_paths();
-    tls.set_verify_mode(ssl::verify_peer);
-  }
+      : store(s), clock(c), token_of(std::move(t)), max_age_ms(std::move(m)), options(o) {}
 
   static std::string lane_key(const domain::OutboxEntry& e) {
     return fmt::format("{}\n{}\n{}", e.url, e.sdkappid, e.room_id);
