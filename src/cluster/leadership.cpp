@@ -107,12 +107,11 @@ LeaseHolder parse_lease_value(std::string_view value) {
   return {std::string(value.substr(0, first)), std::string(value.substr(second + 1))};
 }
 
-Leadership::Leadership(const config::ClusterConfig& config, Hooks hooks,
+Leadership::Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, Hooks hooks,
                        std::optional<uint32_t> sdkappid)
     : config_(config),
       hooks_(std::move(hooks)),
-      redis_(parse_redis_url(config.redis_url),
-             std::chrono::milliseconds(std::max<uint32_t>(200, config.lease_ms / 4))),
+      redis_(redis),
       key_(sdkappid ? app_lease_key(config.key_prefix, *sdkappid) : lease_key(config.key_prefix)),
       scope_(sdkappid ? " for app " + std::to_string(*sdkappid) : ""),
       value_(config.node_id + " " + process_token() + " " + config.advertise_url) {}
@@ -122,8 +121,7 @@ Leadership::~Leadership() {
 }
 
 void Leadership::check() {
-  redis_.connect();
-  redis_.command({"PING"});
+  redis_.command({"PING"});  // connects first, with the reason if it cannot
 }
 
 void Leadership::start() {
@@ -371,7 +369,9 @@ bool Leadership::tick() {
       leader_url_ = std::move(url);
       return true;
     }
-    RedisReply r = redis_.command({"EVAL", kRenewScript, "1", key_, value_, lease_ms});
+    // Urgent: ahead of the followers' looks in the node's next round trip to Redis.
+    RedisReply r =
+        redis_.command({"EVAL", kRenewScript, "1", key_, value_, lease_ms}, /*urgent=*/true);
     const long long outcome = std::holds_alternative<long long>(r) ? std::get<long long>(r) : 0;
     if (outcome == 0) {
       lose("another node holds the leadership lease");

@@ -1,6 +1,7 @@
 // Who leads the cluster: a lease in Redis (SET NX PX, renewed by a script that checks the holder),
-// kept by one thread per node. The lease only says who should lead; what stops a stale leader
-// from writing is the epoch its PostgreSQL commits carry (store::PostgresOptions). The same
+// kept by a thread of its own (with placement by app, one per app; a node's leases share its one
+// Redis connection, SharedRedisClient). The lease only says who should lead; what stops a stale
+// leader from writing is the epoch its PostgreSQL commits carry (store::PostgresOptions). The same
 // thread keeps this node's entry in the node registry (`liveroomd cluster status` reads it). See
 // docs/cluster.md.
 #pragma once
@@ -19,6 +20,7 @@
 
 #include "base/log_throttle.h"
 #include "cluster/redis_client.h"
+#include "cluster/shared_redis_client.h"
 #include "config/config.h"
 
 namespace liveroom::cluster {
@@ -70,8 +72,9 @@ class Leadership {
     std::function<void()> live_changed;
   };
 
-  // The cluster's lease, or with `sdkappid` that app's (placement by app).
-  Leadership(const config::ClusterConfig& config, Hooks hooks,
+  // The cluster's lease, or with `sdkappid` that app's (placement by app). `redis` is the node's
+  // one connection, shared by all its leases; it must outlive this.
+  Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, Hooks hooks,
              std::optional<uint32_t> sdkappid = std::nullopt);
   ~Leadership();
   Leadership(const Leadership&) = delete;
@@ -139,7 +142,7 @@ class Leadership {
 
   config::ClusterConfig config_;
   Hooks hooks_;
-  RedisClient redis_;
+  SharedRedisClient& redis_;
   std::string key_;
   std::string scope_;  // what the lease is for, in log lines: "" or " for app <sdkappid>"
   std::string value_;  // node_id, a token unique to this process, advertise_url

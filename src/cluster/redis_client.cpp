@@ -83,8 +83,9 @@ RedisAddress parse_redis_url(const std::string& url) {
   return a;
 }
 
-RedisClient::RedisClient(RedisAddress address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), timeout_(timeout) {}
+RedisClient::RedisClient(RedisAddress address, std::chrono::milliseconds timeout,
+                         std::string client_name)
+    : address_(std::move(address)), timeout_(timeout), client_name_(std::move(client_name)) {}
 
 RedisClient::~RedisClient() {
   disconnect();
@@ -173,12 +174,18 @@ void RedisClient::connect() {
   } catch (const RedisError&) {
     // ROLE renamed away, or not granted to this user: without Sentinels to ask, the connection
     // (which an error reply leaves usable) is taken as it is.
-    if (address_.sentinels.empty() && context_ != nullptr) return;
+    if (address_.sentinels.empty() && context_ != nullptr) {
+      name_connection();
+      return;
+    }
     disconnect();
     throw;
   }
   const auto* fields = std::get_if<std::vector<std::string>>(&role);
-  if (fields && !fields->empty() && fields->front() == "master") return;
+  if (fields && !fields->empty() && fields->front() == "master") {
+    name_connection();
+    return;
+  }
   const std::string was = fields && !fields->empty() ? fields->front() : "unknown";
   disconnect();
   if (!address_.sentinels.empty()) {
@@ -191,27 +198,47 @@ void RedisClient::connect() {
       address_.host, address_.port, was));
 }
 
+void RedisClient::name_connection() {
+  if (client_name_.empty()) return;
+  try {
+    run({"CLIENT", "SETNAME", client_name_});
+  } catch (const RedisError&) {
+    // Only a label for operators (CLIENT may not be granted to this user): used without it.
+    if (context_ == nullptr) throw;
+  }
+}
+
 RedisReply RedisClient::command(const std::vector<std::string>& args) {
   if (context_ == nullptr) connect();
   return run(args);
 }
 
-RedisReply RedisClient::run(const std::vector<std::string>& args) {
+void RedisClient::append(const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
   for (const auto& a : args) {
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()));
-  if (reply == nullptr) {
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                             lengths.data()) != REDIS_OK) {
     std::string reason = context_->errstr;
     disconnect();
     throw RedisError("Redis: " + reason);
   }
-  RedisReply out;
-  std::string error;
+}
+
+RedisOutcome RedisClient::read_reply() {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+    std::string reason = context_->errstr;
+    disconnect();
+    throw RedisError("Redis: " + reason);
+  }
+  auto* reply = static_cast<redisReply*>(raw);
+  RedisOutcome out;
   switch (reply->type) {
     case REDIS_REPLY_INTEGER:
       out = reply->integer;
@@ -221,7 +248,7 @@ RedisReply RedisClient::run(const std::vector<std::string>& args) {
       out = std::string(reply->str, reply->len);
       break;
     case REDIS_REPLY_ERROR:
-      error = std::string(reply->str, reply->len);
+      out = std::unexpected("Redis: " + std::string(reply->str, reply->len));
       break;
     case REDIS_REPLY_ARRAY: {
       std::vector<std::string> items;
@@ -238,12 +265,41 @@ RedisReply RedisClient::run(const std::vector<std::string>& args) {
       break;  // nil
   }
   freeReplyObject(reply);
-  if (!error.empty()) {
-    // A master demoted by a failover (the address or the Sentinels now lead elsewhere): the
-    // next command connects afresh.
-    if (error.starts_with("READONLY")) disconnect();
-    throw RedisError("Redis: " + error);
+  return out;
+}
+
+namespace {
+
+// A master demoted by a failover (the address or the Sentinels now lead elsewhere) answers
+// writes with READONLY: the next command connects afresh.
+bool demoted(const RedisOutcome& outcome) {
+  return !outcome && outcome.error().starts_with("Redis: READONLY");
+}
+
+}  // namespace
+
+RedisReply RedisClient::run(const std::vector<std::string>& args) {
+  append(args);
+  RedisOutcome out = read_reply();
+  if (!out) {
+    if (demoted(out)) disconnect();
+    throw RedisError(out.error());
   }
+  return std::move(*out);
+}
+
+std::vector<RedisOutcome> RedisClient::pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (context_ == nullptr) connect();
+  for (const auto& args : commands) append(args);
+  std::vector<RedisOutcome> out;
+  out.reserve(commands.size());
+  bool was_demoted = false;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    out.push_back(read_reply());
+    was_demoted = was_demoted || demoted(out.back());
+  }
+  if (was_demoted) disconnect();
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,10 +42,15 @@ RedisAddress parse_redis_url(const std::string& url);
 // What a command returned: nil, an integer, a string (bulk or status), or an array of strings
 // (a nil element reads as ""; SMEMBERS, MGET).
 using RedisReply = std::variant<std::monostate, long long, std::string, std::vector<std::string>>;
+// One command of a pipeline: its reply, or the error Redis answered it with ("Redis: ...").
+using RedisOutcome = std::expected<RedisReply, std::string>;
 
 class RedisClient {
  public:
-  RedisClient(RedisAddress address, std::chrono::milliseconds timeout);
+  // `client_name`, if any, is given to each connection (CLIENT SETNAME), so that Redis's CLIENT
+  // LIST tells which node a connection is.
+  RedisClient(RedisAddress address, std::chrono::milliseconds timeout,
+              std::string client_name = {});
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -56,16 +62,24 @@ class RedisClient {
   // Runs one command; connects first if needed. Throws RedisError on any failure, after which
   // the next call reconnects.
   RedisReply command(const std::vector<std::string>& args);
+  // Sends every command, then reads every reply: one round trip for all of them (connects first
+  // if needed). An error reply fails only its own command; a failed connection throws
+  // RedisError, and then any of them may or may not have run, as with command().
+  std::vector<RedisOutcome> pipeline(const std::vector<std::vector<std::string>>& commands);
 
  private:
   RedisReply run(const std::vector<std::string>& args);
+  void append(const std::vector<std::string>& args);  // one command to the output buffer
+  RedisOutcome read_reply();  // the next reply; throws RedisError if the connection failed
   void open(const std::string& host, int port);  // context_, or RedisError
   void log_in();                                 // AUTH with the address's credentials
+  void name_connection();                        // CLIENT SETNAME client_name_, if any
   void find_master();  // sets address_.host and port from the first Sentinel that knows
   void disconnect();
 
   RedisAddress address_;
   std::chrono::milliseconds timeout_;
+  std::string client_name_;
   redisContext* context_ = nullptr;
 };
 

@@ -235,6 +235,7 @@ class ClusterNode {
   const config::ClusterConfig& cluster_;
   const std::string link_secret_;
   store::PgPool postgres_;
+  cluster::SharedRedisClient redis_;  // every shard's lease uses it: declared before them
   // What /metrics shows of the node itself (with placement by cluster, while it follows).
   metrics::Registry node_metrics_;
   std::atomic<bool> stopping_{false};
@@ -260,6 +261,11 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       cluster_(*cfg_.cluster),
       link_secret_(prepare_postgres_and_read_secret(cluster_.postgres_url)),
       postgres_(cluster_.postgres_url, cluster_.postgres_connections),
+      // A lease's Redis calls give up after a quarter of it, so that a leader cut off from Redis
+      // learns it in time to stop serving before its lease runs out.
+      redis_(cluster::parse_redis_url(cluster_.redis_url),
+             std::chrono::milliseconds(std::max<uint32_t>(200, cluster_.lease_ms / 4)),
+             "liveroomd-" + cluster_.node_id),
       calls_refused_(node_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
@@ -277,6 +283,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .command_line = command_line_,
                .link_secret = link_secret_,
                .postgres = postgres_,
+               .redis = redis_,
                .http = http_,
                .stopping = stopping_,
                .node_metrics = node_metrics_,
@@ -300,6 +307,14 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
   shards_.front()->check();
   node_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                       [] { return 0.0; });
+  node_metrics_.sampled_counter(
+      "liveroom_cluster_redis_round_trips_total",
+      "Round trips to Redis on this node's one connection (its leases and registry entry)",
+      [this] { return redis_.round_trips(); });
+  node_metrics_.sampled_counter(
+      "liveroom_cluster_redis_commands_total",
+      "Redis commands those round trips carried (several at once when leases look together)",
+      [this] { return redis_.commands(); });
   node_metrics_.gauge(
       "liveroom_cluster_postgres_connections",
       "PostgreSQL connections this node has open (at most [cluster] postgres_connections)",

@@ -59,7 +59,7 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
       failover_wait_(cluster_.failover_wait_ms),
       follower_reads_(cfg_, clock_, node.reads_answered_here),
       leadership_(
-          cluster_,
+          cluster_, node.redis,
           {.current_epoch =
                [this] { return store::postgres_leadership_epoch(node_.postgres, sdkappid_); },
            .lost = [this](const std::string& why) { restart_as_follower(node_.command_line, why); },

@@ -23,6 +23,7 @@
 #include "cluster/leadership.h"
 #include "cluster/link_client.h"
 #include "cluster/link_host.h"
+#include "cluster/shared_redis_client.h"
 #include "config/config.h"
 #include "metrics/registry.h"
 #include "node/services.h"
@@ -51,6 +52,8 @@ struct NodeContext {
   const std::string& link_secret;
   // The PostgreSQL connections the node's stores and leadership borrow from.
   store::PgPool& postgres;
+  // The node's Redis connection, shared by the leases of all its shards.
+  cluster::SharedRedisClient& redis;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
   metrics::Registry& node_metrics;    // what /metrics shows of the node itself

@@ -447,11 +447,12 @@ def test_a_frozen_host_loses_its_apps_and_commits_nothing_when_it_wakes(cluster_
         assert cluster.node_client(node).room_info(room)["Notice"] == "after", node.node_id
 
 
-def test_a_node_hosting_many_apps_opens_only_its_few_postgres_connections(cluster_factory):
+def test_a_node_hosting_many_apps_opens_only_its_few_connections(cluster_factory):
     """Forty apps over three nodes with `postgres_connections = 2`: every app is hosted and takes
-    writes through any node, and PostgreSQL sees at most two connections per node (one each for
+    writes through any node, PostgreSQL sees at most two connections per node (one each for
     every app's writer and load would be dozens, past the default max_connections of 100 with a
-    hundred apps)."""
+    hundred apps), and Redis one per node, its leases' looks sharing round trips (a connection
+    per lease was 40 per node here, and past what Redis accepted at a few hundred apps)."""
     many = apps() + more_apps(1400000200, 34)
     cluster = cluster_factory("manyapps", lease_ms=LEASE_MS, apps=many,
                               cluster_extra={"placement": "app", "postgres_connections": 2})
@@ -469,3 +470,11 @@ def test_a_node_hosting_many_apps_opens_only_its_few_postgres_connections(cluste
     open_now = int(cluster.pg.sql(
         f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{cluster.database}'"))
     assert open_now <= 3 * 2, open_now
+    clients = cluster.redis.cli("CLIENT", "LIST")
+    for node in cluster.nodes:
+        named = [line for line in clients.splitlines()
+                 if f" name=liveroomd-{node.node_id} " in line]
+        assert len(named) == 1, (node.node_id, clients)
+        trips = node_metric(node, "liveroom_cluster_redis_round_trips_total")
+        commands = node_metric(node, "liveroom_cluster_redis_commands_total")
+        assert 0 < trips < commands, (node.node_id, trips, commands)

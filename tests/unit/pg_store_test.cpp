@@ -7,7 +7,7 @@
 // stores share the node's few connections.
 //
 // They need a server: LIVEROOM_TEST_POSTGRES_URL names a database whose user may create
-// databases. `make test` starts one and runs them (tests/cluster/test_postgres_store.py);
+// databases. `make test` starts one and runs them (tests/e2e/test_postgres_store.py);
 // without it they skip.
 #include <gtest/gtest.h>
 
