@@ -26,8 +26,9 @@
 #   make bench-gateway chat fan-out to 10,000 WebSocket members in one room (bench/gateway)
 #   make bench-cluster build, then bench/cluster: a three-node cluster (PostgreSQL, Redis, nginx
 #                      round-robin) against the single node in one run: REST req/s ratios, chat
-#                      fan-out over the three nodes, kill -9 of the leader under writes (~4 min;
-#                      QUICK=1 ~1.5 min)
+#                      fan-out over the three nodes, kill -9 of the leader under writes, and a
+#                      second cluster of 300 apps placed by app, failing over (~5 min;
+#                      QUICK=1 ~2 min)
 #   make fuzz          build the libFuzzer targets of fuzz/ with clang 16 (build-fuzz/, ASan+UBSan)
 #                      and run each for FUZZ_SECONDS from its seeds; fails on any crash
 #   make format        clang-format -i on src/, tests/unit/ and fuzz/
