@@ -8,5 +8,5 @@ from test_postgres_store import run_unit_tests
 
 
 def test_shared_redis_client_unit_tests_pass_against_a_real_redis():
-    run_unit_tests("SharedRedis.*", {"LIVEROOM_TEST_REDIS_URL": shared_redis().url}, at_least=4,
+    run_unit_tests("SharedRedis.*", {"LIVEROOM_TEST_REDIS_URL": shared_redis().url}, at_least=5,
                    timeout=120)

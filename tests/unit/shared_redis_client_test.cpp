@@ -1,6 +1,7 @@
 // The node's one Redis connection (cluster::SharedRedisClient) against a real Redis: many
 // threads' commands share one connection and one round trip, yet each caller gets its own reply;
-// an error reply fails only its own command; a lost connection fails the round trip it was in and
+// an urgent command (a leader's renewal) goes ahead of those queued before it; an error reply
+// fails only its own command; a lost connection fails the round trip it was in and
 // the next command connects again; and an unreachable Redis fails every command with the reason.
 //
 // They need a server: LIVEROOM_TEST_REDIS_URL names it. `make test` starts one and runs them
@@ -108,6 +109,28 @@ TEST_F(SharedRedis, AnErrorReplyFailsOnlyItsOwnCommand) {
   EXPECT_EQ(wrong.load(), 0);
   // The error replies left the connection as it was: still the one.
   EXPECT_EQ(connections_named(name_).size(), 1U);
+}
+
+TEST_F(SharedRedis, AnUrgentCommandGoesAheadOfTheQueue) {
+  // A blocking command holds the connection while more commands queue up than one round trip
+  // carries; an urgent one (a leader's renewal) queued last still goes in the next round trip.
+  SharedRedisClient redis(address_, kTimeout, name_);
+  std::thread blocker([&] { redis.command({"BLPOP", name_ + "-nothing", "1"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // BLPOP is in flight
+  // Each command increments one counter: its reply is its place in Redis's order.
+  const std::string counter = name_ + "-order";
+  constexpr int kQueued = 400;  // more than a round trip's 256
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kQueued; ++i) {
+    threads.emplace_back([&] { redis.command({"INCR", counter}); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // all of them queued
+  const RedisReply place = redis.command({"INCR", counter}, /*urgent=*/true);
+  for (auto& t : threads) t.join();
+  blocker.join();
+  // First of all 401 (without the priority, last: after two full round trips).
+  EXPECT_EQ(std::get<long long>(place), 1);
+  RedisClient(address_, kTimeout).command({"DEL", counter});
 }
 
 TEST_F(SharedRedis, ALostConnectionFailsItsRoundTripAndTheNextConnectsAgain) {
