@@ -221,8 +221,8 @@ class ClusterNode {
   // the others, where rebalancing would send it anyway, rather than to whichever looks first.
   void choose_successors();
   // Placement by app, on its own thread: an app this node hosts moves to its preferred node once
-  // that node has been live for a whole lease (it joined, or came back after a failure), one app
-  // at a time; and what such moves stopped serving is freed later.
+  // that node has been live for a whole lease (it joined, or came back after a failure), a few
+  // apps per look (kMovesPerLook); and what such moves stopped serving is freed later.
   void rebalance();
   void step_down();
   // What this node is now, as /readyz/leader and the registry say.
@@ -542,6 +542,12 @@ void ClusterNode::rebalance() {
   // An app handed to a node that did not take it (another version, another [[apps]]) comes
   // back when the lease expires: it is not sent there again for a while.
   std::unordered_map<uint32_t, std::pair<std::string, Clock::time_point>> handed;
+  // A few apps per look, not all that should move: each move reconnects its app's clients
+  // through the balancer, and a node that comes back to a cluster of a thousand apps would
+  // otherwise have a third of them reconnect at once. Not one per look either: that node would
+  // get its share over several minutes (333 looks), each app paused in turn.
+  constexpr size_t kMovesPerLook = 8;
+  std::vector<std::pair<Shard*, std::string>> moves;
   std::unique_lock lock(rebalance_mu_);
   while (!rebalance_cv_.wait_for(lock, lease / 3, [this] { return rebalance_stop_; })) {
     lock.unlock();
@@ -565,9 +571,18 @@ void ClusterNode::rebalance() {
         continue;
       }
       handed[app] = {best, now};
-      if (shard->hand_over(best)) apps_handed_over_.inc();
-      break;  // one app at a time: the next at the next look
+      moves.emplace_back(shard.get(), best);
+      if (moves.size() == kMovesPerLook) break;  // the next ones at the next look
     }
+    // Side by side: each hand-over waits for its own app's calls and clients only.
+    std::vector<std::thread> movers;
+    for (const auto& [shard, best] : moves) {
+      movers.emplace_back([this, shard, best] {
+        if (shard->hand_over(best)) apps_handed_over_.inc();
+      });
+    }
+    for (auto& mover : movers) mover.join();
+    moves.clear();
     for (auto& shard : shards_) shard->free_retired();
     lock.lock();
   }
