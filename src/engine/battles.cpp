@@ -163,6 +163,7 @@ Result<CreatedBattle> RoomEngine::create_battle(uint32_t sdkappid, const std::st
                seq);
   }
   x.battles.emplace(battle.battle_id, std::move(battle));
+  timed_work_added();  // its invitations' and its own time-outs, its scores
   return created;
 }
 

@@ -30,8 +30,11 @@ std::string_view to_string(CoHostResult result) {
 }
 
 void RoomEngine::unsettle(AppState& a, std::string room_id) {
-  std::lock_guard lock(a.cross.unsettled_mu);
-  a.cross.unsettled.push_back(std::move(room_id));
+  {
+    std::lock_guard lock(a.cross.unsettled_mu);
+    a.cross.unsettled.push_back(std::move(room_id));
+  }
+  timed_work_added();
 }
 
 Result<void> RoomEngine::check_online_owner(AppState& a, std::string_view room_id,
@@ -171,6 +174,7 @@ Result<std::vector<CoHostInvite>> RoomEngine::request_cohost(
             x.cohost_requests.emplace(answer.request_id,
                                       CoHostRequest{std::string(room_id), to, owner,
                                                     clock_.steady_millis() + timeout_ms});
+            timed_work_added();  // (its time-out)
             tell_owner(a, to,
                        CoHostRequestNotice{answer.request_id, std::string(room_id), owner,
                                            extension_info, timeout_ms});

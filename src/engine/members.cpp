@@ -114,8 +114,11 @@ Role RoomEngine::role_in(const domain::Room& room, std::string_view user) {
 }
 
 void RoomEngine::schedule(int64_t when, Deadline deadline) {
-  std::lock_guard lock(deadlines_mu_);
-  deadlines_.emplace(when, std::move(deadline));
+  {
+    std::lock_guard lock(deadlines_mu_);
+    deadlines_.emplace(when, std::move(deadline));
+  }
+  timed_work_added();
 }
 
 void RoomEngine::after_members_changed(AppState& a, RoomEntry& entry) {
@@ -642,6 +645,36 @@ Result<void> RoomEngine::member_may_send(const RoomEntry& entry, const std::stri
                 "admins may send");
   }
   return {};
+}
+
+bool RoomEngine::has_timed_work() {
+  {
+    std::lock_guard lock(deadlines_mu_);
+    if (!deadlines_.empty()) return true;
+  }
+  for (auto& [sdkappid, a] : apps_) {
+    CrossRoom& x = a->cross;
+    {
+      std::lock_guard lock(x.unsettled_mu);
+      if (!x.unsettled.empty() || !x.scored_battles.empty()) return true;
+    }
+    std::lock_guard lock(x.mu);
+    if (!x.cohost_requests.empty()) return true;
+    for (const auto& [id, battle] : x.battles) {
+      if (battle.status != domain::BattleStatus::kEnded) return true;
+    }
+  }
+  return false;
+}
+
+void RoomEngine::set_timed_work_hook(std::function<void()> hook) {
+  std::lock_guard lock(timed_work_hook_mu_);
+  timed_work_hook_ = std::move(hook);
+}
+
+void RoomEngine::timed_work_added() {
+  std::lock_guard lock(timed_work_hook_mu_);
+  if (timed_work_hook_) timed_work_hook_();
 }
 
 void RoomEngine::tick() {

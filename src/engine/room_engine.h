@@ -424,8 +424,17 @@ class RoomEngine {
   Result<void> check_member_message(uint32_t sdkappid, std::string_view room_id,
                                     const std::string& sender, ReadFence& fence);
   // Expires grace periods and seat requests, and dismisses rooms by the lifecycle policies.
-  // Called periodically (every 100 ms or so).
+  // Called periodically (every 100 ms or so) while has_timed_work().
   void tick();
+  // Whether tick() has anything to do, now or later: a deadline, a co-host request, a battle not
+  // ended or a score to push, a room to settle. With none, the housekeeper that calls tick()
+  // sleeps: a node hosting hundreds of idle apps spent most of its CPU waking each app's every
+  // 50 ms for nothing.
+  bool has_timed_work();
+  // Called when such work appears (a deadline scheduled, a co-host request made, a battle
+  // created, a room to settle), on the thread that added it and possibly under engine locks, so
+  // it must take none of them; it wakes a sleeping housekeeper. Empty: none.
+  void set_timed_work_hook(std::function<void()> hook);
 
   // --- callback configuration (live_config) --------------------------------------------------
   Result<void> set_callback(uint32_t sdkappid, domain::Subscription subscription, ReadFence& fence);
@@ -637,7 +646,7 @@ class RoomEngine {
   // --- co-hosting ---
   // Under a room's lock: the room was dismissed, or its owner went offline; its connections and
   // requests end at the next settle_cross_room.
-  static void unsettle(AppState& a, std::string room_id);
+  void unsettle(AppState& a, std::string room_id);
   // Ends what unsettled rooms and lapsed requests leave behind; runs in tick() and after the
   // calls that unsettle rooms.
   void settle_cross_room();
@@ -751,6 +760,9 @@ class RoomEngine {
   PresenceOptions presence_options_;
   std::mutex deadlines_mu_;
   std::multimap<int64_t, Deadline> deadlines_;
+  void timed_work_added();         // calls the hook
+  std::mutex timed_work_hook_mu_;  // a leaf: the hook may be cleared while others call it
+  std::function<void()> timed_work_hook_;
   std::atomic<uint64_t> next_outbox_id_{1};
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
   GiftCatalog gifts_;

@@ -22,6 +22,7 @@ Gateway::Gateway(const config::Config& config, engine::RoomEngine& engine, store
                   AppSettings{app.secret_key, std::chrono::milliseconds(app.veto_timeout_ms),
                               app.veto_fail_open, app.gift_veto_fail_open});
   }
+  engine_.set_timed_work_hook([this] { wake_housekeeper(); });
 }
 
 Gateway::~Gateway() {
@@ -39,6 +40,7 @@ std::shared_ptr<server::WebSocketSession> Gateway::open_session(
     std::lock_guard lock(login_deadlines_mu_);
     login_deadlines_.emplace_back(clock_.steady_millis() + options_.login_timeout_ms, session);
   }
+  wake_housekeeper();
   session->login_from_query(upgrade.target);
   return session;
 }
@@ -107,8 +109,34 @@ void Gateway::logout(const ClientSession* session, uint32_t sdkappid, const std:
 }
 
 void Gateway::mark_batch(std::weak_ptr<RoomChannel> channel) {
-  std::lock_guard lock(batch_mu_);
-  batched_.push_back(std::move(channel));
+  {
+    std::lock_guard lock(batch_mu_);
+    batched_.push_back(std::move(channel));
+  }
+  wake_housekeeper();
+}
+
+bool Gateway::has_timed_work() {
+  {
+    std::lock_guard lock(batch_mu_);
+    if (!batched_.empty()) return true;
+  }
+  {
+    std::lock_guard lock(login_deadlines_mu_);
+    if (!login_deadlines_.empty()) return true;
+  }
+  return engine_.has_timed_work();
+}
+
+void Gateway::wake_housekeeper() {
+  // Sequentially consistent with the housekeeper's store before it looks for work: either it
+  // sees this caller's work, or this caller sees it sleeping and wakes it.
+  if (!sleeping_.load()) return;
+  {
+    std::lock_guard lock(stop_mu_);
+    woken_ = true;
+  }
+  stop_cv_.notify_one();
 }
 
 void Gateway::start() {
@@ -122,13 +150,31 @@ void Gateway::stop() {
   }
   stop_cv_.notify_all();
   if (housekeeper_.joinable()) housekeeper_.join();
+  engine_.set_timed_work_hook({});
 }
 
 void Gateway::housekeeping() {
   const auto period =
       std::chrono::milliseconds(std::clamp<uint32_t>(options_.member_batch_ms / 2, 10, 50));
+  // Asleep with nothing to do, it still looks this often: a bound on any wake-up missed.
+  constexpr auto kIdleLook = std::chrono::seconds(1);
   std::unique_lock lock(stop_mu_);
-  while (!stop_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+  for (;;) {
+    lock.unlock();
+    // Marked asleep before looking (see wake_housekeeper), and looked without stop_mu_: the
+    // engine's locks are taken before the hook's, never after.
+    sleeping_.store(true);
+    const bool idle = !has_timed_work();
+    if (!idle) sleeping_.store(false);
+    lock.lock();
+    if (idle) {
+      stop_cv_.wait_for(lock, kIdleLook, [this] { return stopping_ || woken_; });
+    } else {
+      stop_cv_.wait_for(lock, period, [this] { return stopping_; });
+    }
+    sleeping_.store(false);
+    woken_ = false;
+    if (stopping_) break;
     lock.unlock();
     try {
       engine_.tick();

@@ -124,9 +124,17 @@ class Gateway final : public engine::AudienceFactory {
   std::mutex batch_mu_;
   std::vector<std::weak_ptr<RoomChannel>> batched_;
 
+  // Whether the housekeeper has anything to do now or later (a batch, a login deadline, the
+  // engine's timed work): without, it sleeps until woken.
+  bool has_timed_work();
+  // Work appeared: a sleeping housekeeper wakes (cheap when it is not sleeping).
+  void wake_housekeeper();
+
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
+  bool woken_ = false;                 // (stop_mu_) wake_housekeeper() came
+  std::atomic<bool> sleeping_{false};  // the housekeeper is about to sleep, or sleeps
   std::thread housekeeper_;
 };
 
