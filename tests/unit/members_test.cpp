@@ -225,6 +225,26 @@ TEST_F(MembersTest, GraceExpiryRemovesTheMemberAndFreesItsSeat) {
   EXPECT_TRUE(room().moderation.seats.empty());
 }
 
+TEST_F(MembersTest, TimedWorkWakesTheHousekeeperUntilItIsDone) {
+  ASSERT_TRUE(enter("host"));
+  ASSERT_TRUE(enter("alice"));
+  clock_.advance_millis(3'600'000);
+  engine_->tick();  // whatever was due has run
+  EXPECT_FALSE(engine_->has_timed_work());
+  int woken = 0;
+  engine_->set_timed_work_hook([&] { ++woken; });
+  // A member whose connection is lost has a grace period: a deadline, which wakes the
+  // gateway's housekeeper (it sleeps while there is none) and keeps it looking until it ran.
+  engine_->connection_lost(kApp, "r1", "alice", connection("alice"));
+  EXPECT_GE(woken, 1);
+  EXPECT_TRUE(engine_->has_timed_work());
+  clock_.advance_millis(5'001);
+  engine_->tick();
+  EXPECT_EQ(events().back(), "left:alice TimedOut 1");
+  EXPECT_FALSE(engine_->has_timed_work());
+  engine_->set_timed_work_hook({});
+}
+
 TEST_F(MembersTest, ApplyToTakeNeedsAManagerAndTimesOut) {
   ReadFence fence;
   domain::RoomPatch apply;
