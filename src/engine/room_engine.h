@@ -428,8 +428,8 @@ class RoomEngine {
   void tick();
   // Whether tick() has anything to do, now or later: a deadline, a co-host request, a battle not
   // ended or a score to push, a room to settle. With none, the housekeeper that calls tick()
-  // sleeps: a node hosting hundreds of idle apps spent most of its CPU waking each app's every
-  // 50 ms for nothing.
+  // sleeps: a node hosting hundreds of idle apps spent most of its CPU waking each app's
+  // housekeeper every 50 ms for nothing.
   bool has_timed_work();
   // Called when such work appears (a deadline scheduled, a co-host request made, a battle
   // created, a room to settle), on the thread that added it and possibly under engine locks, so
