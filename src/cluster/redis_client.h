@@ -1,6 +1,7 @@
 // A small synchronous Redis client over hiredis, for the leadership lease and the node registry:
 // one connection, short timeouts, reconnect on demand. Each one is used from one thread (the
-// lease keeper, or `liveroomd cluster status`), never on the request path.
+// sender of a node's SharedRedisClient, or `liveroomd cluster status`), never on the request
+// path.
 #pragma once
 
 #include <chrono>
