@@ -547,7 +547,6 @@ void ClusterNode::rebalance() {
   // otherwise have a third of them reconnect at once. Not one per look either: that node would
   // get its share over several minutes (333 looks), each app paused in turn.
   constexpr size_t kMovesPerLook = 8;
-  std::vector<std::pair<Shard*, std::string>> moves;
   std::unique_lock lock(rebalance_mu_);
   while (!rebalance_cv_.wait_for(lock, lease / 3, [this] { return rebalance_stop_; })) {
     lock.unlock();
@@ -557,6 +556,7 @@ void ClusterNode::rebalance() {
       return std::find(live.begin(), live.end(), entry.first) == live.end();
     });
     for (const auto& id : live) live_since.try_emplace(id, now);
+    std::vector<std::pair<Shard*, std::string>> moves;
     for (auto& shard : shards_) {
       // (Not while its lease lapses: a Redis that cannot renew it could not be told either.)
       if (!shard->is_serving() || !shard->lease_valid() ||
@@ -582,7 +582,6 @@ void ClusterNode::rebalance() {
       });
     }
     for (auto& mover : movers) mover.join();
-    moves.clear();
     for (auto& shard : shards_) shard->free_retired();
     lock.lock();
   }
