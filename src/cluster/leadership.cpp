@@ -107,11 +107,12 @@ LeaseHolder parse_lease_value(std::string_view value) {
   return {std::string(value.substr(0, first)), std::string(value.substr(second + 1))};
 }
 
-Leadership::Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, Hooks hooks,
-                       std::optional<uint32_t> sdkappid)
+Leadership::Leadership(const config::ClusterConfig& config, SharedRedisClient& redis,
+                       LeaseDriver& driver, Hooks hooks, std::optional<uint32_t> sdkappid)
     : config_(config),
       hooks_(std::move(hooks)),
       redis_(redis),
+      driver_(driver),
       key_(sdkappid ? app_lease_key(config.key_prefix, *sdkappid) : lease_key(config.key_prefix)),
       scope_(sdkappid ? " for app " + std::to_string(*sdkappid) : ""),
       value_(config.node_id + " " + process_token() + " " + config.advertise_url) {}
@@ -125,7 +126,7 @@ void Leadership::check() {
 }
 
 void Leadership::start() {
-  thread_ = std::thread([this] { run(); });
+  driver_.add(*this);
 }
 
 void Leadership::stop() {
@@ -134,8 +135,8 @@ void Leadership::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  cv_.notify_all();  // (a release_to() waiting)
+  driver_.remove(*this);
   std::string successor;
   {
     std::lock_guard lock(mu_);
@@ -157,18 +158,12 @@ void Leadership::stop() {
   }
 }
 
-bool Leadership::wait_until_elected() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return stopping_ || interrupted_ || elected(); });
-  return !stopping_ && !interrupted_;
-}
-
 void Leadership::withdraw() {
   {
     std::lock_guard lock(mu_);
     withdraw_ = true;
   }
-  cv_.notify_all();
+  driver_.wake(*this);
 }
 
 void Leadership::set_successor(std::string node_id) {
@@ -181,7 +176,9 @@ bool Leadership::release_to(const std::string& node_id) {
   if (stopping_ || !elected()) return false;
   release_to_ = node_id;
   released_.reset();
-  cv_.notify_all();
+  lock.unlock();
+  driver_.wake(*this);
+  lock.lock();
   cv_.wait(lock, [this] { return stopping_ || released_.has_value(); });
   return released_.value_or(false);
 }
@@ -216,14 +213,6 @@ bool Leadership::release() {
   return ok;
 }
 
-void Leadership::interrupt_wait() {
-  {
-    std::lock_guard lock(mu_);
-    interrupted_ = true;
-  }
-  cv_.notify_all();
-}
-
 bool Leadership::lease_valid() const {
   return elected() && steady_ns() < valid_until_ns_.load(std::memory_order_acquire);
 }
@@ -249,7 +238,7 @@ void Leadership::look_soon() {
     fast_until_ = now + 2 * std::chrono::milliseconds(config_.lease_ms);
     look_now_ = true;
   }
-  cv_.notify_all();
+  driver_.wake(*this);
 }
 
 void Leadership::announce() {
@@ -257,54 +246,55 @@ void Leadership::announce() {
     std::lock_guard lock(mu_);
     announce_ = true;
   }
-  cv_.notify_all();
+  driver_.wake(*this);
 }
 
-void Leadership::run() {
+LeaseDriver::Clock::time_point Leadership::step() {
   const auto interval = look_interval();
   // A leader that could not renew retries at once and often: when Redis returns (perhaps empty)
   // it must renew before a follower takes the lease, or the cluster loses its leader for nothing.
   constexpr auto kLeaderRetry = std::chrono::milliseconds(100);
   std::unique_lock lock(mu_);
-  auto next_look = std::chrono::steady_clock::now();
-  while (!stopping_) {
-    if (std::exchange(look_now_, false)) next_look = std::chrono::steady_clock::now();
-    if (std::exchange(withdraw_, false) && hooks_.describe) {
-      lock.unlock();
-      try {
-        redis_.command({"DEL", registry_entry_key(config_.key_prefix, config_.node_id)});
-      } catch (const std::exception& e) {
-        log_redis_error(e);  // (it expires by itself within lease_ms)
-      }
-      withdrawn_ = true;
-      lock.lock();
-    } else if (release_to_) {
-      lock.unlock();
-      const bool ok = release();
-      lock.lock();
-      release_to_.reset();
-      released_ = ok;
-      cv_.notify_all();
-      next_look = std::chrono::steady_clock::now() + kFastLook;
-    } else if (std::chrono::steady_clock::now() >= next_look) {
-      lock.unlock();
-      const bool ok = tick();
-      if (ok) publish();
-      lock.lock();
-      const auto now = std::chrono::steady_clock::now();
-      const bool fast = !elected() && now < fast_until_;
-      next_look = now + (!ok && elected() ? kLeaderRetry : fast ? kFastLook : interval);
-    } else if (std::exchange(announce_, false)) {
-      // Only the entry: an early look at the lease would shorten a follower's wait before it
-      // competes (it must see the lease free on two looks `interval` apart).
-      lock.unlock();
-      publish();
-      lock.lock();
+  if (stopping_) return std::chrono::steady_clock::now() + std::chrono::hours(1);  // (removed)
+  if (std::exchange(look_now_, false)) next_look_ = std::chrono::steady_clock::now();
+  // One of these per step, as they come: each may take a round trip, and the driver's threads
+  // are shared with the node's other leases.
+  if (std::exchange(withdraw_, false) && hooks_.describe) {
+    lock.unlock();
+    try {
+      redis_.command({"DEL", registry_entry_key(config_.key_prefix, config_.node_id)});
+    } catch (const std::exception& e) {
+      log_redis_error(e);  // (it expires by itself within lease_ms)
     }
-    cv_.wait_until(lock, next_look, [this] {
-      return stopping_ || announce_ || look_now_ || release_to_ || withdraw_;
-    });
+    withdrawn_ = true;
+    lock.lock();
+  } else if (release_to_) {
+    lock.unlock();
+    const bool ok = release();
+    lock.lock();
+    release_to_.reset();
+    released_ = ok;
+    cv_.notify_all();
+    next_look_ = std::chrono::steady_clock::now() + kFastLook;
+  } else if (std::chrono::steady_clock::now() >= next_look_) {
+    lock.unlock();
+    const bool was_elected = elected();
+    const bool ok = tick();
+    if (!was_elected && elected() && hooks_.elected) hooks_.elected();
+    if (ok) publish();
+    lock.lock();
+    const auto now = std::chrono::steady_clock::now();
+    const bool fast = !elected() && now < fast_until_;
+    next_look_ = now + (!ok && elected() ? kLeaderRetry : fast ? kFastLook : interval);
+  } else if (std::exchange(announce_, false)) {
+    // Only the entry: an early look at the lease would shorten a follower's wait before it
+    // competes (it must see the lease free on two looks `interval` apart).
+    lock.unlock();
+    publish();
+    lock.lock();
   }
+  if (announce_ || look_now_ || release_to_ || withdraw_) return std::chrono::steady_clock::now();
+  return next_look_;
 }
 
 bool Leadership::tick() {
@@ -353,7 +343,6 @@ bool Leadership::tick() {
           leader_url_.clear();
           elected_.store(true, std::memory_order_release);
         }
-        cv_.notify_all();
         spdlog::info("cluster: node {} holds the leadership lease{}", config_.node_id, scope_);
         saw_leader(config_.advertise_url);
         return true;

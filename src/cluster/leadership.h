@@ -1,9 +1,9 @@
 // Who leads the cluster: a lease in Redis (SET NX PX, renewed by a script that checks the holder),
-// kept by a thread of its own (with placement by app, one per app; a node's leases share its one
-// Redis connection, SharedRedisClient). The lease only says who should lead; what stops a stale
-// leader from writing is the epoch its PostgreSQL commits carry (store::PostgresOptions). The same
-// thread keeps this node's entry in the node registry (`liveroomd cluster status` reads it). See
-// docs/cluster.md.
+// looked at by the node's LeaseDriver (with placement by app, one lease per app; a node's leases
+// share its few driver threads and its one Redis connection, SharedRedisClient). The lease only
+// says who should lead; what stops a stale leader from writing is the epoch its PostgreSQL commits
+// carry (store::PostgresOptions). The same thread keeps this node's entry in the node registry
+// (`liveroomd cluster status` reads it). See docs/cluster.md.
 #pragma once
 
 #include <atomic>
@@ -15,10 +15,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "base/log_throttle.h"
+#include "cluster/lease_driver.h"
 #include "cluster/redis_client.h"
 #include "cluster/shared_redis_client.h"
 #include "config/config.h"
@@ -47,52 +47,53 @@ struct LeaseHolder {
 };
 LeaseHolder parse_lease_value(std::string_view value);
 
-class Leadership {
+class Leadership : private LeaseDriver::Lease {
  public:
   struct Hooks {
     // The leadership epoch PostgreSQL holds now; checked when this node regains a lease that
     // lapsed (a Redis outage), to be sure nobody led in between.
     std::function<uint64_t()> current_epoch;
     // This node led and no longer does (another node holds the lease, or the epoch moved on).
-    // Called on the lease thread; it must stop the node acting as leader.
+    // Called on a lease thread; it must stop the node acting as leader.
     std::function<void(const std::string& why)> lost;
-    // This node's registry entry, a JSON object (its role, address, load). Called on the lease
+    // This node now holds the lease (it won it, or had it handed over): time to take over.
+    // Called on a lease thread, which must not wait for the takeover (other leases share it).
+    std::function<void()> elected;
+    // This node's registry entry, a JSON object (its role, address, load). Called on a lease
     // thread after each look at the lease; none: no entry.
     std::function<std::string()> describe;
     // The lease names a leader other than the one at this URL, which held it before (another
     // node took over, or this one did): what this node sent that leader and is still waiting
-    // for may never be answered. Called on the lease thread; none: nothing to do.
+    // for may never be answered. Called on a lease thread; none: nothing to do.
     std::function<void(const std::string& previous_leader_url)> moved;
     // Whether this node is the one that should take a free lease (placement spreads apps over
     // the nodes): the others wait two looks longer before they compete, so that the preferred
     // node wins unless it is gone. None: every node is (one lease for the cluster).
     std::function<bool()> preferred;
-    // The live nodes changed (a node joined, or left): called on the lease thread after the
+    // The live nodes changed (a node joined, or left): called on a lease thread after the
     // registry read that saw it, only with `describe`. None: nothing to do.
     std::function<void()> live_changed;
   };
 
   // The cluster's lease, or with `sdkappid` that app's (placement by app). `redis` is the node's
-  // one connection, shared by all its leases; it must outlive this.
-  Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, Hooks hooks,
-             std::optional<uint32_t> sdkappid = std::nullopt);
+  // one connection and `driver` its lease threads, shared by all its leases; both must outlive
+  // this.
+  Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, LeaseDriver& driver,
+             Hooks hooks, std::optional<uint32_t> sdkappid = std::nullopt);
   ~Leadership();
   Leadership(const Leadership&) = delete;
   Leadership& operator=(const Leadership&) = delete;
 
   // Connects to Redis once, so a wrong address or password stops start-up with a clear error.
   void check();
+  // Its looks begin (on the driver's threads).
   void start();
-  // Stops the lease thread; a leader marks its lease released so a follower (its successor, if
-  // set) takes it at its next look instead of waiting for it to expire.
+  // Its looks end; a leader marks its lease released so a follower (its successor, if set)
+  // takes it at its next look instead of waiting for it to expire.
   void stop();
 
-  // Blocks until this node holds the lease; false if stop() or interrupt_wait() came first.
-  bool wait_until_elected();
-  // Wakes wait_until_elected() for shutdown, keeping the lease (and its renewal) until stop().
-  void interrupt_wait();
   // A leader that has stopped serving (every commit done) gives the lease to `node_id` and
-  // follows from then on; the lease thread does it, and this waits for it. False if this node
+  // follows from then on; its next look does it, and this waits for it. False if this node
   // did not hold the lease or Redis could not be told (the lease then expires by itself).
   bool release_to(const std::string& node_id);
   // This node is stopping: its registry entry goes now, so that the others stop counting it live
@@ -123,13 +124,16 @@ class Leadership {
   std::vector<std::string> live_nodes() const;
 
  private:
-  void run();
+  // One look, on a driver thread: renew or read the lease, and whatever was asked meanwhile
+  // (withdraw, release_to, announce). Returns when the next is due.
+  LeaseDriver::Clock::time_point step() override;
+  bool urgent() const override { return elected(); }
   // How often the lease is looked at (renewed, or read by a follower): a third of lease_ms.
   std::chrono::milliseconds look_interval() const {
     return std::chrono::milliseconds(config_.lease_ms / 3);
   }
   bool tick();     // false when Redis could not be reached
-  bool release();  // on the lease thread, for release_to()
+  bool release();  // in a look, for release_to()
   void publish();  // the registry entry; failures only logged (the lease does not depend on it)
   void lose(const std::string& why);
   // The lease names the leader at `url` (this node's own when it won it): hooks_.moved if that
@@ -143,6 +147,7 @@ class Leadership {
   config::ClusterConfig config_;
   Hooks hooks_;
   SharedRedisClient& redis_;
+  LeaseDriver& driver_;
   std::string key_;
   std::string scope_;  // what the lease is for, in log lines: "" or " for app <sdkappid>"
   std::string value_;  // node_id, a token unique to this process, advertise_url
@@ -155,25 +160,25 @@ class Leadership {
   std::string leader_url_;
   std::vector<std::string> live_nodes_;
   bool stopping_ = false;
-  bool interrupted_ = false;
-  bool withdraw_ = false;   // a withdraw() for the lease thread to carry out
-  bool withdrawn_ = false;  // its entry removed: the registry is only read (lease thread only)
+  bool withdraw_ = false;   // a withdraw() for the next look to carry out
+  bool withdrawn_ = false;  // its entry removed: the registry is only read (looks only)
   std::string successor_;
   bool announce_ = false;
   bool look_now_ = false;
-  std::optional<std::string> release_to_;  // a release_to() waiting for the lease thread
-  std::optional<bool> released_;           // its outcome
+  std::optional<std::string> release_to_;               // a release_to() waiting for the next look
+  std::optional<bool> released_;                        // its outcome
   std::chrono::steady_clock::time_point fast_until_{};  // looking every kFastLook until then
+  // When the lease is next looked at (renewed or read); the looks only.
+  std::chrono::steady_clock::time_point next_look_{};
   bool lease_lapsed_logged_ = false;
-  // Since when the looks have found no lease at all (lease thread only).
+  // Since when the looks have found no lease at all (looks only).
   std::optional<std::chrono::steady_clock::time_point> free_since_;
-  // Whether some node has led this cluster (the epoch has left 0), once seen (lease thread only).
+  // Whether some node has led this cluster (the epoch has left 0), once seen (looks only).
   bool someone_led_ = false;
-  // The advertise_url the lease last named (lease thread only); kept while it names nobody, so
+  // The advertise_url the lease last named (looks only); kept while it names nobody, so
   // that a leader replaced after its lease expired is told apart from one that renewed.
   std::string last_leader_url_;
   LogThrottle redis_errors_{std::chrono::seconds(5)};
-  std::thread thread_;
 };
 
 }  // namespace liveroom::cluster

@@ -67,6 +67,14 @@ std::optional<uint32_t> app_of_login(std::string_view text) {
   return std::nullopt;
 }
 
+// The threads that run a node's lease looks: one per lease up to a few. A look waits for a Redis
+// round trip that carries the other threads' looks too, so more threads mostly add wake-ups.
+size_t lease_threads(const config::Config& cfg) {
+  constexpr size_t kMaxLeaseThreads = 16;
+  const bool by_app = cfg.cluster->placement == config::ClusterConfig::Placement::kApp;
+  return std::min(kMaxLeaseThreads, by_app ? cfg.apps.size() : size_t{1});
+}
+
 // Rendezvous hashing: each (app, node) pair gets a score, and an app's preferred node is the
 // live node with the highest. A node joining or leaving moves only the apps it wins or held.
 uint64_t placement_score(uint32_t sdkappid, std::string_view node_id) {
@@ -236,6 +244,7 @@ class ClusterNode {
   const std::string link_secret_;
   store::PgPool postgres_;
   cluster::SharedRedisClient redis_;  // every shard's lease uses it: declared before them
+  cluster::LeaseDriver leases_;       // and every lease's looks run on its threads
   // What /metrics shows of the node itself (with placement by cluster, while it follows).
   metrics::Registry node_metrics_;
   std::atomic<bool> stopping_{false};
@@ -266,6 +275,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       redis_(cluster::parse_redis_url(cluster_.redis_url),
              std::chrono::milliseconds(std::max<uint32_t>(200, cluster_.lease_ms / 4)),
              "liveroomd-" + cluster_.node_id),
+      leases_(lease_threads(cfg_)),
       calls_refused_(node_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
@@ -284,6 +294,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .link_secret = link_secret_,
                .postgres = postgres_,
                .redis = redis_,
+               .leases = leases_,
                .http = http_,
                .stopping = stopping_,
                .node_metrics = node_metrics_,
@@ -379,7 +390,7 @@ int ClusterNode::run() {
   step_down();
   login_deadlines_.stop();
   http_.drain_and_stop(std::chrono::seconds(10));
-  for (auto& shard : shards_) shard->stop_waiting_for_lease();
+  for (auto& shard : shards_) shard->stop_taking_over();
   for (auto& shard : shards_) shard->stop();
   spdlog::info("liveroomd stopped cleanly");
   return 0;

@@ -59,10 +59,11 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
       failover_wait_(cluster_.failover_wait_ms),
       follower_reads_(cfg_, clock_, node.reads_answered_here),
       leadership_(
-          cluster_, node.redis,
+          cluster_, node.redis, node.leases,
           {.current_epoch =
                [this] { return store::postgres_leadership_epoch(node_.postgres, sdkappid_); },
            .lost = [this](const std::string& why) { restart_as_follower(node_.command_line, why); },
+           .elected = [this] { begin_take_over(); },
            .describe = writes_registry ? node.describe : std::function<std::string()>{},
            .moved =
                [this](const std::string& previous) {
@@ -124,7 +125,6 @@ void Shard::start() {
   // apps it prefers as soon as it may, and learns the other apps' hosts as soon as they have one.
   if (sdkappid_) leadership_.look_soon();
   leadership_.start();
-  takeover_ = std::thread([this] { take_over(); });
 }
 
 server::HttpResponse Shard::handle(server::HttpRequest&& req) {
@@ -257,8 +257,16 @@ std::shared_ptr<server::WebSocketSession> Shard::open_link(
   return host;
 }
 
+void Shard::begin_take_over() {
+  std::lock_guard lock(takeover_mu_);
+  if (no_takeover_) return;  // stopping: the lease is kept until stop(), which releases it
+  // (The previous takeover ended long ago: this node served, then handed the app over, before
+  // it could win the lease again.)
+  if (takeover_.joinable()) takeover_.join();
+  takeover_ = std::thread([this] { take_over(); });
+}
+
 void Shard::take_over() {
-  if (!leadership_.wait_until_elected()) return;
   try {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t epoch = store::take_postgres_leadership(node_.postgres, cluster_.node_id,
@@ -387,8 +395,6 @@ bool Shard::hand_over(const std::string& node_id) {
                    .count(),
                released ? "" : " (the lease could not be handed over: it expires by itself)");
   // Follows now, and takes over again should the lease come back to this node.
-  if (takeover_.joinable()) takeover_.join();
-  takeover_ = std::thread([this] { take_over(); });
   return true;
 }
 
@@ -416,8 +422,9 @@ void Shard::free_retired() {
                *sdkappid_);
 }
 
-void Shard::stop_waiting_for_lease() {
-  leadership_.interrupt_wait();
+void Shard::stop_taking_over() {
+  std::lock_guard lock(takeover_mu_);
+  no_takeover_ = true;
   if (takeover_.joinable()) takeover_.join();
 }
 

@@ -52,8 +52,9 @@ struct NodeContext {
   const std::string& link_secret;
   // The PostgreSQL connections the node's stores and leadership borrow from.
   store::PgPool& postgres;
-  // The node's Redis connection, shared by the leases of all its shards.
+  // The node's Redis connection and lease threads, shared by the leases of all its shards.
   cluster::SharedRedisClient& redis;
+  cluster::LeaseDriver& leases;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
   metrics::Registry& node_metrics;    // what /metrics shows of the node itself
@@ -135,8 +136,9 @@ class Shard {
   void look_soon() { leadership_.look_soon(); }
   // Frees what earlier hand-overs stopped serving, once nothing can reach it any more.
   void free_retired();
-  // After the HTTP server stopped.
-  void stop_waiting_for_lease();
+  // After the HTTP server stopped: a lease won from now on is kept until stop() releases it,
+  // and nothing is loaded for it.
+  void stop_taking_over();
   void stop();
 
   Serving serving() const;
@@ -167,8 +169,10 @@ class Shard {
   std::shared_ptr<server::WebSocketSession> route_client(
       const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer,
       cluster::LinkClient::Settled settled);
-  // Once this node wins the lease: raise the epoch (which waits for the old leader's commits in
-  // flight), then load everything committed and serve it.
+  // Once this node wins the lease (on a lease thread): take_over() on a thread of its own.
+  void begin_take_over();
+  // Raise the epoch (which waits for the old leader's commits in flight), then load everything
+  // committed and serve it.
   void take_over();
   // A room changed (under its lock, before the change is acknowledged): the followers' links
   // hear of it, so that what they kept of it is forgotten first.
@@ -210,7 +214,9 @@ class Shard {
   // What each link's follower must hear has changed (told under the engine's room locks, where
   // a link host, which owns sessions, must not end).
   std::vector<std::weak_ptr<cluster::ChangedTags>> changed_tags_;
-  std::thread takeover_;
+  std::mutex takeover_mu_;
+  bool no_takeover_ = false;  // stop_taking_over() came
+  std::thread takeover_;      // while a won lease loads (joined at the next, or at the stop)
 };
 
 }  // namespace liveroom::node
