@@ -6,8 +6,10 @@
 namespace liveroom::cluster {
 
 LeaseDriver::LeaseDriver(size_t threads) {
-  threads_.reserve(std::max<size_t>(1, threads));
-  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
+  threads = std::max<size_t>(1, threads);
+  others_limit_ = threads == 1 ? 1 : threads - std::max<size_t>(1, threads / 4);
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { run(); });
   }
 }
@@ -76,16 +78,21 @@ void LeaseDriver::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const auto now = Clock::now();
+    const bool others_may_run = others_running_ < others_limit_;
     Queue* from = nullptr;
     if (!urgent_.empty() && urgent_.begin()->first <= now) {
       from = &urgent_;
-    } else if (!due_.empty() && due_.begin()->first <= now) {
+    } else if (others_may_run && !due_.empty() && due_.begin()->first <= now) {
       from = &due_;
     }
     if (from == nullptr) {
+      // (While the others' threads are all busy, this one waits for a leader's look, or for
+      // one of those to end.)
       std::optional<Clock::time_point> next;
       if (!urgent_.empty()) next = urgent_.begin()->first;
-      if (!due_.empty()) next = next ? std::min(*next, due_.begin()->first) : due_.begin()->first;
+      if (others_may_run && !due_.empty()) {
+        next = next ? std::min(*next, due_.begin()->first) : due_.begin()->first;
+      }
       if (next) {
         work_.wait_until(lock, *next);
       } else {
@@ -95,13 +102,15 @@ void LeaseDriver::run() {
     }
     Lease* lease = from->begin()->second;
     from->erase(from->begin());
+    const bool other = from == &due_;
+    if (other) ++others_running_;
     Entry& entry = leases_.at(lease);
     entry.queued = false;
     entry.running = true;
     // Another look due as well goes to another thread, side by side with this one (the idle
     // ones were woken for the first of the queue only).
     if ((!urgent_.empty() && urgent_.begin()->first <= now) ||
-        (!due_.empty() && due_.begin()->first <= now)) {
+        (others_running_ < others_limit_ && !due_.empty() && due_.begin()->first <= now)) {
       work_.notify_one();
     }
     lock.unlock();
@@ -109,6 +118,9 @@ void LeaseDriver::run() {
     const bool urgent = lease->urgent();
     lock.lock();
     entry.running = false;  // (entries are erased only by remove(), which waits for this)
+    if (other && others_running_-- == others_limit_ && !due_.empty()) {
+      work_.notify_one();  // a thread waiting for the others' looks may take one now
+    }
     if (entry.removed) {
       done_.notify_all();
       continue;

@@ -4,8 +4,10 @@
 // 2,000 threads that mostly slept. A look is one or two Redis commands, which the node's shared
 // connection sends together with the other leases' (SharedRedisClient), so a few threads keep
 // many leases: what they wait for is the round trip, not each other. A leader's renewal goes
-// ahead of the followers' looks that are due with it, as it does on the connection. See
-// docs/cluster.md "Many apps".
+// ahead of the followers' looks that are due with it, as it does on the connection, and a
+// quarter of the threads are kept for leaders: a follower's look may wait for PostgreSQL (the
+// epoch, while no node has led yet) or for a Redis that does not answer, and a leader whose
+// renewal waited behind such looks would lose its lease. See docs/cluster.md "Many apps".
 #pragma once
 
 #include <chrono>
@@ -35,6 +37,8 @@ class LeaseDriver {
     virtual bool urgent() const = 0;
   };
 
+  // `threads` at least 1; with 2 or more, a quarter of them (at least one) run only leaders'
+  // looks.
   explicit LeaseDriver(size_t threads);
   ~LeaseDriver();
   LeaseDriver(const LeaseDriver&) = delete;
@@ -68,8 +72,10 @@ class LeaseDriver {
   std::condition_variable work_;  // a look became due earlier, or stop
   std::condition_variable done_;  // a look ended (for remove)
   std::unordered_map<Lease*, Entry> leases_;
-  Queue urgent_;  // leaders' looks, by when due
-  Queue due_;     // the others'
+  Queue urgent_;             // leaders' looks, by when due
+  Queue due_;                // the others'
+  size_t others_limit_ = 1;  // how many threads may run the others' looks at once
+  size_t others_running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -198,5 +198,50 @@ TEST(LeaseDriver, ALeadersLookGoesBeforeTheOthersDueWithIt) {
   for (auto& f : followers) driver.remove(*f);
 }
 
+// Sets `flag` when it goes: the hanging looks end even when an assertion returns early, before
+// the driver (declared before this) joins its threads.
+struct SetOnExit {
+  std::atomic<bool>& flag;
+  ~SetOnExit() { flag = true; }
+};
+
+TEST(LeaseDriver, FollowersLooksThatHangLeaveThreadsForTheLeaders) {
+  std::atomic<bool> release{false};
+  std::atomic<int> hanging{0}, most_hanging{0};
+  TestLease leader(milliseconds(20), /*urgent=*/true);
+  std::vector<std::unique_ptr<TestLease>> followers;
+  LeaseDriver driver(4);  // three for the followers' looks, one kept for leaders
+  SetOnExit release_on_exit{release};
+  driver.add(leader);
+  ASSERT_TRUE(eventually([&] { return leader.looks() >= 1; }));
+  // Ten followers whose looks hang (a PostgreSQL that does not answer).
+  for (int i = 0; i < 10; ++i) {
+    followers.push_back(std::make_unique<TestLease>(std::chrono::hours(1)));
+    followers.back()->look = [&] {
+      const int n = ++hanging;
+      int seen = most_hanging.load();
+      while (n > seen && !most_hanging.compare_exchange_weak(seen, n)) {
+      }
+      while (!release) std::this_thread::sleep_for(milliseconds(1));
+      --hanging;
+    };
+    driver.add(*followers.back());
+  }
+  ASSERT_TRUE(eventually([&] { return hanging == 3; }));
+  // The leader goes on renewing meanwhile.
+  const size_t before = leader.looks();
+  EXPECT_TRUE(eventually([&] { return leader.looks() >= before + 5; }));
+  EXPECT_EQ(most_hanging.load(), 3);
+  release = true;
+  EXPECT_TRUE(eventually([&] {
+    for (auto& f : followers) {
+      if (f->looks() == 0) return false;
+    }
+    return true;
+  })) << "the followers' looks that waited never ran";
+  driver.remove(leader);
+  for (auto& f : followers) driver.remove(*f);
+}
+
 }  // namespace
 }  // namespace liveroom::cluster
