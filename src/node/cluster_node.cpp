@@ -245,8 +245,9 @@ class ClusterNode {
   store::PgPool postgres_;
   cluster::SharedRedisClient redis_;  // every shard's lease uses it: declared before them
   cluster::LeaseDriver leases_;       // and every lease's looks run on its threads
-  // What /metrics shows of the node itself (with placement by cluster, while it follows).
+  // What /metrics shows of the node itself (NodeContext says which when).
   metrics::Registry node_metrics_;
+  metrics::Registry follower_metrics_;
   std::atomic<bool> stopping_{false};
   metrics::Counter& calls_refused_;
   metrics::Counter& reads_answered_here_;
@@ -298,6 +299,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .http = http_,
                .stopping = stopping_,
                .node_metrics = node_metrics_,
+               .follower_metrics = follower_metrics_,
                .calls_refused = calls_refused_,
                .reads_answered_here = reads_answered_here_,
                .preferred = [this](uint32_t sdkappid) { return preferred(sdkappid); },
@@ -316,8 +318,8 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
   }
   // Refuse to start on a Redis this node cannot use, with the reason.
   shards_.front()->check();
-  node_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
-                      [] { return 0.0; });
+  follower_metrics_.gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
+                          [] { return 0.0; });
   node_metrics_.sampled_counter(
       "liveroom_cluster_redis_round_trips_total",
       "Round trips to Redis on this node's one connection (its leases and registry entry)",
@@ -350,8 +352,8 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
       [this](const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
         return open_link(upgrade, std::move(peer));
       });
-  node_metrics_.gauge("liveroom_connections", "Open client connections",
-                      [this] { return static_cast<double>(http_.active_connections()); });
+  follower_metrics_.gauge("liveroom_connections", "Open client connections",
+                          [this] { return static_cast<double>(http_.active_connections()); });
   node_metrics_.gauge("liveroom_cluster_link_clients",
                       "Client connections carried to the leader over this node's links", [this] {
                         size_t n = 0;
@@ -416,7 +418,7 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
   };
   if (path == "/healthz") return json(200, R"({"status":"ok"})");
   if (path == "/metrics") {
-    std::vector<const metrics::Registry*> registries{&node_metrics_};
+    std::vector<const metrics::Registry*> registries{&node_metrics_, &follower_metrics_};
     std::vector<Shard::Serving> serving;  // (each app's figures, while it is rendered)
     for (const auto& s : shards_) {
       if (auto here = s->serving()) {

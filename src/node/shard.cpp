@@ -130,6 +130,13 @@ void Shard::start() {
 server::HttpResponse Shard::handle(server::HttpRequest&& req) {
   const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
   if (auto s = serving()) {
+    // One scrape of the leader shows the node's own families too (placement by app: the node
+    // answers /metrics itself, ClusterNode).
+    if (path == "/metrics" && !sdkappid_) {
+      const metrics::Registry* registries[] = {&s.registry(), &node_.node_metrics};
+      return server::HttpResponse{
+          200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
+    }
     // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
     // memory could show state the new leader has changed.
     if (!leadership_.lease_valid() && (path == "/readyz" || path == "/readyz/leader")) {
@@ -146,8 +153,9 @@ server::HttpResponse Shard::handle(server::HttpRequest&& req) {
     return server::HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
   // Each node is scraped on its own: a follower's figures are its own, not the leader's.
   if (path == "/metrics") {
+    const metrics::Registry* registries[] = {&node_.node_metrics, &node_.follower_metrics};
     return server::HttpResponse{
-        200, std::string(metrics::kContentType), node_.node_metrics.render(), {}};
+        200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
   }
   // A balancer that sends every call to the leader (and none through a follower's link)
   // checks this: only the serving leader says 200.

@@ -57,7 +57,12 @@ struct NodeContext {
   cluster::LeaseDriver& leases;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
-  metrics::Registry& node_metrics;    // what /metrics shows of the node itself
+  // What /metrics shows of the node itself, whatever it hosts (its Redis connection, its
+  // PostgreSQL connections, the calls it holds and carries)...
+  metrics::Registry& node_metrics;
+  // ...and, while it hosts nothing (placement by cluster), what a host's own families show
+  // otherwise (liveroom_cluster_leader 0, its connections).
+  metrics::Registry& follower_metrics;
   metrics::Counter& calls_refused;
   metrics::Counter& reads_answered_here;
   // With placement by app: whether this node should take the app's lease when it is free.

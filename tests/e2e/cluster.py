@@ -51,7 +51,7 @@ READY_TIMEOUT = 30.0
 def node_metric(node, name, absent=None):
     """A sample of one node's own /metrics (its own process: each node is scraped on its own);
     `absent` if it has none, which is an error when `absent` is None (a follower shows only
-    its own families, a leader only the leader's)."""
+    its node's families, a leader the leader's and its node's)."""
     text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
     m = re.search(rf"^{name} (\S+)$", text, re.M)
     if m is None and absent is not None:

@@ -1,10 +1,12 @@
 """Cluster mode (issue #10): gateway members of one room connected to different nodes see the
 same events in the same order."""
 
+import re
 import threading
 import time
 
 import pytest
+import requests
 import websocket
 
 from cluster import cluster_factory, node_metric  # noqa: F401 (fixture)
@@ -147,6 +149,15 @@ def test_a_followers_clients_share_one_link_to_the_leader(cluster_factory):
         # Each node's /metrics is its own: the follower holds the clients and carries them.
         assert node_metric(leader, "liveroom_cluster_leader") == 1
         assert node_metric(follower, "liveroom_cluster_leader") == 0
+        # The leader's scrape shows its node's own families too (its PostgreSQL and Redis
+        # connections), each family once.
+        assert node_metric(leader, "liveroom_cluster_postgres_connections") >= 1
+        assert node_metric(leader, "liveroom_cluster_redis_round_trips_total") > 0
+        for node in (leader, follower):
+            text = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=5).text
+            families = re.findall(r"^# TYPE (\S+) ", text, re.M)
+            assert len(families) == len(set(families)), sorted(families)
+            assert len(re.findall(r"^liveroom_connections ", text, re.M)) == 1
         assert node_metric(follower, "liveroom_cluster_link_clients") == len(users)
         assert node_metric(follower, "liveroom_connections") >= len(users)
         reply = rest.call("send_text_msg", {"RoomId": room, "Sender_Account": ADMIN,
