@@ -328,8 +328,9 @@ bool Leadership::tick() {
       if (hooks_.preferred && preferred && held && !held->starts_with(kReleasedLease)) {
         look_soon();
       }
-      const bool compete = released || (free_since_ && now - *free_since_ >= wait) ||
-                           (!held && preferred && nobody_ever_led());
+      const bool compete = (!hooks_.may_take || hooks_.may_take()) &&
+                           (released || (free_since_ && now - *free_since_ >= wait) ||
+                            (!held && preferred && nobody_ever_led()));
       RedisReply r;
       if (compete) {
         r = redis_.command({"EVAL", kCompeteScript, "1", key_, value_,

@@ -73,6 +73,10 @@ class Leadership : private LeaseDriver::Lease {
     // The live nodes changed (a node joined, or left): called on a lease thread after the
     // registry read that saw it, only with `describe`. None: nothing to do.
     std::function<void()> live_changed;
+    // Whether this node may take a free lease: not once it is stopping, for it would hold the
+    // lease, serving nothing, until it exits, while the nodes that stay waited for it. None:
+    // always.
+    std::function<bool()> may_take;
   };
 
   // The cluster's lease, or with `sdkappid` that app's (placement by app). `redis` is the node's

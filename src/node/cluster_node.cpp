@@ -248,7 +248,8 @@ class ClusterNode {
   // What /metrics shows of the node itself (NodeContext says which when).
   metrics::Registry node_metrics_;
   metrics::Registry follower_metrics_;
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> retiring_{false};  // SIGTERM came: take no lease
+  std::atomic<bool> stopping_{false};  // and, once successors are chosen, hold no call
   metrics::Counter& calls_refused_;
   metrics::Counter& reads_answered_here_;
   metrics::Counter& apps_handed_over_;
@@ -298,6 +299,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .leases = leases_,
                .http = http_,
                .stopping = stopping_,
+               .retiring = retiring_,
                .node_metrics = node_metrics_,
                .follower_metrics = follower_metrics_,
                .calls_refused = calls_refused_,
@@ -377,6 +379,7 @@ int ClusterNode::run() {
                by_app() ? fmt::format(", placement by app ({} apps)", shards_.size()) : "");
 
   http_.wait_for_signal();
+  retiring_.store(true, std::memory_order_release);
   {
     std::lock_guard lock(rebalance_mu_);
     rebalance_stop_ = true;

@@ -72,7 +72,8 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
            .preferred = sdkappid
                             ? std::function<bool()>([this] { return node_.preferred(*sdkappid_); })
                             : std::function<bool()>{},
-           .live_changed = writes_registry ? node.live_changed : std::function<void()>{}},
+           .live_changed = writes_registry ? node.live_changed : std::function<void()>{},
+           .may_take = [this] { return !node_.retiring.load(std::memory_order_acquire); }},
           sdkappid) {
   links_.emplace(
       cluster_.node_id, node.link_secret, &unavailable, std::chrono::seconds(30), node.http,

@@ -57,6 +57,7 @@ struct NodeContext {
   cluster::LeaseDriver& leases;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
+  const std::atomic<bool>& retiring;  // SIGTERM came: take no lease (set before `stopping`)
   // What /metrics shows of the node itself, whatever it hosts (its Redis connection, its
   // PostgreSQL connections, the calls it holds and carries)...
   metrics::Registry& node_metrics;

@@ -5,6 +5,7 @@ can take them wait for the next one instead of being refused (issue #10; docs/cl
 
 These start their own clusters; the session's PostgreSQL and Redis are shared."""
 
+import socket
 import threading
 import time
 
@@ -47,6 +48,38 @@ def test_a_leader_stopped_cleanly_hands_over_without_failing_a_call(cluster_fact
     cluster.start_node(leader)
     assert cluster.leader() is new_leader
     writers.check_every_ack_visible(cluster.node_client(leader))
+
+
+def test_a_node_that_is_stopping_takes_no_lease(cluster_factory):
+    """Both nodes stopped together (a careless rolling restart): the follower, still draining
+    when the leader releases the lease, does not take it. It would hold it, serving nothing,
+    until it exits, while a node that stays waited for it."""
+    cluster = cluster_factory("stoptake", lease_ms=LEASE_MS, nodes=2)
+    leader = cluster.leader()
+    follower = next(n for n in cluster.nodes if n is not leader)
+    # A request begun and never finished keeps the follower draining (read_timeout_ms, 10 s).
+    begun = socket.create_connection(("127.0.0.1", follower.port))
+    try:
+        begun.sendall(b"POST /v4/live_engine_http_srv/get_room_info HTTP/1.1\r\n"
+                      b"Host: x\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.2)
+        follower.send_sigterm()
+        time.sleep(0.3)
+        leader.send_sigterm()
+        assert leader.wait_exit(15) == 0, leader.log_tail()
+        released_at = time.monotonic()
+        assert follower.alive(), "the follower did not wait for the request it had begun"
+        # The follower looks at the lease every lease_ms / 3 while it drains.
+        while time.monotonic() - released_at < 2 * LEASE_MS / 1000:
+            value = cluster.redis.cli("GET", f"{cluster.key_prefix}:leader", timeout=3)
+            assert follower.node_id not in value, f"the stopping follower took the lease: {value}"
+            time.sleep(0.1)
+        assert follower.alive()
+    finally:
+        begun.close()
+    assert follower.wait_exit(15) == 0, follower.log_tail()
+    assert "holds the leadership lease" not in follower.log_tail(400).split(
+        "draining")[-1], follower.log_tail(60)
 
 
 def test_a_follower_holds_calls_while_no_leader_is_elected(cluster_factory):
