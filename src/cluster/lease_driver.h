@@ -44,7 +44,8 @@ class LeaseDriver {
   LeaseDriver(const LeaseDriver&) = delete;
   LeaseDriver& operator=(const LeaseDriver&) = delete;
 
-  // Its first look is due now.
+  // Its first look is due now. A lease is added and removed by its owner, one call at a time;
+  // wake() may come from any thread.
   void add(Lease& lease);
   // Its next look is due now (after the one running, if one is): something it must act on came.
   void wake(Lease& lease);

@@ -198,6 +198,52 @@ TEST(LeaseDriver, ALeadersLookGoesBeforeTheOthersDueWithIt) {
   for (auto& f : followers) driver.remove(*f);
 }
 
+TEST(LeaseDriver, LeasesAddedWokenAndRemovedFromManyThreadsAtOnce) {
+  // What a node does when apps move: leases come and go while others are woken, from several
+  // threads. Each lease counts its looks; none runs twice at once, none after remove().
+  LeaseDriver driver(6);
+  constexpr int kLeases = 64;
+  std::vector<std::unique_ptr<TestLease>> leases;
+  std::vector<std::atomic<bool>> removed(kLeases);
+  std::vector<std::atomic<int>> after_removal(kLeases);
+  for (int i = 0; i < kLeases; ++i) {
+    leases.push_back(std::make_unique<TestLease>(milliseconds(i % 5), /*urgent=*/i % 7 == 0));
+    leases.back()->look = [&, i] {
+      if (removed[i]) ++after_removal[i];
+    };
+    driver.add(*leases.back());
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 300; ++round) {
+        driver.wake(*leases[(round * 7 + t * 13) % kLeases]);
+        if (round % 10 == 0) {
+          // Out and back in (as a node's shards start and stop), by the lease's one owner.
+          const int mine = (round / 10 * 4 + t) % kLeases;
+          driver.remove(*leases[mine]);
+          driver.add(*leases[mine]);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kLeases; i += 2) {
+    driver.remove(*leases[i]);
+    removed[i] = true;  // (after remove() returned: a look from now on is a fault)
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  for (int i = 0; i < kLeases; ++i) {
+    driver.wake(*leases[i]);
+    EXPECT_EQ(leases[i]->most_inside_.load(), 1) << "lease " << i;
+    EXPECT_EQ(after_removal[i].load(), 0) << "lease " << i << " looked after remove()";
+    if (i % 2 == 1) {
+      EXPECT_GT(leases[i]->looks(), 1u) << "lease " << i;
+    }
+  }
+  for (int i = 1; i < kLeases; i += 2) driver.remove(*leases[i]);
+}
+
 // Sets `flag` when it goes: the hanging looks end even when an assertion returns early, before
 // the driver (declared before this) joins its threads.
 struct SetOnExit {
