@@ -22,6 +22,7 @@
 #include "api/query.h"
 #include "base/json_writer.h"
 #include "base/query_params.h"
+#include "cluster/placement.h"
 #include "node/serve.h"
 #include "node/shard.h"
 
@@ -73,29 +74,6 @@ size_t lease_threads(const config::Config& cfg) {
   constexpr size_t kMaxLeaseThreads = 16;
   const bool by_app = cfg.cluster->placement == config::ClusterConfig::Placement::kApp;
   return std::min(kMaxLeaseThreads, by_app ? cfg.apps.size() : size_t{1});
-}
-
-// Rendezvous hashing: each (app, node) pair gets a score, and an app's preferred node is the
-// live node with the highest. A node joining or leaving moves only the apps it wins or held.
-uint64_t placement_score(uint32_t sdkappid, std::string_view node_id) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a: the same on every node, build and platform
-  const auto mix = [&h](unsigned char byte) {
-    h ^= byte;
-    h *= 1099511628211ull;
-  };
-  for (int shift = 0; shift < 32; shift += 8) mix(static_cast<unsigned char>(sdkappid >> shift));
-  for (char c : node_id) mix(static_cast<unsigned char>(c));
-  h ^= h >> 33;  // FNV's low bits mix poorly for short keys
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  return h;
-}
-
-// The node among `candidates` (not empty) that should host `sdkappid`.
-const std::string& best_node(uint32_t sdkappid, const std::vector<std::string>& candidates) {
-  return *std::max_element(candidates.begin(), candidates.end(), [&](const auto& a, const auto& b) {
-    return placement_score(sdkappid, a) < placement_score(sdkappid, b);
-  });
 }
 
 // A client that logs in by its first message rather than the upgrade's query string: with
@@ -508,7 +486,7 @@ std::string ClusterNode::preferred_node(uint32_t sdkappid, std::vector<std::stri
   if (std::find(live.begin(), live.end(), cluster_.node_id) == live.end()) {
     live.push_back(cluster_.node_id);
   }
-  return best_node(sdkappid, live);
+  return cluster::preferred_node(sdkappid, live);
 }
 
 void ClusterNode::live_changed() {
@@ -540,7 +518,7 @@ void ClusterNode::choose_successors() {
   if (others.empty()) return;  // they stopped too: released for any node
   for (auto& shard : shards_) {
     if (!shard->is_serving()) continue;
-    const std::string& next = best_node(*shard->sdkappid(), others);
+    const std::string& next = cluster::preferred_node(*shard->sdkappid(), others);
     shard->set_successor(next);
     spdlog::info("cluster: node {} stops: app {} goes to node {}", cluster_.node_id,
                  *shard->sdkappid(), next);
