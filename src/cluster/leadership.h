@@ -2,8 +2,8 @@
 // looked at by the node's LeaseDriver (with placement by app, one lease per app; a node's leases
 // share its few driver threads and its one Redis connection, SharedRedisClient). The lease only
 // says who should lead; what stops a stale leader from writing is the epoch its PostgreSQL commits
-// carry (store::PostgresOptions). The same thread keeps this node's entry in the node registry
-// (`liveroomd cluster status` reads it). See docs/cluster.md.
+// carry (store::PostgresOptions). The looks of one of a node's leases also keep the node's entry
+// in the node registry (`liveroomd cluster status` reads it). See docs/cluster.md.
 #pragma once
 
 #include <atomic>

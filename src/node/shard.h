@@ -68,9 +68,9 @@ struct NodeContext {
   metrics::Counter& reads_answered_here;
   // With placement by app: whether this node should take the app's lease when it is free.
   std::function<bool(uint32_t sdkappid)> preferred;
-  // The node's registry entry (only the first shard's lease thread writes it).
+  // The node's registry entry (only the first shard's lease writes it).
   std::function<std::string()> describe;
-  // The live nodes changed, as that thread last read them.
+  // The live nodes changed, as that lease last read them.
   std::function<void()> live_changed;
 };
 
