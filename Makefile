@@ -62,7 +62,7 @@ BENCH_ARGS ?=
 LIVEROOMD ?= $(CURDIR)/$(BUILD_DIR)/liveroomd
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= fuzz_usersig fuzz_router fuzz_gateway fuzz_config
+FUZZ_TARGETS ?= fuzz_usersig fuzz_router fuzz_gateway fuzz_config fuzz_link_records
 FUZZ_FLAGS ?=
 # A comma in a $(call ...) argument.
 , := ,
