@@ -551,11 +551,23 @@ void check_toml_text(std::string_view text, const std::string& origin) {
   bool only_blanks_so_far = true;
   bool in_header = false;
   bool skipping_blanks = false;  // after a line-ending backslash in a multi-line basic string
-  size_t value_depth = 0;        // open arrays and inline tables of a value
+  std::string open;  // the arrays ('[') and inline tables ('{') of a value still open, innermost
+                     // last
+  // Whether a key may come here: at a line's start outside a value, and after '{' or ',' in an
+  // inline table, until its '='. Only there does a '.' join a key's parts, so that a quote may
+  // follow it.
+  bool key_position = true;
+  // Inside a value written without quotes or brackets (a number, a boolean, a date; or a bad
+  // token): toml++ reads it up to a blank, ',', ']', '}', '#' or the line's end, so a quote, a
+  // bracket or a '=' there opens nothing (`x =--BB==["é"]`).
+  bool in_bare_value = false;
   // The last character outside strings and comments other than a blank ('\n' at a line's
   // start). A quote opens a string only where a key or a value can start; elsewhere (`x = 1'é`)
-  // toml++ reads it as part of a bad token, and the rest of the line is code to it.
+  // toml++ reads it as part of a bad token, and the rest of the line is code to it. So does a
+  // bracket or brace inside such a token (`x = 1t["é"]`): it opens nothing, and the quote after
+  // it opens no string; and a '.' where no key can be (`x = 1."é"`).
   char previous_code = '\n';
+  constexpr std::string_view kOpensAfter = "\n=[{,";
   const auto starts_with = [&](size_t at, std::string_view s) {
     return text.substr(std::min(at, text.size()), s.size()) == s;
   };
@@ -582,11 +594,18 @@ void check_toml_text(std::string_view text, const std::string& origin) {
       only_blanks_so_far = true;
       in_header = false;
       previous_code = '\n';
+      in_bare_value = false;
+      if (open.empty()) {
+        key_position = true;
+      } else if (open.back() == '[') {
+        key_position = false;  // (a multi-line array; inline tables end on their line)
+      }
       if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
       ++i;
       continue;
     }
     size_t step = length;
+    bool in_bad_token = false;  // a byte toml++ reads as part of a token it will refuse
     switch (in) {
       case In::kComment:
         break;
@@ -641,18 +660,30 @@ void check_toml_text(std::string_view text, const std::string& origin) {
           syntax_error(origin, line, column,
                        "a non-ASCII character is allowed only inside strings and comments");
         }
+        if (in_bare_value) {
+          if (std::string_view(" \t\r,]}#").find(c) == std::string_view::npos) {
+            in_bad_token = c == '"' || c == '\'' || c == '[' || c == '{' || c == '=' || c == '.';
+            break;
+          }
+          in_bare_value = false;  // and the terminator is read as usual
+        }
         if (c == '#') {
           in = In::kComment;
+        } else if (!key_position && !in_header &&
+                   std::string_view(" \t\r\"'[]{},#=").find(c) == std::string_view::npos) {
+          in_bare_value = true;
         } else if ((c == '"' || c == '\'') &&
-                   std::string_view("\n=[{,.").find(previous_code) == std::string_view::npos) {
+                   kOpensAfter.find(previous_code) == std::string_view::npos &&
+                   !(previous_code == '.' && key_position)) {
           // Not where a string can start: an ordinary byte of a token toml++ will refuse.
+          in_bad_token = true;
         } else if (c == '"') {
           in = starts_with(i, R"(""")") ? In::kMultiBasic : In::kBasic;
           if (in == In::kMultiBasic) step = 3;
         } else if (c == '\'') {
           in = starts_with(i, "'''") ? In::kMultiLiteral : In::kLiteral;
           if (in == In::kMultiLiteral) step = 3;
-        } else if (c == '[' && only_blanks_so_far && value_depth == 0) {
+        } else if (c == '[' && only_blanks_so_far && open.empty()) {
           // A table header: its name must start the way parse_key() assumes.
           in_header = true;
           size_t name = i + (starts_with(i, "[[") ? 2 : 1);
@@ -668,15 +699,33 @@ void check_toml_text(std::string_view text, const std::string& origin) {
           }
           step = name - i;
         } else if ((c == '[' || c == '{') && !in_header) {
-          ++value_depth;
-        } else if ((c == ']' || c == '}') && !in_header && value_depth > 0) {
-          --value_depth;
+          if (kOpensAfter.find(previous_code) == std::string_view::npos) {
+            in_bad_token = true;
+          } else {
+            open.push_back(c);
+            key_position = c == '{';
+          }
+        } else if ((c == ']' || c == '}') && !in_header && !open.empty()) {
+          // (toml++ asserts on a value that starts with the wrong closer, `x = [}`.)
+          if (c == '}' && open.back() == '[') {
+            syntax_error(origin, line, column, "'}' inside an array (an array ends with ']')");
+          }
+          if (c == ']' && open.back() == '{') {
+            syntax_error(origin, line, column,
+                         "']' inside an inline table (an inline table ends with '}')");
+          }
+          open.pop_back();
+          key_position = false;
+        } else if (c == '=') {
+          key_position = false;
+        } else if (c == ',' && !open.empty()) {
+          key_position = open.back() == '{';
         }
         break;
     }
     if (c != ' ' && c != '\t') {
       only_blanks_so_far = false;
-      if (in == In::kCode || in == In::kComment) previous_code = c;
+      if (in == In::kCode || in == In::kComment) previous_code = in_bad_token ? 'x' : c;
     }
     // A skipped escape or run of quotes is ASCII: one column a byte.
     column += length == 1 ? step : 1;

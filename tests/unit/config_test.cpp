@@ -456,6 +456,26 @@ TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
   EXPECT_TRUE(fails_with("ppid = 1tls0'mauto_iw127.0\xef\xbb\xb9[gateway]\n\n",
                          {"line 1, column 27", kRule}));
   EXPECT_TRUE(fails_with("a = x\"\xc3\xa9\"\n", {"line 1, column 7", kRule}));
+  // Nor does a bracket or brace inside such a token open an array or a table, with a string in
+  // it (also found by fuzz_config).
+  EXPECT_TRUE(fails_with("ppid = 1tls0mau[\"to_r\xd1\xa2]]\n", {"line 1, column 22", kRule}));
+  EXPECT_TRUE(fails_with("a = x{\"\xc3\xa9\"}\n", {"line 1, column 8", kRule}));
+  // And a '.' joins a key's parts only where a key can be: in a value it is part of a bad token.
+  EXPECT_TRUE(
+      fails_with("[[apps]]\nsdkappid = 14pt.\"*p\xd1\xa2"
+                 "c\"]\n",
+                 {"line 2, column 20", kRule}));
+  EXPECT_TRUE(fails_with("x = [1.\"\xd1\xa2\"]\n", {"line 1, column 9", kRule}));
+  // A value without quotes runs to a blank or a delimiter, '=' and brackets included.
+  EXPECT_TRUE(fails_with("ppid =--BB==[\"\"\".p\xd1\xa2]\n", {"line 1, column 19", kRule}));
+  // Where they do open one, a string in it may hold any character: these pass the check and
+  // toml++, and fail only as unknown keys.
+  EXPECT_TRUE(fails_with("x = [[\"\xd1\xa2\"], \"y\"]\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("x = [ \"a\",[\"\xd1\xa2\"]]\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("x = {a = [\"\xd1\xa2\"]}\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("x.\"\xd1\xa2\" = 1\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("x = {a.\"\xd1\xa2\" = 1, b.'\xd1\xa2' = 2}\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("[x.\"\xd1\xa2\"]\n", {"x is not a known key"}));
   // Inside strings and comments they are fine, also after a line-ending backslash's blanks
   // when something ASCII comes first.
   const Config c = parse_config(
@@ -469,6 +489,14 @@ TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
       "test.toml");
   EXPECT_EQ(c.data_dir, "\xd1\xa2x\xc3\xa9");
   EXPECT_EQ(c.apps.at(0).admins.at(0), "\xc3\xa9");
+}
+
+// A closer of the other kind: toml++ asserts on `x = [}` (found by fuzz_config).
+TEST(Config, AnArrayOrInlineTableClosedByTheOtherBracketIsAnError) {
+  EXPECT_TRUE(fails_with("x = [}\n", {"line 1, column 6", "'}' inside an array"}));
+  EXPECT_TRUE(fails_with("x = [1, {a = 1]\n", {"line 1, column 15", "']' inside an inline table"}));
+  // Brackets in strings and comments, and headers, are not counted.
+  EXPECT_TRUE(fails_with("x = [\"}\", '{', # ]\n  [1]]\n", {"x is not a known key"}));
 }
 
 TEST(Config, ControlCharactersAreErrorsWithTheirLine) {
