@@ -14,35 +14,34 @@ namespace {
 
 using namespace liveroom::cluster;
 
-void check_call(uint64_t id, const LinkCall& call) {
-  std::string out;
-  append_call(out, id, call);
+// `written` holds one record of `kind` that `parse` reads back into what `same` accepts.
+template <class Parse, class Same>
+void check_reads_back(const std::string& written, char kind, Parse parse, Same same) {
   bool seen = false;
-  const bool ok = parse_records(out, [&](const LinkRecord& r) {
-    const auto again = parse_call(r.payload);
-    if (seen || r.kind != 'R' || parse_link_id(r.ids) != id || !again ||
-        again->method != call.method || again->target != call.target ||
-        again->client_address != call.client_address || again->body != call.body) {
-      std::abort();
-    }
+  const bool ok = parse_records(written, [&](const LinkRecord& r) {
+    const auto again = parse(r.payload);
+    if (seen || r.kind != kind || !again || !same(*again)) std::abort();
     seen = true;
   });
   if (!ok || !seen) std::abort();
 }
 
+void check_call(uint64_t id, const LinkCall& call) {
+  std::string out;
+  append_call(out, id, call);
+  check_reads_back(out, 'R', parse_call, [&](const LinkCall& again) {
+    return again.method == call.method && again.target == call.target &&
+           again.client_address == call.client_address && again.body == call.body;
+  });
+}
+
 void check_answer(uint64_t id, const LinkAnswer& answer) {
   std::string out;
   append_answer(out, id, answer);
-  bool seen = false;
-  const bool ok = parse_records(out, [&](const LinkRecord& r) {
-    const auto again = parse_answer(r.payload);
-    if (seen || r.kind != 'A' || !again || again->status != answer.status ||
-        again->content_type != answer.content_type || again->body != answer.body) {
-      std::abort();
-    }
-    seen = true;
+  check_reads_back(out, 'A', parse_answer, [&](const LinkAnswer& again) {
+    return again.status == answer.status && again.content_type == answer.content_type &&
+           again.body == answer.body;
   });
-  if (!ok || !seen) std::abort();
 }
 
 }  // namespace
