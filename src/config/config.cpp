@@ -525,7 +525,12 @@ void read_apps(const ConfigReader& r, const toml::table& root, Config& cfg) {
 // in a multi-line string, and at the start of the line after a line-ending backslash. TOML 1.0
 // allows non-ASCII only inside strings and comments anyway, so it is refused elsewhere; the two
 // string cases are refused too (the first is an invalid escape; the second is rare enough that
-// moving the backslash is the fix).
+// moving the backslash is the fix). What is inside a string is what toml++ decides: a quote,
+// bracket or '=' inside a bad token or a bare value opens nothing for it, and it reads on to the
+// next blank or delimiter, so the pass follows keys, bare values and open brackets as toml++ does
+// (cases fuzz_config found).
+// A third: parse_value() asserts that a value does not start with a closer, so an array closed
+// by '}' (`x = [}`), or an inline table by ']', is refused here.
 // The same pass refuses what TOML forbids everywhere (control characters other than tab and
 // CR LF; invalid UTF-8), so those errors name their line too.
 
