@@ -677,6 +677,19 @@ void check_toml_text(std::string_view text, const std::string& origin) {
         } else if (!key_position && !in_header &&
                    std::string_view(" \t\r\"'[]{},#=").find(c) == std::string_view::npos) {
           in_bare_value = true;
+          // toml++ asserts on some malformed dates and times (`3724-06-55 1#`); no key of ours
+          // takes one, so none reaches it.
+          const auto digits = [&](size_t from, size_t n) {
+            return from + n <= text.size() && std::ranges::all_of(text.substr(from, n), [](char d) {
+                     return d >= '0' && d <= '9';
+                   });
+          };
+          if ((digits(i, 4) && starts_with(i + 4, "-")) ||
+              (digits(i, 2) && starts_with(i + 2, ":"))) {
+            syntax_error(origin, line, column,
+                         "a date or time: no key of this configuration takes one (quote it if "
+                         "it is meant as text)");
+          }
         } else if ((c == '"' || c == '\'') &&
                    kOpensAfter.find(previous_code) == std::string_view::npos &&
                    !(previous_code == '.' && key_position)) {

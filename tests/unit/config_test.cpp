@@ -491,6 +491,17 @@ TEST(Config, NonAsciiWhereTomlppWouldReachUnreachableCodeIsAnError) {
   EXPECT_EQ(c.apps.at(0).admins.at(0), "\xc3\xa9");
 }
 
+// toml++ asserts on some malformed dates (found by fuzz_config), and no key takes a date.
+TEST(Config, ADateOrTimeIsAnError) {
+  constexpr std::string_view kRule = "a date or time: no key of this configuration takes one";
+  EXPECT_TRUE(fails_with("zap0=  3724-06-55 1#ka\n", {"line 1, column 8", kRule}));
+  EXPECT_TRUE(fails_with("listen = 1979-05-27T07:32:00Z\n", {"line 1, column 10", kRule}));
+  EXPECT_TRUE(fails_with("x = [07:32:00]\n", {"line 1, column 6", kRule}));
+  // Numbers are not dates.
+  EXPECT_TRUE(fails_with("x = 1979\n", {"x is not a known key"}));
+  EXPECT_TRUE(fails_with("x = -12\n", {"x is not a known key"}));
+}
+
 // A closer of the other kind: toml++ asserts on `x = [}` (found by fuzz_config).
 TEST(Config, AnArrayOrInlineTableClosedByTheOtherBracketIsAnError) {
   EXPECT_TRUE(fails_with("x = [}\n", {"line 1, column 6", "'}' inside an array"}));
