@@ -52,8 +52,6 @@ class LeaseDriver {
   // Runs it no more; waits for a look of it that is running. Nothing if it was never added.
   void remove(Lease& lease);
 
-  size_t threads() const { return threads_.size(); }
-
  private:
   struct Entry {
     Clock::time_point due;

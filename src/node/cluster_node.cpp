@@ -407,8 +407,7 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
         serving.push_back(std::move(here));
       }
     }
-    return server::HttpResponse{
-        200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
+    return metrics_answer(registries);
   }
   // Ready: every app has a node serving it that this node knows of (itself, with a fresh
   // lease, or the one its lease names).

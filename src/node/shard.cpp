@@ -135,8 +135,7 @@ server::HttpResponse Shard::handle(server::HttpRequest&& req) {
     // answers /metrics itself, ClusterNode).
     if (path == "/metrics" && !sdkappid_) {
       const metrics::Registry* registries[] = {&s.registry(), &node_.node_metrics};
-      return server::HttpResponse{
-          200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
+      return metrics_answer(registries);
     }
     // A leader whose lease lapsed (Redis unreachable) may have been replaced: serving from
     // memory could show state the new leader has changed.
@@ -155,8 +154,7 @@ server::HttpResponse Shard::handle(server::HttpRequest&& req) {
   // Each node is scraped on its own: a follower's figures are its own, not the leader's.
   if (path == "/metrics") {
     const metrics::Registry* registries[] = {&node_.node_metrics, &node_.follower_metrics};
-    return server::HttpResponse{
-        200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
+    return metrics_answer(registries);
   }
   // A balancer that sends every call to the leader (and none through a follower's link)
   // checks this: only the serving leader says 200.

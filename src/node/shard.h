@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +44,13 @@ bool wait_until_done(Done done, std::chrono::milliseconds limit,
     std::this_thread::sleep_for(poll);
   }
   return true;
+}
+
+// The answer to a scrape of /metrics on a node: one exposition of `registries` (a node shows its
+// own families beside a host's, or beside what a follower shows in their place).
+inline server::HttpResponse metrics_answer(std::span<const metrics::Registry* const> registries) {
+  return server::HttpResponse{
+      200, std::string(metrics::kContentType), metrics::Registry::render_all(registries), {}};
 }
 
 // What a node's shards share; the node owns all of it and outlives them.
