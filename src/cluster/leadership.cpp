@@ -87,6 +87,15 @@ std::string app_lease_key(const std::string& prefix, uint32_t sdkappid) {
   return lease_key(prefix) + ":" + std::to_string(sdkappid);
 }
 
+std::string slot_lease_key(const std::string& prefix, uint32_t sdkappid, uint32_t slot) {
+  return app_lease_key(prefix, sdkappid) + ":" + std::to_string(slot);
+}
+
+std::string scope_name(const LeaseScope& scope) {
+  if (scope.slot) return fmt::format("slot {} of app {}", *scope.slot, scope.sdkappid);
+  return fmt::format("app {}", scope.sdkappid);
+}
+
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id) {
   return prefix + ":node:" + node_id;
 }
@@ -108,13 +117,15 @@ LeaseHolder parse_lease_value(std::string_view value) {
 }
 
 Leadership::Leadership(const config::ClusterConfig& config, SharedRedisClient& redis,
-                       LeaseDriver& driver, Hooks hooks, std::optional<uint32_t> sdkappid)
+                       LeaseDriver& driver, Hooks hooks, std::optional<LeaseScope> scope)
     : config_(config),
       hooks_(std::move(hooks)),
       redis_(redis),
       driver_(driver),
-      key_(sdkappid ? app_lease_key(config.key_prefix, *sdkappid) : lease_key(config.key_prefix)),
-      scope_(sdkappid ? " for app " + std::to_string(*sdkappid) : ""),
+      key_(!scope        ? lease_key(config.key_prefix)
+           : scope->slot ? slot_lease_key(config.key_prefix, scope->sdkappid, *scope->slot)
+                         : app_lease_key(config.key_prefix, scope->sdkappid)),
+      scope_(scope ? " for " + scope_name(*scope) : ""),
       value_(config.node_id + " " + process_token() + " " + config.advertise_url) {}
 
 Leadership::~Leadership() {

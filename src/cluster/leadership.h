@@ -19,6 +19,7 @@
 
 #include "base/log_throttle.h"
 #include "cluster/lease_driver.h"
+#include "cluster/placement.h"
 #include "cluster/redis_client.h"
 #include "cluster/shared_redis_client.h"
 #include "config/config.h"
@@ -31,6 +32,10 @@ namespace liveroom::cluster {
 std::string lease_key(const std::string& prefix);
 // With placement by app, each app's lease instead ("<prefix>:leader:<sdkappid>", same value).
 std::string app_lease_key(const std::string& prefix, uint32_t sdkappid);
+// With placement by room, each slot's ("<prefix>:leader:<sdkappid>:<slot>").
+std::string slot_lease_key(const std::string& prefix, uint32_t sdkappid, uint32_t slot);
+// What a lease covers, in log lines and errors: "app 1400000001", "slot 3 of app 1400000001".
+std::string scope_name(const LeaseScope& scope);
 std::string registry_entry_key(const std::string& prefix, const std::string& node_id);
 std::string registry_set_key(const std::string& prefix);
 // The lease's value once its leader stopped cleanly (it names no node): taken at once.
@@ -83,7 +88,7 @@ class Leadership : private LeaseDriver::Lease {
   // one connection and `driver` its lease threads, shared by all its leases; both must outlive
   // this.
   Leadership(const config::ClusterConfig& config, SharedRedisClient& redis, LeaseDriver& driver,
-             Hooks hooks, std::optional<uint32_t> sdkappid = std::nullopt);
+             Hooks hooks, std::optional<LeaseScope> scope = std::nullopt);
   ~Leadership();
   Leadership(const Leadership&) = delete;
   Leadership& operator=(const Leadership&) = delete;

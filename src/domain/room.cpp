@@ -247,4 +247,13 @@ bool delete_metadata(std::vector<MetadataEntry>& metadata, const std::vector<std
   return metadata.size() != before;
 }
 
+uint32_t room_slot(std::string_view room_id, uint32_t slots) {
+  uint64_t h = 14695981039346656037ull;
+  for (char c : room_id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return slots == 0 ? 0 : static_cast<uint32_t>(h % slots);
+}
+
 }  // namespace liveroom::domain

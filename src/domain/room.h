@@ -190,4 +190,8 @@ Result<void> upsert_metadata(std::vector<MetadataEntry>& metadata,
 // Removes the keys that are present; returns whether anything was removed.
 bool delete_metadata(std::vector<MetadataEntry>& metadata, const std::vector<std::string>& keys);
 
+// Placement by room (docs/cluster.md): the slot of `room_id` among `slots`, FNV-1a of its bytes,
+// the same on every node and build. A room's slot never changes, so its host is its slot's host.
+uint32_t room_slot(std::string_view room_id, uint32_t slots);
+
 }  // namespace liveroom::domain

@@ -27,6 +27,9 @@ TEST(LeaseKey, EachAppHasItsOwnBesideTheClusters) {
   EXPECT_EQ(lease_key("liveroom"), "liveroom:leader");
   EXPECT_EQ(app_lease_key("liveroom", 1400000001), "liveroom:leader:1400000001");
   EXPECT_EQ(app_lease_key("lr:eu", 4294967295u), "lr:eu:leader:4294967295");
+  EXPECT_EQ(slot_lease_key("liveroom", 1400000001, 7), "liveroom:leader:1400000001:7");
+  EXPECT_EQ(scope_name({1400000001, 7}), "slot 7 of app 1400000001");
+  EXPECT_EQ(scope_name({1400000001, std::nullopt}), "app 1400000001");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // spread evenly; a node that leaves moves only the apps it held, each to the node that was its
 // next choice; a node that joins takes apps only for itself; every node computes the same.
 #include "cluster/placement.h"
+#include "domain/room.h"
 
 #include <map>
 #include <string>
@@ -76,6 +77,41 @@ TEST(Placement, ScoresAreTheSameOnEveryBuild) {
   EXPECT_EQ(placement_score(1400000001, "n1"), 8742934380873217266ull);
   EXPECT_EQ(placement_score(1400000001, "n2"), 13537766254925107103ull);
   EXPECT_EQ(placement_score(1400000002, "node-a"), 1932463652286120292ull);
+  // An app's scope without a slot is the app's score.
+  EXPECT_EQ(placement_score(LeaseScope{1400000001, std::nullopt}, "n1"), 8742934380873217266ull);
+}
+
+TEST(Placement, TheSlotsOfOneAppSpreadOverTheNodes) {
+  const std::vector<std::string> nodes{"n1", "n2", "n3"};
+  std::map<std::string, int> per_node;
+  for (uint32_t slot = 0; slot < 3000; ++slot) {
+    ++per_node[preferred_node(LeaseScope{kFirstApp, slot}, nodes)];
+  }
+  ASSERT_EQ(per_node.size(), 3u);
+  for (const auto& [node, slots] : per_node) {
+    EXPECT_GT(slots, 900) << node;
+    EXPECT_LT(slots, 1100) << node;
+  }
+  // A slot's score is not its app's, nor another slot's.
+  EXPECT_NE(placement_score(LeaseScope{kFirstApp, 0}, "n1"), placement_score(kFirstApp, "n1"));
+  EXPECT_NE(placement_score(LeaseScope{kFirstApp, 0}, "n1"),
+            placement_score(LeaseScope{kFirstApp, 1}, "n1"));
+}
+
+TEST(Placement, ARoomsSlotIsTheSameOnEveryBuildAndRoomsSpread) {
+  // FNV-1a of the RoomId's bytes: nodes of two versions must agree on every room's host.
+  using domain::room_slot;
+  EXPECT_EQ(room_slot("", 64), 14695981039346656037ull % 64);
+  EXPECT_EQ(room_slot("a", 64), 0xaf63dc4c8601ec8cull % 64);
+  EXPECT_EQ(room_slot("room-1", 8), room_slot("room-1", 8));
+  EXPECT_EQ(room_slot("anything", 1), 0u);
+  std::map<uint32_t, int> per_slot;
+  for (int i = 0; i < 8000; ++i) ++per_slot[room_slot("room-" + std::to_string(i), 8)];
+  ASSERT_EQ(per_slot.size(), 8u);
+  for (const auto& [slot, rooms] : per_slot) {
+    EXPECT_GT(rooms, 850) << slot;
+    EXPECT_LT(rooms, 1150) << slot;
+  }
 }
 
 }  // namespace
