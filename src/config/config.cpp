@@ -282,7 +282,7 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
   r.reject_unknown_keys(
       t, "cluster",
       {"node_id", "advertise_url", "postgres_url", "redis_url", "lease_ms", "key_prefix",
-       "failover_wait_ms", "follower_reads", "placement", "postgres_connections"});
+       "failover_wait_ms", "follower_reads", "placement", "postgres_connections", "room_slots"});
   ClusterConfig c;
   const auto& id_node = r.required(t, "node_id", "cluster", "a name unique in the cluster");
   c.node_id = r.non_empty_string(id_node, "cluster.node_id");
@@ -325,12 +325,18 @@ ClusterConfig read_cluster(const ConfigReader& r, const toml::node& node) {
     const std::string placement = r.non_empty_string(*n, "cluster.placement");
     if (placement == "app") {
       c.placement = ClusterConfig::Placement::kApp;
+    } else if (placement == "room") {
+      c.placement = ClusterConfig::Placement::kRoom;
     } else if (placement != "cluster") {
       r.fail("cluster.placement",
-             "must be \"cluster\" (one leader hosts every app) or \"app\" (each app has its own "
-             "host)",
+             "must be \"cluster\" (one leader hosts every app), \"app\" (each app has its own "
+             "host) or \"room\" (each app's rooms are spread over the nodes by slot)",
              n);
     }
+  }
+  read_integer(r, t, "cluster", "room_slots", c.room_slots, 1, 1'024);
+  if (t.get("room_slots") && c.placement != ClusterConfig::Placement::kRoom) {
+    r.fail("cluster.room_slots", "applies only with placement = \"room\"", t.get("room_slots"));
   }
   return c;
 }

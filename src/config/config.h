@@ -109,8 +109,13 @@ struct ClusterConfig {
   // What one lease covers (docs/cluster.md, "Placement"): kCluster, one leader hosts every app;
   // kApp, each app has its own lease, epoch and host, so a cluster serving several apps spreads
   // them over its nodes. Every node of a cluster must say the same.
-  enum class Placement { kCluster, kApp };
+  // kRoom, each app's rooms are spread over `room_slots` slots by their RoomId, each slot with
+  // its own lease, epoch and host; the host of an app's slot 0 also keeps what is app-wide
+  // (accounts, callbacks, the gift catalog, the room list).
+  enum class Placement { kCluster, kApp, kRoom };
   Placement placement = Placement::kCluster;
+  // With placement by room: the slots of each app (fixed for the cluster's life).
+  uint32_t room_slots = 64;
   // The PostgreSQL connections one node opens at most, shared by its stores (each commit and
   // each load borrows one) and its leadership: with placement by app a node hosting many apps
   // would otherwise open one per app and exhaust the server's max_connections.

@@ -643,6 +643,11 @@ TEST(ClusterConfig, ReadsEveryKeyWithDefaults) {
   EXPECT_EQ(cfg.cluster->key_prefix, "blue");
   EXPECT_EQ(cfg.cluster->failover_wait_ms, 0u);
   EXPECT_FALSE(cfg.cluster->follower_reads);
+  cfg = parse_config(cluster_with("placement = \"room\"\n"));
+  EXPECT_EQ(cfg.cluster->placement, ClusterConfig::Placement::kRoom);
+  EXPECT_EQ(cfg.cluster->room_slots, 64u);
+  cfg = parse_config(cluster_with("placement = \"room\"\nroom_slots = 8\n"));
+  EXPECT_EQ(cfg.cluster->room_slots, 8u);
 }
 
 TEST(ClusterConfig, BadValuesNameTheKey) {
@@ -655,7 +660,14 @@ TEST(ClusterConfig, BadValuesNameTheKey) {
   EXPECT_TRUE(fails_with(cluster_with("postgres_connections = 0\n"),
                          {"cluster.postgres_connections", "1000"}));
   EXPECT_TRUE(fails_with(cluster_with("follower_reads = 1\n"), {"cluster.follower_reads"}));
-  EXPECT_TRUE(fails_with(cluster_with("placement = \"room\"\n"), {"cluster.placement", "\"app\""}));
+  EXPECT_TRUE(
+      fails_with(cluster_with("placement = \"rooms\"\n"), {"cluster.placement", "\"room\""}));
+  EXPECT_TRUE(fails_with(cluster_with("placement = \"room\"\nroom_slots = 0\n"),
+                         {"cluster.room_slots", "1024"}));
+  EXPECT_TRUE(fails_with(cluster_with("placement = \"room\"\nroom_slots = 1025\n"),
+                         {"cluster.room_slots", "1024"}));
+  EXPECT_TRUE(fails_with(cluster_with("placement = \"app\"\nroom_slots = 8\n"),
+                         {"cluster.room_slots", "only with placement = \"room\""}));
   std::string text = with_app(
       "[cluster]\nnode_id = \"a b\"\nadvertise_url = \"http://a:1\"\npostgres_url = "
       "\"postgresql://x\"\nredis_url = \"redis://x\"\n");
