@@ -154,6 +154,9 @@ struct Snapshot {
   // written: with placement by app several hosts write webhook_outbox, each loading only its own
   // app's rows, and ids allocated from those alone would collide. SQLite has one writer: 1.
   uint64_t first_outbox_id = 1;
+  // Placement by room: where the app's feed of app-wide changes stood when this was read
+  // (read_app_state_changes continues from it).
+  uint64_t app_state_version = 0;
 };
 
 // Runs on the store's writer thread once the changes are durable. It must be short: post the
@@ -216,6 +219,13 @@ struct PostgresOptions {
   // and every commit checks that app's epoch (take_postgres_leadership with the app) instead of
   // the cluster's.
   std::optional<uint32_t> sdkappid;
+  // With placement by room, the one slot of that app's rooms this store serves (of
+  // `room_slots`): load() returns only the rooms of that slot (and their rows, outbox and
+  // battles), with the app-wide rows (accounts, callbacks, gifts) whole; commits check the slot's
+  // epoch, and every change to app-wide state also goes into the app's feed in the same
+  // transaction, so the app's other hosts learn of it (read_app_state_changes).
+  std::optional<uint32_t> slot;
+  uint32_t room_slots = 0;
   // The connections it borrows (the node's, shared with its other stores and its leadership);
   // none: one connection to `url` of its own.
   PgPool* pool = nullptr;
@@ -231,11 +241,41 @@ void prepare_postgres(const std::string& url);
 // Raises the leadership epoch and records this node as the leader; returns the new epoch. Waits
 // for the previous leader's commits in flight to end. With an app (placement by app): that app's
 // epoch and host, its row made at its first take (epoch 1).
+// With a slot as well (placement by room): that slot's of the app.
 uint64_t take_postgres_leadership(PgPool& pool, const std::string& node_id,
                                   const std::string& advertise_url,
-                                  std::optional<uint32_t> sdkappid = std::nullopt);
-// The current leadership epoch; with an app, that app's (0 before any node hosted it).
-uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid = std::nullopt);
+                                  std::optional<uint32_t> sdkappid = std::nullopt,
+                                  std::optional<uint32_t> slot = std::nullopt);
+// The current leadership epoch; with an app, that app's (0 before any node hosted it), with a
+// slot that slot's.
+uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid = std::nullopt,
+                                   std::optional<uint32_t> slot = std::nullopt);
+
+// Placement by room: what the app's hosts changed of its app-wide state after feed position
+// `after`, as it is now in PostgreSQL. Every host of an app reads it before a call that uses that
+// state, so a change acknowledged by one host is seen by the call on any other.
+struct AppStateChanges {
+  uint64_t version = 0;  // the feed's position after these
+  bool gap = false;      // changes after `after` are no longer kept: everything must be loaded
+  std::vector<std::pair<std::string, std::optional<domain::Account>>> accounts;  // none: deleted
+  std::optional<domain::CallbackConfig> callbacks;  // the app's configuration now, if it changed
+};
+// Also reads again the rows of `recheck_accounts` (and of the callbacks, if `recheck_callbacks`),
+// changes a host could not apply at its previous read.
+AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t after,
+                                       const std::vector<std::string>& recheck_accounts = {},
+                                       bool recheck_callbacks = false);
+// Forgets the feed's changes more than `keep` positions old (the app's slot 0 host, now and then).
+void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t keep);
+// Placement by room: a page of the app's public rooms in get_room_list's order (ViewCount down,
+// then RoomId), after (view_count, room_id) if given; only the list's columns are filled.
+struct PublicRoomsPage {
+  std::vector<domain::Room> rooms;
+  bool more = false;
+};
+PublicRoomsPage read_public_rooms(PgPool& pool, uint32_t sdkappid,
+                                  const std::optional<std::pair<int64_t, std::string>>& after,
+                                  size_t count);
 // The secret every node of the cluster shows on its links to the others (made by the schema).
 std::string postgres_cluster_secret(const std::string& url);
 

@@ -15,8 +15,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_pool.h"
@@ -408,6 +410,160 @@ TEST_F(PostgresStore, ATakeoverOfOneAppFencesOnlyThatAppsHost) {
   store->close();
   other->close();
   successor->close();
+}
+
+// ----- placement by room ------------------------------------------------------------------
+
+constexpr uint32_t kSlots = 4;
+
+// A RoomId in `slot` (of kSlots), the n-th such.
+std::string room_in(uint32_t slot, int n = 0) {
+  for (int i = 0;; ++i) {
+    std::string id = "room-" + std::to_string(i);
+    if (domain::room_slot(id, kSlots) == slot && n-- == 0) return id;
+  }
+}
+
+// A slot host's store loads the rooms of its slot (with their rows and outbox), and the app-wide
+// rows whole; commits of the app's slots go side by side, each fenced by its slot's epoch.
+TEST_F(PostgresStore, SlotHostsLoadTheirSlotsRoomsAndTheWholeAppWideState) {
+  auto lead_slot = [&](uint32_t slot) {
+    return take_postgres_leadership(*pool_, "unit", "http://127.0.0.1:1", kApp, slot);
+  };
+  auto open_slot = [&](
+                       uint32_t slot, uint64_t epoch, std::function<void()> on_fenced = [] {}) {
+    return open_postgres_store({.url = url_,
+                                .epoch = epoch,
+                                .on_fenced = std::move(on_fenced),
+                                .sdkappid = kApp,
+                                .slot = slot,
+                                .room_slots = kSlots});
+  };
+  const uint64_t epoch0 = lead_slot(0), epoch1 = lead_slot(1);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp, 1), epoch1);
+  EXPECT_EQ(postgres_leadership_epoch(*pool_, kApp, 2), 0u);
+  auto slot0 = open_slot(0, epoch0);
+  auto slot1 = open_slot(1, epoch1);
+  const uint64_t first0 = slot0->load().first_outbox_id;
+  const uint64_t first1 = slot1->load().first_outbox_id;
+  const std::string a = room_in(0), b = room_in(1);
+  auto outbox = [](uint64_t id, const std::string& room) {
+    return PutOutbox{std::make_shared<std::vector<domain::OutboxEntry>>(
+        std::vector<domain::OutboxEntry>{outbox_entry(id, kApp, room)})};
+  };
+  domain::Account alice, bob;
+  alice.user_id = "alice";
+  bob.user_id = "bob";
+  ASSERT_TRUE(wait_durable(*slot0, slot0->submit({PutRoom{kApp, awkward_room(a)},
+                                                  PutAccount{kApp, alice}, outbox(first0, a)})));
+  ASSERT_TRUE(wait_durable(*slot1, slot1->submit({PutRoom{kApp, awkward_room(b)},
+                                                  PutAccount{kApp, bob}, outbox(first1, b)})));
+  const Snapshot s0 = open_slot(0, epoch0)->load();
+  ASSERT_EQ(s0.rooms.size(), 1u);
+  EXPECT_EQ(s0.rooms[0].room.room_id, a);
+  ASSERT_EQ(s0.outbox.size(), 1u);
+  EXPECT_EQ(s0.outbox[0].room_id, a);
+  EXPECT_EQ(s0.accounts.size(), 2u);  // both slots' imports: accounts are the app's
+  const Snapshot s1 = open_slot(1, epoch1)->load();
+  ASSERT_EQ(s1.rooms.size(), 1u);
+  EXPECT_EQ(s1.rooms[0].room.room_id, b);
+  EXPECT_EQ(s1.accounts.size(), 2u);
+  EXPECT_EQ(open_app(kApp, 0)->load().rooms.size(), 2u);  // the app's store sees them all
+
+  // A takeover of slot 1 fences its old host, and slot 0's goes on.
+  std::promise<void> fenced;
+  auto stale = open_slot(1, epoch1, [&fenced] { fenced.set_value(); });
+  const uint64_t next1 = lead_slot(1);
+  ASSERT_GT(next1, epoch1);
+  stale->submit({PutRoom{kApp, awkward_room(room_in(1, 1))}});
+  ASSERT_EQ(fenced.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_TRUE(wait_durable(*slot0, slot0->submit({PutRoom{kApp, awkward_room(room_in(0, 1))}})));
+  EXPECT_EQ(open_slot(1, next1)->load().rooms.size(), 1u);
+  stale->close();
+  slot0->close();
+  slot1->close();
+}
+
+// The feed of app-wide changes: every change of an account or of the callbacks by any slot's
+// host, read back as PostgreSQL holds it now, from where a host left off.
+TEST_F(PostgresStore, TheAppsFeedShowsEveryAppWideChangeFromWhereAHostLeftOff) {
+  const uint64_t epoch = take_postgres_leadership(*pool_, "unit", "http://127.0.0.1:1", kApp, 2);
+  auto store = open_postgres_store(
+      {.url = url_, .epoch = epoch, .sdkappid = kApp, .slot = 2, .room_slots = kSlots});
+  const uint64_t start = store->load().app_state_version;
+  EXPECT_EQ(start, 0u);
+  domain::Account alice, bob;
+  alice.user_id = "alice";
+  alice.profile["Tag_Profile_IM_Nick"] = std::string("Alice");
+  bob.user_id = "bob";
+  domain::CallbackConfig config;
+  config.subscription = domain::Subscription{"http://hook", {"Live.CallbackAfterCreateRoom"}};
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutAccount{kApp, alice}, PutAccount{kApp, bob},
+                                                  PutCallbackConfig{kApp, config}})));
+  ASSERT_TRUE(wait_durable(*store, store->submit({DeleteAccount{kApp, "bob"}})));
+  // A room's own rows are not app-wide: they are not in the feed.
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutRoom{kApp, awkward_room(room_in(2))}})));
+
+  AppStateChanges changes = read_app_state_changes(*pool_, kApp, start);
+  EXPECT_FALSE(changes.gap);
+  EXPECT_EQ(changes.version, start + 4);
+  std::map<std::string, std::optional<domain::Account>> now;
+  for (auto& [user, account] : changes.accounts) now[user] = account;
+  ASSERT_EQ(now.size(), 2u);
+  ASSERT_TRUE(now["alice"].has_value());
+  EXPECT_EQ(now["alice"]->profile, alice.profile);
+  EXPECT_FALSE(now["bob"].has_value());  // deleted since
+  ASSERT_TRUE(changes.callbacks.has_value());
+  EXPECT_EQ(changes.callbacks->subscription->url, "http://hook");
+  // From where it left off: nothing new; a host loading now starts there.
+  changes = read_app_state_changes(*pool_, kApp, changes.version);
+  EXPECT_TRUE(changes.accounts.empty());
+  EXPECT_FALSE(changes.callbacks.has_value());
+  EXPECT_EQ(store->load().app_state_version, start + 4);
+  // A host that asks again for what it could not apply reads the row as it is now.
+  changes = read_app_state_changes(*pool_, kApp, start + 4, {"alice", "bob"}, true);
+  ASSERT_EQ(changes.accounts.size(), 2u);
+  EXPECT_TRUE(changes.callbacks.has_value());
+  // Trimmed changes a host had not read are a gap: it must load again.
+  trim_app_state_changes(*pool_, kApp, 1);
+  EXPECT_TRUE(read_app_state_changes(*pool_, kApp, start).gap);
+  EXPECT_FALSE(read_app_state_changes(*pool_, kApp, start + 3).gap);
+  store->close();
+}
+
+// get_room_list with placement by room reads every slot's public rooms from PostgreSQL, in the
+// single node's order (ViewCount down, then RoomId), page after page.
+TEST_F(PostgresStore, PublicRoomsAreReadInTheRoomListsOrder) {
+  const uint64_t epoch = lead_app(kApp);
+  auto store = open_app(kApp, epoch);
+  store->load();
+  std::vector<Change> rooms;
+  for (const auto& [id, views, visible] : {std::tuple{"b", 5, true},
+                                           {"a", 5, true},
+                                           {"c", 9, true},
+                                           {"hidden", 7, false},
+                                           {"d", 1, true}}) {
+    domain::Room r = awkward_room(id);
+    r.view_count = views;
+    r.is_public_visible = visible;
+    rooms.push_back(PutRoom{kApp, std::move(r)});
+  }
+  ASSERT_TRUE(wait_durable(*store, store->submit(std::move(rooms))));
+  auto ids = [](const PublicRoomsPage& page) {
+    std::vector<std::string> out;
+    for (const auto& r : page.rooms) out.push_back(r.room_id);
+    return out;
+  };
+  PublicRoomsPage page = read_public_rooms(*pool_, kApp, std::nullopt, 2);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"c", "a"}));
+  EXPECT_TRUE(page.more);
+  EXPECT_EQ(page.rooms[0].owner, kAwkward);
+  EXPECT_EQ(page.rooms[0].category, (std::vector<int64_t>{1, -2, 9'000'000'000}));
+  page = read_public_rooms(*pool_, kApp, std::pair<int64_t, std::string>{5, "a"}, 2);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"b", "d"}));
+  EXPECT_FALSE(page.more);
+  EXPECT_TRUE(read_public_rooms(*pool_, kOtherApp, std::nullopt, 2).rooms.empty());
+  store->close();
 }
 
 // Every load reserves a block of outbox ids above every id written so far and above every block

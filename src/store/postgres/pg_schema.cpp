@@ -11,7 +11,7 @@ namespace liveroom::store {
 namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released step: add one.
-constexpr std::array<std::string_view, 6> kMigrations{{
+constexpr std::array<std::string_view, 7> kMigrations{{
     R"sql(
     CREATE TABLE rooms(
       sdkappid bigint NOT NULL,
@@ -191,6 +191,42 @@ constexpr std::array<std::string_view, 6> kMigrations{{
       next bigint NOT NULL
     );
     INSERT INTO outbox_id_blocks VALUES (1, 1);
+    )sql",
+    // 7: placement by room (docs/cluster.md): each slot of an app's rooms has its epoch row,
+    // fenced like an app's; and each app a feed of changes to its app-wide state (accounts, the
+    // callback configuration), which its hosts read to follow each other. A change takes the
+    // app's version row and holds it to its commit, so versions are taken in commit order: a
+    // reader that saw version v has seen every change before it. Only additions, as 6.
+    R"sql(
+    CREATE TABLE slot_leadership(
+      sdkappid bigint NOT NULL,
+      slot bigint NOT NULL,
+      epoch bigint NOT NULL,
+      node_id text NOT NULL,
+      advertise_url text NOT NULL,
+      since timestamptz NOT NULL,
+      PRIMARY KEY (sdkappid, slot)
+    );
+    CREATE FUNCTION liveroom_check_slot_epoch(app bigint, s bigint, held bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM 1 FROM slot_leadership WHERE sdkappid = app AND slot = s AND epoch = held FOR SHARE;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'liveroom: epoch % no longer hosts slot % of app %', held, s, app
+          USING ERRCODE = 'LR001';
+      END IF;
+    END $$;
+    CREATE TABLE app_state_versions(
+      sdkappid bigint PRIMARY KEY,
+      version bigint NOT NULL
+    );
+    CREATE TABLE app_state_changes(
+      sdkappid bigint NOT NULL,
+      version bigint NOT NULL,
+      kind text NOT NULL,
+      key bytea NOT NULL,
+      PRIMARY KEY (sdkappid, version)
+    );
     )sql",
 }};
 

@@ -24,6 +24,32 @@
 namespace liveroom::store {
 namespace {
 
+// Placement by room: keeps of a snapshot of the app what the store's slot hosts: the rooms of the
+// slot with their rows, outbox and the battles they asked for; the app-wide rows stay whole.
+void keep_slot(Snapshot& snapshot, uint32_t slot, uint32_t slots) {
+  const auto other = [&](std::string_view room_id) {
+    return domain::room_slot(room_id, slots) != slot;
+  };
+  std::erase_if(snapshot.rooms, [&](const auto& r) { return other(r.room.room_id); });
+  std::erase_if(snapshot.outbox, [&](const auto& e) { return other(e.room_id); });
+  std::erase_if(snapshot.room_event_seqs, [&](const auto& s) { return other(s.room_id); });
+  std::erase_if(snapshot.gift_senders, [&](const auto& s) { return other(s.room_id); });
+  std::erase_if(snapshot.battles, [&](const auto& b) {
+    return b.battle.rooms.empty() || other(b.battle.rooms.front().room_id);
+  });
+}
+
+// The statements that add one change of app-wide state to the app's feed ($1 the app, `key` its
+// key), in the transaction of the change: the version row is taken and held to the commit.
+std::string feed_sql(std::string_view kind, std::string_view key) {
+  return fmt::format(
+      ";INSERT INTO app_state_versions VALUES ($1, 1) ON CONFLICT (sdkappid) DO UPDATE SET "
+      "version = app_state_versions.version + 1;"
+      "INSERT INTO app_state_changes SELECT $1, version, '{}', {} FROM app_state_versions "
+      "WHERE sdkappid = $1",
+      kind, key);
+}
+
 class PostgresBackend {
  public:
   explicit PostgresBackend(const PostgresOptions& options)
@@ -48,7 +74,13 @@ class PostgresBackend {
     // One snapshot of every table, whatever commits meanwhile.
     db->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     Snapshot snapshot = read_snapshot(reader, options_.sdkappid);
+    if (options_.slot && options_.sdkappid) {
+      PgResult v = db->exec_params("SELECT version FROM app_state_versions WHERE sdkappid = $1",
+                                   {std::to_string(*options_.sdkappid)});
+      snapshot.app_state_version = v.rows() == 0 ? 0 : std::stoull(std::string(v.text(0, 0)));
+    }
     db->exec("COMMIT");
+    if (options_.slot) keep_slot(snapshot, *options_.slot, options_.room_slots);
     snapshot.first_outbox_id = first_outbox_id;
     return snapshot;
   }
@@ -56,7 +88,10 @@ class PostgresBackend {
   void begin() {
     pending_.clear();
     pending_ += "BEGIN;\n";
-    if (options_.sdkappid) {
+    if (options_.sdkappid && options_.slot) {
+      pending_ += fmt::format("SELECT liveroom_check_slot_epoch({}, {}, {});\n", *options_.sdkappid,
+                              *options_.slot, options_.epoch);
+    } else if (options_.sdkappid) {
       pending_ += "SELECT liveroom_check_app_epoch(" + std::to_string(*options_.sdkappid) + ", " +
                   std::to_string(options_.epoch) + ");\n";
     } else {
@@ -141,10 +176,14 @@ class PostgresBackend {
         "INSERT INTO room_moderation(sdkappid, room_id, state) VALUES ($1,$2,$3)");
     s_.delete_moderation = make("DELETE FROM room_moderation WHERE sdkappid=$1 AND room_id=$2");
     s_.delete_room = make("DELETE FROM rooms WHERE sdkappid=$1 AND room_id=$2");
+    // With placement by room, changes to app-wide state also go into the app's feed.
+    const bool feed = options_.slot.has_value();
     s_.put_account = make(
         "DELETE FROM accounts WHERE sdkappid=$1 AND user_id=$2;"
-        "INSERT INTO accounts(sdkappid, user_id, profile) VALUES ($1,$2,$3)");
-    s_.delete_account = make("DELETE FROM accounts WHERE sdkappid=$1 AND user_id=$2");
+        "INSERT INTO accounts(sdkappid, user_id, profile) VALUES ($1,$2,$3)" +
+        (feed ? feed_sql("account", "$2") : std::string()));
+    s_.delete_account = make("DELETE FROM accounts WHERE sdkappid=$1 AND user_id=$2" +
+                             (feed ? feed_sql("account", "$2") : std::string()));
     s_.put_outbox = make(
         "INSERT INTO webhook_outbox(id, sdkappid, url, room_id, room_seq, event_id, command, "
         "payload, client_ip, created_ms, attempts, next_attempt_ms, dead, last_error) "
@@ -160,7 +199,8 @@ class PostgresBackend {
     s_.put_callback_config = make(
         "DELETE FROM callback_config WHERE sdkappid=$1;"
         "INSERT INTO callback_config(sdkappid, url, commands, token, token_enabled) "
-        "VALUES ($1,$2,$3,$4,$5)");
+        "VALUES ($1,$2,$3,$4,$5)" +
+        (feed ? feed_sql("callbacks", "''::bytea") : std::string()));
     s_.put_gift = make(
         "DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2;"
         "INSERT INTO gifts(sdkappid, gift_id, doc) VALUES ($1,$2,$3)");
@@ -205,8 +245,18 @@ void prepare_postgres(const std::string& url) {
 
 uint64_t take_postgres_leadership(PgPool& pool, const std::string& node_id,
                                   const std::string& advertise_url,
-                                  std::optional<uint32_t> sdkappid) {
+                                  std::optional<uint32_t> sdkappid, std::optional<uint32_t> slot) {
   PgPool::Borrowed db = pool.borrow();
+  if (sdkappid && slot) {
+    // As an app's row: the lock waits for the slot's previous host's commits in flight.
+    PgResult r = db->exec_params(
+        "INSERT INTO slot_leadership VALUES ($1, $2, 1, $3, $4, now()) ON CONFLICT (sdkappid, "
+        "slot) DO UPDATE SET epoch = slot_leadership.epoch + 1, node_id = excluded.node_id, "
+        "advertise_url = excluded.advertise_url, since = now() RETURNING epoch",
+        {std::to_string(*sdkappid), std::to_string(*slot), node_id, advertise_url});
+    if (r.rows() != 1) throw StoreError("slot_leadership: the upsert returned no epoch");
+    return std::stoull(std::string(r.text(0, 0)));
+  }
   if (sdkappid) {
     // The row's lock waits for the previous host's commits in flight, as the cluster's UPDATE
     // does; an app nobody hosted yet has no row and so no commits to wait for.
@@ -226,8 +276,15 @@ uint64_t take_postgres_leadership(PgPool& pool, const std::string& node_id,
   return std::stoull(std::string(r.text(0, 0)));
 }
 
-uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid) {
+uint64_t postgres_leadership_epoch(PgPool& pool, std::optional<uint32_t> sdkappid,
+                                   std::optional<uint32_t> slot) {
   PgPool::Borrowed db = pool.borrow();
+  if (sdkappid && slot) {
+    PgResult r =
+        db->exec_params("SELECT epoch FROM slot_leadership WHERE sdkappid = $1 AND slot = $2",
+                        {std::to_string(*sdkappid), std::to_string(*slot)});
+    return r.rows() == 0 ? 0 : std::stoull(std::string(r.text(0, 0)));
+  }
   if (sdkappid) {
     PgResult r = db->exec_params("SELECT epoch FROM app_leadership WHERE sdkappid = $1",
                                  {std::to_string(*sdkappid)});
@@ -276,6 +333,116 @@ std::vector<PostgresAppLeadership> postgres_app_leaderships(const std::string& u
                     .since_ms = std::stoll(std::string(r.text(i, 4)))});
   }
   return rows;
+}
+
+AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t after,
+                                       const std::vector<std::string>& recheck_accounts,
+                                       bool recheck_callbacks) {
+  PgPool::Borrowed db = pool.borrow();
+  AppStateChanges out;
+  out.version = after;
+  // Each change with what its key holds now: a later change to the same key reads the same row,
+  // so only the last of a key's changes matters, and a deleted row reads as none.
+  PgStatement changes(&*db, nullptr,
+                      "SELECT c.version, c.kind, c.key, (a.profile IS NULL)::int, a.profile "
+                      "FROM app_state_changes c LEFT JOIN accounts a ON c.kind = 'account' AND "
+                      "a.sdkappid = c.sdkappid AND a.user_id = c.key "
+                      "WHERE c.sdkappid = $1 AND c.version > $2 ORDER BY c.version");
+  changes.bind(1, static_cast<int64_t>(sdkappid));
+  changes.bind(2, static_cast<int64_t>(after));
+  bool callbacks = recheck_callbacks;
+  for (const std::string& user_id : recheck_accounts) {
+    PgStatement row(&*db, nullptr,
+                    "SELECT profile FROM accounts WHERE sdkappid = $1 AND user_id = $2");
+    row.bind(1, static_cast<int64_t>(sdkappid));
+    row.bind(2, user_id);
+    std::optional<domain::Account> account;
+    if (row.step()) {
+      account.emplace();
+      account->user_id = user_id;
+      decode_profile(row.column_text(0), *account);
+    }
+    out.accounts.emplace_back(user_id, std::move(account));
+  }
+  while (changes.step()) {
+    const auto version = static_cast<uint64_t>(changes.column_int(0));
+    // Versions are consecutive: one missing means it was trimmed before this host read it.
+    if (version != out.version + 1) out.gap = true;
+    out.version = version;
+    if (changes.column_text(1) == "callbacks") {
+      callbacks = true;
+      continue;
+    }
+    std::optional<domain::Account> account;
+    if (changes.column_int(3) == 0) {
+      account.emplace();
+      account->user_id = changes.column_text(2);
+      decode_profile(changes.column_text(4), *account);
+    }
+    out.accounts.emplace_back(std::string(changes.column_text(2)), std::move(account));
+  }
+  if (callbacks) {
+    PgStatement row(&*db, nullptr,
+                    "SELECT url, commands, token, token_enabled FROM callback_config "
+                    "WHERE sdkappid = $1");
+    row.bind(1, static_cast<int64_t>(sdkappid));
+    domain::CallbackConfig config;
+    if (row.step()) {
+      if (!row.column_is_null(0)) {
+        config.subscription = domain::Subscription{std::string(row.column_text(0)),
+                                                   decode_commands(row.column_text(1))};
+      }
+      if (!row.column_is_null(2)) config.token = std::string(row.column_text(2));
+      config.token_enabled = row.column_int(3) != 0;
+    }
+    out.callbacks = std::move(config);
+  }
+  return out;
+}
+
+void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t keep) {
+  PgPool::Borrowed db = pool.borrow();
+  db->exec_params(
+      "DELETE FROM app_state_changes WHERE sdkappid = $1 AND version < "
+      "(SELECT version FROM app_state_versions WHERE sdkappid = $1) - $2",
+      {std::to_string(sdkappid), std::to_string(keep)});
+}
+
+PublicRoomsPage read_public_rooms(PgPool& pool, uint32_t sdkappid,
+                                  const std::optional<std::pair<int64_t, std::string>>& after,
+                                  size_t count) {
+  PgPool::Borrowed db = pool.borrow();
+  // bytea compares byte by byte, as std::string does: the order of the single node's index.
+  PgStatement rooms(
+      &*db, nullptr,
+      std::string("SELECT room_id, name, owner, cover_url, category, create_time, "
+                  "activity_status, view_count FROM rooms WHERE sdkappid = $1 AND "
+                  "is_public_visible <> 0") +
+          (after ? " AND (view_count < $3 OR (view_count = $3 AND room_id > $4))" : "") +
+          " ORDER BY view_count DESC, room_id LIMIT $2");
+  rooms.bind(1, static_cast<int64_t>(sdkappid));
+  rooms.bind(2, static_cast<int64_t>(count + 1));
+  if (after) {
+    rooms.bind(3, after->first);
+    rooms.bind(4, after->second);
+  }
+  PublicRoomsPage page;
+  while (rooms.step()) {
+    if (page.rooms.size() == count) {
+      page.more = true;
+      break;
+    }
+    domain::Room& r = page.rooms.emplace_back();
+    r.room_id = rooms.column_text(0);
+    r.name = rooms.column_text(1);
+    r.owner = rooms.column_text(2);
+    r.cover_url = rooms.column_text(3);
+    decode_category(rooms.column_text(4), r.category);
+    r.create_time = rooms.column_int(5);
+    r.activity_status = rooms.column_int(6);
+    r.view_count = rooms.column_int(7);
+  }
+  return page;
 }
 
 std::string postgres_cluster_secret(const std::string& url) {
