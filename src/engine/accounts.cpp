@@ -17,6 +17,19 @@ void set_profile_items(domain::Account& account, const std::vector<ProfileItem>&
 
 }  // namespace
 
+namespace {
+
+// The accounts a delete_accounts call deleted.
+std::vector<std::string> changes_deleted(const std::vector<AccountResult>& results) {
+  std::vector<std::string> ids;
+  for (const auto& r : results) {
+    if (r.code == Code::kOk) ids.push_back(r.user_id);
+  }
+  return ids;
+}
+
+}  // namespace
+
 bool RoomEngine::account_known(const AppState& app, std::string_view user_id) {
   return app.admins.contains(user_id) || app.accounts.contains(user_id);
 }
@@ -41,6 +54,28 @@ Result<void> RoomEngine::require_account(AppState& a, const std::string& user_id
     imports.push_back(user_id);
   }
   return {};
+}
+
+bool RoomEngine::follow_account(uint32_t sdkappid, const std::string& user_id,
+                                std::optional<domain::Account> now) {
+  AppState* a = app(sdkappid);
+  if (!a) return true;
+  std::lock_guard lock(a->accounts_mu);
+  const uint64_t durable = store_.durable_seq();
+  std::erase_if(a->deleting, [&](const auto& d) { return d.second <= durable; });
+  auto it = a->accounts.find(user_id);
+  const auto deleting = a->deleting.find(user_id);
+  if (it != a->accounts.end() ? it->second.seq > durable : deleting != a->deleting.end()) {
+    return false;
+  }
+  if (!now) {
+    if (it != a->accounts.end()) a->accounts.erase(it);
+  } else if (it != a->accounts.end()) {
+    it->second = AccountEntry{std::move(*now), 0};
+  } else {
+    a->accounts.emplace(user_id, AccountEntry{std::move(*now), 0});
+  }
+  return true;
 }
 
 void RoomEngine::import_pending(uint32_t sdkappid, const std::vector<std::string>& imports,
@@ -140,6 +175,9 @@ std::vector<AccountResult> RoomEngine::delete_accounts(uint32_t sdkappid,
     const uint64_t seq = store_.submit(std::move(changes));
     fence.observe(seq);
     a->accounts_delete_seq = seq;
+    if (room_slots_ > 0) {
+      for (const auto& user_id : changes_deleted(results)) a->deleting[user_id] = seq;
+    }
   }
   return results;
 }

@@ -22,8 +22,13 @@ namespace {
 using domain::BattleRoomState;
 using domain::BattleStatus;
 
-std::string new_battle_id() {
-  return "battle_" + random_event_id().substr(0, 20);
+// With placement by room (`slots` > 0) the id falls in `slot`, its asking room's: a call that
+// names only the battle then reaches the host of its rooms. (One try in `slots` does.)
+std::string new_battle_id(uint32_t slots, uint32_t slot) {
+  while (true) {
+    std::string id = "battle_" + random_event_id().substr(0, 20);
+    if (slots == 0 || domain::room_slot(id, slots) == slot) return id;
+  }
 }
 
 }  // namespace
@@ -127,7 +132,7 @@ Result<CreatedBattle> RoomEngine::create_battle(uint32_t sdkappid, const std::st
 
   const int64_t now = clock_.unix_millis();
   domain::Battle battle;
-  battle.battle_id = new_battle_id();
+  battle.battle_id = new_battle_id(room_slots_, domain::room_slot(from_room, room_slots_));
   battle.duration_ms = duration_ms;
   battle.extension_info = extension_info;
   battle.create_ms = now;
@@ -140,6 +145,12 @@ Result<CreatedBattle> RoomEngine::create_battle(uint32_t sdkappid, const std::st
         read_room(sdkappid, to, ignored, [](const domain::Room& room) { return room.owner; });
     if (to == from_room || battle.room(to)) {
       answer = {to, kBattleRoomUnavailable, "listed twice, or the asking room itself"};
+    } else if (room_slots_ > 0 &&
+               domain::room_slot(to, room_slots_) != domain::room_slot(from_room, room_slots_)) {
+      answer = {to, kBattleRoomUnavailable,
+                fmt::format("room '{}' is in another slot than room '{}' (placement = \"room\" "
+                            "runs a battle between rooms of one slot only, for now)",
+                            to, from_room)};
     } else if (!to_owner) {
       answer = {to, kBattleRoomUnavailable, fmt::format("room '{}' does not exist", to)};
     } else if (x.battle_of.contains(to)) {

@@ -16,6 +16,15 @@ Result<void> RoomEngine::store_callbacks(AppState& a, domain::CallbackConfig nex
   return {};
 }
 
+bool RoomEngine::follow_callbacks(uint32_t sdkappid, domain::CallbackConfig now) {
+  AppState* a = app(sdkappid);
+  if (!a) return true;
+  std::lock_guard lock(a->callbacks_mu);
+  if (a->callbacks_seq > store_.durable_seq()) return false;
+  a->api_callbacks = std::move(now);
+  return true;
+}
+
 Result<void> RoomEngine::set_callback(uint32_t sdkappid, domain::Subscription subscription,
                                       ReadFence& fence) {
   AppState* a = app(sdkappid);

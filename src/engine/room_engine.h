@@ -369,6 +369,24 @@ class RoomEngine {
   // they kept until then (docs/cluster.md). Set before the engine serves.
   using RoomWatcher = std::function<void(uint32_t sdkappid, std::string_view room_id)>;
   void set_room_watcher(RoomWatcher watcher) { room_watcher_ = std::move(watcher); }
+
+  // --- placement by room (docs/cluster.md): this engine holds one slot of an app's rooms -------
+  // Battle ids fall in their asking room's slot (so a call naming one reaches its host), and a
+  // battle invites only rooms of that slot. Set before serving.
+  void set_room_slots(uint32_t slots) { room_slots_ = slots; }
+  // get_room_list reads every slot's rooms from here (PostgreSQL) instead of this engine's index.
+  // It throws on a database error. Set before serving.
+  using PublicRoomLister = std::function<store::PublicRoomsPage(
+      uint32_t sdkappid, const std::optional<std::pair<int64_t, std::string>>& after,
+      size_t count)>;
+  void set_public_room_lister(PublicRoomLister lister) { public_room_lister_ = std::move(lister); }
+  // App-wide state another host of the app changed, as PostgreSQL holds it now. Memory follows
+  // unless this engine has a write of its own to the same state that is not durable yet: false
+  // then, and the caller reads the row again later (that write commits after the change read, so
+  // the row will show it, or whatever came after).
+  bool follow_account(uint32_t sdkappid, const std::string& user_id,
+                      std::optional<domain::Account> now);
+  bool follow_callbacks(uint32_t sdkappid, domain::CallbackConfig now);
   // Enters `user` with its connection: refused while banned (10007), when MaxMemberCount
   // members are in (10014), or when the room does not exist. A member that is offline within the
   // grace period comes back with its seat and role; one online elsewhere moves here. Every entry
@@ -595,6 +613,8 @@ class RoomEngine {
     mutable std::mutex accounts_mu;
     std::unordered_map<std::string, AccountEntry, StringHash, std::equal_to<>> accounts;
     uint64_t accounts_delete_seq = 0;
+    // Placement by room: accounts this engine deleted, until durable (follow_account).
+    std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> deleting;
     mutable std::mutex index_mu;
     std::set<ListKey> public_index;
     mutable std::mutex callbacks_mu;
@@ -767,6 +787,8 @@ class RoomEngine {
   std::unordered_map<uint32_t, std::unique_ptr<AppState>> apps_;
   GiftCatalog gifts_;
   RoomWatcher room_watcher_;
+  uint32_t room_slots_ = 0;  // placement by room: the app's slots; 0 otherwise
+  PublicRoomLister public_room_lister_;
 };
 
 template <typename Fn>

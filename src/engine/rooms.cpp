@@ -204,6 +204,29 @@ Result<RoomListPage> RoomEngine::list_rooms(uint32_t sdkappid, std::string_view 
   }
   // The page reflects every write submitted so far; wait for all of them to be durable.
   fence.observe(store_.submitted_seq());
+  if (public_room_lister_) {
+    // Placement by room: the other slots' rooms are on other hosts; PostgreSQL has them all,
+    // every acknowledged write included.
+    store::PublicRoomsPage rows;
+    try {
+      rows = public_room_lister_(
+          sdkappid,
+          after ? std::optional(std::pair(after->view_count, after->room_id)) : std::nullopt,
+          count);
+    } catch (const std::exception& e) {
+      return fail(Code::kInternal, fmt::format("cluster: cannot read the room list: {}", e.what()));
+    }
+    RoomListPage page;
+    for (domain::Room& r : rows.rooms) {
+      page.rooms.push_back(RoomListEntry{
+          std::move(r.room_id), std::move(r.name), std::move(r.owner), std::move(r.cover_url),
+          std::move(r.category), r.create_time, r.activity_status, r.view_count});
+    }
+    if (rows.more && !page.rooms.empty()) {
+      page.next = encode_cursor(page.rooms.back().view_count, page.rooms.back().room_id);
+    }
+    return page;
+  }
 
   std::vector<ListKey> keys;
   bool more = false;

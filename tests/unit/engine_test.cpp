@@ -703,5 +703,88 @@ TEST_F(EngineTest, NewOutboxIdsStartAtTheStoresBlockOrAboveTheLoadedRows) {
   EXPECT_EQ(RawDb(db_path()).scalar("SELECT count(*) FROM webhook_outbox"), 2);
 }
 
+// ----- placement by room: one slot's engine follows the app's other hosts -------------------
+
+TEST_F(EngineTest, AnAccountAnotherHostImportedOrDeletedIsFollowed) {
+  EXPECT_EQ(create("r1", "bob").error().code, Code::kAccountNotImported);
+  EXPECT_TRUE(engine_->follow_account(kApp, "bob", domain::Account{"bob", {}}));
+  EXPECT_TRUE(create("r1", "bob"));
+  EXPECT_TRUE(engine_->follow_account(kApp, "bob", std::nullopt));
+  EXPECT_EQ(create("r2", "bob").error().code, Code::kAccountNotImported);
+}
+
+TEST_F(EngineTest, ADurableAccountOfThisEngineFollowsAnotherHostsDeletion) {
+  import("carol");
+  ASSERT_TRUE(wait_all_durable(*store_));
+  // Durable: another host's deletion read after it applies.
+  EXPECT_TRUE(engine_->follow_account(kApp, "carol", std::nullopt));
+  EXPECT_EQ(create("r1", "carol").error().code, Code::kAccountNotImported);
+}
+
+TEST_F(EngineTest, TheCallbacksAnotherHostSetAreFollowed) {
+  ReadFence fence;
+  EXPECT_FALSE(engine_->get_callback(kApp, fence));
+  domain::CallbackConfig config;
+  config.subscription = domain::Subscription{"http://127.0.0.1:1/hook", {}};
+  EXPECT_TRUE(engine_->follow_callbacks(kApp, config));
+  auto got = engine_->get_callback(kApp, fence);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->url, "http://127.0.0.1:1/hook");
+}
+
+TEST_F(EngineTest, WithSlotsABattleIdFallsInItsRoomsSlotAndOtherSlotsAreNotInvited) {
+  constexpr uint32_t kSlots = 8;
+  engine_->set_room_slots(kSlots);
+  // Three rooms, two of them in one slot.
+  std::string a = "pk-0", same, other;
+  for (int i = 1; same.empty() || other.empty(); ++i) {
+    const std::string id = "pk-" + std::to_string(i);
+    const bool in_a = domain::room_slot(id, kSlots) == domain::room_slot(a, kSlots);
+    if (in_a && same.empty()) same = id;
+    if (!in_a && other.empty()) other = id;
+  }
+  for (const auto& id : {a, same, other}) ASSERT_TRUE(create(id));
+  ReadFence fence;
+  auto created =
+      engine_->create_battle(kApp, a, {same, other}, 60'000, 10'000, "", "", Actor{}, fence);
+  ASSERT_TRUE(created) << created.error().info;
+  ASSERT_FALSE(created->battle_id.empty());
+  EXPECT_EQ(domain::room_slot(created->battle_id, kSlots), domain::room_slot(a, kSlots));
+  ASSERT_EQ(created->results.size(), 2u);
+  EXPECT_EQ(created->results[0].result_code, kBattleInvited);
+  EXPECT_EQ(created->results[1].result_code, kBattleRoomUnavailable);
+  EXPECT_NE(created->results[1].message.find("another slot"), std::string::npos);
+}
+
+TEST_F(EngineTest, WithAListerTheRoomListComesFromItWithTheSameCursor) {
+  ASSERT_TRUE(create("here"));  // this engine's own rooms are not what the list shows
+  std::optional<std::pair<int64_t, std::string>> asked_after;
+  engine_->set_public_room_lister(
+      [&](uint32_t, const std::optional<std::pair<int64_t, std::string>>& after, size_t count) {
+        asked_after = after;
+        store::PublicRoomsPage page;
+        for (size_t i = 0; i < count; ++i) {
+          domain::Room& r = page.rooms.emplace_back();
+          r.room_id = "elsewhere-" + std::to_string(i);
+          r.view_count = 7;
+        }
+        page.more = true;
+        return page;
+      });
+  auto first = list("", 2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(ids_of(*first), (std::vector<std::string>{"elsewhere-0", "elsewhere-1"}));
+  EXPECT_FALSE(asked_after.has_value());
+  ASSERT_FALSE(first->next.empty());
+  ASSERT_TRUE(list(first->next, 2));
+  EXPECT_EQ(asked_after, (std::pair<int64_t, std::string>{7, "elsewhere-1"}));
+  engine_->set_public_room_lister(
+      [](uint32_t, const std::optional<std::pair<int64_t, std::string>>&,
+         size_t) -> store::PublicRoomsPage { throw std::runtime_error("no database"); });
+  auto failed = list("", 2);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Code::kInternal);
+}
+
 }  // namespace
 }  // namespace liveroom::engine
