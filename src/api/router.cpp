@@ -195,9 +195,22 @@ Result<Reply> ApiRouter::dispatch(const server::HttpRequest& request, const Comm
                             "REST API must be called as an App administrator",
                             identifier, sdkappid));
   }
-  if (auto ok = quotas_.try_acquire(sdkappid, command->name, std::chrono::steady_clock::now());
-      !ok) {
+  if (shared_quota_) {
+    if (const uint32_t limit = quotas_.limit_for(sdkappid, command->name); limit > 0) {
+      if (auto ok =
+              shared_quota_(sdkappid, quota::QuotaTable::canonical_command(command->name), limit);
+          !ok) {
+        return fail(ok.error().code == Code::kRateLimited ? command->over_quota : ok.error().code,
+                    std::move(ok.error().info));
+      }
+    }
+  } else if (auto ok =
+                 quotas_.try_acquire(sdkappid, command->name, std::chrono::steady_clock::now());
+             !ok) {
     return fail(command->over_quota, std::move(ok.error().info));
+  }
+  if (before_call_ && command->name != "get_room_info") {
+    if (auto ok = before_call_(); !ok) return std::unexpected(std::move(ok.error()));
   }
 
   if (request.body.empty()) {

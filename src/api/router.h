@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,17 @@ class ApiRouter {
   // Every "<service>/<command>" this server answers (for docs and start-up checks).
   std::vector<std::string_view> command_paths() const;
 
+  // Placement by room (docs/cluster.md). Set before serving.
+  // Runs before every command but get_room_info (which reads only its room): brings the app-wide
+  // state the engine keeps up to date with the app's other hosts; an error answers the call.
+  using BeforeCall = std::function<Result<void>()>;
+  void set_before_call(BeforeCall before) { before_call_ = std::move(before); }
+  // Takes the call's token from the cluster's one bucket of (sdkappid, command), whose rate is
+  // `limit` per second (never 0), instead of this router's own.
+  using SharedQuota =
+      std::function<Result<void>(uint32_t sdkappid, std::string_view command, uint32_t limit)>;
+  void set_shared_quota(SharedQuota quota) { shared_quota_ = std::move(quota); }
+
  private:
   // What the router knows of one command; the metrics children are created once, up front.
   struct Command {
@@ -63,6 +75,8 @@ class ApiRouter {
   std::unordered_map<std::string, Command, StringHash, std::equal_to<>> commands_;
   CallerCheck callers_;
   quota::QuotaTable quotas_;
+  BeforeCall before_call_;
+  SharedQuota shared_quota_;
 };
 
 }  // namespace liveroom::api

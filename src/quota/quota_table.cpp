@@ -199,10 +199,14 @@ Result<void> QuotaTable::try_acquire(uint32_t sdkappid, std::string_view command
   if (bucket.limit == 0 || bucket.take(now)) return {};
   const uint32_t limit = bucket.limit;
   lock.unlock();
-  return fail(Code::kRateLimited, std::string(last_segment(command)) + " exceeds its limit of " +
-                                      std::to_string(limit) +
-                                      (limit == 1 ? " request" : " requests") +
-                                      " per second for sdkappid " + std::to_string(sdkappid));
+  return std::unexpected(over_limit(sdkappid, command, limit));
+}
+
+Error QuotaTable::over_limit(uint32_t sdkappid, std::string_view command, uint32_t limit) {
+  return Error{Code::kRateLimited, std::string(last_segment(command)) + " exceeds its limit of " +
+                                       std::to_string(limit) +
+                                       (limit == 1 ? " request" : " requests") +
+                                       " per second for sdkappid " + std::to_string(sdkappid)};
 }
 
 uint32_t QuotaTable::limit_for(uint32_t sdkappid, std::string_view command) const {

@@ -47,6 +47,8 @@ class QuotaTable {
 
   // The limit the spec documents for a command (live-api.md §1.4).
   static uint32_t spec_default(std::string_view command);
+  // The 60007 of a call over its limit.
+  static Error over_limit(uint32_t sdkappid, std::string_view command, uint32_t limit);
   // The bucket name: the last path segment, with get_room_statistic folded into get_room_stats.
   static std::string_view canonical_command(std::string_view command);
 
