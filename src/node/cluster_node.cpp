@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -20,9 +21,12 @@
 #include <boost/json.hpp>
 
 #include "api/query.h"
+#include "api/room_of_call.h"
 #include "base/json_writer.h"
 #include "base/query_params.h"
 #include "cluster/placement.h"
+#include "domain/room.h"
+#include "node/fan_out.h"
 #include "node/serve.h"
 #include "node/shard.h"
 
@@ -72,8 +76,15 @@ std::optional<uint32_t> app_of_login(std::string_view text) {
 // round trip that carries the other threads' looks too, so more threads mostly add wake-ups.
 size_t lease_threads(const config::Config& cfg) {
   constexpr size_t kMaxLeaseThreads = 16;
-  const bool by_app = cfg.cluster->placement == config::ClusterConfig::Placement::kApp;
-  return std::min(kMaxLeaseThreads, by_app ? cfg.apps.size() : size_t{1});
+  switch (cfg.cluster->placement) {
+    case config::ClusterConfig::Placement::kApp:
+      return std::min(kMaxLeaseThreads, cfg.apps.size());
+    case config::ClusterConfig::Placement::kRoom:
+      return std::min(kMaxLeaseThreads, cfg.apps.size() * cfg.cluster->room_slots);
+    case config::ClusterConfig::Placement::kCluster:
+      break;
+  }
+  return 1;
 }
 
 // A client that logs in by its first message rather than the upgrade's query string: with
@@ -184,11 +195,19 @@ class ClusterNode {
   int run();
 
  private:
-  bool by_app() const { return cluster_.placement == config::ClusterConfig::Placement::kApp; }
+  // Placement by app or by room: a lease per app or per slot, each with its preferred node.
+  bool by_app_or_room() const {
+    return cluster_.placement != config::ClusterConfig::Placement::kCluster;
+  }
+  bool by_room() const { return cluster_.placement == config::ClusterConfig::Placement::kRoom; }
   server::HttpResponse handle(server::HttpRequest&& req);
   // With placement by app: the node's own answers to /healthz, /metrics and /readyz*.
   std::optional<server::HttpResponse> answer_here(std::string_view path);
   Shard& shard_for(std::optional<uint32_t> sdkappid);
+  // Placement by room: the shard of the slot of the room a call names (slot 0 for the app's own
+  // calls).
+  Shard& shard_for_call(std::optional<uint32_t> sdkappid, std::string_view path,
+                        std::string_view body);
   std::shared_ptr<server::WebSocketSession> open_client(
       const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer);
   std::shared_ptr<server::WebSocketSession> open_link(const server::HttpRequest& upgrade,
@@ -197,9 +216,9 @@ class ClusterNode {
   // live ones, as the registry last showed them. Not before it has been up two look intervals
   // (its list is read after each look): the nodes of a cluster starting together have then
   // registered, and split the apps.
-  bool preferred(uint32_t sdkappid) const;
-  // The node among `live` (this one added) that should host `sdkappid`: rendezvous hashing.
-  std::string preferred_node(uint32_t sdkappid, std::vector<std::string> live) const;
+  bool preferred(const cluster::LeaseScope& scope) const;
+  // The node among `live` (this one added) that should host `scope`: rendezvous hashing.
+  std::string preferred_node(const cluster::LeaseScope& scope, std::vector<std::string> live) const;
   // A node joined or left: the apps this node now prefers, and does not host, may be handed to
   // it at any moment (a host stopping, or rebalancing): their shards look often.
   void live_changed();
@@ -221,8 +240,9 @@ class ClusterNode {
   const config::ClusterConfig& cluster_;
   const std::string link_secret_;
   store::PgPool postgres_;
-  cluster::SharedRedisClient redis_;  // every shard's lease uses it: declared before them
-  cluster::LeaseDriver leases_;       // and every lease's looks run on its threads
+  cluster::SharedRedisClient redis_;           // every shard's lease uses it: declared before them
+  cluster::LeaseDriver leases_;                // and every lease's looks run on its threads
+  std::optional<cluster::SharedQuota> quota_;  // placement by room
   // What /metrics shows of the node itself (NodeContext says which when).
   metrics::Registry node_metrics_;
   metrics::Registry follower_metrics_;
@@ -234,7 +254,8 @@ class ClusterNode {
   server::HttpServer http_;
   NodeContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::unordered_map<uint32_t, Shard*> shard_of_app_;  // placement by app
+  std::unordered_map<uint32_t, Shard*> shard_of_app_;  // placement by app; by room, slot 0's
+  std::unordered_map<uint32_t, std::vector<Shard*>> slots_of_app_;  // placement by room
   LoginDeadlines login_deadlines_;
   std::thread rebalancer_;
   std::mutex rebalance_mu_;
@@ -256,6 +277,11 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
              std::chrono::milliseconds(std::max<uint32_t>(200, cluster_.lease_ms / 4)),
              "liveroomd-" + cluster_.node_id),
       leases_(lease_threads(cfg_)),
+      quota_(by_room()
+                 ? std::make_optional<cluster::SharedQuota>(
+                       cluster::parse_redis_url(cluster_.redis_url), cluster_.key_prefix,
+                       std::chrono::milliseconds(std::max<uint32_t>(200, cluster_.lease_ms / 4)))
+                 : std::nullopt),
       calls_refused_(node_metrics_.counter(
           "liveroom_cluster_calls_refused_total",
           "REST calls answered 100001 because no leader could take them within failover_wait_ms")),
@@ -275,6 +301,7 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .postgres = postgres_,
                .redis = redis_,
                .leases = leases_,
+               .quota = quota_ ? &*quota_ : nullptr,
                .http = http_,
                .stopping = stopping_,
                .retiring = retiring_,
@@ -282,15 +309,25 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
                .follower_metrics = follower_metrics_,
                .calls_refused = calls_refused_,
                .reads_answered_here = reads_answered_here_,
-               .preferred = [this](uint32_t sdkappid) { return preferred(sdkappid); },
+               .preferred = [this](const cluster::LeaseScope& scope) { return preferred(scope); },
                .describe = [this] { return describe(); },
                .live_changed = [this] { live_changed(); }},
       login_deadlines_(std::chrono::milliseconds(cfg_.gateway.login_timeout_ms)),
       started_(std::chrono::steady_clock::now()),
       started_ms_(SystemClock().unix_millis()) {
-  if (by_app()) {
+  if (by_room()) {
     for (const auto& app : cfg_.apps) {
-      shards_.push_back(std::make_unique<Shard>(context_, app.sdkappid, shards_.empty()));
+      for (uint32_t slot = 0; slot < cluster_.room_slots; ++slot) {
+        shards_.push_back(std::make_unique<Shard>(context_, cluster::LeaseScope{app.sdkappid, slot},
+                                                  shards_.empty()));
+        slots_of_app_[app.sdkappid].push_back(shards_.back().get());
+      }
+      shard_of_app_[app.sdkappid] = slots_of_app_[app.sdkappid].front();
+    }
+  } else if (by_app_or_room()) {
+    for (const auto& app : cfg_.apps) {
+      shards_.push_back(std::make_unique<Shard>(
+          context_, cluster::LeaseScope{app.sdkappid, std::nullopt}, shards_.empty()));
       shard_of_app_[app.sdkappid] = shards_.back().get();
     }
   } else {
@@ -351,10 +388,13 @@ ClusterNode::ClusterNode(config::Config cfg, std::vector<char*> command_line)
 int ClusterNode::run() {
   http_.start();
   for (auto& shard : shards_) shard->start();
-  if (by_app()) rebalancer_ = std::thread([this] { rebalance(); });
+  if (by_app_or_room()) rebalancer_ = std::thread([this] { rebalance(); });
   spdlog::info("liveroomd listening on {} (port {}) as cluster node {} ({}){}", cfg_.listen,
                http_.port(), cluster_.node_id, cluster_.advertise_url,
-               by_app() ? fmt::format(", placement by app ({} apps)", shards_.size()) : "");
+               by_room()          ? fmt::format(", placement by room ({} apps of {} slots)",
+                                                cfg_.apps.size(), cluster_.room_slots)
+               : by_app_or_room() ? fmt::format(", placement by app ({} apps)", shards_.size())
+                                  : "");
 
   http_.wait_for_signal();
   retiring_.store(true, std::memory_order_release);
@@ -364,7 +404,7 @@ int ClusterNode::run() {
   }
   rebalance_cv_.notify_all();
   if (rebalancer_.joinable()) rebalancer_.join();  // (a hand-over in progress ends first)
-  if (by_app()) choose_successors();
+  if (by_app_or_room()) choose_successors();
   stopping_.store(true, std::memory_order_release);
   // A follower whose link a stepping-down leader closed tries the leader again until the lease
   // names the next one; refusing its connection (rather than upgrading it and closing it, which
@@ -387,10 +427,30 @@ Shard& ClusterNode::shard_for(std::optional<uint32_t> sdkappid) {
 }
 
 server::HttpResponse ClusterNode::handle(server::HttpRequest&& req) {
-  if (!by_app()) return shards_.front()->handle(std::move(req));
+  if (!by_app_or_room()) return shards_.front()->handle(std::move(req));
   const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
   if (auto here = answer_here(path)) return std::move(*here);
+  if (by_room()) {
+    const auto app = app_of_target(req.target);
+    // The webhook outbox of each slot is its host's: these ask them all.
+    if (path.starts_with("/v4/liveroom_webhooks/") && app && slots_of_app_.contains(*app)) {
+      std::vector<server::HttpResponse> parts;
+      for (Shard* slot : slots_of_app_.at(*app))
+        parts.push_back(slot->handle(server::HttpRequest(req)));
+      return gather(std::move(parts), &merge_webhook_answers);
+    }
+    return shard_for_call(app, path, req.body).handle(std::move(req));
+  }
   return shard_for(app_of_target(req.target)).handle(std::move(req));
+}
+
+Shard& ClusterNode::shard_for_call(std::optional<uint32_t> sdkappid, std::string_view path,
+                                   std::string_view body) {
+  const auto slots = sdkappid ? slots_of_app_.find(*sdkappid) : slots_of_app_.end();
+  if (slots == slots_of_app_.end()) return shard_for(sdkappid);
+  const std::optional<std::string> room = api::room_of_call(path, body);
+  if (!room) return *slots->second.front();
+  return *slots->second[domain::room_slot(*room, cluster_.room_slots)];
 }
 
 std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view path) {
@@ -415,7 +475,7 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
     for (const auto& s : shards_) {
       const bool here = s->is_serving() && s->lease_valid();
       if (!here && s->leader_url().empty()) {
-        return json(503, fmt::format(R"({{"status":"no node serves app {}"}})", *s->sdkappid()));
+        return json(503, fmt::format(R"({{"status":"no node serves {}"}})", s->name()));
       }
     }
     return json(200, R"({"status":"ready"})");
@@ -431,7 +491,13 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
 
 std::shared_ptr<server::WebSocketSession> ClusterNode::open_client(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
-  if (!by_app()) return shards_.front()->open_client(upgrade, std::move(peer));
+  if (!by_app_or_room()) return shards_.front()->open_client(upgrade, std::move(peer));
+  if (by_room()) {
+    // (The next stage: a client's session follows the room it enters; docs/cluster.md.)
+    return cluster::refuse_link(std::move(peer), 1008,
+                                "placement = \"room\" does not serve the client gateway yet; "
+                                "use placement = \"app\" for gateway clients");
+  }
   const std::string_view target = upgrade.target;
   if (target.find("sdkappid=") != std::string_view::npos) {
     return shard_for(app_of_target(target)).open_client(upgrade, std::move(peer));
@@ -453,13 +519,35 @@ std::shared_ptr<server::WebSocketSession> ClusterNode::open_link(
     return cluster::refuse_link(std::move(peer), cluster::kLinkRefused, std::move(*why));
   }
   const std::string shard = cluster::link_shard(upgrade.target);
-  if (!by_app()) {
+  if (!by_app_or_room()) {
     if (!shard.empty()) {
       return cluster::refuse_link(std::move(peer), cluster::kLinkRefused,
                                   "placement by cluster here, by app on the follower: every node "
                                   "of a cluster must have the same [cluster] placement");
     }
     return shards_.front()->open_link(upgrade, std::move(peer));
+  }
+  if (by_room()) {
+    // "<app>:<slot>"
+    const size_t colon = shard.find(':');
+    const auto app =
+        colon == std::string::npos ? std::nullopt : api::parse_sdkappid(shard.substr(0, colon));
+    const auto slots = app ? slots_of_app_.find(*app) : slots_of_app_.end();
+    uint32_t slot = 0;
+    const std::string_view slot_text =
+        colon == std::string::npos ? std::string_view() : std::string_view(shard).substr(colon + 1);
+    const auto [end, ec] =
+        std::from_chars(slot_text.data(), slot_text.data() + slot_text.size(), slot);
+    if (slots == slots_of_app_.end() || ec != std::errc() ||
+        end != slot_text.data() + slot_text.size() || slot >= slots->second.size()) {
+      return cluster::refuse_link(
+          std::move(peer), cluster::kLinkRefused,
+          "placement by room here with " + std::to_string(cluster_.room_slots) +
+              " slots; the follower's link names '" + shard +
+              "': every node of a cluster must have the same [cluster] placement and room_slots, "
+              "and the same [[apps]]");
+    }
+    return slots->second[slot]->open_link(upgrade, std::move(peer));
   }
   const auto app = api::parse_sdkappid(shard);
   const auto it = app ? shard_of_app_.find(*app) : shard_of_app_.end();
@@ -473,25 +561,26 @@ std::shared_ptr<server::WebSocketSession> ClusterNode::open_link(
   return it->second->open_link(upgrade, std::move(peer));
 }
 
-bool ClusterNode::preferred(uint32_t sdkappid) const {
+bool ClusterNode::preferred(const cluster::LeaseScope& scope) const {
   if (std::chrono::steady_clock::now() - started_ <
       2 * std::chrono::milliseconds(cluster_.lease_ms / 3)) {
     return false;
   }
-  return preferred_node(sdkappid, shards_.front()->leadership().live_nodes()) == cluster_.node_id;
+  return preferred_node(scope, shards_.front()->leadership().live_nodes()) == cluster_.node_id;
 }
 
-std::string ClusterNode::preferred_node(uint32_t sdkappid, std::vector<std::string> live) const {
+std::string ClusterNode::preferred_node(const cluster::LeaseScope& scope,
+                                        std::vector<std::string> live) const {
   if (std::find(live.begin(), live.end(), cluster_.node_id) == live.end()) {
     live.push_back(cluster_.node_id);
   }
-  return cluster::preferred_node(sdkappid, live);
+  return cluster::preferred_node(scope, live);
 }
 
 void ClusterNode::live_changed() {
-  if (!by_app()) return;
+  if (!by_app_or_room()) return;
   for (auto& shard : shards_) {
-    if (!shard->is_serving() && preferred(*shard->sdkappid())) shard->look_soon();
+    if (!shard->is_serving() && preferred(*shard->scope())) shard->look_soon();
   }
 }
 
@@ -517,10 +606,10 @@ void ClusterNode::choose_successors() {
   if (others.empty()) return;  // they stopped too: released for any node
   for (auto& shard : shards_) {
     if (!shard->is_serving()) continue;
-    const std::string& next = cluster::preferred_node(*shard->sdkappid(), others);
+    const std::string& next = cluster::preferred_node(*shard->scope(), others);
     shard->set_successor(next);
-    spdlog::info("cluster: node {} stops: app {} goes to node {}", cluster_.node_id,
-                 *shard->sdkappid(), next);
+    spdlog::info("cluster: node {} stops: {} goes to node {}", cluster_.node_id, shard->name(),
+                 next);
   }
   spdlog::info("cluster: successors chosen in {} ms",
                std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -534,7 +623,7 @@ void ClusterNode::rebalance() {
   std::unordered_map<std::string, Clock::time_point> live_since;
   // An app handed to a node that did not take it (another version, another [[apps]]) comes
   // back when the lease expires: it is not sent there again for a while.
-  std::unordered_map<uint32_t, std::pair<std::string, Clock::time_point>> handed;
+  std::unordered_map<Shard*, std::pair<std::string, Clock::time_point>> handed;
   // A few apps per look, not all that should move: each move reconnects its app's clients
   // through the balancer, and a node that comes back to a cluster of a thousand apps would
   // otherwise have a third of them reconnect at once. Not one per look either: that node would
@@ -556,14 +645,13 @@ void ClusterNode::rebalance() {
           stopping_.load(std::memory_order_acquire)) {
         continue;
       }
-      const uint32_t app = *shard->sdkappid();
-      const std::string best = preferred_node(app, live);
+      const std::string best = preferred_node(*shard->scope(), live);
       if (best == cluster_.node_id || now - live_since[best] < lease) continue;
-      if (auto it = handed.find(app);
+      if (auto it = handed.find(shard.get());
           it != handed.end() && it->second.first == best && now - it->second.second < 15 * lease) {
         continue;
       }
-      handed[app] = {best, now};
+      handed[shard.get()] = {best, now};
       moves.emplace_back(shard.get(), best);
       if (moves.size() == kMovesPerLook) break;  // the next ones at the next look
     }
@@ -640,7 +728,7 @@ std::string ClusterNode::describe() const {
             }));
     w.field("rooms", rooms);
   }
-  if (!serves || by_app()) {
+  if (!serves || by_app_or_room()) {
     size_t clients = 0, calls = 0;
     for (const auto& s : shards_) {
       clients += s->carried_clients();
@@ -649,7 +737,13 @@ std::string ClusterNode::describe() const {
     w.field("carried_clients", static_cast<int64_t>(clients))
         .field("carried_calls", static_cast<int64_t>(calls));
   }
-  if (by_app()) {
+  if (by_room()) {
+    w.key("slots").begin_array();  // "<sdkappid>:<slot>"
+    for (const auto& s : shards_) {
+      if (s->is_serving()) w.value(fmt::format("{}:{}", *s->sdkappid(), *s->scope()->slot));
+    }
+    w.end_array();
+  } else if (by_app_or_room()) {
     w.key("apps").begin_array();
     for (const auto& s : shards_) {
       if (s->is_serving()) w.value(static_cast<int64_t>(*s->sdkappid()));

@@ -85,6 +85,7 @@ Services::Services(const config::Config& cfg, std::unique_ptr<store::Store> open
   engine = std::make_unique<engine::RoomEngine>(*store, clock, std::move(apps));
   if (watcher) engine->set_room_watcher(std::move(watcher));
   store::Snapshot snapshot = store->load();
+  app_state_version = snapshot.app_state_version;
   std::vector<domain::OutboxEntry> outbox = snapshot.outbox;
   engine->load(std::move(snapshot));
 

@@ -37,6 +37,7 @@ struct Services {
   std::unique_ptr<api::ApiRouter> router;
   std::unique_ptr<gateway::Gateway> gateway;
   size_t undelivered = 0;
+  uint64_t app_state_version = 0;  // where the loaded app-wide state stands (placement by room)
 };
 
 // The client gateway's WebSocket settings, from [gateway].

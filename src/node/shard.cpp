@@ -51,17 +51,20 @@ config::Config config_of(const config::Config& cfg, std::optional<uint32_t> sdka
 
 }  // namespace
 
-Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_registry)
+Shard::Shard(NodeContext& node, std::optional<cluster::LeaseScope> scope, bool writes_registry)
     : node_(node),
-      sdkappid_(sdkappid),
-      cfg_(config_of(node.cfg, sdkappid)),
+      scope_(scope),
+      sdkappid_(scope ? std::optional<uint32_t>(scope->sdkappid) : std::nullopt),
+      cfg_(config_of(node.cfg, sdkappid_)),
       cluster_(*cfg_.cluster),
       failover_wait_(cluster_.failover_wait_ms),
       follower_reads_(cfg_, clock_, node.reads_answered_here),
       leadership_(
           cluster_, node.redis, node.leases,
           {.current_epoch =
-               [this] { return store::postgres_leadership_epoch(node_.postgres, sdkappid_); },
+               [this] {
+                 return store::postgres_leadership_epoch(node_.postgres, sdkappid_, slot());
+               },
            .lost = [this](const std::string& why) { restart_as_follower(node_.command_line, why); },
            .elected = [this] { begin_take_over(); },
            .describe = writes_registry ? node.describe : std::function<std::string()>{},
@@ -69,17 +72,21 @@ Shard::Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_re
                [this](const std::string& previous) {
                  if (links_) links_->abandon(previous, "another node leads now");
                },
-           .preferred = sdkappid
-                            ? std::function<bool()>([this] { return node_.preferred(*sdkappid_); })
-                            : std::function<bool()>{},
+           .preferred = scope ? std::function<bool()>([this] { return node_.preferred(*scope_); })
+                              : std::function<bool()>{},
            .live_changed = writes_registry ? node.live_changed : std::function<void()>{},
            .may_take = [this] { return !node_.retiring.load(std::memory_order_acquire); }},
-          sdkappid) {
+          scope) {
   links_.emplace(
       cluster_.node_id, node.link_secret, &unavailable, std::chrono::seconds(30), node.http,
       [this](const std::string&) { leadership_.look_soon(); },
-      cluster_.follower_reads ? &follower_reads_ : nullptr,
-      sdkappid ? std::to_string(*sdkappid) : std::string());
+      cluster_.follower_reads ? &follower_reads_ : nullptr, link_shard_name());
+}
+
+std::string Shard::link_shard_name() const {
+  if (!scope_) return {};
+  if (scope_->slot) return fmt::format("{}:{}", scope_->sdkappid, *scope_->slot);
+  return std::to_string(scope_->sdkappid);
 }
 
 Shard::~Shard() = default;
@@ -111,8 +118,10 @@ Shard::Serving Shard::serving() const {
 std::unique_ptr<metrics::Registry> Shard::leader_registry() {
   // With placement by app a node may host several apps: their families share one /metrics,
   // told apart by this label.
-  auto registry = std::make_unique<metrics::Registry>(
-      sdkappid_ ? metrics::Labels{{"app", std::to_string(*sdkappid_)}} : metrics::Labels{});
+  metrics::Labels labels;
+  if (sdkappid_) labels.emplace_back("app", std::to_string(*sdkappid_));
+  if (slot()) labels.emplace_back("slot", std::to_string(*slot()));
+  auto registry = std::make_unique<metrics::Registry>(labels);
   registry->gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
                   [] { return 1.0; });
   registry->gauge("liveroom_cluster_carried_calls",
@@ -276,8 +285,8 @@ void Shard::begin_take_over() {
 void Shard::take_over() {
   try {
     const auto started = std::chrono::steady_clock::now();
-    const uint64_t epoch = store::take_postgres_leadership(node_.postgres, cluster_.node_id,
-                                                           cluster_.advertise_url, sdkappid_);
+    const uint64_t epoch = store::take_postgres_leadership(
+        node_.postgres, cluster_.node_id, cluster_.advertise_url, sdkappid_, slot());
     leadership_.set_epoch(epoch);
     auto store = store::open_postgres_store(
         {.url = cluster_.postgres_url,
@@ -287,6 +296,8 @@ void Shard::take_over() {
                restart_as_follower(node_.command_line, "another node took over (fenced commit)");
              },
          .sdkappid = sdkappid_,
+         .slot = slot(),
+         .room_slots = slot() ? cluster_.room_slots : 0,
          .pool = &node_.postgres});
     auto hosted = std::make_unique<Hosted>();
     hosted->registry = leader_registry();
@@ -306,13 +317,14 @@ void Shard::take_over() {
       return "cluster: this node's leadership lease has lapsed (Redis unreachable, or this node "
              "was paused); retry";
     });
+    if (slot()) follow_the_app(*hosted);
     hosted_ = std::move(hosted);
     hosted_now_.store(hosted_.get());
     leadership_.announce();  // the registry shows it leading now, not a renewal later
     spdlog::info(
         "cluster: node {} leads{} (epoch {}): {} rooms and {} queued webhook deliveries loaded "
         "in {} ms",
-        cluster_.node_id, sdkappid_ ? fmt::format(" app {}", *sdkappid_) : std::string(), epoch,
+        cluster_.node_id, scope_ ? " " + name() : std::string(), epoch,
         hosted_->services->engine->room_count(), hosted_->services->undelivered,
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                               started)
@@ -320,6 +332,25 @@ void Shard::take_over() {
   } catch (const std::exception& e) {
     restart_as_follower(node_.command_line, std::string("cannot take over: ") + e.what());
   }
+}
+
+void Shard::follow_the_app(Hosted& hosted) {
+  const uint32_t app = *sdkappid_;
+  engine::RoomEngine& engine = *hosted.services->engine;
+  engine.set_room_slots(cluster_.room_slots);
+  engine.set_public_room_lister([this](uint32_t sdkappid,
+                                       const std::optional<std::pair<int64_t, std::string>>& after,
+                                       size_t count) {
+    return store::read_public_rooms(node_.postgres, sdkappid, after, count);
+  });
+  hosted.feed = std::make_unique<AppStateFeed>(
+      node_.postgres, engine, app, hosted.services->app_state_version, slot() == 0u,
+      [this](const std::string& why) { restart_as_follower(node_.command_line, why); });
+  hosted.services->router->set_before_call([feed = hosted.feed.get()] { return feed->catch_up(); });
+  hosted.services->router->set_shared_quota(
+      [quota = node_.quota](uint32_t sdkappid, std::string_view command, uint32_t limit) {
+        return quota->take(sdkappid, command, limit);
+      });
 }
 
 void Shard::room_changed(uint32_t sdkappid, std::string_view room_id) {
@@ -364,8 +395,8 @@ bool Shard::hand_over(const std::string& node_id) {
   Hosted* hosted = hosted_now_.load();
   if (!hosted || stepping_down_.exchange(true)) return false;
   const auto started = std::chrono::steady_clock::now();
-  const std::string app = std::to_string(*sdkappid_);
-  spdlog::info("cluster: node {} hands app {} over to node {}", cluster_.node_id, app, node_id);
+  const std::string app = name();
+  spdlog::info("cluster: node {} hands {} over to node {}", cluster_.node_id, app, node_id);
   // From now on this node routes the app's new calls and clients as a follower does: they are
   // held (the lease still names this node) until the next host serves. The links carry out no
   // call they had not begun (stepping_down_): their followers hold those too.
@@ -373,8 +404,7 @@ bool Shard::hand_over(const std::string& node_id) {
   // Nothing below may stop what a request is still using; a use is a few microseconds, so a
   // wait that ends without them all ended means something is stuck: start again instead.
   if (!wait_until_done([this] { return uses_.load() == 0; }, std::chrono::seconds(5))) {
-    restart_as_follower(node_.command_line,
-                        "app " + app + " still in use after 5 s of handing over");
+    restart_as_follower(node_.command_line, app + " still in use after 5 s of handing over");
   }
   // As a stepping-down leader does (ClusterNode::step_down): once the carried calls are
   // answered, kLinkNotLeading tells the followers that whatever else their link carried was
@@ -384,18 +414,17 @@ bool Shard::hand_over(const std::string& node_id) {
   close_links(answered ? cluster::kLinkNotLeading : 1001);
   // 1001 (going away) rather than 1012 (service restart): some client libraries still refuse
   // a close code outside RFC 6455's own list.
-  hosted->services->gateway->close_sessions(1001,
-                                            "app " + app + " moved to another node; reconnect");
+  hosted->services->gateway->close_sessions(1001, app + " moved to another node; reconnect");
   if (!wait_until_done(
           [&] { return links_here() == 0 && hosted->services->gateway->sessions() == 0; },
           std::chrono::seconds(5))) {
-    spdlog::warn("cluster: app {}: links or clients still open after 5 s of handing over", app);
+    spdlog::warn("cluster: {}: links or clients still open after 5 s of handing over", app);
   }
-  hosted->services->stop();  // the housekeeping, the webhooks, and the last commits
+  hosted->stop();  // the housekeeping, the webhooks, and the last commits
   const bool released = leadership_.release_to(node_id);
   retired_.emplace_back(std::chrono::steady_clock::now(), std::move(hosted_));
   stepping_down_.store(false);
-  spdlog::info("cluster: node {} handed app {} over to node {} in {} ms{}", cluster_.node_id, app,
+  spdlog::info("cluster: node {} handed {} over to node {} in {} ms{}", cluster_.node_id, app,
                node_id,
                std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - started)
@@ -425,8 +454,7 @@ void Shard::free_retired() {
   }
   const size_t before = retired_.size();
   std::erase_if(retired_, [&](const auto& r) { return now - r.first >= kSettle; });
-  spdlog::info("cluster: freed what {} hand-over(s) of app {} left", before - retired_.size(),
-               *sdkappid_);
+  spdlog::info("cluster: freed what {} hand-over(s) of {} left", before - retired_.size(), name());
 }
 
 void Shard::stop_taking_over() {
@@ -436,7 +464,7 @@ void Shard::stop_taking_over() {
 }
 
 void Shard::stop() {
-  if (hosted_now_.load()) hosted_->services->stop();
+  if (hosted_now_.load()) hosted_->stop();
   leadership_.stop();  // gives the lease up only now, with every commit done
   links_->stop();      // the I/O threads it ran on have stopped; before the server goes
   links_.reset();

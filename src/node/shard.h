@@ -24,9 +24,11 @@
 #include "cluster/leadership.h"
 #include "cluster/link_client.h"
 #include "cluster/link_host.h"
+#include "cluster/shared_quota.h"
 #include "cluster/shared_redis_client.h"
 #include "config/config.h"
 #include "metrics/registry.h"
+#include "node/app_state_feed.h"
 #include "node/services.h"
 #include "server/http_server.h"
 #include "store/postgres/pg_pool.h"
@@ -63,6 +65,8 @@ struct NodeContext {
   // The node's Redis connection and lease threads, shared by the leases of all its shards.
   cluster::SharedRedisClient& redis;
   cluster::LeaseDriver& leases;
+  // Placement by room: the buckets of the app's quotas, one for the cluster (null otherwise).
+  cluster::SharedQuota* quota;
   server::HttpServer& http;
   const std::atomic<bool>& stopping;  // SIGTERM came: hold nothing more
   const std::atomic<bool>& retiring;  // SIGTERM came: take no lease (set before `stopping`)
@@ -74,8 +78,9 @@ struct NodeContext {
   metrics::Registry& follower_metrics;
   metrics::Counter& calls_refused;
   metrics::Counter& reads_answered_here;
-  // With placement by app: whether this node should take the app's lease when it is free.
-  std::function<bool(uint32_t sdkappid)> preferred;
+  // With placement by app (or room): whether this node should take the lease of an app (or of a
+  // slot of its rooms) when it is free.
+  std::function<bool(const cluster::LeaseScope& scope)> preferred;
   // The node's registry entry (only the first shard's lease writes it).
   std::function<std::string()> describe;
   // The live nodes changed, as that lease last read them.
@@ -106,8 +111,9 @@ class Shard {
     Hosted* hosted_ = nullptr;
   };
 
-  // `sdkappid`: the app this shard is, with placement by app; none: the whole cluster.
-  Shard(NodeContext& node, std::optional<uint32_t> sdkappid, bool writes_registry);
+  // `scope`: the app this shard is, with placement by app, or the slot of an app's rooms, with
+  // placement by room; none: the whole cluster.
+  Shard(NodeContext& node, std::optional<cluster::LeaseScope> scope, bool writes_registry);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -159,6 +165,9 @@ class Shard {
   bool is_serving() const { return hosted_now_.load() != nullptr; }
   std::string_view role() const;
   const std::optional<uint32_t>& sdkappid() const { return sdkappid_; }
+  const std::optional<cluster::LeaseScope>& scope() const { return scope_; }
+  // "app 1400000001", "slot 3 of app 1400000001" (the scope's; "" for the whole cluster).
+  std::string name() const { return scope_ ? cluster::scope_name(*scope_) : std::string(); }
   // Where this shard's leader is reached; empty if unknown or this node leads it.
   std::string leader_url() const { return leadership_.leader_url(); }
   bool lease_valid() const { return leadership_.lease_valid(); }
@@ -188,6 +197,9 @@ class Shard {
   // Raise the epoch (which waits for the old leader's commits in flight), then load everything
   // committed and serve it.
   void take_over();
+  // Placement by room, at a takeover: the slot's engine follows the app's other hosts (the
+  // app-wide state, the room list in PostgreSQL, battles within the slot).
+  void follow_the_app(Hosted& hosted);
   // A room changed (under its lock, before the change is acknowledged): the followers' links
   // hear of it, so that what they kept of it is forgotten first.
   void room_changed(uint32_t sdkappid, std::string_view room_id);
@@ -200,11 +212,22 @@ class Shard {
   struct Hosted {
     std::unique_ptr<metrics::Registry> registry;
     std::unique_ptr<Services> services;
+    // Placement by room: the app's app-wide state as its other hosts change it (stopped before
+    // the services).
+    std::unique_ptr<AppStateFeed> feed;
+    void stop() {
+      if (feed) feed->stop();
+      services->stop();
+    }
   };
   std::unique_ptr<metrics::Registry> leader_registry();
+  std::optional<uint32_t> slot() const { return scope_ ? scope_->slot : std::nullopt; }
+  // What this shard's links name on the host ("" for the cluster, "<app>", "<app>:<slot>").
+  std::string link_shard_name() const;
 
   NodeContext& node_;
-  const std::optional<uint32_t> sdkappid_;
+  const std::optional<cluster::LeaseScope> scope_;
+  const std::optional<uint32_t> sdkappid_;  // scope_'s app
   // The configuration this shard serves: with placement by app, only its app's [[apps]].
   const config::Config cfg_;
   const config::ClusterConfig& cluster_;

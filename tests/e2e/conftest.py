@@ -14,7 +14,10 @@ their servers through make_server()) give a cluster.Cluster of LIVEROOM_E2E_NODE
 nodes sharing one PostgreSQL database and one Redis, whose base_url turns round-robin over the
 nodes: the same tests then go through every node. Tests about one process are marked
 `@pytest.mark.single_node("why")` and skipped in that mode. LIVEROOM_E2E_PLACEMENT=app runs
-those clusters with placement by app (each app hosted by its own node).
+those clusters with placement by app (each app hosted by its own node); =room with placement by
+room (each app's rooms spread over LIVEROOM_E2E_ROOM_SLOTS slots, 8 by default, so that every
+node hosts rooms of every app). Tests of what placement by room does not serve yet (the client
+gateway) are marked `@pytest.mark.not_by_room("why")` and skipped with it.
 """
 
 import base64
@@ -43,8 +46,10 @@ BINARY = Path(os.environ.get("LIVEROOMD", str(REPO / "build" / "liveroomd")))
 VECTORS = REPO / "tests" / "testdata" / "usersig_vectors.json"
 
 CLUSTER_MODE = os.environ.get("LIVEROOM_E2E_CLUSTER", "") == "1"
-# The [cluster] placement of those clusters ("cluster" or "app"; liveroomd's default if unset).
+# The [cluster] placement of those clusters ("cluster", "app" or "room"; liveroomd's default if
+# unset), and with "room" the slots of each app.
 CLUSTER_PLACEMENT = os.environ.get("LIVEROOM_E2E_PLACEMENT", "")
+ROOM_SLOTS = int(os.environ.get("LIVEROOM_E2E_ROOM_SLOTS", "8"))
 
 APP1 = 1400000001
 APP2 = 1400000002
@@ -543,7 +548,10 @@ def make_server(path, cls=None, **kw):
     if CLUSTER_MODE:
         from cluster import Cluster
         if CLUSTER_PLACEMENT:
-            kw.setdefault("cluster_extra", {"placement": CLUSTER_PLACEMENT})
+            extra = {"placement": CLUSTER_PLACEMENT}
+            if CLUSTER_PLACEMENT == "room":
+                extra["room_slots"] = ROOM_SLOTS
+            kw.setdefault("cluster_extra", extra)
         srv = Cluster(path, node_cls=cls, **kw)
     else:
         srv = cls(path, **kw)
@@ -619,6 +627,9 @@ def pytest_configure(config):
         "markers", "single_node(reason): about one liveroomd process (its data dir files, its "
         "log, its descriptors and connection limits, its /metrics); skipped in cluster mode "
         "(LIVEROOM_E2E_CLUSTER=1)")
+    config.addinivalue_line(
+        "markers", "not_by_room(reason): uses what placement by room does not serve yet (the "
+        "client gateway); skipped with LIVEROOM_E2E_PLACEMENT=room")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -629,6 +640,10 @@ def pytest_collection_modifyitems(config, items):
         if mark is not None:
             why = mark.args[0] if mark.args else mark.kwargs.get("reason", "about one process")
             item.add_marker(pytest.mark.skip(reason=f"single node only: {why}"))
+        mark = item.get_closest_marker("not_by_room")
+        if mark is not None and CLUSTER_PLACEMENT == "room":
+            why = mark.args[0] if mark.args else mark.kwargs.get("reason", "the gateway")
+            item.add_marker(pytest.mark.skip(reason=f"not with placement by room yet: {why}"))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -32,6 +32,7 @@ def add_gift(rest, coins):
 
 # ---- REST ----------------------------------------------------------------------------------
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_create_get_and_end_over_rest(gw):
     a, owner_a = gw.room("pk")
     b, owner_b = gw.room("pk")
@@ -95,6 +96,7 @@ def test_battle_lookups_need_an_id(gw):
     assert_error(pk(gw.rest, "end_battle", {}), 100002, "BattleId")
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_battle_webhooks(hook_server_factory, sink):
     commands = ["Live.CallbackAfterCreateBattle", "Live.CallbackAfterStartBattle",
                 "Live.CallbackAfterEndBattle"]
@@ -141,6 +143,7 @@ def co_hosting_pair(gw):
     return a, oa, ma, b, ob, mb
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_a_battle_runs_to_its_end_with_scores_from_gifts(gw):
     a, oa, ma, b, ob, mb = co_hosting_pair(gw)
     rose, rocket = add_gift(gw.rest, 10), add_gift(gw.rest, 100)
@@ -180,6 +183,7 @@ def test_a_battle_runs_to_its_end_with_scores_from_gifts(gw):
     assert gw.rest.ok("get_room_statistic", {"RoomId": b})["TotalGiftCoins"] == 200
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_equal_scores_are_a_draw_and_leaving_ends_it(gw):
     a, oa, ma, b, ob, mb = co_hosting_pair(gw)
     rose = add_gift(gw.rest, 10)
@@ -196,6 +200,7 @@ def test_equal_scores_are_a_draw_and_leaving_ends_it(gw):
     ob.fail("battle_leave", -1001, RoomId=b)
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_nobody_accepting_ends_the_battle(gw):
     a, oa, ma, b, ob, mb = co_hosting_pair(gw)
     first = oa.ok("battle_request", RoomId=a, ToRoomIdList=[b], Duration=5000)["BattleId"]
@@ -215,6 +220,7 @@ def test_nobody_accepting_ends_the_battle(gw):
     ob.fail("battle_respond", -1001, RoomId=b, BattleId=second, Accept=True)
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_gateway_battles_are_between_co_hosting_rooms_by_their_owners(gw):
     a, oa_user = gw.room("pk")
     b, ob_user = gw.room("pk")
@@ -228,6 +234,7 @@ def test_gateway_battles_are_between_co_hosting_rooms_by_their_owners(gw):
     ma.fail("get_battle", -1001, RoomId=a)
 
 
+@pytest.mark.not_by_room("gateway members, and battles between rooms of different slots")
 def test_a_battle_whose_end_passed_during_a_restart_ends_with_its_scores(server):
     rest = server.client()
     for user in ("oa", "ob", "fan"):

@@ -67,10 +67,16 @@ def test_exactly_the_node_that_serves_is_ready_as_leader(server):
     urls = [n.base_url for n in nodes] if nodes else [server.base_url]
     answers = {url: requests.get(url + "/readyz/leader", timeout=5) for url in urls}
     ready = [url for url, r in answers.items() if r.status_code == 200]
-    if nodes and getattr(server, "cluster_extra", {}).get("placement") == "app":
+    placement = getattr(server, "cluster_extra", {}).get("placement") if nodes else None
+    if placement in ("app", "room"):
+        # Every node that hosts an app (or, by room, a slot of an app's rooms).
+        keys = [f"{server.key_prefix}:leader:{app}" for app in server.keys]
+        if placement == "room":
+            slots = server.cluster_extra["room_slots"]
+            keys = [f"{key}:{slot}" for key in keys for slot in range(slots)]
         hosts = set()
-        for app in server.keys:
-            holder = server.redis.cli("GET", f"{server.key_prefix}:leader:{app}", timeout=3)
+        for key in keys:
+            holder = server.redis.cli("GET", key, timeout=3)
             hosts |= {n.base_url for n in nodes if holder.split(" ")[0] == n.node_id}
         assert sorted(ready) == sorted(hosts), {u: (r.status_code, r.text) for u, r in answers.items()}
     else:

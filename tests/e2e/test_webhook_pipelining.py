@@ -225,6 +225,7 @@ def raw_sink():
         s.close()
 
 
+@pytest.mark.not_by_room("about one dispatcher's pipeline; the rooms of different slots are delivered by their hosts")
 def test_deliveries_of_different_rooms_are_pipelined(hook_server_factory, raw_sink):
     sink = raw_sink("pipeline")
     srv = start(hook_server_factory, sink)
@@ -255,6 +256,7 @@ def test_receiver_that_closes_every_connection_gets_everything_without_retries(
     assert "(it closes every connection); sending one at a time" in srv.log_tail(200)
 
 
+@pytest.mark.not_by_room("about one dispatcher's pipeline; the rooms of different slots are delivered by their hosts")
 def test_receiver_that_drops_pipelined_requests_gets_everything_one_at_a_time(
         hook_server_factory, raw_sink):
     sink = raw_sink("drop_extra", delay=0.05)
@@ -271,6 +273,7 @@ def test_receiver_that_drops_pipelined_requests_gets_everything_one_at_a_time(
     assert retries(srv) == 0
 
 
+@pytest.mark.not_by_room("about one dispatcher's pipeline; the rooms of different slots are delivered by their hosts")
 def test_a_pipelined_batch_with_a_failure_is_confirmed_one_by_one(hook_server_factory, raw_sink):
     """A reply names no request: a 500 inside a pipelined batch could belong to any of them
     (to a receiver answering out of order). The whole batch goes again, one at a time, where
