@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -42,11 +43,22 @@ struct AppHost {
   std::string epoch_node_id;
 };
 
+// Placement by room: a slot's lease (who hosts its rooms) and its epoch row.
+struct SlotHost {
+  uint32_t sdkappid = 0;
+  uint32_t slot = 0;
+  std::optional<Lease> lease;
+  uint64_t epoch = 0;  // 0: no node ever hosted it
+  std::string epoch_node_id;
+};
+
 struct Status {
   std::string key_prefix;
-  bool by_app = false;         // placement = "app": the leases are the apps', not the cluster's
-  std::optional<Lease> lease;  // placement by cluster
-  std::vector<AppHost> apps;   // placement by app, by sdkappid
+  bool by_app = false;          // placement = "app": the leases are the apps', not the cluster's
+  bool by_room = false;         // placement = "room": the leases are the slots', not the cluster's
+  std::optional<Lease> lease;   // placement by cluster
+  std::vector<AppHost> apps;    // placement by app, by sdkappid
+  std::vector<SlotHost> slots;  // placement by room, by sdkappid then slot
   std::vector<NodeEntry> nodes;
   store::PostgresClusterSummary pg;
   bool serving = false;  // the lease holder's entry says it leads with a valid lease
@@ -81,6 +93,7 @@ Status read_status(const config::Config& cfg) {
   Status s;
   s.key_prefix = cluster.key_prefix;
   s.by_app = cluster.placement == config::ClusterConfig::Placement::kApp;
+  s.by_room = cluster.placement == config::ClusterConfig::Placement::kRoom;
   cluster::RedisClient redis(cluster::parse_redis_url(cluster.redis_url),
                              std::chrono::milliseconds(2000));
   redis.connect();
@@ -91,6 +104,19 @@ Status read_status(const config::Config& cfg) {
            .lease = read_lease(redis, cluster::app_lease_key(cluster.key_prefix, app.sdkappid))});
     }
     std::ranges::sort(s.apps, {}, &AppHost::sdkappid);
+  } else if (s.by_room) {
+    // Every slot of every app of the config, hosted or not: a slot nobody holds is one whose
+    // rooms do not answer.
+    for (const auto& app : cfg.apps) {
+      for (uint32_t slot = 0; slot < cluster.room_slots; ++slot) {
+        s.slots.push_back(
+            {.sdkappid = app.sdkappid,
+             .slot = slot,
+             .lease = read_lease(redis,
+                                 cluster::slot_lease_key(cluster.key_prefix, app.sdkappid, slot))});
+      }
+    }
+    std::ranges::sort(s.slots, {}, [](const SlotHost& h) { return std::pair(h.sdkappid, h.slot); });
   } else {
     s.lease = read_lease(redis, cluster::lease_key(cluster.key_prefix));
   }
@@ -126,12 +152,28 @@ Status read_status(const config::Config& cfg) {
       it->epoch_node_id = row.node_id;
     }
   }
+  if (s.by_room) {
+    for (const auto& row : store::postgres_slot_leaderships(cluster.postgres_url)) {
+      auto it = std::ranges::find_if(s.slots, [&](const SlotHost& h) {
+        return h.sdkappid == row.sdkappid && h.slot == row.slot;
+      });
+      // An app no longer in the config, or a slot beyond room_slots (it was lowered).
+      if (it == s.slots.end()) continue;
+      it->epoch = row.epoch;
+      it->epoch_node_id = row.node_id;
+    }
+  }
   return s;
 }
 
 // Placement by app: every app of the config has a host.
 bool every_app_hosted(const Status& s) {
   return std::ranges::all_of(s.apps, [](const AppHost& a) { return a.lease.has_value(); });
+}
+
+// Placement by room: every slot of every app of the config has a host.
+bool every_slot_hosted(const Status& s) {
+  return std::ranges::all_of(s.slots, [](const SlotHost& h) { return h.lease.has_value(); });
 }
 
 std::string duration_text(int64_t ms) {
@@ -144,8 +186,9 @@ std::string duration_text(int64_t ms) {
 
 void print_text(const Status& s, int64_t now_ms) {
   std::cout << fmt::format("cluster \"{}\"\n", s.key_prefix);
-  if (s.by_app) {
-    // The cluster's lease and epoch are not used: each app has its own (listed below).
+  if (s.by_app || s.by_room) {
+    // The cluster's lease and epoch are not used: each app, or each slot, has its own (listed
+    // below).
     std::cout << fmt::format("schema version {}\n", s.pg.schema_version);
   } else {
     if (s.lease) {
@@ -176,6 +219,20 @@ void print_text(const Status& s, int64_t now_ms) {
     }
     std::cout << "\n";
   }
+  if (s.by_room) {
+    std::cout << "slots (placement by room):\n";
+    for (const auto& slot : s.slots) {
+      if (slot.lease) {
+        std::cout << fmt::format("{}/{}  {} at {}, lease {} ms left, epoch {}\n", slot.sdkappid,
+                                 slot.slot, slot.lease->node_id, slot.lease->advertise_url,
+                                 slot.lease->ms_left, slot.epoch);
+      } else {
+        std::cout << fmt::format("{}/{}  no host (no node holds its lease), epoch {}\n",
+                                 slot.sdkappid, slot.slot, slot.epoch);
+      }
+    }
+    std::cout << "\n";
+  }
   std::cout << fmt::format("{:<12} {:<12} {:<28} {:>8} {:>11}  {}\n", "node", "role", "address",
                            "up", "connections", "load");
   for (const auto& node : s.nodes) {
@@ -187,7 +244,18 @@ void print_text(const Status& s, int64_t now_ms) {
     const json::object& e = *node.entry;
     const std::string role = text_of(e, "role");
     std::string load;
-    if (const json::value* apps = e.if_contains("apps"); apps && apps->is_array()) {
+    if (const json::value* slots = e.if_contains("slots"); slots && slots->is_array()) {
+      // With placement by room a node hosts some slots ("<sdkappid>:<slot>") and carries the
+      // others' calls.
+      std::string ids;
+      for (const auto& slot : slots->as_array()) {
+        ids += (ids.empty() ? "" : ", ") +
+               (slot.is_string() ? std::string(slot.as_string()) : json::serialize(slot));
+      }
+      load = fmt::format("hosts slots [{}] with {} rooms; {} clients and {} calls carried", ids,
+                         number_of(e, "rooms"), number_of(e, "carried_clients"),
+                         number_of(e, "carried_calls"));
+    } else if (const json::value* apps = e.if_contains("apps"); apps && apps->is_array()) {
       // With placement by app a node hosts some apps and carries the others' calls.
       std::string ids;
       for (const auto& app : apps->as_array()) {
@@ -213,7 +281,9 @@ void print_json(const Status& s) {
   JsonWriter w(out);
   w.begin_object()
       .field("key_prefix", s.key_prefix)
-      .field("placement", s.by_app ? "app" : "cluster");
+      .field("placement", s.by_app    ? "app"
+                          : s.by_room ? "room"
+                                      : "cluster");
   if (s.by_app) {
     // The cluster's lease and epoch are not used: no leader, serving or epoch fields.
     w.key("apps").begin_array();
@@ -227,6 +297,22 @@ void print_json(const Status& s) {
       w.field("lease_ms_left", app.lease ? app.lease->ms_left : int64_t{0})
           .field("epoch", static_cast<int64_t>(app.epoch))
           .field("epoch_node_id", app.epoch_node_id)
+          .end_object();
+    }
+    w.end_array();
+  } else if (s.by_room) {
+    // As by app, per slot.
+    w.key("slots").begin_array();
+    for (const auto& slot : s.slots) {
+      w.begin_object().field("sdkappid", slot.sdkappid).field("slot", slot.slot);
+      if (slot.lease) {
+        w.field("leader", slot.lease->node_id).field("leader_url", slot.lease->advertise_url);
+      } else {
+        w.key("leader").raw("null").key("leader_url").raw("null");
+      }
+      w.field("lease_ms_left", slot.lease ? slot.lease->ms_left : int64_t{0})
+          .field("epoch", static_cast<int64_t>(slot.epoch))
+          .field("epoch_node_id", slot.epoch_node_id)
           .end_object();
     }
     w.end_array();
@@ -281,6 +367,7 @@ int print_cluster_status(const std::string& config_path, bool json_output) {
       print_text(status, SystemClock{}.unix_millis());
     }
     if (status.by_app) return every_app_hosted(status) ? 0 : 1;
+    if (status.by_room) return every_slot_hosted(status) ? 0 : 1;
     return status.serving ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "liveroomd: cannot read the cluster's status: " << e.what() << "\n";

@@ -303,4 +303,17 @@ struct PostgresAppLeadership {
 // Every app's row, by sdkappid (read only; none when the schema predates placement by app).
 std::vector<PostgresAppLeadership> postgres_app_leaderships(const std::string& url);
 
+// A slot's epoch row (placement by room): who raised its epoch last.
+struct PostgresSlotLeadership {
+  uint32_t sdkappid;
+  uint32_t slot;
+  uint64_t epoch;
+  std::string node_id;
+  std::string leader_url;
+  int64_t since_ms;  // Unix milliseconds
+};
+// Every slot's row, by sdkappid then slot (read only; none when the schema predates placement by
+// room).
+std::vector<PostgresSlotLeadership> postgres_slot_leaderships(const std::string& url);
+
 }  // namespace liveroom::store

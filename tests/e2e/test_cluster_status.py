@@ -9,6 +9,7 @@ import time
 
 from cluster import cluster_factory  # noqa: F401 (fixture)
 from conftest import APP1, APP2, BINARY, require_binary, uid
+from test_cluster_rooms import SLOTS, slot_host, wait_for_slot_hosts
 
 LEASE_MS = 2000
 
@@ -171,3 +172,49 @@ def test_status_with_placement_by_app_lists_each_apps_host_and_epoch(cluster_fac
     code, s = status_json(node.config_path)
     assert code == 1 and s["placement"] == "cluster" and s["leader"] is None, json.dumps(s)
     assert "apps" not in s
+
+
+def test_status_with_placement_by_room_lists_each_slots_host_and_the_nodes_slots(
+        cluster_factory):
+    """With placement = "room" each slot of each app has its own lease
+    (<key_prefix>:leader:<sdkappid>:<slot>) and epoch row (slot_leadership): status lists every
+    slot of every app of the config with its host, and each node's entry the slots it hosts."""
+    cluster = cluster_factory("roomstatus", lease_ms=LEASE_MS,
+                              cluster_extra={"placement": "room", "room_slots": SLOTS})
+    for app in (APP1, APP2):
+        wait_for_slot_hosts(cluster, sdkappid=app)
+    node_ids = {n.node_id: n for n in cluster.nodes}
+    every_slot = sorted(f"{app}:{slot}" for app in (APP1, APP2) for slot in range(SLOTS))
+
+    # A node's entry names the slots it hosts once it rewrites it (every lease_ms / 3) after
+    # taking them.
+    deadline = time.monotonic() + LEASE_MS / 1000 + 3
+    while True:
+        code, s = status_json(cluster.nodes[0].config_path)
+        hosted = sorted(slot for n in s["nodes"] for slot in n.get("slots", []))
+        if code == 0 and hosted == every_slot:
+            break
+        assert time.monotonic() < deadline, json.dumps(s)
+        time.sleep(0.2)
+    assert s["placement"] == "room" and "leader" not in s and "apps" not in s, json.dumps(s)
+    assert [(e["sdkappid"], e["slot"]) for e in s["slots"]] == [
+        (app, slot) for app in (APP1, APP2) for slot in range(SLOTS)]
+    for e in s["slots"]:
+        assert e["leader"] in node_ids, json.dumps(e)
+        assert e["leader_url"] == node_ids[e["leader"]].base_url, json.dumps(e)
+        assert slot_host(cluster, e["sdkappid"], e["slot"]) is node_ids[e["leader"]], json.dumps(e)
+        assert 0 < e["lease_ms_left"] <= LEASE_MS, json.dumps(e)
+        assert e["epoch"] >= 1 and e["epoch_node_id"] in node_ids, json.dumps(e)
+    for n in s["nodes"]:
+        assert n["running"] is True, json.dumps(n)
+        for slot in n["slots"]:
+            app, number = slot.split(":")
+            host = next(e for e in s["slots"]
+                        if e["sdkappid"] == int(app) and e["slot"] == int(number))
+            assert host["leader"] == n["node_id"], (slot, json.dumps(s))
+
+    code, text, _ = status(cluster.nodes[1].config_path)
+    assert code == 0, text
+    assert "slots (placement by room):" in text
+    assert f"{APP2}/{SLOTS - 1}  " in text and "leader:" not in text, text
+    assert "hosts slots [" in text, text

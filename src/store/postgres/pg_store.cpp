@@ -452,4 +452,24 @@ std::string postgres_cluster_secret(const std::string& url) {
   return std::string(r.text(0, 0));
 }
 
+std::vector<PostgresSlotLeadership> postgres_slot_leaderships(const std::string& url) {
+  PgConnection db(url);
+  // Status may read a cluster whose nodes have not migrated to placement by room yet.
+  PgResult exists = db.exec("SELECT to_regclass('slot_leadership') IS NOT NULL");
+  if (exists.rows() != 1 || exists.text(0, 0) != "t") return {};
+  PgResult r = db.exec(
+      "SELECT sdkappid, slot, epoch, node_id, advertise_url, "
+      "(extract(epoch FROM since) * 1000)::bigint FROM slot_leadership ORDER BY sdkappid, slot");
+  std::vector<PostgresSlotLeadership> rows;
+  for (int i = 0; i < r.rows(); ++i) {
+    rows.push_back({.sdkappid = static_cast<uint32_t>(std::stoull(std::string(r.text(i, 0)))),
+                    .slot = static_cast<uint32_t>(std::stoull(std::string(r.text(i, 1)))),
+                    .epoch = std::stoull(std::string(r.text(i, 2))),
+                    .node_id = std::string(r.text(i, 3)),
+                    .leader_url = std::string(r.text(i, 4)),
+                    .since_ms = std::stoll(std::string(r.text(i, 5)))});
+  }
+  return rows;
+}
+
 }  // namespace liveroom::store
