@@ -9,7 +9,8 @@
 #                      then tests/e2e again in cluster mode (LIVEROOM_E2E_CLUSTER=1: every test
 #                      on a three-node cluster; the cluster failure tests test_cluster_* run in
 #                      the first pass only), then some of them once more with placement by app
-#                      (LIVEROOM_E2E_PLACEMENT=app: each app hosted by a node of its own)
+#                      (LIVEROOM_E2E_PLACEMENT=app: each app hosted by a node of its own) and
+#                      by room (LIVEROOM_E2E_PLACEMENT=room: each app's rooms over 8 slots)
 #   make test-sanitize the same suites on an ASan+UBSan build in build-asan/; any sanitizer report
 #                      (leaks included, liveroomd's too) fails the run (scripts/test-sanitize)
 #   make test-tsan     the same on a ThreadSanitizer build in build-tsan/ (not run by CI)
@@ -129,12 +130,24 @@ PLACEMENT_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOM_E2E_PLACEMENT=app LIVEROOMD
                      tests/e2e/test_accounts.py tests/e2e/test_operations.py \
                      tests/e2e/test_gateway_login.py tests/e2e/test_gateway_chat.py \
                      tests/e2e/test_gateway_cohost.py
+# With placement by room the nodes route each call by its room's slot, follow the app's feed of
+# accounts and callbacks, list rooms from PostgreSQL, share quotas in Redis and gather dead
+# letters from every slot: the REST suites that cover those paths (about 2 min; every REST suite
+# passes that way, LIVEROOM_E2E_PLACEMENT=room, in about 11 min).
+ROOM_PLACEMENT_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOM_E2E_PLACEMENT=room LIVEROOMD="$(LIVEROOMD)" \
+                          $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e/test_rooms.py \
+                          tests/e2e/test_accounts.py tests/e2e/test_messages.py \
+                          tests/e2e/test_room_list.py tests/e2e/test_quota.py \
+                          tests/e2e/test_operations.py \
+                          tests/e2e/test_webhooks.py::test_max_age_dead_letters_and_replay \
+                          tests/e2e/test_webhooks.py::test_cli_dead_letters_and_replay
 
 test: build compat-deps browser-deps
 	$(UNIT_TEST_CMD)
 	$(E2E_TEST_CMD)
 	$(CLUSTER_TEST_CMD)
 	$(PLACEMENT_TEST_CMD)
+	$(ROOM_PLACEMENT_TEST_CMD)
 
 # The steps of `make test` alone, without building first.
 unit-test:
@@ -146,6 +159,7 @@ e2e-test: compat-deps browser-deps
 cluster-test:
 	$(CLUSTER_TEST_CMD)
 	$(PLACEMENT_TEST_CMD)
+	$(ROOM_PLACEMENT_TEST_CMD)
 
 # Sanitizer runs of the same suites (scripts/test-sanitize says how reports fail the run).
 test-sanitize: build-asan compat-deps browser-deps
