@@ -68,6 +68,25 @@ void GiftCatalog::load(const store::Snapshot& snapshot) {
   }
 }
 
+bool GiftCatalog::follow(uint32_t sdkappid, std::vector<domain::Gift> gifts,
+                         std::vector<domain::GiftCategory> categories) {
+  AppCatalog* a = app(sdkappid);
+  if (!a) return true;
+  std::lock_guard lock(a->mu);
+  if (a->seq > store_.durable_seq()) return false;
+  a->gifts.clear();
+  for (auto& g : gifts) {
+    std::string id = g.gift_id;
+    a->gifts.emplace(std::move(id), std::move(g));
+  }
+  a->categories.clear();
+  for (auto& c : categories) {
+    std::string id = c.category_id;
+    a->categories.emplace(std::move(id), std::move(c));
+  }
+  return true;
+}
+
 GiftCatalog::AppCatalog* GiftCatalog::app(uint32_t sdkappid) const {
   auto it = apps_.find(sdkappid);
   return it == apps_.end() ? nullptr : it->second.get();

@@ -59,6 +59,11 @@ class GiftCatalog {
 
   // Fills the catalogs at start-up; rows of apps no longer configured are skipped.
   void load(const store::Snapshot& snapshot);
+  // Placement by room: the app's catalog as another host of the app left it (PostgreSQL's rows
+  // now). False, changing nothing, while this catalog has a write of its own not durable yet:
+  // the caller reads the rows again later.
+  bool follow(uint32_t sdkappid, std::vector<domain::Gift> gifts,
+              std::vector<domain::GiftCategory> categories);
 
   // 100002 when the GiftId exists already, or the catalog is full.
   Result<void> add_gift(uint32_t sdkappid, const std::string& gift_id, GiftFields fields,

@@ -43,14 +43,14 @@ Result<void> AppStateFeed::catch_up() {
   if (!cv_.wait_for(lock, kWaitLimit, [&] { return finished_ >= mine || stopping_; }) ||
       finished_ < mine) {
     return fail(Code::kInternal,
-                "cluster: the app's accounts and callbacks could not be read from PostgreSQL in "
-                "time; retry");
+                "cluster: the app's accounts, callbacks and gifts could not be read from "
+                "PostgreSQL in time; retry");
   }
   // (A later read may have ended too; any read ending after this call began will do, but the
   // last one's outcome is the one known.)
   if (!last_ok_) {
     return fail(Code::kInternal,
-                fmt::format("cluster: cannot read the app's accounts and callbacks from "
+                fmt::format("cluster: cannot read the app's accounts, callbacks and gifts from "
                             "PostgreSQL ({}); retry",
                             last_error_));
   }
@@ -86,8 +86,8 @@ void AppStateFeed::run() {
 }
 
 void AppStateFeed::read_once() {
-  store::AppStateChanges changes =
-      store::read_app_state_changes(postgres_, sdkappid_, version_, recheck_, recheck_callbacks_);
+  store::AppStateChanges changes = store::read_app_state_changes(
+      postgres_, sdkappid_, version_, recheck_, recheck_callbacks_, recheck_catalog_);
   if (changes.gap) {
     lost_(
         fmt::format("app {}: changes to its accounts after feed position {} were trimmed "
@@ -98,11 +98,16 @@ void AppStateFeed::read_once() {
   version_ = changes.version;
   recheck_.clear();
   recheck_callbacks_ = false;
+  recheck_catalog_ = false;
   for (auto& [user_id, now] : changes.accounts) {
     if (!engine_.follow_account(sdkappid_, user_id, std::move(now))) recheck_.push_back(user_id);
   }
   if (changes.callbacks && !engine_.follow_callbacks(sdkappid_, std::move(*changes.callbacks))) {
     recheck_callbacks_ = true;
+  }
+  if (changes.catalog && !engine_.gifts().follow(sdkappid_, std::move(changes.catalog->gifts),
+                                                 std::move(changes.catalog->categories))) {
+    recheck_catalog_ = true;
   }
 }
 

@@ -1,9 +1,9 @@
 // Placement by room (docs/cluster.md): a slot's host keeps a copy of its app's app-wide state
-// (accounts, the callback configuration) in its engine, and the app's other hosts change it too
-// (account_import on the host of slot 0, an auto-import on any). Each change goes into the app's
-// feed in PostgreSQL in the transaction of the change; this follows the feed, so that a call sees
-// every change acknowledged before it began, on whichever host: catch_up() is a barrier, as a
-// follower's read is (docs/cluster.md, "Reads on followers").
+// (accounts, the callback configuration, the gift catalog) in its engine, and the app's other hosts
+// change it too (account_import on the host of slot 0, an auto-import on any). Each change goes
+// into the app's feed in PostgreSQL in the transaction of the change; this follows the feed, so
+// that a call sees every change acknowledged before it began, on whichever host: catch_up() is a
+// barrier, as a follower's read is (docs/cluster.md, "Reads on followers").
 #pragma once
 
 #include <chrono>
@@ -57,6 +57,7 @@ class AppStateFeed {
   uint64_t version_;                  // the feed's position applied (the thread's)
   std::vector<std::string> recheck_;  // accounts to read again (the thread's)
   bool recheck_callbacks_ = false;    // (the thread's)
+  bool recheck_catalog_ = false;      // (the thread's)
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -259,12 +259,20 @@ struct AppStateChanges {
   bool gap = false;      // changes after `after` are no longer kept: everything must be loaded
   std::vector<std::pair<std::string, std::optional<domain::Account>>> accounts;  // none: deleted
   std::optional<domain::CallbackConfig> callbacks;  // the app's configuration now, if it changed
+  // The app's gift catalog now (gifts and categories, each by id), if any of it changed: it is
+  // small, and read whole.
+  struct Catalog {
+    std::vector<domain::Gift> gifts;
+    std::vector<domain::GiftCategory> categories;
+  };
+  std::optional<Catalog> catalog;
 };
-// Also reads again the rows of `recheck_accounts` (and of the callbacks, if `recheck_callbacks`),
+// Also reads again the rows of `recheck_accounts` (and the callbacks, the catalog, if asked),
 // changes a host could not apply at its previous read.
 AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t after,
                                        const std::vector<std::string>& recheck_accounts = {},
-                                       bool recheck_callbacks = false);
+                                       bool recheck_callbacks = false,
+                                       bool recheck_catalog = false);
 // Forgets the feed's changes more than `keep` positions old (the app's slot 0 host, now and then).
 void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t keep);
 // Placement by room: a page of the app's public rooms in get_room_list's order (ViewCount down,

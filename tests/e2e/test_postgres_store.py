@@ -29,4 +29,4 @@ def run_unit_tests(gtest_filter, env, at_least, timeout=300):
 
 def test_postgres_store_unit_tests_pass_against_a_real_postgresql():
     run_unit_tests("PostgresStore.*", {"LIVEROOM_TEST_POSTGRES_URL": shared_postgres().admin_url},
-                   at_least=14)
+                   at_least=13)

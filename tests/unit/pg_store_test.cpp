@@ -524,10 +524,26 @@ TEST_F(PostgresStore, TheAppsFeedShowsEveryAppWideChangeFromWhereAHostLeftOff) {
   changes = read_app_state_changes(*pool_, kApp, start + 4, {"alice", "bob"}, true);
   ASSERT_EQ(changes.accounts.size(), 2u);
   EXPECT_TRUE(changes.callbacks.has_value());
+  // A change to the gift catalog gives the whole catalog as it is now.
+  ASSERT_TRUE(wait_durable(*store, store->submit({PutGift{kApp, awkward_gift()},
+                                                  PutGiftCategory{kApp, awkward_category()}})));
+  changes = read_app_state_changes(*pool_, kApp, start + 4);
+  EXPECT_EQ(changes.version, start + 6);
+  ASSERT_TRUE(changes.catalog.has_value());
+  ASSERT_EQ(changes.catalog->gifts.size(), 1u);
+  EXPECT_EQ(changes.catalog->gifts[0], awkward_gift());
+  ASSERT_EQ(changes.catalog->categories.size(), 1u);
+  EXPECT_EQ(changes.catalog->categories[0], awkward_category());
+  ASSERT_TRUE(wait_durable(*store, store->submit({DeleteGift{kApp, awkward_gift().gift_id}})));
+  changes = read_app_state_changes(*pool_, kApp, start + 6);
+  ASSERT_TRUE(changes.catalog.has_value());
+  EXPECT_TRUE(changes.catalog->gifts.empty());
+  EXPECT_FALSE(read_app_state_changes(*pool_, kApp, start + 7).catalog.has_value());
+  EXPECT_TRUE(read_app_state_changes(*pool_, kApp, start + 7, {}, false, true).catalog);
   // Trimmed changes a host had not read are a gap: it must load again.
   trim_app_state_changes(*pool_, kApp, 1);
   EXPECT_TRUE(read_app_state_changes(*pool_, kApp, start).gap);
-  EXPECT_FALSE(read_app_state_changes(*pool_, kApp, start + 3).gap);
+  EXPECT_FALSE(read_app_state_changes(*pool_, kApp, start + 5).gap);
   store->close();
 }
 

@@ -194,9 +194,10 @@ constexpr std::array<std::string_view, 7> kMigrations{{
     )sql",
     // 7: placement by room (docs/cluster.md): each slot of an app's rooms has its epoch row,
     // fenced like an app's; and each app a feed of changes to its app-wide state (accounts, the
-    // callback configuration), which its hosts read to follow each other. A change takes the
-    // app's version row and holds it to its commit, so versions are taken in commit order: a
-    // reader that saw version v has seen every change before it. Only additions, as 6.
+    // callback configuration, the gift catalog), which its hosts read to follow each other. A
+    // change takes the app's version row and holds it to its commit, so versions are taken in
+    // commit order: a reader that saw version v has seen every change before it. Only additions,
+    // as 6.
     R"sql(
     CREATE TABLE slot_leadership(
       sdkappid bigint NOT NULL,

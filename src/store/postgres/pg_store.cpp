@@ -201,15 +201,19 @@ class PostgresBackend {
         "INSERT INTO callback_config(sdkappid, url, commands, token, token_enabled) "
         "VALUES ($1,$2,$3,$4,$5)" +
         (feed ? feed_sql("callbacks", "''::bytea") : std::string()));
+    // (The catalog is read whole when any of it changed: its rows share one kind in the feed.)
+    const std::string gift_feed = feed ? feed_sql("gift", "$2") : std::string();
     s_.put_gift = make(
         "DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2;"
-        "INSERT INTO gifts(sdkappid, gift_id, doc) VALUES ($1,$2,$3)");
-    s_.delete_gift = make("DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2");
+        "INSERT INTO gifts(sdkappid, gift_id, doc) VALUES ($1,$2,$3)" +
+        gift_feed);
+    s_.delete_gift = make("DELETE FROM gifts WHERE sdkappid=$1 AND gift_id=$2" + gift_feed);
     s_.put_gift_category = make(
         "DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2;"
-        "INSERT INTO gift_categories(sdkappid, category_id, doc) VALUES ($1,$2,$3)");
+        "INSERT INTO gift_categories(sdkappid, category_id, doc) VALUES ($1,$2,$3)" +
+        gift_feed);
     s_.delete_gift_category =
-        make("DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2");
+        make("DELETE FROM gift_categories WHERE sdkappid=$1 AND category_id=$2" + gift_feed);
     s_.put_gift_sender = make(
         "DELETE FROM room_gift_senders WHERE sdkappid=$1 AND room_id=$2 AND user_id=$3;"
         "INSERT INTO room_gift_senders(sdkappid, room_id, user_id, recent) VALUES ($1,$2,$3,$4)");
@@ -337,7 +341,7 @@ std::vector<PostgresAppLeadership> postgres_app_leaderships(const std::string& u
 
 AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t after,
                                        const std::vector<std::string>& recheck_accounts,
-                                       bool recheck_callbacks) {
+                                       bool recheck_callbacks, bool recheck_catalog) {
   PgPool::Borrowed db = pool.borrow();
   AppStateChanges out;
   out.version = after;
@@ -351,6 +355,7 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
   changes.bind(1, static_cast<int64_t>(sdkappid));
   changes.bind(2, static_cast<int64_t>(after));
   bool callbacks = recheck_callbacks;
+  bool catalog = recheck_catalog;
   for (const std::string& user_id : recheck_accounts) {
     PgStatement row(&*db, nullptr,
                     "SELECT profile FROM accounts WHERE sdkappid = $1 AND user_id = $2");
@@ -371,6 +376,10 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
     out.version = version;
     if (changes.column_text(1) == "callbacks") {
       callbacks = true;
+      continue;
+    }
+    if (changes.column_text(1) == "gift") {
+      catalog = true;
       continue;
     }
     std::optional<domain::Account> account;
@@ -396,6 +405,25 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
       config.token_enabled = row.column_int(3) != 0;
     }
     out.callbacks = std::move(config);
+  }
+  if (catalog) {
+    AppStateChanges::Catalog now;
+    PgStatement gifts(&*db, nullptr, "SELECT gift_id, doc FROM gifts WHERE sdkappid = $1");
+    gifts.bind(1, static_cast<int64_t>(sdkappid));
+    while (gifts.step()) {
+      domain::Gift& g = now.gifts.emplace_back();
+      g.gift_id = gifts.column_text(0);
+      decode_gift(gifts.column_text(1), g);
+    }
+    PgStatement categories(&*db, nullptr,
+                           "SELECT category_id, doc FROM gift_categories WHERE sdkappid = $1");
+    categories.bind(1, static_cast<int64_t>(sdkappid));
+    while (categories.step()) {
+      domain::GiftCategory& c = now.categories.emplace_back();
+      c.category_id = categories.column_text(0);
+      decode_gift_category(categories.column_text(1), c);
+    }
+    out.catalog = std::move(now);
   }
   return out;
 }
