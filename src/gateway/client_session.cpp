@@ -2,6 +2,9 @@
 // which leaves once everything it shows is durable.
 #include "gateway/client_session.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -153,6 +156,7 @@ void ClientSession::handle(Request& r, std::string_view op) {
       {"enter", &ClientSession::do_enter},
       {"leave", &ClientSession::do_leave},
       {"get_members", &ClientSession::do_get_members},
+      {"get_current_room", &ClientSession::do_get_current_room},
       {"take_seat", &ClientSession::do_take_seat},
       {"leave_seat", &ClientSession::do_leave_seat},
       {"cancel_seat_request", &ClientSession::do_cancel_seat_request},
@@ -205,6 +209,16 @@ void ClientSession::handle(Request& r, std::string_view op) {
   if (op == "heartbeat") {
     reply(r.id, fmt::format(R"({{"ServerTime":{}}})", gateway_.clock_.unix_seconds()), r.fence);
     return;
+  }
+  // Reads of what this host alone holds (the room's members, the session's room, the room's
+  // co-hosting and battle) need no news of the app's other hosts.
+  static constexpr std::string_view kLocalReads[] = {"get_members", "get_current_room",
+                                                     "get_cohost", "get_battle"};
+  if (gateway_.before_request_ && std::ranges::find(kLocalReads, op) == std::end(kLocalReads)) {
+    if (auto ok = gateway_.before_request_(); !ok) {
+      reply(r.id, std::unexpected(std::move(ok.error())), r.fence);
+      return;
+    }
   }
   for (const auto& candidate : kOps) {
     if (candidate.name != op) continue;
@@ -332,6 +346,15 @@ ClientSession::Data ClientSession::do_leave(Request& r) {
   if (!ok) return std::unexpected(ok.error());
   room_id_.clear();
   return empty_data();
+}
+
+// Which room this connection is in ("" for none): after a reconnect, or a removal the client
+// missed, and for a cluster node that moves a client's session to the host of the room it enters
+// (it asks the old session first: one room at a time).
+ClientSession::Data ClientSession::do_get_current_room(Request&) {
+  std::string out;
+  JsonWriter(out).begin_object().field("RoomId", room_id_).end_object();
+  return out;
 }
 
 ClientSession::Data ClientSession::do_get_members(Request& r) {

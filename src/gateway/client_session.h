@@ -69,6 +69,7 @@ class ClientSession final : public server::WebSocketSession,
   Data do_enter(Request& r);
   Data do_leave(Request& r);
   Data do_get_members(Request& r);
+  Data do_get_current_room(Request& r);
   Data do_take_seat(Request& r);
   Data do_leave_seat(Request& r);
   Data do_cancel_seat_request(Request& r);

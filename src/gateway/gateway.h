@@ -76,12 +76,20 @@ class Gateway final : public engine::AudienceFactory {
   void set_availability(std::function<std::optional<std::string>()> unavailable) {
     unavailable_ = std::move(unavailable);
   }
+  // Placement by room: runs before each request that changes something or reads the gift list
+  // (not heartbeats, logins or the other reads), as the REST router's before-call: brings the
+  // app-wide state up to date with the app's other hosts; an error answers the request. Set
+  // before the first session opens.
+  void set_before_request(std::function<Result<void>()> before) {
+    before_request_ = std::move(before);
+  }
 
  private:
   friend class ClientSession;
   friend class RoomChannel;
 
   std::function<std::optional<std::string>()> unavailable_;
+  std::function<Result<void>()> before_request_;
   metrics::Histogram* walk_duration_ = nullptr;
 
   // Verifies a login; on success the session is the user's only one (an older one is told and
