@@ -163,6 +163,12 @@ Result<std::vector<CoHostInvite>> RoomEngine::request_cohost(
                    fmt::format("a co-host request between '{}' and '{}' is pending", room_id, to));
           } else if (theirs != x.connection_of.end()) {
             refuse(Code::kNotPermitted, fmt::format("room '{}' co-hosts with other rooms", to));
+          } else if (room_slots_ > 0 && domain::room_slot(to, room_slots_) !=
+                                            domain::room_slot(room_id, room_slots_)) {
+            refuse(Code::kNotPermitted,
+                   fmt::format("room '{}' is in another slot than room '{}' (placement = \"room\" "
+                               "connects rooms of one slot only, for now)",
+                               to, room_id));
           } else if (ReadFence fence;
                      !read_room(sdkappid, to, fence, [](const domain::Room&) { return true; })) {
             refuse(Code::kClientRoomNotFound, fmt::format("room '{}' does not exist", to));
