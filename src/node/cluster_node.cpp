@@ -26,7 +26,9 @@
 #include "base/query_params.h"
 #include "cluster/placement.h"
 #include "domain/room.h"
+#include "node/client_following_room.h"
 #include "node/fan_out.h"
+#include "node/login_deadlines.h"
 #include "node/serve.h"
 #include "node/shard.h"
 
@@ -55,23 +57,6 @@ std::optional<uint32_t> app_of_target(std::string_view target) {
   return app;
 }
 
-// The app a gateway client's first message logs into (`sdkappid`, a number or its text).
-std::optional<uint32_t> app_of_login(std::string_view text) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const boost::json::value* app = v.get_object().if_contains("sdkappid");
-  if (app == nullptr) return std::nullopt;
-  if (app->is_int64() && app->get_int64() > 0 && app->get_int64() <= UINT32_MAX) {
-    return static_cast<uint32_t>(app->get_int64());
-  }
-  if (app->is_uint64() && app->get_uint64() <= UINT32_MAX) {
-    return static_cast<uint32_t>(app->get_uint64());
-  }
-  if (app->is_string()) return api::parse_sdkappid(app->get_string());
-  return std::nullopt;
-}
-
 // The threads that run a node's lease looks: one per lease up to a few. A look waits for a Redis
 // round trip that carries the other threads' looks too, so more threads mostly add wake-ups.
 size_t lease_threads(const config::Config& cfg) {
@@ -91,7 +76,7 @@ size_t lease_threads(const config::Config& cfg) {
 // placement by app, the node cannot know its app (and so its shard) before that message. This
 // session waits for it, then opens the client on the app's shard and gives it that message, and
 // everything after, as if the client had connected to it directly.
-class ClientByLogin final : public server::WebSocketSession,
+class ClientByLogin final : public AwaitingLogin,
                             public std::enable_shared_from_this<ClientByLogin> {
  public:
   using Open = std::function<std::shared_ptr<server::WebSocketSession>(
@@ -116,10 +101,10 @@ class ClientByLogin final : public server::WebSocketSession,
     closed_ = true;
     if (inner_) inner_->on_close();
   }
-  // The login deadline passed (any thread). A client that has sent something has its app's
-  // gateway session, which keeps the deadline from then on; one that has sent nothing is closed
-  // as the gateway closes a connection not logged in in time.
-  void login_deadline() {
+  // A client that has sent something has its app's gateway session, which keeps the deadline from
+  // then on; one that has sent nothing is closed as the gateway closes a connection not logged in
+  // in time.
+  void login_deadline() override {
     peer_->post([self = shared_from_this()] {
       if (!self->inner_ && !self->closed_) self->peer_->close(1008, "no login in time");
     });
@@ -131,58 +116,6 @@ class ClientByLogin final : public server::WebSocketSession,
   Open open_;
   std::shared_ptr<server::WebSocketSession> inner_;
   bool closed_ = false;  // on the peer's I/O thread, as inner_
-};
-
-// The login deadline of the clients that log in by their first message. The gateway starts a
-// connection's deadline when the connection reaches it, which for these is at that message: one
-// that sends nothing would otherwise stay open until the idle timeout (three heartbeats), where
-// a single node closes it after login_timeout_ms.
-class LoginDeadlines {
- public:
-  explicit LoginDeadlines(std::chrono::milliseconds timeout) : timeout_(timeout) {}
-  ~LoginDeadlines() { stop(); }
-  LoginDeadlines(const LoginDeadlines&) = delete;
-  LoginDeadlines& operator=(const LoginDeadlines&) = delete;
-
-  void add(const std::shared_ptr<ClientByLogin>& client) {
-    std::lock_guard lock(mu_);
-    if (!thread_.joinable() && !stopping_) thread_ = std::thread([this] { run(); });
-    queue_.emplace_back(std::chrono::steady_clock::now() + timeout_, client);
-  }
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  // One timeout for all, so the queue is in deadline order.
-  void run() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      const auto now = std::chrono::steady_clock::now();
-      std::vector<std::shared_ptr<ClientByLogin>> due;
-      while (!queue_.empty() && queue_.front().first <= now) {
-        if (auto client = queue_.front().second.lock()) due.push_back(std::move(client));
-        queue_.pop_front();
-      }
-      lock.unlock();
-      for (const auto& client : due) client->login_deadline();
-      due.clear();
-      lock.lock();
-      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
-    }
-  }
-
-  const std::chrono::milliseconds timeout_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::weak_ptr<ClientByLogin>>> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
 };
 
 class ClusterNode {
@@ -492,13 +425,22 @@ std::optional<server::HttpResponse> ClusterNode::answer_here(std::string_view pa
 std::shared_ptr<server::WebSocketSession> ClusterNode::open_client(
     const server::HttpRequest& upgrade, std::shared_ptr<server::WebSocketPeer> peer) {
   if (!by_app_or_room()) return shards_.front()->open_client(upgrade, std::move(peer));
-  if (by_room()) {
-    // (The next stage: a client's session follows the room it enters; docs/cluster.md.)
-    return cluster::refuse_link(std::move(peer), 1008,
-                                "placement = \"room\" does not serve the client gateway yet; "
-                                "use placement = \"app\" for gateway clients");
-  }
   const std::string_view target = upgrade.target;
+  if (by_room()) {
+    // The client's session follows the room it enters, from slot to slot.
+    const bool app_in_query = target.find("sdkappid=") != std::string_view::npos;
+    auto client = ClientFollowingRoom::make(
+        upgrade, std::move(peer), app_in_query ? app_of_target(target) : std::nullopt,
+        cluster_.room_slots,
+        [this](std::optional<uint32_t> app, uint32_t slot, const server::HttpRequest& up,
+               std::shared_ptr<server::WebSocketPeer> p) {
+          const auto slots = app ? slots_of_app_.find(*app) : slots_of_app_.end();
+          Shard& shard = slots == slots_of_app_.end() ? shard_for(app) : *slots->second.at(slot);
+          return shard.open_client(up, std::move(p));
+        });
+    if (!app_in_query) login_deadlines_.add(client);
+    return client;
+  }
   if (target.find("sdkappid=") != std::string_view::npos) {
     return shard_for(app_of_target(target)).open_client(upgrade, std::move(peer));
   }

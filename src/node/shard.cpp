@@ -347,6 +347,8 @@ void Shard::follow_the_app(Hosted& hosted) {
       node_.postgres, engine, app, hosted.services->app_state_version, slot() == 0u,
       [this](const std::string& why) { restart_as_follower(node_.command_line, why); });
   hosted.services->router->set_before_call([feed = hosted.feed.get()] { return feed->catch_up(); });
+  hosted.services->gateway->set_before_request(
+      [feed = hosted.feed.get()] { return feed->catch_up(); });
   hosted.services->router->set_shared_quota(
       [quota = node_.quota](uint32_t sdkappid, std::string_view command, uint32_t limit) {
         return quota->take(sdkappid, command, limit);

@@ -21,7 +21,6 @@ def group_msg(rest, rid, sender, text="hi"):
         "MsgBody": [{"MsgType": "TIMTextElem", "MsgContent": {"Text": text}}]})
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_a_gateway_login_creates_the_account_durably(gw_factory):
     kit = gw_factory(name="login-creates")
     rest = kit.rest
@@ -46,7 +45,6 @@ def test_a_gateway_login_creates_the_account_durably(gw_factory):
     assert status_of(kit.server.client(), user) == "Imported"
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_a_query_string_login_creates_the_account_too(gw):
     user = uid("sdkq")
     c = gw.connect(query=gw.query(user))
@@ -54,7 +52,6 @@ def test_a_query_string_login_creates_the_account_too(gw):
     assert status_of(gw.rest, user) == "Imported"
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_a_failed_login_creates_nothing(gw):
     user = uid("nosig")
     c = gw.connect()
@@ -63,7 +60,6 @@ def test_a_failed_login_creates_nothing(gw):
 
 
 @pytest.mark.parametrize("user", ["bob.smith", "bob@example", "名字", "a b", "x+y"])
-@pytest.mark.not_by_room("gateway logins")
 def test_a_login_registers_only_letters_digits_underscore_and_dash(gw, user):
     c = gw.connect()
     reply = c.login(APP1, user, gw.sig(user))
@@ -73,14 +69,12 @@ def test_a_login_registers_only_letters_digits_underscore_and_dash(gw, user):
 
 
 @pytest.mark.parametrize("user", ["bob.smith", "名字-7"])
-@pytest.mark.not_by_room("gateway logins")
 def test_imported_accounts_with_other_names_still_log_in(gw, user):
     gw.rest.ok("account_import", {"UserID": user})
     c = gw.connect()
     assert c.login(APP1, user, gw.sig(user))["code"] == 0
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_app_administrators_log_in(gw):
     c = gw.connect()
     assert c.login(APP1, ADMIN, gw.sig(ADMIN))["code"] == 0
@@ -101,7 +95,6 @@ def test_user_ids_with_control_characters_are_refused(server, bad):
         {"Tag": "Tag_Profile_IM_Nick", "Value": "x"}]}), 100002, "From_Account")
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_a_login_with_a_control_character_or_bad_utf8_is_refused(gw):
     c = gw.connect()
     reply = c.login(APP1, "a\u0001b", gw.sig("a\u0001b"))

@@ -3,7 +3,6 @@ backend sees the message before anyone else, and its answer decides; a late or f
 counts as the app's veto_fail_open switch says. A real HTTP sink plays the backend and real
 WebSocket clients play the members."""
 
-import pytest
 import json
 import time
 import uuid
@@ -12,8 +11,6 @@ import websocket
 
 from conftest import APP1, KEY1, gen_usersig
 from webhook_sink import hook_server_factory, sink, sink_factory  # noqa: F401 (fixtures)
-
-pytestmark = pytest.mark.not_by_room("members chat through the client gateway")
 
 BEFORE = "Group.CallbackBeforeSendMsg"
 AFTER = "Group.CallbackAfterSendMsg"

@@ -4,7 +4,8 @@ room_slots), each slot with its own lease, epoch and host. Any node answers anyt
 calls go to its slot's host, the app's own calls to the host of its slot 0. What is app-wide is
 the same on every host: an account or a callback acknowledged through one node is known at once
 to every slot's host (the app's feed in PostgreSQL, read before each call), the quota is one
-bucket for the cluster (in Redis), and the room list has every slot's rooms.
+bucket for the cluster (in Redis), and the room list has every slot's rooms. A gateway client's
+session follows the room it enters, from host to host, one room at a time.
 
 These start their own clusters (the session's PostgreSQL and Redis)."""
 
@@ -14,7 +15,8 @@ import time
 import requests
 
 from cluster import Writers, cluster_factory  # noqa: F401 (fixture)
-from conftest import ADMIN, APP1, default_apps, uid
+from conftest import ADMIN, APP1, KEY1, default_apps, gen_usersig, uid
+from gateway_client import FAST_GATEWAY, GatewayServer, rest_members
 from webhook_sink import sink, sink_factory  # noqa: F401 (fixtures)
 
 LEASE_MS = 2000
@@ -221,17 +223,49 @@ def test_killing_a_node_moves_only_its_slots_and_loses_no_acknowledged_write(clu
     writers.check_every_ack_visible(cluster.node_client(victim))
 
 
-def test_a_client_gateway_connection_is_refused_with_the_reason(cluster_factory):
-    # (The next stage serves them: a client's session follows the room it enters.)
-    import websocket
-    cluster = room_cluster(cluster_factory, "gw")
-    wait_for_slot_hosts(cluster)
-    ws = websocket.create_connection(cluster.nodes[0].base_url.replace("http", "ws") + "/gateway",
-                                     timeout=5)
+def test_a_clients_session_follows_the_room_it_enters_from_host_to_host(cluster_factory):
+    cluster = room_cluster(cluster_factory, "gw", node_cls=GatewayServer, gateway=FAST_GATEWAY)
+    hosts = wait_for_slot_hosts(cluster)
+    rooms = rooms_by_slot("gw")
+    rest = cluster.client()
+    for room in rooms.values():
+        rest.must_create(room)
+    # Two rooms on two other hosts than slot 0's, and a client on a third node.
+    a_slot = next(s for s in range(1, SLOTS) if hosts[s] is not hosts[0])
+    b_slot = next(s for s in range(1, SLOTS) if hosts[s] not in (hosts[0], hosts[a_slot]))
+    a, b = rooms[a_slot], rooms[b_slot]
+    user, fan = uid("m"), uid("f")
+    for u in (user, fan):
+        rest.import_account(u)
+    clients = []
     try:
-        opcode, frame = ws.recv_data_frame(True)
-        assert opcode == websocket.ABNF.OPCODE_CLOSE, (opcode, frame.data)
-        code = int.from_bytes(frame.data[:2], "big")
-        assert code == 1008 and b"placement" in frame.data[2:], frame.data
+        # No credentials in the upgrade's query: the node learns the app from `login`.
+        c = cluster.nodes[0].connect(name=user)
+        clients.append(c)
+        assert c.login(APP1, user, gen_usersig(APP1, KEY1, user))["code"] == 0
+        assert c.ok("enter", RoomId=a)["RoomInfo"]["RoomId"] == a
+        # One room at a time, as on a single node: the session on a's host answers.
+        c.fail("enter", -2108, RoomId=b)
+        assert user in rest_members(rest, a)[0]
+        # Members of a on another node hear the client, in the room's order.
+        f = cluster.nodes[1].connect(name=fan)
+        clients.append(f)
+        assert f.login(APP1, fan, gen_usersig(APP1, KEY1, fan))["code"] == 0
+        f.enter(a)
+        c.ok("send_text", RoomId=a, Text="in a")
+        f.expect_event("Message", timeout=5, predicate=lambda e: e.get("From_Account") == user)
+        # Leaving a and entering b moves the session to b's host; a no longer lists the member.
+        c.ok("leave", RoomId=a)
+        assert c.ok("enter", RoomId=b)["RoomInfo"]["RoomId"] == b
+        assert user in rest_members(rest, b)[0]
+        assert user not in rest_members(rest, a)[0]
+        assert c.ok("get_current_room")["RoomId"] == b
+        c.ok("send_text", RoomId=b, Text="in b")
+        f.no_event("Message", within=0.5, predicate=lambda e: e.get("Text") == "in b")
+        # The gift catalogue changed through REST is what the room's host prices at once.
+        gift = uid("g")
+        rest.ok("add_gift", {"GiftId": gift, "DefaultName": "Star", "Coins": 3})
+        assert c.ok("send_gift", RoomId=b, GiftId=gift)["Coins"] == 3
     finally:
-        ws.close()
+        for client in clients:
+            client.close()

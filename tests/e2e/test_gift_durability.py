@@ -2,14 +2,11 @@
 each sender retry the one send whose reply it lost (same Random), and the room's statistics equal
 exactly the gifts that were acknowledged: none lost, none counted twice."""
 
-import pytest
 import threading
 import time
 
 from conftest import APP1, KEY1, gen_usersig, uid
 from gateway_client import GatewayClient
-
-pytestmark = pytest.mark.not_by_room("gifts are sent through the client gateway")
 
 SENDERS = 4
 COINS = 7

@@ -12,8 +12,6 @@ from conftest import APP1, KEY1, gen_usersig, uid
 from gateway_client import GatewayClient
 from webhook_sink import hook_server_factory, sink, sink_factory  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.not_by_room("gifts are sent through the client gateway")
-
 BEFORE = "Live.CallbackBeforeSendGift"
 NOT_BLOCK = "Live.CallbackBeforeCallBackNotBlock"
 

@@ -38,7 +38,6 @@ def test_rest_replies_are_valid_utf8_json(server, overrides, code):
     assert "\ufffd" in reply["ErrorInfo"], reply
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_gateway_frames_are_valid_utf8_whatever_the_query_held(gw):
     c = gw.connect(query=f"sdkappid={APP1}&identifier=ok%FF%FEx&usersig=%FF")
     reply = c.wait_reply(None)
@@ -65,7 +64,6 @@ def test_a_non_canonical_sdkappid_names_no_app(server):
     assert reply["ErrorCode"] == 60006, reply
 
 
-@pytest.mark.not_by_room("gateway logins")
 def test_a_repeated_parameter_refuses_a_gateway_login(gw):
     user = gw.account()
     c = gw.connect(query=gw.query(user) + f"&identifier={ADMIN}")
@@ -76,7 +74,6 @@ def test_a_repeated_parameter_refuses_a_gateway_login(gw):
 
 # --- connection slots ------------------------------------------------------------------------
 
-@pytest.mark.not_by_room("gateway logins")
 def test_before_login_only_login_is_served_and_the_deadline_closes(gw_factory):
     kit = gw_factory(gateway={"login_timeout_ms": 600}, name="deadline")
     idle = kit.connect()
