@@ -71,7 +71,7 @@ void AppStateFeed::run() {
       read_once();
       if (trims_ && std::chrono::steady_clock::now() - last_trim > std::chrono::minutes(1)) {
         last_trim = std::chrono::steady_clock::now();
-        store::trim_app_state_changes(postgres_, sdkappid_, kChangesKept);
+        store::trim_app_state_changes(postgres_, sdkappid_, kChangesKeptFor);
       }
     } catch (const std::exception& e) {
       ok = false;

@@ -25,7 +25,8 @@ class AppStateFeed {
  public:
   // `version`: the feed's position the engine's state was loaded at. `trims`: this host keeps the
   // feed short (the app's slot 0). `lost` is called when changes it had not read were trimmed
-  // (its copy can no longer be brought up to date: the host must load again).
+  // (it went ten minutes without reading, paused: its copy can no longer be brought up to date,
+  // and the host must load again).
   AppStateFeed(store::PgPool& postgres, engine::RoomEngine& engine, uint32_t sdkappid,
                uint64_t version, bool trims, std::function<void(const std::string&)> lost);
   ~AppStateFeed();
@@ -40,11 +41,14 @@ class AppStateFeed {
 
  private:
   // Between calls the feed is read every kIdleRead anyway: a host that serves no call still
-  // follows, so that the changes it must read stay few (and are not trimmed before it reads them).
+  // follows, so that the changes it must read stay few (and are never trimmed before it reads
+  // them).
   static constexpr auto kIdleRead = std::chrono::seconds(1);
   static constexpr auto kWaitLimit = std::chrono::seconds(5);
-  // The changes kept in the feed (the host of slot 0 trims it every minute).
-  static constexpr uint64_t kChangesKept = 100'000;
+  // How long the feed keeps a change (the host of slot 0 trims it every minute): far longer than
+  // any host goes without reading it (kIdleRead), unless it is paused, and then it has lost its
+  // lease long before.
+  static constexpr std::chrono::seconds kChangesKeptFor{600};
 
   void run();
   void read_once();  // throws on a database error

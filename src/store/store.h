@@ -273,8 +273,8 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
                                        const std::vector<std::string>& recheck_accounts = {},
                                        bool recheck_callbacks = false,
                                        bool recheck_catalog = false);
-// Forgets the feed's changes more than `keep` positions old (the app's slot 0 host, now and then).
-void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t keep);
+// Forgets the feed's changes made more than `keep_for` ago (the app's slot 0 host, now and then).
+void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, std::chrono::seconds keep_for);
 // Placement by room: a page of the app's public rooms in get_room_list's order (ViewCount down,
 // then RoomId), after (view_count, room_id) if given; only the list's columns are filled.
 struct PublicRoomsPage {

@@ -69,6 +69,12 @@ def test_one_room_per_connection(gw):
     r2, _ = gw.room()
     c = gw.member(r1)
     c.fail("enter", -2108, RoomId=r2)
+    assert c.ok("get_current_room")["RoomId"] == r1
+    # Once it left, the connection is in no room, and may enter the other.
+    c.ok("leave", RoomId=r1)
+    assert c.ok("get_current_room")["RoomId"] == ""
+    c.ok("enter", RoomId=r2)
+    assert c.ok("get_current_room")["RoomId"] == r2
 
 
 def test_entries_count_in_view_count_and_total_viewers(gw):

@@ -226,6 +226,7 @@ constexpr std::array<std::string_view, 7> kMigrations{{
       version bigint NOT NULL,
       kind text NOT NULL,
       key bytea NOT NULL,
+      made timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (sdkappid, version)
     );
     )sql",

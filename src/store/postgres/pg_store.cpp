@@ -346,12 +346,16 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
   AppStateChanges out;
   out.version = after;
   // Each change with what its key holds now: a later change to the same key reads the same row,
-  // so only the last of a key's changes matters, and a deleted row reads as none.
+  // so only the last of a key's changes matters, and a deleted row reads as none. The app's
+  // version comes in the same statement (one snapshot): past `after` with a change missing, some
+  // were trimmed before this host read them. (No version row: nothing ever changed.)
   PgStatement changes(&*db, nullptr,
-                      "SELECT c.version, c.kind, c.key, (a.profile IS NULL)::int, a.profile "
-                      "FROM app_state_changes c LEFT JOIN accounts a ON c.kind = 'account' AND "
-                      "a.sdkappid = c.sdkappid AND a.user_id = c.key "
-                      "WHERE c.sdkappid = $1 AND c.version > $2 ORDER BY c.version");
+                      "SELECT v.version, c.version IS NULL, c.version, c.kind, c.key, "
+                      "(a.profile IS NULL)::int, a.profile "
+                      "FROM app_state_versions v LEFT JOIN app_state_changes c ON "
+                      "c.sdkappid = v.sdkappid AND c.version > $2 "
+                      "LEFT JOIN accounts a ON c.kind = 'account' AND a.sdkappid = c.sdkappid AND "
+                      "a.user_id = c.key WHERE v.sdkappid = $1 ORDER BY c.version");
   changes.bind(1, static_cast<int64_t>(sdkappid));
   changes.bind(2, static_cast<int64_t>(after));
   bool callbacks = recheck_callbacks;
@@ -369,27 +373,33 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
     }
     out.accounts.emplace_back(user_id, std::move(account));
   }
+  uint64_t current = after;
   while (changes.step()) {
-    const auto version = static_cast<uint64_t>(changes.column_int(0));
+    current = static_cast<uint64_t>(changes.column_int(0));
+    if (changes.column_text(1) == "t") break;  // no change after `after` (one row)
+    const auto version = static_cast<uint64_t>(changes.column_int(2));
     // Versions are consecutive: one missing means it was trimmed before this host read it.
     if (version != out.version + 1) out.gap = true;
     out.version = version;
-    if (changes.column_text(1) == "callbacks") {
+    const std::string_view kind = changes.column_text(3);
+    if (kind == "callbacks") {
       callbacks = true;
       continue;
     }
-    if (changes.column_text(1) == "gift") {
+    if (kind == "gift") {
       catalog = true;
       continue;
     }
     std::optional<domain::Account> account;
-    if (changes.column_int(3) == 0) {
+    if (changes.column_int(5) == 0) {
       account.emplace();
-      account->user_id = changes.column_text(2);
-      decode_profile(changes.column_text(4), *account);
+      account->user_id = changes.column_text(4);
+      decode_profile(changes.column_text(6), *account);
     }
-    out.accounts.emplace_back(std::string(changes.column_text(2)), std::move(account));
+    out.accounts.emplace_back(std::string(changes.column_text(4)), std::move(account));
   }
+  // Changes this host never read, all trimmed.
+  if (out.version < current) out.gap = true;
   if (callbacks) {
     PgStatement row(&*db, nullptr,
                     "SELECT url, commands, token, token_enabled FROM callback_config "
@@ -428,12 +438,12 @@ AppStateChanges read_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t
   return out;
 }
 
-void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, uint64_t keep) {
+void trim_app_state_changes(PgPool& pool, uint32_t sdkappid, std::chrono::seconds keep_for) {
   PgPool::Borrowed db = pool.borrow();
   db->exec_params(
-      "DELETE FROM app_state_changes WHERE sdkappid = $1 AND version < "
-      "(SELECT version FROM app_state_versions WHERE sdkappid = $1) - $2",
-      {std::to_string(sdkappid), std::to_string(keep)});
+      "DELETE FROM app_state_changes WHERE sdkappid = $1 AND made < now() - make_interval(secs "
+      "=> $2)",
+      {std::to_string(sdkappid), std::to_string(keep_for.count())});
 }
 
 PublicRoomsPage read_public_rooms(PgPool& pool, uint32_t sdkappid,
