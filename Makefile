@@ -133,13 +133,12 @@ PLACEMENT_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOM_E2E_PLACEMENT=app LIVEROOMD
 # With placement by room the nodes route each call by its room's slot and each client's session
 # by the room it enters, follow the app's feed of accounts, callbacks and gifts, list rooms from
 # PostgreSQL, share quotas in Redis and gather dead letters from every slot: the suites that cover
-# those paths (about 3 min; the whole suite passes that way, LIVEROOM_E2E_PLACEMENT=room, but for
-# what is marked not_by_room).
+# those paths (about 2.5 min; the whole suite passes that way, LIVEROOM_E2E_PLACEMENT=room, but
+# for what is marked not_by_room).
 ROOM_PLACEMENT_TEST_CMD = LIVEROOM_E2E_CLUSTER=1 LIVEROOM_E2E_PLACEMENT=room LIVEROOMD="$(LIVEROOMD)" \
                           $(PYTHON) -m pytest -q $(PYTEST_FLAGS) tests/e2e/test_rooms.py \
-                          tests/e2e/test_accounts.py tests/e2e/test_messages.py \
                           tests/e2e/test_room_list.py tests/e2e/test_quota.py \
-                          tests/e2e/test_operations.py tests/e2e/test_gateway_login.py \
+                          tests/e2e/test_gateway_login.py \
                           tests/e2e/test_gateway_chat.py tests/e2e/test_gateway_gifts.py \
                           tests/e2e/test_webhooks.py::test_max_age_dead_letters_and_replay \
                           tests/e2e/test_webhooks.py::test_cli_dead_letters_and_replay
