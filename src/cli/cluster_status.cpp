@@ -276,6 +276,20 @@ void print_text(const Status& s, int64_t now_ms) {
   }
 }
 
+// An app's or a slot's host in the JSON output: who holds its lease (null for nobody), for how
+// long yet, and who raised its epoch last.
+void write_host(JsonWriter& w, const std::optional<Lease>& lease, uint64_t epoch,
+                const std::string& epoch_node_id) {
+  if (lease) {
+    w.field("leader", lease->node_id).field("leader_url", lease->advertise_url);
+  } else {
+    w.key("leader").raw("null").key("leader_url").raw("null");
+  }
+  w.field("lease_ms_left", lease ? lease->ms_left : int64_t{0})
+      .field("epoch", static_cast<int64_t>(epoch))
+      .field("epoch_node_id", epoch_node_id);
+}
+
 void print_json(const Status& s) {
   std::string out;
   JsonWriter w(out);
@@ -289,15 +303,8 @@ void print_json(const Status& s) {
     w.key("apps").begin_array();
     for (const auto& app : s.apps) {
       w.begin_object().field("sdkappid", app.sdkappid);
-      if (app.lease) {
-        w.field("leader", app.lease->node_id).field("leader_url", app.lease->advertise_url);
-      } else {
-        w.key("leader").raw("null").key("leader_url").raw("null");
-      }
-      w.field("lease_ms_left", app.lease ? app.lease->ms_left : int64_t{0})
-          .field("epoch", static_cast<int64_t>(app.epoch))
-          .field("epoch_node_id", app.epoch_node_id)
-          .end_object();
+      write_host(w, app.lease, app.epoch, app.epoch_node_id);
+      w.end_object();
     }
     w.end_array();
   } else if (s.by_room) {
@@ -305,15 +312,8 @@ void print_json(const Status& s) {
     w.key("slots").begin_array();
     for (const auto& slot : s.slots) {
       w.begin_object().field("sdkappid", slot.sdkappid).field("slot", slot.slot);
-      if (slot.lease) {
-        w.field("leader", slot.lease->node_id).field("leader_url", slot.lease->advertise_url);
-      } else {
-        w.key("leader").raw("null").key("leader_url").raw("null");
-      }
-      w.field("lease_ms_left", slot.lease ? slot.lease->ms_left : int64_t{0})
-          .field("epoch", static_cast<int64_t>(slot.epoch))
-          .field("epoch_node_id", slot.epoch_node_id)
-          .end_object();
+      write_host(w, slot.lease, slot.epoch, slot.epoch_node_id);
+      w.end_object();
     }
     w.end_array();
   } else {
