@@ -17,19 +17,6 @@ void set_profile_items(domain::Account& account, const std::vector<ProfileItem>&
 
 }  // namespace
 
-namespace {
-
-// The accounts a delete_accounts call deleted.
-std::vector<std::string> changes_deleted(const std::vector<AccountResult>& results) {
-  std::vector<std::string> ids;
-  for (const auto& r : results) {
-    if (r.code == Code::kOk) ids.push_back(r.user_id);
-  }
-  return ids;
-}
-
-}  // namespace
-
 bool RoomEngine::account_known(const AppState& app, std::string_view user_id) {
   return app.admins.contains(user_id) || app.accounts.contains(user_id);
 }
@@ -176,7 +163,9 @@ std::vector<AccountResult> RoomEngine::delete_accounts(uint32_t sdkappid,
     fence.observe(seq);
     a->accounts_delete_seq = seq;
     if (room_slots_ > 0) {
-      for (const auto& user_id : changes_deleted(results)) a->deleting[user_id] = seq;
+      for (const auto& r : results) {
+        if (r.code == Code::kOk) a->deleting[r.user_id] = seq;
+      }
     }
   }
   return results;

@@ -54,8 +54,7 @@ config::Config config_of(const config::Config& cfg, std::optional<uint32_t> sdka
 Shard::Shard(NodeContext& node, std::optional<cluster::LeaseScope> scope, bool writes_registry)
     : node_(node),
       scope_(scope),
-      sdkappid_(scope ? std::optional<uint32_t>(scope->sdkappid) : std::nullopt),
-      cfg_(config_of(node.cfg, sdkappid_)),
+      cfg_(config_of(node.cfg, sdkappid())),
       cluster_(*cfg_.cluster),
       failover_wait_(cluster_.failover_wait_ms),
       follower_reads_(cfg_, clock_, node.reads_answered_here),
@@ -63,7 +62,7 @@ Shard::Shard(NodeContext& node, std::optional<cluster::LeaseScope> scope, bool w
           cluster_, node.redis, node.leases,
           {.current_epoch =
                [this] {
-                 return store::postgres_leadership_epoch(node_.postgres, sdkappid_, slot());
+                 return store::postgres_leadership_epoch(node_.postgres, sdkappid(), slot());
                },
            .lost = [this](const std::string& why) { restart_as_follower(node_.command_line, why); },
            .elected = [this] { begin_take_over(); },
@@ -119,7 +118,7 @@ std::unique_ptr<metrics::Registry> Shard::leader_registry() {
   // With placement by app a node may host several apps: their families share one /metrics,
   // told apart by this label.
   metrics::Labels labels;
-  if (sdkappid_) labels.emplace_back("app", std::to_string(*sdkappid_));
+  if (sdkappid()) labels.emplace_back("app", std::to_string(*sdkappid()));
   if (slot()) labels.emplace_back("slot", std::to_string(*slot()));
   auto registry = std::make_unique<metrics::Registry>(labels);
   registry->gauge("liveroom_cluster_leader", "1 while this node leads the cluster",
@@ -133,7 +132,7 @@ std::unique_ptr<metrics::Registry> Shard::leader_registry() {
 void Shard::start() {
   // With placement by app a starting node looks often at first (2 × lease_ms): it takes the
   // apps it prefers as soon as it may, and learns the other apps' hosts as soon as they have one.
-  if (sdkappid_) leadership_.look_soon();
+  if (sdkappid()) leadership_.look_soon();
   leadership_.start();
 }
 
@@ -142,7 +141,7 @@ server::HttpResponse Shard::handle(server::HttpRequest&& req) {
   if (auto s = serving()) {
     // One scrape of the leader shows the node's own families too (placement by app: the node
     // answers /metrics itself, ClusterNode).
-    if (path == "/metrics" && !sdkappid_) {
+    if (path == "/metrics" && !sdkappid()) {
       const metrics::Registry* registries[] = {&s.registry(), &node_.node_metrics};
       return metrics_answer(registries);
     }
@@ -286,7 +285,7 @@ void Shard::take_over() {
   try {
     const auto started = std::chrono::steady_clock::now();
     const uint64_t epoch = store::take_postgres_leadership(
-        node_.postgres, cluster_.node_id, cluster_.advertise_url, sdkappid_, slot());
+        node_.postgres, cluster_.node_id, cluster_.advertise_url, sdkappid(), slot());
     leadership_.set_epoch(epoch);
     auto store = store::open_postgres_store(
         {.url = cluster_.postgres_url,
@@ -295,7 +294,7 @@ void Shard::take_over() {
              [this] {
                restart_as_follower(node_.command_line, "another node took over (fenced commit)");
              },
-         .sdkappid = sdkappid_,
+         .sdkappid = sdkappid(),
          .slot = slot(),
          .room_slots = slot() ? cluster_.room_slots : 0,
          .pool = &node_.postgres});
@@ -335,7 +334,7 @@ void Shard::take_over() {
 }
 
 void Shard::follow_the_app(Hosted& hosted) {
-  const uint32_t app = *sdkappid_;
+  const uint32_t app = *sdkappid();
   engine::RoomEngine& engine = *hosted.services->engine;
   engine.set_room_slots(cluster_.room_slots);
   engine.set_public_room_lister([this](uint32_t sdkappid,

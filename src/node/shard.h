@@ -164,7 +164,9 @@ class Shard {
   Serving serving() const;
   bool is_serving() const { return hosted_now_.load() != nullptr; }
   std::string_view role() const;
-  const std::optional<uint32_t>& sdkappid() const { return sdkappid_; }
+  std::optional<uint32_t> sdkappid() const {
+    return scope_ ? std::optional<uint32_t>(scope_->sdkappid) : std::nullopt;
+  }
   const std::optional<cluster::LeaseScope>& scope() const { return scope_; }
   // "app 1400000001", "slot 3 of app 1400000001" (the scope's; "" for the whole cluster).
   std::string name() const { return scope_ ? cluster::scope_name(*scope_) : std::string(); }
@@ -227,7 +229,6 @@ class Shard {
 
   NodeContext& node_;
   const std::optional<cluster::LeaseScope> scope_;
-  const std::optional<uint32_t> sdkappid_;  // scope_'s app
   // The configuration this shard serves: with placement by app, only its app's [[apps]].
   const config::Config cfg_;
   const config::ClusterConfig& cluster_;
